@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Private MariaDB for scripts/run.sh and scripts/test.sh: lives under .data/mariadb, listens on a free
+# loopback port, and is owned by this checkout alone.
+#   scripts/mariadb.sh start   -> starts it (installing Debian's mariadb-server if missing and we are root)
+#                                 and prints the server connection string on stdout
+#   scripts/mariadb.sh stop    -> stops it
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+data="$root/.data/mariadb"
+run="$root/.data/run"
+mkdir -p "$run"
+pidfile="$run/mariadb.pid"
+portfile="$run/mariadb.port"
+sock="$run/mariadb.sock"
+
+log() { echo "[mariadb] $*" >&2; }
+
+find_server() {
+  for c in mariadbd mysqld /usr/sbin/mariadbd /usr/sbin/mysqld; do
+    if command -v "$c" >/dev/null 2>&1; then command -v "$c"; return 0; fi
+  done
+  return 1
+}
+
+ensure_installed() {
+  if find_server >/dev/null && command -v mariadb-install-db >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's mariadb-server and mariadb-client (first run only)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    # policy-rc.d keeps the package from starting a system-wide server we do not use.
+    apt-get install -y -qq mariadb-server mariadb-client >&2
+  else
+    log "MariaDB is not installed. Install it with: sudo apt-get install mariadb-server mariadb-client"
+    log "or set ConnectionStrings__AkshareWeb to an existing MySQL 8 / MariaDB 10.6+ database."
+    exit 1
+  fi
+}
+
+running() {
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+free_port() {
+  python3 - <<'PY' 2>/dev/null || echo $(( 33060 + RANDOM % 2000 ))
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+client() {
+  if command -v mariadb >/dev/null 2>&1; then echo mariadb; else echo mysql; fi
+}
+
+start() {
+  ensure_installed
+  if running; then
+    port="$(cat "$portfile")"
+  else
+    if [ ! -d "$data/mysql" ]; then
+      log "initialising a private data directory in $data"
+      mkdir -p "$data"
+      mariadb-install-db --no-defaults --datadir="$data" --auth-root-authentication-method=normal \
+        --skip-test-db --user="$(id -un)" >"$run/install.log" 2>&1 || { cat "$run/install.log" >&2; exit 1; }
+    fi
+    port="$(free_port)"
+    server="$(find_server)"
+    # A time zone away from UTC on purpose: code that forgets to say UTC shows it here, not in production.
+    "$server" --no-defaults --datadir="$data" --socket="$sock" --port="$port" --bind-address=127.0.0.1 \
+      --pid-file="$pidfile" --user="$(id -un)" --skip-name-resolve --character-set-server=utf8mb4 \
+      --collation-server=utf8mb4_unicode_ci --default-time-zone=+08:00 --local-infile=1 \
+      --max-connections=500 --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
+      --innodb-flush-log-at-trx-commit=2 --max-allowed-packet=256M \
+      --log-error="$run/mariadb.err" >/dev/null 2>&1 &
+    echo "$port" >"$portfile"
+    for _ in $(seq 1 100); do
+      if "$(client)" --no-defaults -uroot --socket="$sock" -e "SELECT 1" >/dev/null 2>&1; then break; fi
+      sleep 0.2
+    done
+    if ! "$(client)" --no-defaults -uroot --socket="$sock" -e "SELECT 1" >/dev/null 2>&1; then
+      log "MariaDB did not start; its log follows"; tail -n 40 "$run/mariadb.err" >&2 || true; exit 1
+    fi
+    "$(client)" --no-defaults -uroot --socket="$sock" -e "
+      CREATE USER IF NOT EXISTS 'akshare'@'127.0.0.1' IDENTIFIED BY 'akshare';
+      GRANT ALL PRIVILEGES ON *.* TO 'akshare'@'127.0.0.1' WITH GRANT OPTION;
+      FLUSH PRIVILEGES;"
+    log "started on 127.0.0.1:$port (data in $data)"
+  fi
+  echo "Server=127.0.0.1;Port=$port;User ID=akshare;Password=akshare"
+}
+
+stop() {
+  if running; then
+    pid="$(cat "$pidfile")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$pidfile"
+    log "stopped"
+  fi
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

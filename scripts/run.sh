@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Starts AkshareWeb on http://localhost:8000 in the foreground. With no database configured
+# (ConnectionStrings__AkshareWeb / AKSHAREWEB__ConnectionStrings__AkshareWeb), it starts a private MariaDB
+# under .data/ first and stops it again when you press Ctrl-C.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+started_db=""
+if [ -z "${ConnectionStrings__AkshareWeb:-}" ] && [ -z "${AKSHAREWEB__ConnectionStrings__AkshareWeb:-}" ]; then
+  server="$(scripts/mariadb.sh start)"
+  started_db=1
+  client=mariadb; command -v mariadb >/dev/null 2>&1 || client=mysql
+  "$client" --no-defaults -uroot --socket="$root/.data/run/mariadb.sock" \
+    -e "CREATE DATABASE IF NOT EXISTS akshareweb CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+  export ConnectionStrings__AkshareWeb="$server;Database=akshareweb"
+fi
+
+cleanup() {
+  if [ -n "$started_db" ]; then scripts/mariadb.sh stop || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:8000}"
+export AKSHAREWEB__DataScripts__Path="${AKSHAREWEB__DataScripts__Path:-$root/data-scripts}"
+dotnet build "$root/src/AkshareWeb.Api" -c Release -nologo -v q
+echo "AkshareWeb on $ASPNETCORE_URLS  (Swagger UI: $ASPNETCORE_URLS/swagger, Hangfire: $ASPNETCORE_URLS/hangfire)"
+dotnet run --no-build -c Release --project "$root/src/AkshareWeb.Api" --no-launch-profile

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of the solution against a real MariaDB, then checks that the committed openapi.json is
+# the one the app generates. Exits non-zero on any failure.
+#   AKSHAREWEB_TEST_MYSQL   server connection string (no database); default: a private MariaDB under .data/,
+#                           or Testcontainers.MySql when a Docker engine answers and no MariaDB can be had.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+started_db=""
+if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
+  if server="$(scripts/mariadb.sh start)"; then
+    started_db=1
+    export AKSHAREWEB_TEST_MYSQL="$server"
+  elif docker info >/dev/null 2>&1; then
+    echo "[test] no MariaDB could be started; the tests will use Testcontainers.MySql" >&2
+  else
+    echo "[test] no database: install mariadb-server or set AKSHAREWEB_TEST_MYSQL" >&2
+    exit 1
+  fi
+fi
+cleanup() { if [ -n "$started_db" ]; then scripts/mariadb.sh stop || true; fi; }
+trap cleanup EXIT
+
+# Away from UTC on purpose, as is the database: time-zone slips show up here, not in production.
+export TZ="${TZ_FOR_TESTS:-Asia/Kolkata}"
+
+dotnet build AkshareWeb.sln -c Release -nologo -v q
+status=0
+dotnet test AkshareWeb.sln -c Release --no-build --nologo \
+  --logger "console;verbosity=normal" --results-directory "$root/.data/test-results" || status=$?
+
+if ! git diff --quiet -- openapi.json 2>/dev/null || [ -n "$(git status --porcelain -- openapi.json 2>/dev/null)" ]; then
+  echo "[test] openapi.json differs from what the app generates; the committed file is stale." >&2
+  echo "[test] regenerate it with: scripts/openapi.sh, review and commit." >&2
+  git --no-pager diff --stat -- openapi.json >&2 || true
+  status=1
+fi
+exit $status

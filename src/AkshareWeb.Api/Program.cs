@@ -1,0 +1,63 @@
+using System.Text.Json;
+using AkshareWeb.Api.Setup;
+using AkshareWeb.Features.Auth;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Users;
+using FluentValidation;
+
+var builder = WebApplication.CreateBuilder(args);
+// AKSHAREWEB__Admin__Password and friends: the project's own prefix, beside the unprefixed ASP.NET names.
+builder.Configuration.AddEnvironmentVariables("AKSHAREWEB__");
+
+var services = builder.Services;
+services.AddSingleton(TimeProvider.System);
+services.AddSingleton<Database>();
+services.AddSingleton<SchemaMigrator>();
+services.AddSingleton<UserAccounts>();
+services.AddSingleton<FirstAdmin>();
+services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.Section));
+
+services.AddMediator((Mediator.MediatorOptions options) =>
+{
+    options.ServiceLifetime = ServiceLifetime.Scoped;
+    options.PipelineBehaviors = [typeof(ValidationBehavior<,>)];
+});
+services.AddValidatorsFromAssemblyContaining<Database>(ServiceLifetime.Singleton);
+// Validation messages name fields as clients spell them (password_confirm), and stop at a field's first failure.
+ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
+ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
+
+services.ConfigureHttpJsonOptions(o =>
+{
+    o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+    o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+});
+services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
+services.AddAkshareWebAuthentication(builder.Configuration);
+services.AddAkshareWebRateLimits(builder.Configuration);
+services.AddAkshareWebOpenApi();
+services.AddAkshareWebHealth();
+
+var app = builder.Build();
+
+// Start-up work that must finish before the first request: schema, signing key, first admin.
+await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(app.Lifetime.ApplicationStopping);
+await app.Services.GetRequiredService<JwtKeys>().LoadAsync(app.Lifetime.ApplicationStopping);
+await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.ApplicationStopping);
+
+app.UseErrorEnvelopes();
+app.UseRouting();
+app.UseAuthentication();
+app.UseRateLimiter();
+app.UseAuthorization();
+
+app.UseAkshareWebOpenApi();
+app.MapAkshareWebHealth();
+app.MapAuthApi();
+app.MapUsersApi();
+
+await app.RunAsync();
+
+/// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,102 @@
+using System.Security.Claims;
+using AkshareWeb.Features.Auth;
+using AkshareWeb.Features.Common;
+using Dapper;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AkshareWeb.Api.Setup;
+
+public static class Authentication
+{
+    public static IServiceCollection AddAkshareWebAuthentication(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<JwtOptions>(configuration.GetSection(JwtOptions.Section));
+        services.AddSingleton<JwtKeys>();
+        services.AddSingleton<Tokens>();
+        services.AddSingleton<Passwords>();
+        services.AddSingleton<LoginAttempts>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<JwtOptions>, JwtKeys, TimeProvider>((bearer, jwt, keys, time) =>
+            {
+                bearer.MapInboundClaims = false;
+                bearer.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = jwt.Value.Issuer,
+                    ValidAudience = jwt.Value.Audience,
+                    IssuerSigningKeyResolver = (_, _, _, _) => [keys.Key],
+                    NameClaimType = TokenClaims.Subject,
+                    RoleClaimType = TokenClaims.Role,
+                    ClockSkew = TimeSpan.Zero,
+                    // Lifetime against the injected clock, so expiry is testable and exact.
+                    LifetimeValidator = (notBefore, expires, _, _) =>
+                    {
+                        var now = time.GetUtcNow().UtcDateTime;
+                        if (expires is { } e && e <= now)
+                        {
+                            throw new SecurityTokenExpiredException("the access token has expired") { Expires = e };
+                        }
+
+                        return notBefore is not { } nb || nb <= now.AddSeconds(5);
+                    },
+                };
+                bearer.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = CheckAccountAndSessionAsync,
+                    OnChallenge = context =>
+                    {
+                        context.HandleResponse();
+                        return context.AuthenticateFailure is SecurityTokenExpiredException
+                            ? ErrorResponses.WriteAsync(context.HttpContext, 401, ErrorCodes.TokenExpired, "access token has expired")
+                            : ErrorResponses.WriteAsync(context.HttpContext, 401, ErrorCodes.AuthenticationFailed,
+                                context.AuthenticateFailure is null ? "authentication required" : "invalid access token");
+                    },
+                    OnForbidden = context =>
+                        ErrorResponses.WriteAsync(context.HttpContext, 403, ErrorCodes.Forbidden, "this endpoint is for administrators"),
+                };
+            });
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Roles.AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Admin));
+        return services;
+    }
+
+    /// <summary>
+    /// A signature is not enough: the user must still exist and be active, the token's version must be the
+    /// user's current one (password reset bumps it) and its session must not be revoked (logout, reuse).
+    /// The role is taken from the database, so a demotion applies at once. One primary-key lookup a request.
+    /// </summary>
+    private static async Task CheckAccountAndSessionAsync(TokenValidatedContext context)
+    {
+        var principal = context.Principal!;
+        if (!long.TryParse(principal.FindFirst(TokenClaims.Subject)?.Value, out var userId)
+            || principal.FindFirst(TokenClaims.Session)?.Value is not { } session
+            || !int.TryParse(principal.FindFirst(TokenClaims.TokenVersion)?.Value, out var version))
+        {
+            context.Fail("malformed access token");
+            return;
+        }
+
+        var database = context.HttpContext.RequestServices.GetRequiredService<Database>();
+        await using var connection = await database.OpenAsync(context.HttpContext.RequestAborted);
+        var state = await connection.QuerySingleOrDefaultAsync<(string Role, bool IsActive, int TokenVersion, bool Revoked)>(
+            new CommandDefinition("""
+                SELECT u.role, u.is_active, u.token_version,
+                       COALESCE((SELECT s.revoked_at IS NOT NULL FROM auth_sessions s WHERE s.id = @session AND s.user_id = u.id), 1)
+                FROM users u WHERE u.id = @userId
+                """, new { userId, session }, cancellationToken: context.HttpContext.RequestAborted));
+        if (state.Role is null || !state.IsActive || state.TokenVersion != version || state.Revoked)
+        {
+            context.Fail("the access token has been revoked");
+            return;
+        }
+
+        var identity = new ClaimsIdentity(
+            principal.Claims.Where(c => c.Type != TokenClaims.Role).Append(new Claim(TokenClaims.Role, state.Role)),
+            JwtBearerDefaults.AuthenticationScheme, TokenClaims.Subject, TokenClaims.Role);
+        context.Principal = new ClaimsPrincipal(identity);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Net.Mime;
+using System.Text.Json;
+using AkshareWeb.Features.Common;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+
+namespace AkshareWeb.Api.Setup;
+
+/// <summary>
+/// The one place that writes error bodies: thrown <see cref="ApiError"/>s, failures the framework produces
+/// itself (unknown route, wrong method, unreadable JSON, authentication, authorisation, rate limit) and
+/// unhandled exceptions, all as <c>{code, message, detail}</c> and never with a stack trace.
+/// </summary>
+public static class ErrorResponses
+{
+    public static Task WriteAsync(HttpContext context, int status, int code, string message, object? detail = null)
+    {
+        if (context.Response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        context.Response.ContentType = MediaTypeNames.Application.Json;
+        var json = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new ErrorEnvelope(code, message, detail), json), context.RequestAborted);
+    }
+
+    public static IApplicationBuilder UseErrorEnvelopes(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // The status-code pages below would otherwise see the 500 and write a second body.
+            StatusCodeSelector = _ => StatusCodes.Status500InternalServerError,
+            ExceptionHandler = HandleExceptionAsync,
+        });
+
+        app.UseStatusCodePages(context =>
+        {
+            var http = context.HttpContext;
+            return http.Response.StatusCode switch
+            {
+                404 => WriteAsync(http, 404, ErrorCodes.NotFound, $"no such endpoint: {http.Request.Method} {http.Request.Path}"),
+                405 => WriteAsync(http, 405, ErrorCodes.General, $"method {http.Request.Method} is not allowed on {http.Request.Path}"),
+                415 => WriteAsync(http, 415, ErrorCodes.BadFormat, "the request body must be JSON (Content-Type: application/json)"),
+                401 => WriteAsync(http, 401, ErrorCodes.AuthenticationFailed, "authentication required"),
+                403 => WriteAsync(http, 403, ErrorCodes.Forbidden, "permission denied"),
+                _ => Task.CompletedTask,
+            };
+        });
+        return app;
+    }
+
+    private static Task HandleExceptionAsync(HttpContext context)
+    {
+        var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("AkshareWeb.Errors");
+        switch (error)
+        {
+            case ApiError api:
+                if (api.RetryAfterSeconds is { } retry)
+                {
+                    context.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                return WriteAsync(context, api.Status, api.Code, api.Message, api.Detail);
+
+            case BadHttpRequestException bad:
+                // Unreadable JSON, a body of the wrong shape, a query value that is not a number, ...
+                var reason = bad.InnerException is JsonException json ? json.Message : bad.Message;
+                return WriteAsync(context, bad.StatusCode == 413 ? 413 : 400, ErrorCodes.BadFormat, "malformed request", reason);
+
+            case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
+                // The client left; nobody reads this answer.
+                context.Response.StatusCode = 499;
+                return Task.CompletedTask;
+
+            case MySqlException db:
+                logger.LogError(db, "Database error on {Method} {Path}", context.Request.Method, context.Request.Path);
+                return WriteAsync(context, 500, ErrorCodes.Database, "database error", $"MySQL error {db.Number}");
+
+            default:
+                logger.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+                return WriteAsync(context, 500, ErrorCodes.General, "internal server error", context.TraceIdentifier);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using NSwag;
+using NSwag.Generation.Processors.Security;
+
+namespace AkshareWeb.Api.Setup;
+
+public static class OpenApi
+{
+    public const string DocumentPath = "/swagger/v1/swagger.json";
+
+    public static IServiceCollection AddAkshareWebOpenApi(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddOpenApiDocument(settings =>
+        {
+            settings.DocumentName = "v1";
+            settings.Title = "AkshareWeb API";
+            settings.Version = "v1";
+            settings.Description = "Collect AKShare data into MySQL on schedules, browse and export it. " +
+                "Every answer is the envelope {code, message, data}; errors are {code, message, detail}.";
+            settings.AddSecurity("Bearer", new OpenApiSecurityScheme
+            {
+                Type = OpenApiSecuritySchemeType.Http,
+                Scheme = "bearer",
+                BearerFormat = "JWT",
+                Description = "The access_token from /api/auth/login or /api/auth/register.",
+            });
+            settings.OperationProcessors.Add(new AspNetCoreOperationSecurityScopeProcessor("Bearer"));
+        });
+        return services;
+    }
+
+    public static WebApplication UseAkshareWebOpenApi(this WebApplication app)
+    {
+        app.UseOpenApi(o => o.Path = DocumentPath);
+        app.UseSwaggerUi(o =>
+        {
+            o.Path = "/swagger";
+            o.DocumentPath = DocumentPath;
+        });
+        return app;
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Auth;
+
+public static class AuthApi
+{
+    /// <summary>The rate-limiter policy for attempts to log in or register, per client address.</summary>
+    public const string AttemptsPolicy = "auth-attempts";
+
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/auth").WithTags("Auth");
+        group.MapPost("/register", Register.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
+            .WithName("Register").ProducesErrors(400, 409, 422, 429);
+        group.MapPost("/login", Login.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
+            .WithName("Login").ProducesErrors(400, 401, 422, 429);
+        group.MapPost("/refresh", Refresh.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
+            .WithName("RefreshToken").ProducesErrors(400, 401, 422, 429);
+        group.MapPost("/logout", Logout.Endpoint).RequireAuthorization().WithName("Logout").ProducesErrors(401);
+        group.MapGet("/me", Me.Endpoint).RequireAuthorization().WithName("GetCurrentUser").ProducesErrors(401);
+        return routes;
+    }
+}

@@ -1,0 +1,27 @@
+using System.Security.Claims;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Users;
+
+namespace AkshareWeb.Features.Auth;
+
+public static class Me
+{
+    public sealed record Query(long UserId) : IQuery<UserProfile>;
+
+    public sealed record UserProfile(long Id, string Username, string Email, string Role, bool IsActive);
+
+    public sealed class Handler(UserAccounts accounts) : IQueryHandler<Query, UserProfile>
+    {
+        public async ValueTask<UserProfile> Handle(Query query, CancellationToken ct)
+        {
+            var user = await accounts.FindAsync(query.UserId, ct) ?? throw ApiError.NotFound("user");
+            return new UserProfile(user.Id, user.Username, user.Email, user.Role, user.IsActive);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<UserProfile>>> Endpoint(ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<UserProfile>.Success(await mediator.Send(new Query(user.Id()), ct)));
+}

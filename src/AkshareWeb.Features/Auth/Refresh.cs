@@ -1,0 +1,82 @@
+using Dapper;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Auth;
+
+public static class Refresh
+{
+    public sealed record Command(string? RefreshToken) : ICommand<TokenPair>;
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.RefreshToken).NotEmpty().MaximumLength(512);
+    }
+
+    public sealed class Handler(Database database, Tokens tokens, TimeProvider time) : ICommandHandler<Command, TokenPair>
+    {
+        // FOR UPDATE serialises two refreshes of one token: the second sees it used and revokes the family.
+        private const string FindToken = """
+            SELECT t.id, t.session_id AS SessionId, t.expires_at AS ExpiresAt, t.used_at AS UsedAt,
+                   s.revoked_at AS RevokedAt, u.id AS UserId, u.role, u.is_active AS IsActive, u.token_version AS TokenVersion
+            FROM refresh_tokens t
+            JOIN auth_sessions s ON s.id = t.session_id
+            JOIN users u ON u.id = s.user_id
+            WHERE t.token_hash = @hash
+            FOR UPDATE
+            """;
+
+        public async ValueTask<TokenPair> Handle(Command command, CancellationToken ct)
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            await using var connection = await database.OpenAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            var token = await connection.QuerySingleOrDefaultAsync<StoredToken>(new CommandDefinition(
+                FindToken, new { hash = Tokens.Hash(command.RefreshToken!) }, transaction, cancellationToken: ct))
+                ?? throw ApiError.Unauthorized("invalid refresh token");
+
+            if (token.RevokedAt is not null)
+            {
+                throw ApiError.Unauthorized("refresh token has been revoked");
+            }
+
+            if (token.UsedAt is not null)
+            {
+                // A used token presented again means it was copied: end the whole family, thief and owner alike.
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE auth_sessions SET revoked_at = @now, revoked_reason = 'refresh token reuse' WHERE id = @id",
+                    new { now, id = token.SessionId }, transaction, cancellationToken: ct));
+                await transaction.CommitAsync(ct);
+                throw ApiError.Unauthorized("refresh token was already used; the session has been revoked");
+            }
+
+            if (token.ExpiresAt <= now)
+            {
+                throw new ApiError(401, ErrorCodes.TokenExpired, "refresh token has expired");
+            }
+
+            if (!token.IsActive)
+            {
+                throw ApiError.Unauthorized("account is deactivated");
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE refresh_tokens SET used_at = @now WHERE id = @id", new { now, id = token.Id }, transaction, cancellationToken: ct));
+            var refresh = await tokens.AddRefreshTokenAsync(connection, transaction, token.SessionId, ct);
+            await transaction.CommitAsync(ct);
+            return new TokenPair(
+                tokens.CreateAccessToken(token.UserId, token.Role, token.TokenVersion, token.SessionId),
+                refresh, "bearer", tokens.AccessTokenSeconds);
+        }
+
+        private sealed record StoredToken(
+            long Id, string SessionId, DateTime ExpiresAt, DateTime? UsedAt, DateTime? RevokedAt,
+            long UserId, string Role, bool IsActive, int TokenVersion);
+    }
+
+    internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(Command command, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<TokenPair>.Success(await mediator.Send(command, ct)));
+}

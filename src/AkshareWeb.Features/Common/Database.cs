@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Configuration;
+using MySqlConnector;
+
+namespace AkshareWeb.Features.Common;
+
+/// <summary>
+/// The application database (users, tasks, executions, Hangfire). Every slice opens its connections here so
+/// the session settings are the same everywhere: UTC, utf8mb4.
+/// </summary>
+public sealed class Database
+{
+    public Database(IConfiguration configuration)
+    {
+        var configured = configuration.GetConnectionString("AkshareWeb");
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            throw new InvalidOperationException(
+                "No database configured: set ConnectionStrings__AkshareWeb (or AKSHAREWEB__ConnectionStrings__AkshareWeb), " +
+                "or start the service with scripts/run.sh, which starts a private MariaDB.");
+        }
+
+        ConnectionString = Normalise(configured);
+    }
+
+    public string ConnectionString { get; }
+
+    public async Task<MySqlConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new MySqlConnection(ConnectionString);
+        try
+        {
+            await connection.OpenAsync(ct);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Forces the settings the application relies on, whatever the operator wrote.</summary>
+    public static string Normalise(string connectionString)
+    {
+        var builder = new MySqlConnectionStringBuilder(connectionString)
+        {
+            CharacterSet = "utf8mb4",
+            // DATETIME values are written and read as UTC; the server's own zone must not leak in.
+            DateTimeKind = MySqlDateTimeKind.Utc,
+            ConvertZeroDateTime = true,
+            AllowLoadLocalInfile = true,
+        };
+        return builder.ConnectionString;
+    }
+}

@@ -1,0 +1,30 @@
+using FluentValidation;
+
+namespace AkshareWeb.Features.Common;
+
+/// <summary>A page of a list endpoint, as the contract's "分页" section shapes it.</summary>
+public sealed record Paged<T>(IReadOnlyList<T> Items, long Total, int Page, int PageSize, int TotalPages)
+{
+    public static Paged<T> Of(IReadOnlyList<T> items, long total, PageRequest request) =>
+        new(items, total, request.Page, request.PageSize,
+            total == 0 ? 0 : (int)Math.Min(int.MaxValue, (total + request.PageSize - 1) / request.PageSize));
+}
+
+/// <summary>The paging query of every list: <c>page</c> from 1, <c>page_size</c> 1..100.</summary>
+public sealed record PageRequest(int Page, int PageSize)
+{
+    public const int MaxPageSize = 100;
+
+    public int Offset => (Page - 1) * PageSize;
+}
+
+public sealed class PageRequestValidator : AbstractValidator<PageRequest>
+{
+    public PageRequestValidator()
+    {
+        RuleFor(p => p.Page).GreaterThanOrEqualTo(1).OverridePropertyName("page");
+        RuleFor(p => p.PageSize).InclusiveBetween(1, PageRequest.MaxPageSize).OverridePropertyName("page_size");
+        // A page beyond this would overflow the offset arithmetic long before it is useful.
+        RuleFor(p => p.Page).LessThanOrEqualTo(1_000_000).OverridePropertyName("page");
+    }
+}

@@ -1,0 +1,47 @@
+using System.Security.Claims;
+using Dapper;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Users;
+
+public static class DeleteUser
+{
+    public sealed record Command(long ActingUserId, long UserId) : ICommand<Unit>;
+
+    public sealed class Handler(Database database) : ICommandHandler<Command, Unit>
+    {
+        public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
+        {
+            if (command.ActingUserId == command.UserId)
+            {
+                throw ApiError.Conflict("you cannot delete your own account");
+            }
+
+            await using var connection = await database.OpenAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            var user = await connection.QuerySingleOrDefaultAsync<UserAccount>(new CommandDefinition(
+                $"SELECT {UserAccounts.Columns} FROM users WHERE id = @id FOR UPDATE", new { id = command.UserId }, transaction, cancellationToken: ct))
+                ?? throw ApiError.NotFound("user");
+            if (user.Role == Roles.Admin && user.IsActive
+                && await UserAccounts.CountOtherActiveAdminsAsync(connection, transaction, user.Id, ct) == 0)
+            {
+                throw ApiError.Conflict("the last active admin cannot be deleted");
+            }
+
+            // Sessions and refresh tokens go with the user (ON DELETE CASCADE); so does every access token,
+            // because each request looks its user up.
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM users WHERE id = @id", new { id = user.Id }, transaction, cancellationToken: ct));
+            await transaction.CommitAsync(ct);
+            return Unit.Value;
+        }
+    }
+
+    internal static async Task<Ok<Envelope>> Endpoint(long userId, ClaimsPrincipal actor, IMediator mediator, CancellationToken ct)
+    {
+        await mediator.Send(new Command(actor.Id(), userId), ct);
+        return TypedResults.Ok(Envelope.Success());
+    }
+}

@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using Dapper;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Auth;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Users;
+
+/// <summary>Configuration section <c>Admin</c>: the first administrator.</summary>
+public sealed class AdminOptions
+{
+    public const string Section = "Admin";
+
+    public string Username { get; set; } = "admin";
+    public string Email { get; set; } = "admin@localhost.localdomain";
+    /// <summary>Empty: a random password is generated and printed once in the start-up log.</summary>
+    public string? Password { get; set; }
+}
+
+/// <summary>Creates the <c>admin</c> account on the first start, when the database has no administrator.</summary>
+public sealed class FirstAdmin(Database database, Passwords passwords, IOptions<AdminOptions> options, TimeProvider time, ILogger<FirstAdmin> logger)
+{
+    public async Task EnsureAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM users WHERE role = 'admin'", cancellationToken: ct)) > 0)
+        {
+            return;
+        }
+
+        var o = options.Value;
+        var generated = string.IsNullOrEmpty(o.Password);
+        var password = generated ? Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y') : o.Password!;
+        var now = time.GetUtcNow().UtcDateTime;
+        // INSERT IGNORE: an instance starting at the same moment may have created it; only the writer reports.
+        var inserted = await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT IGNORE INTO users (username, email, password_hash, role, is_active, token_version, created_at, updated_at)
+            VALUES (@username, @email, @hash, 'admin', 1, 0, @now, @now)
+            """, new { username = o.Username, email = o.Email, hash = passwords.Hash(password), now }, cancellationToken: ct));
+        if (inserted == 0)
+        {
+            return;
+        }
+
+        if (generated)
+        {
+            logger.LogWarning(
+                "Created the first administrator '{Username}' with the generated password {Password} . It is shown only this once: " +
+                "log in and change it, or set AKSHAREWEB__Admin__Password before the first start.", o.Username, password);
+        }
+        else
+        {
+            logger.LogInformation("Created the first administrator '{Username}' with the configured password.", o.Username);
+        }
+    }
+}

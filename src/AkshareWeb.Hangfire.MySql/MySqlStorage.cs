@@ -1,0 +1,166 @@
+using System.Data;
+using Hangfire;
+using Hangfire.Server;
+using Hangfire.Storage;
+using MySqlConnector;
+
+namespace AkshareWeb.Hangfire.MySql;
+
+/// <summary>Hangfire job storage on MySQL 8.0+ / MariaDB 10.6+.</summary>
+public sealed class MySqlStorage : JobStorage
+{
+    private const int MaxTransientRetries = 8;
+
+    private readonly string _connectionString;
+    private readonly string _displayName;
+
+    public MySqlStorage(string connectionString, MySqlStorageOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        Options = (options ?? new MySqlStorageOptions()).Clone();
+
+        var builder = new MySqlConnectionStringBuilder(connectionString);
+        if (string.IsNullOrEmpty(builder.Database))
+        {
+            throw new ArgumentException("The connection string must name a database.", nameof(connectionString));
+        }
+
+        // Every DATETIME column holds UTC; reading it as Kind=Utc keeps core's comparisons honest, and
+        // makes MySqlConnector refuse to write a local time by accident.
+        builder.DateTimeKind = MySqlDateTimeKind.Utc;
+        _connectionString = builder.ConnectionString;
+        Database = builder.Database;
+        _displayName = $"MySQL {builder.Server}:{builder.Port}/{builder.Database} (prefix '{Options.TablesPrefix}')";
+
+        Tables = new TableNames(Options.TablesPrefix);
+        Locks = new LockNames(Database, Options.TablesPrefix);
+        Queue = new MySqlJobQueue(this);
+        FetchedJobs = new FetchedJobRegistry();
+
+        if (Options.PrepareSchemaIfNecessary)
+        {
+            MySqlSchema.Install(this);
+        }
+    }
+
+    public MySqlStorageOptions Options { get; }
+
+    internal string Database { get; }
+
+    internal TableNames Tables { get; }
+
+    internal LockNames Locks { get; }
+
+    internal MySqlJobQueue Queue { get; }
+
+    internal FetchedJobRegistry FetchedJobs { get; }
+
+    internal TimeProvider Clock => Options.TimeProvider;
+
+    /// <summary>Test hook: runs on every connection right after it opens (e.g. to move the session time zone).</summary>
+    internal Action<MySqlConnection>? ConnectionOpened { get; set; }
+
+    public override bool LinearizableReads => true;
+
+    public override IMonitoringApi GetMonitoringApi() => new MySqlMonitoringApi(this);
+
+    public override IStorageConnection GetConnection() => new MySqlStorageConnection(this);
+
+    public override bool HasFeature(string featureId)
+    {
+        ArgumentNullException.ThrowIfNull(featureId);
+        return featureId switch
+        {
+            JobStorageFeatures.JobQueueProperty
+                or JobStorageFeatures.ExtendedApi
+                or JobStorageFeatures.ProcessesInsteadOfComponents
+                or JobStorageFeatures.Connection.GetUtcDateTime
+                or JobStorageFeatures.Connection.BatchedGetFirstByLowest
+                or JobStorageFeatures.Connection.GetSetContains
+                or JobStorageFeatures.Connection.LimitedGetSetCount
+                or JobStorageFeatures.Transaction.AcquireDistributedLock
+                or JobStorageFeatures.Monitoring.AwaitingJobs
+                or JobStorageFeatures.Monitoring.DeletedStateGraphs => true,
+            _ when Options.TransactionalAcknowledgement
+                   && featureId == JobStorageFeatures.Transaction.RemoveFromQueue(typeof(MySqlFetchedJob)) => true,
+            _ => base.HasFeature(featureId),
+        };
+    }
+
+    public override IEnumerable<IBackgroundProcess> GetStorageWideProcesses()
+    {
+        yield return new MySqlExpirationManager(this);
+        yield return new MySqlCountersAggregator(this);
+    }
+
+    public override IEnumerable<IBackgroundProcess> GetServerRequiredProcesses()
+    {
+        yield return new MySqlFetchedJobKeepAlive(this);
+    }
+
+    public override string ToString() => _displayName;
+
+    internal MySqlConnection CreateAndOpenConnection()
+    {
+        var connection = new MySqlConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            ConnectionOpened?.Invoke(connection);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    internal T UseConnection<T>(Func<MySqlConnection, T> action)
+    {
+        using var connection = CreateAndOpenConnection();
+        return action(connection);
+    }
+
+    internal void UseConnection(Action<MySqlConnection> action)
+    {
+        using var connection = CreateAndOpenConnection();
+        action(connection);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> in a READ COMMITTED transaction and repeats the whole of it on deadlock
+    /// (1213) or lock wait timeout (1205). READ COMMITTED avoids the gap locks that make concurrent inserts
+    /// into the same index range deadlock under REPEATABLE READ; the level applies to this transaction only.
+    /// </summary>
+    internal T UseTransaction<T>(Func<MySqlConnection, MySqlTransaction, T> action)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var connection = CreateAndOpenConnection();
+                using var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
+                var result = action(connection, transaction);
+                transaction.Commit();
+                return result;
+            }
+            catch (MySqlException ex) when (IsTransient(ex) && attempt < MaxTransientRetries)
+            {
+                // 1205 rolls back only the statement by default, so the whole transaction was abandoned
+                // above (dispose rolls back) and is replayed from the start.
+                Thread.Sleep(Random.Shared.Next(5, 20 * attempt));
+            }
+        }
+    }
+
+    internal void UseTransaction(Action<MySqlConnection, MySqlTransaction> action)
+        => UseTransaction<object?>((c, t) =>
+        {
+            action(c, t);
+            return null;
+        });
+
+    internal static bool IsTransient(MySqlException ex)
+        => ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;
+}

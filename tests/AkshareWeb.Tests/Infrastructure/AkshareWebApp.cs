@@ -1,0 +1,148 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+using MySqlConnector;
+
+namespace AkshareWeb.Tests.Infrastructure;
+
+/// <summary>
+/// The real application, in process, on a database of its own. Settings can be overridden per fixture
+/// (rate limits, clocks, ...). The admin password is known so tests can act as the admin.
+/// </summary>
+public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const string AdminPassword = "Admin-Pass-1234";
+
+    private readonly Dictionary<string, string?> settings = new()
+    {
+        ["Admin:Password"] = AdminPassword,
+        ["Jwt:SigningKey"] = "test-signing-key-of-at-least-32-bytes-long!",
+        // High by default; the rate-limit tests use their own fixture with low limits.
+        ["RateLimits:UserPerWindow"] = "100000",
+        ["RateLimits:AdminPerWindow"] = "100000",
+        ["RateLimits:AnonymousPerWindow"] = "100000",
+        ["RateLimits:AuthAttemptsPerAddress"] = "100000",
+        ["RateLimits:LoginAttemptsPerUsername"] = "100000",
+    };
+
+    public string ConnectionString { get; private set; } = "";
+
+    /// <summary>Replaces the system clock when set before the app starts.</summary>
+    public FakeTimeProvider? Clock { get; protected set; }
+
+    protected void Set(string key, string? value) => settings[key] = value;
+
+    public virtual async Task InitializeAsync()
+    {
+        ConnectionString = await TestDatabase.CreateAsync();
+        settings["ConnectionStrings:AkshareWeb"] = ConnectionString;
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        if (ConnectionString.Length > 0) await TestDatabase.DropAsync(ConnectionString);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        builder.UseEnvironment("Testing");
+        builder.ConfigureServices(services =>
+        {
+            if (Clock is not null)
+            {
+                services.RemoveAll<TimeProvider>();
+                services.AddSingleton<TimeProvider>(Clock);
+            }
+        });
+    }
+
+    public async Task<MySqlConnection> OpenDatabaseAsync()
+    {
+        var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>A client signed in as the seeded admin.</summary>
+    public async Task<HttpClient> AdminAsync() => await SignedInAsync("admin", AdminPassword);
+
+    public async Task<HttpClient> SignedInAsync(string username, string password)
+    {
+        var client = CreateClient();
+        var tokens = await client.LoginAsync(username, password);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+        return client;
+    }
+
+    /// <summary>Registers a fresh user and returns a client signed in as them.</summary>
+    public async Task<(HttpClient Client, string Username, Tokens Tokens)> NewUserAsync(string? username = null)
+    {
+        username ??= "u" + Guid.NewGuid().ToString("N")[..12];
+        var client = CreateClient();
+        var response = await client.PostAsJsonAsync("/api/auth/register", new
+        {
+            username,
+            email = username + "@example.com",
+            password = "password-123",
+            password_confirm = "password-123",
+        });
+        var body = await response.ReadEnvelopeAsync();
+        if ((int)response.StatusCode != 201) throw new InvalidOperationException("register failed: " + body);
+        var tokens = Tokens.From(body);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+        return (client, username, tokens);
+    }
+}
+
+public sealed record Tokens(string AccessToken, string RefreshToken)
+{
+    public static Tokens From(JsonNode envelope) =>
+        new(envelope["data"]!["access_token"]!.GetValue<string>(), envelope["data"]!["refresh_token"]!.GetValue<string>());
+}
+
+public static class HttpTestExtensions
+{
+    public static async Task<JsonNode> ReadEnvelopeAsync(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        try
+        {
+            return JsonNode.Parse(text) ?? throw new InvalidOperationException("empty body");
+        }
+        catch (JsonException)
+        {
+            throw new InvalidOperationException($"not JSON ({(int)response.StatusCode}): {text}");
+        }
+    }
+
+    public static async Task<Tokens> LoginAsync(this HttpClient client, string username, string password)
+    {
+        var response = await client.PostAsJsonAsync("/api/auth/login", new { username, password });
+        var body = await response.ReadEnvelopeAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException("login failed: " + body);
+        return Tokens.From(body);
+    }
+
+    public static HttpClient WithToken(this HttpClient client, string accessToken)
+    {
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        return client;
+    }
+
+    /// <summary>Asserts the status and the envelope's code, and returns the body.</summary>
+    public static async Task<JsonNode> ExpectAsync(this HttpResponseMessage response, int status, int code)
+    {
+        var body = await response.ReadEnvelopeAsync();
+        Assert.True((int)response.StatusCode == status, $"expected HTTP {status}, got {(int)response.StatusCode}: {body.ToJsonString()}");
+        Assert.Equal(code, body["code"]!.GetValue<int>());
+        return body;
+    }
+}
