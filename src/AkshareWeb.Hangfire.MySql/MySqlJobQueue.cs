@@ -29,18 +29,11 @@ internal sealed class MySqlJobQueue
 
         // Registered before the first attempt, so an enqueue that commits while we look is not missed.
         var waiter = Register(queues);
+        MySqlFetchedJob? fetched;
         try
         {
-            while (true)
+            while ((fetched = TryClaim(queues, cancellationToken)) is null)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var fetched = TryClaim(queues);
-                if (fetched is not null)
-                {
-                    Signal(fetched.Queue);
-                    return fetched;
-                }
-
                 waiter.Wait(cancellationToken);
             }
         }
@@ -48,6 +41,10 @@ internal sealed class MySqlJobQueue
         {
             Unregister(waiter);
         }
+
+        // The queue may hold more: let the next idle worker look as well.
+        Signal(fetched.Queue);
+        return fetched;
     }
 
     /// <summary>Wakes one idle worker listening on <paramref name="queue"/>, if any.</summary>
@@ -69,8 +66,9 @@ internal sealed class MySqlJobQueue
         }
     }
 
-    internal MySqlFetchedJob? TryClaim(string[] queues)
+    internal MySqlFetchedJob? TryClaim(string[] queues, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var t = _storage.Tables;
         var token = Guid.NewGuid().ToString("N");
         var invisibilityMicroseconds = (long)_storage.Options.InvisibilityTimeout.TotalMicroseconds;

@@ -11,6 +11,22 @@ public sealed class MySqlStorage : JobStorage
 {
     private const int MaxTransientRetries = 8;
 
+    // Transaction.CreateJob and Transaction.SetJobParameter are deliberately absent: core then creates jobs
+    // through CreateExpiredJob, which this storage implements.
+    private static readonly HashSet<string> SupportedFeatures = new(StringComparer.OrdinalIgnoreCase)
+    {
+        JobStorageFeatures.JobQueueProperty,
+        JobStorageFeatures.ExtendedApi,
+        JobStorageFeatures.ProcessesInsteadOfComponents,
+        JobStorageFeatures.Connection.GetUtcDateTime,
+        JobStorageFeatures.Connection.BatchedGetFirstByLowest,
+        JobStorageFeatures.Connection.GetSetContains,
+        JobStorageFeatures.Connection.LimitedGetSetCount,
+        JobStorageFeatures.Transaction.AcquireDistributedLock,
+        JobStorageFeatures.Monitoring.AwaitingJobs,
+        JobStorageFeatures.Monitoring.DeletedStateGraphs,
+    };
+
     private readonly string _connectionString;
     private readonly string _displayName;
 
@@ -69,22 +85,14 @@ public sealed class MySqlStorage : JobStorage
     public override bool HasFeature(string featureId)
     {
         ArgumentNullException.ThrowIfNull(featureId);
-        return featureId switch
+        if (SupportedFeatures.Contains(featureId))
         {
-            JobStorageFeatures.JobQueueProperty
-                or JobStorageFeatures.ExtendedApi
-                or JobStorageFeatures.ProcessesInsteadOfComponents
-                or JobStorageFeatures.Connection.GetUtcDateTime
-                or JobStorageFeatures.Connection.BatchedGetFirstByLowest
-                or JobStorageFeatures.Connection.GetSetContains
-                or JobStorageFeatures.Connection.LimitedGetSetCount
-                or JobStorageFeatures.Transaction.AcquireDistributedLock
-                or JobStorageFeatures.Monitoring.AwaitingJobs
-                or JobStorageFeatures.Monitoring.DeletedStateGraphs => true,
-            _ when Options.TransactionalAcknowledgement
-                   && featureId == JobStorageFeatures.Transaction.RemoveFromQueue(typeof(MySqlFetchedJob)) => true,
-            _ => base.HasFeature(featureId),
-        };
+            return true;
+        }
+
+        return Options.TransactionalAcknowledgement
+               && featureId == JobStorageFeatures.Transaction.RemoveFromQueue(typeof(MySqlFetchedJob))
+               || base.HasFeature(featureId);
     }
 
     public override IEnumerable<IBackgroundProcess> GetStorageWideProcesses()

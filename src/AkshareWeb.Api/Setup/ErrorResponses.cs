@@ -22,7 +22,8 @@ public static class ErrorResponses
             return Task.CompletedTask;
         }
 
-        context.Response.Clear();
+        // No Response.Clear(): it would drop headers set for this answer, such as Retry-After. The exception
+        // handler middleware has already cleared whatever the failed endpoint wrote.
         context.Response.StatusCode = status;
         context.Response.ContentType = MediaTypeNames.Application.Json;
         var json = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;

@@ -38,16 +38,31 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected void Set(string key, string? value) => settings[key] = value;
 
+    private bool ownsDatabase = true;
+
     public virtual async Task InitializeAsync()
     {
-        ConnectionString = await TestDatabase.CreateAsync();
+        if (ConnectionString.Length == 0)
+        {
+            ConnectionString = await TestDatabase.CreateAsync();
+        }
+
         settings["ConnectionStrings:AkshareWeb"] = ConnectionString;
     }
 
     async Task IAsyncLifetime.DisposeAsync()
     {
         await DisposeAsync();
-        if (ConnectionString.Length > 0) await TestDatabase.DropAsync(ConnectionString);
+        if (ownsDatabase && ConnectionString.Length > 0) await TestDatabase.DropAsync(ConnectionString);
+    }
+
+    /// <summary>Another instance of the service on the same database, as a second server would be.</summary>
+    public async Task<AkshareWebApp> SecondInstanceAsync()
+    {
+        var other = new AkshareWebApp { ConnectionString = ConnectionString, ownsDatabase = false };
+        foreach (var (key, value) in settings) other.settings[key] = value;
+        await other.InitializeAsync();
+        return other;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -1,0 +1,121 @@
+using System.Net.Http.Json;
+using AkshareWeb.Tests.Infrastructure;
+
+namespace AkshareWeb.Tests.Host;
+
+public sealed class LowLimitsApp : AkshareWebApp
+{
+    public const int WindowSeconds = 2;
+
+    public LowLimitsApp()
+    {
+        Set("RateLimits:WindowSeconds", WindowSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Set("RateLimits:UserPerWindow", "5");
+        Set("RateLimits:AdminPerWindow", "9");
+        Set("RateLimits:AnonymousPerWindow", "10");
+        Set("RateLimits:AuthAttemptsPerAddress", "1000");
+        Set("RateLimits:LoginAttemptsPerUsername", "3");
+    }
+}
+
+/// <summary>Each test waits for a fresh window first, so the counters of one test do not spill into another.</summary>
+[Collection(nameof(RateLimitTests))]
+public sealed class RateLimitTests(LowLimitsApp app) : IClassFixture<LowLimitsApp>
+{
+    private static async Task NextWindowAsync() => await Task.Delay(TimeSpan.FromSeconds(LowLimitsApp.WindowSeconds + 0.2));
+
+    private static async Task<int> CountAcceptedAsync(Func<Task<HttpResponseMessage>> call, int attempts)
+    {
+        var accepted = 0;
+        for (var i = 0; i < attempts; i++)
+        {
+            var response = await call();
+            if ((int)response.StatusCode == 429)
+            {
+                var body = await response.ExpectAsync(429, -1);
+                Assert.Contains("too many", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+                Assert.True(response.Headers.RetryAfter?.Delta is { } after && after > TimeSpan.Zero
+                    && after <= TimeSpan.FromSeconds(LowLimitsApp.WindowSeconds), "Retry-After within the window");
+            }
+            else
+            {
+                accepted++;
+            }
+        }
+
+        return accepted;
+    }
+
+    [Fact]
+    public async Task Users_admins_and_anonymous_callers_each_get_their_own_limit_and_it_resets()
+    {
+        await NextWindowAsync();
+        var (user, _, _) = await app.NewUserAsync();
+        var admin = await app.AdminAsync();
+        var anonymous = app.CreateClient();
+        await NextWindowAsync();
+
+        // Run the three inside one window, at once: each is counted apart from the others.
+        var counts = await Task.WhenAll(
+            CountAcceptedAsync(() => user.GetAsync("/api/auth/me"), 8),
+            CountAcceptedAsync(() => admin.GetAsync("/api/auth/me"), 12),
+            CountAcceptedAsync(() => anonymous.GetAsync("/api/auth/me"), 13));
+        Assert.Equal([5, 9, 10], counts);
+
+        await NextWindowAsync();
+        await (await user.GetAsync("/api/auth/me")).ExpectAsync(200, 0);
+    }
+
+    [Fact]
+    public async Task Login_attempts_per_username_are_limited_without_blocking_other_names()
+    {
+        await NextWindowAsync();
+        var (_, victim, _) = await app.NewUserAsync();
+        var (_, bystander, _) = await app.NewUserAsync();
+        await NextWindowAsync();
+        var client = app.CreateClient();
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await client.PostAsJsonAsync("/api/auth/login", new { username = victim, password = "guess-" + i });
+            statuses.Add((int)response.StatusCode);
+        }
+
+        Assert.Equal([401, 401, 401, 429, 429], statuses);
+        await client.LoginAsync(bystander, "password-123");
+        // The right password does not get through while the name is throttled.
+        var blocked = await client.PostAsJsonAsync("/api/auth/login", new { username = victim.ToUpperInvariant(), password = "password-123" });
+        await blocked.ExpectAsync(429, -1);
+        await NextWindowAsync();
+        await client.LoginAsync(victim, "password-123");
+    }
+}
+
+public sealed class AuthAttemptLimitApp : AkshareWebApp
+{
+    public AuthAttemptLimitApp()
+    {
+        Set("RateLimits:WindowSeconds", "30");
+        Set("RateLimits:AuthAttemptsPerAddress", "4");
+    }
+}
+
+public sealed class AuthAttemptLimitTests(AuthAttemptLimitApp app) : IClassFixture<AuthAttemptLimitApp>
+{
+    [Fact]
+    public async Task Login_and_register_attempts_from_one_address_share_a_strict_limit()
+    {
+        var client = app.CreateClient();
+        var statuses = new List<int>();
+        for (var i = 0; i < 3; i++)
+            statuses.Add((int)(await client.PostAsJsonAsync("/api/auth/login", new { username = "someone" + i, password = "password-x" })).StatusCode);
+        for (var i = 0; i < 2; i++)
+            statuses.Add((int)(await client.PostAsJsonAsync("/api/auth/register", new { username = "x" })).StatusCode);
+
+        Assert.Equal([401, 401, 401, 422, 429], statuses);
+        var last = await client.PostAsJsonAsync("/api/auth/login", new { username = "a", password = "b" });
+        await last.ExpectAsync(429, -1);
+        Assert.NotNull(last.Headers.RetryAfter);
+    }
+}
