@@ -2,7 +2,11 @@ using System.Text.Json;
 using AkshareWeb.Api.Setup;
 using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Settings;
 using AkshareWeb.Features.Users;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.Options;
 using FluentValidation;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -17,6 +21,15 @@ services.AddSingleton<SchemaMigrator>();
 services.AddSingleton<UserAccounts>();
 services.AddSingleton<FirstAdmin>();
 services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.Section));
+services.AddSingleton<SystemSettings>();
+services.AddSingleton<WarehouseConnection>();
+services.AddHostedService<WarehouseConnectionWatcher>();
+
+// Keys in the application database: every instance decrypts what another encrypted.
+services.AddSingleton<DatabaseXmlRepository>();
+services.AddDataProtection().SetApplicationName("AkshareWeb");
+services.AddOptions<KeyManagementOptions>()
+    .Configure<DatabaseXmlRepository>((options, repository) => options.XmlRepository = repository);
 
 services.AddMediator((Mediator.MediatorOptions options) =>
 {
@@ -57,6 +70,7 @@ app.UseAkshareWebOpenApi();
 app.MapAkshareWebHealth();
 app.MapAuthApi();
 app.MapUsersApi();
+app.MapSettingsApi();
 
 await app.RunAsync();
 

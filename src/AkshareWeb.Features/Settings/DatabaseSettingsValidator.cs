@@ -1,0 +1,24 @@
+using FluentValidation;
+
+namespace AkshareWeb.Features.Settings;
+
+/// <summary>The connection fields that PUT /database and POST /database/test both take.</summary>
+public interface IDatabaseLocation
+{
+    string? Host { get; }
+    int? Port { get; }
+    string? Database { get; }
+    string? Username { get; }
+}
+
+public static class DatabaseLocationRules
+{
+    public static void Apply<T>(AbstractValidator<T> validator)
+        where T : IDatabaseLocation
+    {
+        validator.RuleFor(c => c.Host).NotEmpty().MaximumLength(255).Matches(@"^[A-Za-z0-9.\-:\[\]]+$").WithMessage("host must be a host name or an IP address");
+        validator.RuleFor(c => c.Port).NotNull().InclusiveBetween(1, 65535);
+        validator.RuleFor(c => c.Database).NotEmpty().MaximumLength(64).Matches("^[A-Za-z0-9_$]+$").WithMessage("database must be a plain schema name (letters, digits, _ and $)");
+        validator.RuleFor(c => c.Username).NotEmpty().MaximumLength(80);
+    }
+}

@@ -1,0 +1,58 @@
+using System.Globalization;
+using Dapper;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Settings;
+
+/// <summary>The execution settings of <c>/api/settings/</c>.</summary>
+public sealed record ExecutionSettings(int MaxConcurrentTasks, int DefaultTimeout, bool RetryEnabled, int MaxRetries)
+{
+    public static readonly ExecutionSettings Defaults = new(5, 300, true, 3);
+}
+
+/// <summary>
+/// Reads and writes the run-time settings. Reads go to the database each time (a primary-key lookup), so a
+/// change made through any instance is what the next run on every instance sees, with no restart.
+/// </summary>
+public sealed class SystemSettings(Database database, TimeProvider time)
+{
+    private static readonly string[] ExecutionNames = ["max_concurrent_tasks", "default_timeout", "retry_enabled", "max_retries"];
+
+    public async Task<ExecutionSettings> GetExecutionSettingsAsync(CancellationToken ct)
+    {
+        var stored = await GetManyAsync(ExecutionNames, ct);
+        var d = ExecutionSettings.Defaults;
+        return new ExecutionSettings(
+            Int(stored, "max_concurrent_tasks", d.MaxConcurrentTasks),
+            Int(stored, "default_timeout", d.DefaultTimeout),
+            stored.TryGetValue("retry_enabled", out var retry) ? retry == "true" : d.RetryEnabled,
+            Int(stored, "max_retries", d.MaxRetries));
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> GetManyAsync(IEnumerable<string> names, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = await connection.QueryAsync<(string Name, string Value)>(new CommandDefinition(
+            "SELECT name, value FROM app_settings WHERE name IN @names", new { names = names.ToArray() }, cancellationToken: ct));
+        return rows.ToDictionary(r => r.Name, r => r.Value, StringComparer.Ordinal);
+    }
+
+    public async Task SetManyAsync(IReadOnlyDictionary<string, string> values, long? userId, CancellationToken ct)
+    {
+        if (values.Count == 0) return;
+        await using var connection = await database.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        foreach (var (name, value) in values.OrderBy(v => v.Key, StringComparer.Ordinal))
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO app_settings (name, value, updated_at, updated_by) VALUES (@name, @value, @now, @userId)
+                ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at), updated_by = VALUES(updated_by)
+                """, new { name, value, now = time.GetUtcNow().UtcDateTime, userId }, transaction, cancellationToken: ct));
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
+    private static int Int(IReadOnlyDictionary<string, string> stored, string name, int fallback) =>
+        stored.TryGetValue(name, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : fallback;
+}

@@ -1,0 +1,45 @@
+using System.Globalization;
+using System.Security.Claims;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Settings;
+
+public static class UpdateSettings
+{
+    /// <summary>Fields left out keep their value.</summary>
+    public sealed record Command(int? MaxConcurrentTasks, int? DefaultTimeout, bool? RetryEnabled, int? MaxRetries) : ICommand<ExecutionSettings>
+    {
+        internal long? UserId { get; init; }
+    }
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator()
+        {
+            RuleFor(c => c.MaxConcurrentTasks).InclusiveBetween(1, 100);
+            RuleFor(c => c.DefaultTimeout).InclusiveBetween(10, 86_400).WithMessage("default_timeout must be between 10 and 86400 seconds");
+            RuleFor(c => c.MaxRetries).InclusiveBetween(0, 10);
+        }
+    }
+
+    public sealed class Handler(SystemSettings settings) : ICommandHandler<Command, ExecutionSettings>
+    {
+        public async ValueTask<ExecutionSettings> Handle(Command command, CancellationToken ct)
+        {
+            var changes = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (command.MaxConcurrentTasks is { } max) changes["max_concurrent_tasks"] = max.ToString(CultureInfo.InvariantCulture);
+            if (command.DefaultTimeout is { } timeout) changes["default_timeout"] = timeout.ToString(CultureInfo.InvariantCulture);
+            if (command.RetryEnabled is { } retry) changes["retry_enabled"] = retry ? "true" : "false";
+            if (command.MaxRetries is { } retries) changes["max_retries"] = retries.ToString(CultureInfo.InvariantCulture);
+            await settings.SetManyAsync(changes, command.UserId, ct);
+            return await settings.GetExecutionSettingsAsync(ct);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<ExecutionSettings>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<ExecutionSettings>.Success(await mediator.Send(command with { UserId = user.Id() }, ct)));
+}

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Dapper;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Settings;
+
+/// <summary>Where the warehouse is, as the admin sees it: never with the password.</summary>
+public sealed record WarehouseLocation(string Host, int Port, string Database, string Username);
+
+/// <summary>
+/// The warehouse connection an admin set through <c>/api/settings/database</c>: stored in app_settings with
+/// the password encrypted by Data Protection (keys shared through the database), and applied to
+/// <see cref="Warehouse"/> on this instance at once and on the others within a few seconds.
+/// </summary>
+public sealed class WarehouseConnection(SystemSettings settings, Warehouse warehouse, IDataProtectionProvider protection)
+{
+    private const string Setting = "warehouse_connection";
+    private readonly IDataProtector protector = protection.CreateProtector("AkshareWeb.WarehousePassword");
+
+    public WarehouseLocation Current()
+    {
+        var builder = new MySqlConnectionStringBuilder(warehouse.ConnectionString);
+        return new WarehouseLocation(builder.Server, (int)builder.Port, builder.Database, builder.UserID);
+    }
+
+    public string? CurrentPassword() => new MySqlConnectionStringBuilder(warehouse.ConnectionString).Password;
+
+    public static string ConnectionStringFor(string host, int port, string database, string username, string? password) =>
+        Database.Normalise(new MySqlConnectionStringBuilder
+        {
+            Server = host,
+            Port = (uint)port,
+            Database = database,
+            UserID = username,
+            Password = password ?? "",
+        }.ConnectionString);
+
+    /// <summary>Connects with a short timeout and reports how long a round trip took.</summary>
+    public static async Task<(bool Connected, long LatencyMs, string? ServerVersion, string? Error)> ProbeAsync(string connectionString, CancellationToken ct)
+    {
+        var builder = new MySqlConnectionStringBuilder(connectionString) { ConnectionTimeout = 5, Pooling = false };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(6));
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            await using var connection = new MySqlConnection(builder.ConnectionString);
+            await connection.OpenAsync(timeout.Token);
+            await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: timeout.Token));
+            return (true, watch.ElapsedMilliseconds, connection.ServerVersion, null);
+        }
+        catch (MySqlException e)
+        {
+            return (false, watch.ElapsedMilliseconds, null, e.Message);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (false, watch.ElapsedMilliseconds, null, "no answer within 6 seconds");
+        }
+    }
+
+    public async Task SaveAsync(string connectionString, long userId, CancellationToken ct)
+    {
+        await settings.SetManyAsync(new Dictionary<string, string> { [Setting] = protector.Protect(connectionString) }, userId, ct);
+        warehouse.Use(connectionString);
+    }
+
+    /// <summary>Applies what is stored (another instance may have changed it).</summary>
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        var stored = await settings.GetManyAsync([Setting], ct);
+        if (stored.TryGetValue(Setting, out var encrypted))
+        {
+            var connectionString = protector.Unprotect(encrypted);
+            if (connectionString != warehouse.ConnectionString)
+            {
+                warehouse.Use(connectionString);
+            }
+        }
+    }
+}
+
+/// <summary>Keeps this instance's warehouse in step with the stored setting.</summary>
+public sealed class WarehouseConnectionWatcher(WarehouseConnection connection, TimeProvider time, ILogger<WarehouseConnectionWatcher> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5), time);
+        do
+        {
+            try
+            {
+                await connection.RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is MySqlException or System.Security.Cryptography.CryptographicException)
+            {
+                logger.LogWarning(e, "Could not read the stored warehouse connection");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}
