@@ -4,6 +4,7 @@
 #   scripts/mariadb.sh start   -> starts it (installing Debian's mariadb-server if missing and we are root)
 #                                 and prints the server connection string on stdout
 #   scripts/mariadb.sh stop    -> stops it
+#   scripts/mariadb.sh status  -> exit 0 when it is running
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data="$root/.data/mariadb"
@@ -102,5 +103,6 @@ stop() {
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  status) running ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -5,7 +5,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 started_db=""
 if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
-  AKSHAREWEB_TEST_MYSQL="$(scripts/mariadb.sh start)"; export AKSHAREWEB_TEST_MYSQL; started_db=1
+  scripts/mariadb.sh status || started_db=1
+  AKSHAREWEB_TEST_MYSQL="$(scripts/mariadb.sh start)"; export AKSHAREWEB_TEST_MYSQL
 fi
 trap '[ -n "$started_db" ] && scripts/mariadb.sh stop || true' EXIT
 AKSHAREWEB_UPDATE_OPENAPI=1 dotnet test tests/AkshareWeb.Tests -c Release --nologo --filter "FullyQualifiedName~OpenApiDocumentTests"

@@ -8,8 +8,8 @@ cd "$root"
 
 started_db=""
 if [ -z "${ConnectionStrings__AkshareWeb:-}" ] && [ -z "${AKSHAREWEB__ConnectionStrings__AkshareWeb:-}" ]; then
+  scripts/mariadb.sh status || started_db=1
   server="$(scripts/mariadb.sh start)"
-  started_db=1
   client=mariadb; command -v mariadb >/dev/null 2>&1 || client=mysql
   "$client" --no-defaults -uroot --socket="$root/.data/run/mariadb.sock" \
     -e "CREATE DATABASE IF NOT EXISTS akshareweb CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"

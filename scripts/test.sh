@@ -9,8 +9,9 @@ cd "$root"
 
 started_db=""
 if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
+  # Only a server this script started is stopped at the end; one already running (another shell's) stays.
+  scripts/mariadb.sh status || started_db=1
   if server="$(scripts/mariadb.sh start)"; then
-    started_db=1
     export AKSHAREWEB_TEST_MYSQL="$server"
   elif docker info >/dev/null 2>&1; then
     echo "[test] no MariaDB could be started; the tests will use Testcontainers.MySql" >&2

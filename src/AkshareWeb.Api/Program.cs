@@ -52,6 +52,7 @@ services.AddAkshareWebAuthentication(builder.Configuration);
 services.AddAkshareWebRateLimits(builder.Configuration);
 services.AddAkshareWebOpenApi();
 services.AddAkshareWebHealth();
+services.AddAkshareWebScheduling(builder.Configuration);
 
 var app = builder.Build();
 
@@ -68,6 +69,7 @@ app.UseAuthorization();
 
 app.UseAkshareWebOpenApi();
 app.MapAkshareWebHealth();
+app.MapAkshareWebDashboard();
 app.MapAuthApi();
 app.MapUsersApi();
 app.MapSettingsApi();

@@ -45,6 +45,17 @@ public static class Authentication
                 };
                 bearer.Events = new JwtBearerEvents
                 {
+                    OnMessageReceived = context =>
+                    {
+                        if (string.IsNullOrEmpty(context.Request.Headers.Authorization)
+                            && context.Request.Path.StartsWithSegments(OpenDashboard.DashboardPath)
+                            && context.Request.Cookies.TryGetValue(OpenDashboard.CookieName, out var token))
+                        {
+                            context.Token = token;
+                        }
+
+                        return Task.CompletedTask;
+                    },
                     OnTokenValidated = CheckAccountAndSessionAsync,
                     OnChallenge = context =>
                     {

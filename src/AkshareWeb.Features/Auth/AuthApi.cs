@@ -20,6 +20,9 @@ public static class AuthApi
         group.MapPost("/refresh", Refresh.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
             .WithName("RefreshToken").ProducesErrors(400, 401, 422, 429);
         group.MapPost("/logout", Logout.Endpoint).RequireAuthorization().WithName("Logout").ProducesErrors(401);
+        group.MapPost("/dashboard-session", OpenDashboard.Endpoint).RequireAuthorization(Roles.AdminPolicy).WithName("OpenDashboardSession")
+            .WithDescription("Admins: sets an HttpOnly cookie carrying the current access token for the Hangfire dashboard at /hangfire.")
+            .ProducesErrors(401, 403);
         group.MapGet("/me", Me.Endpoint).RequireAuthorization().WithName("GetCurrentUser").ProducesErrors(401);
         return routes;
     }

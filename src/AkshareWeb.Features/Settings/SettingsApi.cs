@@ -17,6 +17,7 @@ public static class SettingsApi
             .WithDescription("Tests the connection first (5 s time-out) and stores it only when it answers; the password is stored encrypted and never returned.")
             .ProducesErrors(400, 401, 403, 422);
         group.MapPost("/database/test", TestDatabaseConnection.Endpoint).WithName("TestDatabaseConnection").ProducesErrors(400, 401, 403, 422);
+        group.MapGet("/scheduler", GetSchedulerStatus.Endpoint).WithName("GetSchedulerStatus").ProducesErrors(401, 403);
         return routes;
     }
 }

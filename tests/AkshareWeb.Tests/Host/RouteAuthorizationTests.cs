@@ -14,11 +14,12 @@ public sealed partial class RouteAuthorizationTests(AkshareWebApp app) : IClassF
     private static readonly HashSet<string> Anonymous = ["POST /api/auth/register", "POST /api/auth/login", "POST /api/auth/refresh"];
 
     // API.md marks /api/users and /api/settings as 管理员; scanning scripts, toggling them and syncing the
-    // interface registry change what everyone sees, so they are for admins too.
+    // interface registry change what everyone sees, so they are for admins too; so is the dashboard cookie.
     private static bool AdminOnly(string method, string path) =>
         path.StartsWith("/api/users", StringComparison.Ordinal)
         || path.StartsWith("/api/settings", StringComparison.Ordinal)
         || (method == "POST" && path == "/api/interfaces/sync")
+        || (method == "POST" && path == "/api/auth/dashboard-session")
         || (method == "POST" && path == "/api/scripts/scan")
         || (method == "PATCH" && AnyId().Replace(path, "{}") == "/api/scripts/{}/toggle");
 

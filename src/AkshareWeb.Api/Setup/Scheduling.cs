@@ -1,0 +1,59 @@
+using AkshareWeb.Features.Common;
+using AkshareWeb.Hangfire.MySql;
+using Hangfire;
+
+namespace AkshareWeb.Api.Setup;
+
+/// <summary>Configuration section <c>Hangfire</c>.</summary>
+public sealed class SchedulingOptions
+{
+    public const string Section = "Hangfire";
+
+    public int WorkerCount { get; set; } = 10;
+    public string TablesPrefix { get; set; } = "hangfire_";
+    /// <summary>How soon a job enqueued by another instance is seen; this instance's own jobs start at once.</summary>
+    public double QueuePollIntervalSeconds { get; set; } = 1;
+    public double ShutdownTimeoutSeconds { get; set; } = 15;
+}
+
+/// <summary>
+/// Hangfire on our MySQL storage, in the application database: schedules, queues and retries persist there
+/// and are shared by every instance. The dashboard is an endpoint like any other, so the same JWT (or the
+/// dashboard cookie, for a browser) and the admin policy guard it.
+/// </summary>
+public static class Scheduling
+{
+    public static IServiceCollection AddAkshareWebScheduling(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(SchedulingOptions.Section).Get<SchedulingOptions>() ?? new SchedulingOptions();
+        services.AddHangfire((provider, hangfire) => hangfire
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseMySqlStorage(provider.GetRequiredService<Database>().ConnectionString, new MySqlStorageOptions
+            {
+                TablesPrefix = options.TablesPrefix,
+                QueuePollInterval = TimeSpan.FromSeconds(options.QueuePollIntervalSeconds),
+            }));
+        services.AddHangfireServer(server =>
+        {
+            server.WorkerCount = options.WorkerCount;
+            server.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
+        });
+        return services;
+    }
+
+    public static WebApplication MapAkshareWebDashboard(this WebApplication app)
+    {
+        app.MapHangfireDashboard(AkshareWeb.Features.Auth.OpenDashboard.DashboardPath, new DashboardOptions
+        {
+            // The endpoint's authorization policy decides; Hangfire's local-requests-only default would refuse
+            // every remote admin.
+            Authorization = [],
+            AsyncAuthorization = [],
+            DashboardTitle = "AkshareWeb jobs",
+            AppPath = "/swagger",
+        }).RequireAuthorization(Roles.AdminPolicy);
+        return app;
+    }
+}
