@@ -14,6 +14,8 @@ public sealed class SchedulingOptions
     /// <summary>How soon a job enqueued by another instance is seen; this instance's own jobs start at once.</summary>
     public double QueuePollIntervalSeconds { get; set; } = 1;
     public double ShutdownTimeoutSeconds { get; set; } = 15;
+    /// <summary>How often delayed jobs (once tasks, retries with backoff) are moved to the queue when due.</summary>
+    public double SchedulePollingIntervalSeconds { get; set; } = 1;
 }
 
 /// <summary>
@@ -39,6 +41,7 @@ public static class Scheduling
         {
             server.WorkerCount = options.WorkerCount;
             server.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingIntervalSeconds);
         });
         return services;
     }

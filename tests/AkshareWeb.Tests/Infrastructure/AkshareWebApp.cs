@@ -56,6 +56,13 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
         if (ownsDatabase && ConnectionString.Length > 0) await TestDatabase.DropAsync(ConnectionString);
     }
 
+    /// <summary>Runs on an existing database that this fixture neither creates nor drops.</summary>
+    protected void UseDatabase(string connectionString)
+    {
+        ConnectionString = connectionString;
+        ownsDatabase = false;
+    }
+
     /// <summary>Another instance of the service on the same database, as a second server would be.</summary>
     public async Task<AkshareWebApp> SecondInstanceAsync()
     {

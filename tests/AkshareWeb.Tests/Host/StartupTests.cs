@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using AkshareWeb.Tests.Infrastructure;
+using Dapper;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+
+namespace AkshareWeb.Tests.Host;
+
+/// <summary>An app whose log lines the test can read, and whose admin password is left to be generated.</summary>
+public sealed class GeneratedAdminApp : AkshareWebApp
+{
+    public ConcurrentQueue<string> Log { get; } = new();
+
+    public GeneratedAdminApp() => Set("Admin:Password", "");
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureLogging(logging => logging.AddProvider(new QueueLoggerProvider(Log)));
+    }
+
+    private sealed class QueueLoggerProvider(ConcurrentQueue<string> log) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new QueueLogger(log);
+        public void Dispose() { }
+    }
+
+    private sealed class QueueLogger(ConcurrentQueue<string> log) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            log.Enqueue(formatter(state, exception));
+    }
+}
+
+public sealed class GeneratedAdminTests(GeneratedAdminApp app) : IClassFixture<GeneratedAdminApp>
+{
+    [Fact]
+    public async Task Without_a_configured_password_the_first_admin_gets_a_random_one_printed_once()
+    {
+        _ = app.Server; // start
+        var line = Assert.Single(app.Log, l => l.Contains("generated password", StringComparison.Ordinal));
+        var password = line.Split("generated password ")[1].Split(' ')[0];
+        Assert.True(password.Length >= 20);
+        await app.CreateClient().LoginAsync("admin", password);
+
+        // A second start on the same database creates nothing and prints no password.
+        await using var second = await app.SecondInstanceAsync();
+        _ = second.Server;
+        Assert.Single(app.Log, l => l.Contains("generated password", StringComparison.Ordinal));
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(1, await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM users WHERE role = 'admin'"));
+    }
+}
+
+public sealed class ConcurrentStartTests
+{
+    [Fact]
+    public async Task Two_instances_starting_together_on_an_empty_database_migrate_it_once()
+    {
+        var connectionString = await TestDatabase.CreateAsync();
+        var apps = Enumerable.Range(0, 2).Select(_ => new SharedDatabaseApp(connectionString)).ToList();
+        try
+        {
+            foreach (var app in apps) await app.InitializeAsync();
+            // Server start runs the migrations; both at once.
+            await Task.WhenAll(apps.Select(app => Task.Run(() => app.Server)));
+
+            foreach (var app in apps)
+            {
+                Assert.Equal(200, (int)(await app.CreateClient().GetAsync("/health/ready")).StatusCode);
+                await app.AdminAsync();
+            }
+
+            await using var db = new MySqlConnection(connectionString);
+            var versions = (await db.QueryAsync<int>("SELECT version FROM schema_migrations")).ToList();
+            Assert.Equal(versions.Distinct().Count(), versions.Count);
+            Assert.Contains(1, versions);
+            Assert.Equal(1, await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM users WHERE role = 'admin'"));
+        }
+        finally
+        {
+            foreach (var app in apps) await app.DisposeAsync();
+            await TestDatabase.DropAsync(connectionString);
+        }
+    }
+
+    private sealed class SharedDatabaseApp : AkshareWebApp
+    {
+        public SharedDatabaseApp(string connectionString) => UseDatabase(connectionString);
+    }
+}
