@@ -1,6 +1,11 @@
 using System.Text.Json;
 using AkshareWeb.Api.Setup;
 using AkshareWeb.Features.Auth;
+using AkshareWeb.Features.Data;
+using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Interfaces;
+using AkshareWeb.Features.Scripts;
+using AkshareWeb.Features.Tasks;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
 using AkshareWeb.Features.Users;
@@ -53,6 +58,7 @@ services.AddAkshareWebRateLimits(builder.Configuration);
 services.AddAkshareWebOpenApi();
 services.AddAkshareWebHealth();
 services.AddAkshareWebScheduling(builder.Configuration);
+services.AddAkshareWebCollection(builder.Configuration);
 
 var app = builder.Build();
 
@@ -60,6 +66,7 @@ var app = builder.Build();
 await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<JwtKeys>().LoadAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.ApplicationStopping);
+await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
 
 app.UseErrorEnvelopes();
 app.UseRouting();
@@ -73,6 +80,11 @@ app.MapAkshareWebDashboard();
 app.MapAuthApi();
 app.MapUsersApi();
 app.MapSettingsApi();
+app.MapInterfacesApi();
+app.MapScriptsApi();
+app.MapDataApi();
+app.MapTasksApi();
+app.MapExecutionsApi();
 
 await app.RunAsync();
 

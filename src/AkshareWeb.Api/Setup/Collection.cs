@@ -1,0 +1,46 @@
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Interfaces;
+using AkshareWeb.Features.Scripts;
+using AkshareWeb.Features.Tasks;
+using Microsoft.Extensions.Options;
+
+namespace AkshareWeb.Api.Setup;
+
+/// <summary>The collection side: AKTools, the catalogue and data scripts, the engine, executions and tasks.</summary>
+public static class Collection
+{
+    public static IServiceCollection AddAkshareWebCollection(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<AkToolsOptions>(configuration.GetSection(AkToolsOptions.Section));
+        services.Configure<CatalogOptions>(configuration.GetSection(CatalogOptions.Section));
+        services.Configure<DataScriptsOptions>(configuration.GetSection(DataScriptsOptions.Section));
+        services.Configure<SchedulerOptions>(configuration.GetSection(SchedulerOptions.Section));
+
+        services.AddHttpClient<AkToolsClient>((provider, http) =>
+        {
+            var options = provider.GetRequiredService<IOptions<AkToolsOptions>>().Value;
+            http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+        });
+        services.AddHttpClient(nameof(InterfaceCatalog), http => http.Timeout = TimeSpan.FromSeconds(60));
+
+        services.AddSingleton<ParameterBinder>();
+        services.AddSingleton<InterfaceCatalog>();
+        services.AddSingleton<DataScriptLibrary>();
+        services.AddSingleton<CatalogStartup>();
+        services.AddSingleton<WarehouseWriter>();
+        services.AddSingleton<Executions>();
+        services.AddTransient<ExecutionRunner>();
+        services.AddSingleton<ExecutionDispatcher>();
+        services.AddSingleton<ExecutionSlots>();
+        services.AddSingleton<ExecutionRetries>();
+        services.AddTransient<ExecutionJob>();
+        services.AddHostedService<ExecutionWatchdog>();
+        services.AddSingleton<ScheduledTasks>();
+        services.AddSingleton<TaskSchedules>();
+        services.AddSingleton<TaskPlanner>();
+        services.AddTransient<TaskTrigger>();
+        return services;
+    }
+}

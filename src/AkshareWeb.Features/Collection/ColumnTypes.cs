@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace AkshareWeb.Features.Collection;
+
+/// <summary>What a column's values are, from narrowest to widest; a column only ever widens.</summary>
+public enum ColumnKind
+{
+    Boolean = 0,
+    WholeNumber = 1,
+    BigInteger = 2,
+    Real = 3,
+    Date = 4,
+    DateTime = 5,
+    Text = 6,
+    Json = 7,
+}
+
+/// <summary>The inferred type of one column: its kind and, for text, the longest value in characters.</summary>
+public readonly record struct ColumnType(ColumnKind Kind, int TextLength)
+{
+    public string SqlType => Kind switch
+    {
+        ColumnKind.Boolean => "TINYINT(1)",
+        ColumnKind.WholeNumber => "BIGINT",
+        ColumnKind.BigInteger => "DECIMAL(65,0)",
+        ColumnKind.Real => "DOUBLE",
+        ColumnKind.Date => "DATE",
+        ColumnKind.DateTime => "DATETIME(6)",
+        ColumnKind.Json => "JSON",
+        // VARCHAR up to 255 keeps rows small; beyond it TEXT types, which do not count against the row limit.
+        _ => TextLength <= 255 ? $"VARCHAR({Bucket(TextLength)})" : TextLength <= 16_000 ? "TEXT" : TextLength <= 4_000_000 ? "MEDIUMTEXT" : "LONGTEXT",
+    };
+
+    /// <summary>The narrowest type that holds values of both.</summary>
+    public ColumnType Widen(ColumnType other)
+    {
+        if (Kind == other.Kind) return new ColumnType(Kind, Math.Max(TextLength, other.TextLength));
+        var (low, high) = Kind < other.Kind ? (this, other) : (other, this);
+        var numeric = high.Kind is ColumnKind.WholeNumber or ColumnKind.BigInteger or ColumnKind.Real;
+        if (numeric && low.Kind is ColumnKind.Boolean or ColumnKind.WholeNumber or ColumnKind.BigInteger) return high;
+        if (high.Kind == ColumnKind.DateTime && low.Kind == ColumnKind.Date) return high;
+        if (high.Kind == ColumnKind.Json) return high;
+        // Anything else mixed becomes text long enough for the longest rendering of either.
+        return new ColumnType(ColumnKind.Text, Math.Max(Math.Max(TextLength, other.TextLength), 32));
+    }
+
+    private static int Bucket(int length)
+    {
+        foreach (var size in new[] { 16, 32, 64, 128, 255 })
+        {
+            if (length <= size) return size;
+        }
+
+        return 255;
+    }
+
+    /// <summary>Reads a type back from information_schema (DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, COLUMN_TYPE).</summary>
+    public static ColumnType FromSql(string dataType, long? charLength, string columnType) => dataType.ToLowerInvariant() switch
+    {
+        "tinyint" when columnType.StartsWith("tinyint(1)", StringComparison.OrdinalIgnoreCase) => new(ColumnKind.Boolean, 0),
+        "tinyint" or "smallint" or "mediumint" or "int" or "bigint" => new(ColumnKind.WholeNumber, 0),
+        "decimal" => new(ColumnKind.BigInteger, 0),
+        "double" or "float" => new(ColumnKind.Real, 0),
+        "date" => new(ColumnKind.Date, 0),
+        "datetime" or "timestamp" => new(ColumnKind.DateTime, 0),
+        "json" => new(ColumnKind.Json, 0),
+        // MariaDB reports JSON as longtext; a longtext column holds anything, text or JSON.
+        _ => new(ColumnKind.Text, (int)Math.Min(int.MaxValue, charLength ?? 255)),
+    };
+}
+
+/// <summary>Type inference and value conversion for values as AKTools serialises them.</summary>
+public static partial class ColumnValues
+{
+    public static ColumnType? TypeOf(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Null or JsonValueKind.Undefined:
+                return null;
+            case JsonValueKind.True or JsonValueKind.False:
+                return new ColumnType(ColumnKind.Boolean, 5);
+            case JsonValueKind.Number:
+                var raw = value.GetRawText();
+                if (value.TryGetInt64(out _)) return new ColumnType(ColumnKind.WholeNumber, raw.Length);
+                if (!raw.Contains('.', StringComparison.Ordinal) && !raw.Contains('e', StringComparison.OrdinalIgnoreCase) && raw.TrimStart('-').Length <= 65)
+                    return new ColumnType(ColumnKind.BigInteger, raw.Length);
+                return new ColumnType(ColumnKind.Real, raw.Length);
+            case JsonValueKind.String:
+                var text = value.GetString()!;
+                if (DateOnlyPattern().IsMatch(text) || MidnightPattern().IsMatch(text)) return new ColumnType(ColumnKind.Date, text.Length);
+                if (DateTimePattern().IsMatch(text) && TryDateTime(text, out _)) return new ColumnType(ColumnKind.DateTime, text.Length);
+                return new ColumnType(ColumnKind.Text, text.Length);
+            default:
+                return new ColumnType(ColumnKind.Json, value.GetRawText().Length);
+        }
+    }
+
+    /// <summary>The value to hand MySQL for a column of the given kind; text where the kind does not fit.</summary>
+    public static object? ToDb(JsonElement value, ColumnKind kind)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Null or JsonValueKind.Undefined:
+                return null;
+            case JsonValueKind.True or JsonValueKind.False when kind is ColumnKind.Boolean or ColumnKind.WholeNumber or ColumnKind.BigInteger or ColumnKind.Real:
+                return value.GetBoolean() ? 1 : 0;
+            case JsonValueKind.Number when kind == ColumnKind.WholeNumber && value.TryGetInt64(out var l):
+                return l;
+            case JsonValueKind.Number when kind == ColumnKind.BigInteger:
+                return decimal.TryParse(value.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : value.GetRawText();
+            case JsonValueKind.Number when kind == ColumnKind.Real:
+                return value.GetDouble();
+            case JsonValueKind.String when kind is ColumnKind.Date or ColumnKind.DateTime:
+                var text = value.GetString()!;
+                return TryDateTime(text, out var dt) ? (kind == ColumnKind.Date ? dt.Date : dt) : text;
+            case JsonValueKind.String:
+                return value.GetString();
+            case JsonValueKind.Object or JsonValueKind.Array:
+                return value.GetRawText();
+            default:
+                return kind == ColumnKind.Text ? value.GetRawText() : value.ToString();
+        }
+    }
+
+    private static bool TryDateTime(string text, out DateTime value) =>
+        DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out value);
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}$")]
+    private static partial Regex DateOnlyPattern();
+
+    // pandas writes dates as "2024-01-02T00:00:00.000": a date column, not a time.
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T00:00:00(\.0+)?Z?$")]
+    private static partial Regex MidnightPattern();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:?\d{2})?$")]
+    private static partial Regex DateTimePattern();
+}
+
+/// <summary>
+/// Column names in MySQL: AKShare's names are kept (quoted) where MySQL allows them. A name MySQL cannot hold
+/// (over 64 characters, trailing spaces, control or non-BMP characters such as emoji), one that clashes with a
+/// bookkeeping column, or one equal to an earlier column but for case, becomes its first 50 usable characters,
+/// '~' and 8 hex digits of its SHA-256: deterministic, so every run maps it alike. The original name is kept in
+/// the column's COMMENT.
+/// </summary>
+public static class ColumnNames
+{
+    public static readonly string[] Bookkeeping = ["id", "_execution_id", "_collected_at", "_row_key", "_row_hash"];
+
+    public static string ToSql(string original, ICollection<string> taken)
+    {
+        var usable = original.Length is > 0 and <= 64
+            && !original.EndsWith(' ')
+            && original.All(c => !char.IsControl(c) && !char.IsSurrogate(c))
+            && !Bookkeeping.Contains(original, StringComparer.OrdinalIgnoreCase)
+            && !taken.Contains(original, StringComparer.OrdinalIgnoreCase);
+        if (usable) return original;
+
+        var kept = new string(original.Where(c => !char.IsControl(c) && !char.IsSurrogate(c)).ToArray()).Trim();
+        if (kept.Length > 50) kept = kept[..50].TrimEnd();
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(original)))[..8];
+        return $"{kept}~{hash}";
+    }
+
+    /// <summary>A checked identifier, backquoted with inner backquotes doubled.</summary>
+    public static string Quote(string identifier)
+    {
+        if (identifier.Length is 0 or > 64 || identifier.Any(c => c == '\0' || char.IsSurrogate(c)))
+        {
+            throw new ArgumentException($"not a usable identifier: {identifier}", nameof(identifier));
+        }
+
+        return "`" + identifier.Replace("`", "``", StringComparison.Ordinal) + "`";
+    }
+}

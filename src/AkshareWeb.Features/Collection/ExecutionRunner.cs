@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Collection;
+
+/// <summary>How a run ended.</summary>
+public sealed record ExecutionOutcome(string Status, long RowsAffected, string? Error);
+
+/// <summary>
+/// Runs one execution: claims it (pending to running, so it runs once whoever calls), streams the rows from
+/// AKTools, writes them batch by batch with progress, and records a truthful end: completed only when every
+/// row was written. While it runs it beats a heartbeat (so a crashed worker is noticed) and polls the cancel
+/// flag every second, which is how a cancel reaches it on whichever instance it runs.
+/// </summary>
+public sealed class ExecutionRunner(
+    Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger)
+{
+    public const int BatchSize = 20_000;
+    private static readonly string Worker = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown).</summary>
+    public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var now = time.GetUtcNow().UtcDateTime;
+        var claimed = await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = 'running', start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0
+            WHERE execution_id = @executionId AND status = 'pending' AND cancel_requested = 0
+            """, new { now, worker = Worker, executionId }, cancellationToken: ct));
+        if (claimed == 0) return null;
+
+        var plan = (await Executions.LoadPlanAsync(connection, executionId, ct))!;
+        var watch = Stopwatch.StartNew();
+        var progress = new Progress();
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var stop = StopReason.None;
+        if (timeout is { } limit)
+        {
+            run.CancelAfter(limit);
+        }
+
+        using var monitorStop = new CancellationTokenSource();
+        var monitor = MonitorAsync(executionId, progress, run, () => stop = StopReason.Cancelled, monitorStop.Token);
+
+        string status;
+        string? error = null;
+        long rowsBefore = 0, rowsAfter = 0;
+        var result = new Dictionary<string, object?>();
+        WarehouseWriter.TableWrite? write = null;
+        try
+        {
+            var parameters = plan.Parameters;
+            AkToolsClient.Answer? answer = null;
+            try
+            {
+                answer = await akTools.FetchAsync(plan.InterfaceName, parameters, run.Token);
+            }
+            catch (AkToolsException e) when (e.EmptyResult)
+            {
+                result["message"] = e.Message;
+            }
+
+            write = await writer.OpenAsync(plan, executionId, run.Token);
+            rowsBefore = write.RowsBefore;
+            if (answer is not null)
+            {
+                var batch = new List<Dictionary<string, JsonElement>>(BatchSize);
+                await foreach (var row in answer.Rows.WithCancellation(run.Token))
+                {
+                    foreach (var (name, value) in plan.ExtraColumns)
+                    {
+                        row[name] = JsonSerializer.SerializeToElement(value);
+                    }
+
+                    batch.Add(row);
+                    progress.Fetched++;
+                    if (batch.Count == BatchSize)
+                    {
+                        await WriteAsync(write, batch, progress, answer, run.Token);
+                    }
+                }
+
+                await WriteAsync(write, batch, progress, answer, run.Token);
+            }
+
+            rowsAfter = await write.FinishAsync(run.Token);
+            status = "completed";
+            await RegisterTableAsync(connection, plan, progress.Inserted + progress.Updated > 0 || write.TableCreated, ct);
+        }
+        catch (OperationCanceledException) when (run.IsCancellationRequested)
+        {
+            (status, error) = stop == StopReason.Cancelled
+                ? ("cancelled", "cancelled while running")
+                : ct.IsCancellationRequested
+                    ? ("failed", "interrupted: the service stopped while the run was in progress")
+                    : ("timeout", $"did not finish within {timeout!.Value.TotalSeconds:0} s");
+        }
+        catch (AkToolsException e)
+        {
+            (status, error) = ("failed", e.Message);
+        }
+        catch (MySqlException e)
+        {
+            (status, error) = ("failed", $"database error {e.Number}: {e.Message}");
+        }
+        catch (InvalidOperationException e)
+        {
+            (status, error) = ("failed", e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Whatever went wrong, the record must not stay 'running': it ends failed, with the reason.
+            logger.LogError(e, "Execution {ExecutionId} failed unexpectedly", executionId);
+            (status, error) = ("failed", $"internal error: {e.Message}");
+        }
+        finally
+        {
+            await monitorStop.CancelAsync();
+            await monitor;
+        }
+
+        if (write is not null)
+        {
+            if (status != "completed")
+            {
+                await write.AbandonAsync();
+                rowsAfter = await CountQuietlyAsync(write, plan);
+            }
+
+            result["columns_added"] = write.ColumnsAdded;
+            result["columns_widened"] = write.ColumnsWidened;
+            await write.DisposeAsync();
+        }
+
+        if (error is not null && progress.Inserted + progress.Updated > 0)
+        {
+            error += $" ({progress.Inserted + progress.Updated} rows of the batches before the failure were written and stay)";
+        }
+
+        result.TryAdd("message", status == "completed" ? "success" : error);
+        result["rows_fetched"] = progress.Fetched;
+        result["rows_inserted"] = progress.Inserted;
+        result["rows_updated"] = progress.Updated;
+        result["rows_unchanged"] = Math.Max(0, progress.Written - progress.Inserted - progress.Updated);
+        result["table_name"] = plan.TargetTable;
+        var end = time.GetUtcNow().UtcDateTime;
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @status, end_time = @end, execution_time = @seconds, progress = @finalProgress,
+              rows_fetched = @fetched, rows_before = @rowsBefore, rows_after = @rowsAfter, rows_affected = @affected,
+              rows_inserted = @inserted, rows_updated = @updated, result = @result, error_message = @error, heartbeat_at = @end
+            WHERE execution_id = @executionId
+            """, new
+        {
+            status,
+            end,
+            seconds = Math.Round(watch.Elapsed.TotalSeconds, 3),
+            finalProgress = status == "completed" ? 100 : progress.Percent,
+            fetched = progress.Fetched,
+            rowsBefore,
+            rowsAfter,
+            affected = progress.Inserted + progress.Updated,
+            inserted = progress.Inserted,
+            updated = progress.Updated,
+            result = JsonSerializer.Serialize(result),
+            error,
+            executionId,
+        }, cancellationToken: CancellationToken.None));
+        logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Inserted + progress.Updated, watch.Elapsed.TotalSeconds);
+        return new ExecutionOutcome(status, progress.Inserted + progress.Updated, error);
+    }
+
+    private static async Task WriteAsync(WarehouseWriter.TableWrite write, List<Dictionary<string, JsonElement>> batch, Progress progress, AkToolsClient.Answer answer, CancellationToken ct)
+    {
+        if (batch.Count == 0) return;
+        var written = await write.WriteBatchAsync(batch, ct);
+        progress.Inserted += written.Inserted;
+        progress.Updated += written.Updated;
+        progress.Written += batch.Count;
+        // With a known length, progress follows the bytes read; without one it creeps towards 95 by batches.
+        progress.Percent = answer.ContentLength is > 0 and var length
+            ? (int)Math.Clamp(95.0 * answer.BytesRead() / length, 1, 95)
+            : (int)Math.Min(95, 95 * (1 - Math.Pow(0.8, progress.Written / (double)BatchSize)));
+        batch.Clear();
+    }
+
+    /// <summary>Heartbeat and progress every second; the cancel flag is read at the same time.</summary>
+    private async Task MonitorAsync(string executionId, Progress progress, CancellationTokenSource run, Action cancelled, CancellationToken stop)
+    {
+        try
+        {
+            await using var connection = await database.OpenAsync(stop);
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var flagged = await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
+                    UPDATE executions SET heartbeat_at = @now, progress = @percent, rows_fetched = @fetched, rows_affected = @affected
+                    WHERE execution_id = @executionId;
+                    SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
+                    """, new { now = time.GetUtcNow().UtcDateTime, percent = progress.Percent, fetched = progress.Fetched, affected = progress.Inserted + progress.Updated, executionId },
+                    cancellationToken: stop));
+                if (flagged)
+                {
+                    cancelled();
+                    await run.CancelAsync();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (MySqlException e)
+        {
+            logger.LogWarning(e, "Heartbeat of execution {ExecutionId} failed", executionId);
+        }
+    }
+
+    private async Task RegisterTableAsync(MySqlConnection connection, ExecutionPlan plan, bool wrote, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO warehouse_tables (table_name, display_name, category, script_id, interface_name, write_mode, key_columns, created_at, last_updated_at)
+            VALUES (@TargetTable, @display, @Category, @ScriptId, @InterfaceName, @WriteMode, @keys, @now, @updated)
+            ON DUPLICATE KEY UPDATE display_name = COALESCE(@displayGiven, display_name), category = COALESCE(@Category, category),
+              script_id = COALESCE(@ScriptId, script_id), interface_name = @InterfaceName, write_mode = @WriteMode, key_columns = @keys,
+              last_updated_at = COALESCE(@updated, last_updated_at)
+            """, new
+        {
+            plan.TargetTable,
+            display = plan.DisplayName ?? plan.InterfaceName,
+            displayGiven = plan.DisplayName,
+            plan.Category,
+            plan.ScriptId,
+            plan.InterfaceName,
+            plan.WriteMode,
+            keys = JsonSerializer.Serialize(plan.KeyColumns),
+            now,
+            updated = wrote ? now : (DateTime?)null,
+        }, cancellationToken: ct));
+    }
+
+    private static async Task<long> CountQuietlyAsync(WarehouseWriter.TableWrite write, ExecutionPlan plan)
+    {
+        try
+        {
+            return await write.FinishCountOnlyAsync(plan.TargetTable);
+        }
+        catch (MySqlException)
+        {
+            return 0;
+        }
+    }
+
+    private enum StopReason { None, Cancelled }
+
+    private sealed class Progress
+    {
+        public long Fetched;
+        public long Written;
+        public long Inserted;
+        public long Updated;
+        public int Percent;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dapper;
+using MySqlConnector;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Collection;
+
+/// <summary>
+/// Everything a run needs, fixed when the execution is created: the run repeats exactly what was asked even if
+/// the script or the catalogue changes later, and a retry repeats it again.
+/// </summary>
+public sealed record ExecutionPlan(
+    string InterfaceName,
+    IReadOnlyDictionary<string, string> Parameters,
+    string TargetTable,
+    string WriteMode,
+    IReadOnlyList<string> KeyColumns,
+    IReadOnlyDictionary<string, string> ExtraColumns,
+    string TriggeredBy,
+    long? TaskId = null,
+    string? ScriptId = null,
+    long? UserId = null,
+    string? DisplayName = null,
+    string? Category = null,
+    string? ScheduleKey = null);
+
+/// <summary>Creates and reads execution rows.</summary>
+public sealed class Executions(Database database, TimeProvider time)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary><c>exec_</c> and 26 base32 characters of 16 random bytes: unguessable, URL-safe.</summary>
+    public static string NewExecutionId()
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        var bytes = RandomNumberGenerator.GetBytes(17);
+        var chars = new char[26];
+        for (var i = 0; i < 26; i++)
+        {
+            var bit = i * 5;
+            var value = ((bytes[bit / 8] << 8) | bytes[(bit / 8) + 1]) >> (11 - (bit % 8));
+            chars[i] = alphabet[value & 31];
+        }
+
+        return "exec_" + new string(chars);
+    }
+
+    /// <summary>A pending execution; null when the plan's schedule key was already used (that due time has run).</summary>
+    public async Task<string?> CreateAsync(ExecutionPlan plan, CancellationToken ct)
+    {
+        var id = NewExecutionId();
+        await using var connection = await database.OpenAsync(ct);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, target_table, write_mode,
+                  key_columns, extra_columns, display_name, category, status, triggered_by, retry_count, progress, created_at, schedule_key)
+                VALUES (@id, @TaskId, @ScriptId, @UserId, @InterfaceName, @parameters, @TargetTable, @WriteMode,
+                  @keys, @extras, @DisplayName, @Category, 'pending', @TriggeredBy, 0, 0, @now, @ScheduleKey)
+                """, new
+            {
+                id,
+                plan.TaskId,
+                plan.ScriptId,
+                plan.UserId,
+                plan.InterfaceName,
+                parameters = JsonSerializer.Serialize(plan.Parameters, Json),
+                plan.TargetTable,
+                plan.WriteMode,
+                keys = JsonSerializer.Serialize(plan.KeyColumns, Json),
+                extras = JsonSerializer.Serialize(plan.ExtraColumns, Json),
+                plan.DisplayName,
+                plan.Category,
+                plan.TriggeredBy,
+                now = time.GetUtcNow().UtcDateTime,
+                plan.ScheduleKey,
+            }, cancellationToken: ct));
+            return id;
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && plan.ScheduleKey is not null)
+        {
+            return null;
+        }
+    }
+
+    public static async Task<ExecutionPlan?> LoadPlanAsync(MySqlConnection connection, string executionId, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<PlanRow>(new CommandDefinition("""
+            SELECT interface_name AS InterfaceName, CAST(parameters AS CHAR) AS Parameters, target_table AS TargetTable, write_mode AS WriteMode,
+              CAST(key_columns AS CHAR) AS KeyColumns, CAST(extra_columns AS CHAR) AS ExtraColumns, triggered_by AS TriggeredBy,
+              task_id AS TaskId, script_id AS ScriptId, user_id AS UserId, display_name AS DisplayName, category AS Category
+            FROM executions WHERE execution_id = @executionId
+            """, new { executionId }, cancellationToken: ct));
+        return row is null ? null : new ExecutionPlan(
+            row.InterfaceName,
+            JsonSerializer.Deserialize<Dictionary<string, string>>(row.Parameters, Json) ?? [],
+            row.TargetTable,
+            row.WriteMode,
+            JsonSerializer.Deserialize<List<string>>(row.KeyColumns, Json) ?? [],
+            JsonSerializer.Deserialize<Dictionary<string, string>>(row.ExtraColumns, Json) ?? [],
+            row.TriggeredBy, row.TaskId, row.ScriptId, row.UserId, row.DisplayName, row.Category);
+    }
+
+    private sealed record PlanRow(string InterfaceName, string Parameters, string TargetTable, string WriteMode, string KeyColumns,
+        string ExtraColumns, string TriggeredBy, long? TaskId, string? ScriptId, long? UserId, string? DisplayName, string? Category);
+}

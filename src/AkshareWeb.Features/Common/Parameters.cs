@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace AkshareWeb.Features.Common;
+
+/// <summary>
+/// One parameter of an AKShare function, as a data script or the catalogue defines it. <c>type</c> is string,
+/// int, float, bool or date; a date has the <c>format</c> the function expects (AKShare mostly yyyyMMdd) and its
+/// default may be relative: today, today-30d, today-12w, today-6m, today-1y.
+/// </summary>
+public sealed record ParameterDefinition(
+    string Name, string Type, bool Required, string? DefaultValue, string? Description, string? Format = null, IReadOnlyList<string>? Allowed = null);
+
+public static class ParameterTypes
+{
+    public static readonly string[] All = ["string", "int", "float", "bool", "date"];
+}
+
+/// <summary>
+/// Checks the values a caller gives against the definitions and turns them into what AKTools takes: strings in
+/// a query. Unknown names, missing required values, wrong types and values outside the allowed set are a 422
+/// naming the parameter (<c>parameters.symbol</c>). Relative dates are resolved in China's time zone, where the
+/// trading day is.
+/// </summary>
+public sealed partial class ParameterBinder(TimeProvider time)
+{
+    private static readonly TimeZoneInfo China = TimeZoneInfo.FindSystemTimeZoneById("Asia/Shanghai");
+
+    public DateOnly Today => DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(time.GetUtcNow().UtcDateTime, China));
+
+    /// <summary>Checks without resolving relative dates or defaults: what a task stores and resolves at each run.</summary>
+    public void Check(IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix = "parameters") =>
+        Bind(definitions, supplied, prefix);
+
+    public Dictionary<string, string> Bind(IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix = "parameters")
+    {
+        var errors = new List<FieldError>();
+        var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        if (supplied is { ValueKind: JsonValueKind.Object } given)
+        {
+            foreach (var property in given.EnumerateObject())
+            {
+                if (definitions.All(d => d.Name != property.Name))
+                {
+                    errors.Add(new FieldError($"{prefix}.{property.Name}", $"unknown parameter; known: {string.Join(", ", definitions.Select(d => d.Name))}"));
+                }
+                else
+                {
+                    values[property.Name] = property.Value;
+                }
+            }
+        }
+        else if (supplied is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) })
+        {
+            errors.Add(new FieldError(prefix, "parameters must be an object of name: value"));
+        }
+
+        var bound = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var definition in definitions)
+        {
+            var field = $"{prefix}.{definition.Name}";
+            string? text;
+            if (values.TryGetValue(definition.Name, out var value) && value.ValueKind != JsonValueKind.Null)
+            {
+                text = Convert(definition, value, out var problem);
+                if (problem is not null)
+                {
+                    errors.Add(new FieldError(field, problem));
+                    continue;
+                }
+            }
+            else if (definition.DefaultValue is not null)
+            {
+                text = definition.Type == "date" ? ResolveDate(definition.DefaultValue, definition.Format, out _) ?? definition.DefaultValue : definition.DefaultValue;
+            }
+            else if (definition.Required)
+            {
+                errors.Add(new FieldError(field, "required"));
+                continue;
+            }
+            else
+            {
+                continue;
+            }
+
+            if (definition.Allowed is { Count: > 0 } allowed && !allowed.Contains(text))
+            {
+                errors.Add(new FieldError(field, $"must be one of: {string.Join(", ", allowed.Select(a => a.Length == 0 ? "\"\"" : a))}"));
+                continue;
+            }
+
+            bound[definition.Name] = text ?? "";
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ApiError(422, ErrorCodes.ValidationFailed, "invalid parameters", errors);
+        }
+
+        return bound;
+    }
+
+    /// <summary>Fills a script's constant columns: "{param}" takes the run's value, "{today}" the run's date.</summary>
+    public IReadOnlyDictionary<string, string> ResolveExtraColumns(IReadOnlyDictionary<string, string> extra, IReadOnlyDictionary<string, string> parameters) =>
+        extra.ToDictionary(e => e.Key, e => Placeholder().Replace(e.Value, m =>
+            m.Groups[1].Value == "today"
+                ? Today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+                : parameters.GetValueOrDefault(m.Groups[1].Value, "")), StringComparer.Ordinal);
+
+    private string? Convert(ParameterDefinition definition, JsonElement value, out string? problem)
+    {
+        problem = null;
+        switch (definition.Type)
+        {
+            case "int":
+                if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var l)) return l.ToString(CultureInfo.InvariantCulture);
+                if (value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out l)) return l.ToString(CultureInfo.InvariantCulture);
+                problem = "must be a whole number";
+                return null;
+            case "float":
+                if (value.ValueKind == JsonValueKind.Number) return value.GetDouble().ToString("R", CultureInfo.InvariantCulture);
+                if (value.ValueKind == JsonValueKind.String && double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return d.ToString("R", CultureInfo.InvariantCulture);
+                problem = "must be a number";
+                return null;
+            case "bool":
+                // AKTools hands every argument to Python as text; Python's spelling is what AKShare compares with.
+                if (value.ValueKind is JsonValueKind.True or JsonValueKind.False) return value.GetBoolean() ? "True" : "False";
+                problem = "must be true or false";
+                return null;
+            case "date":
+                if (value.ValueKind == JsonValueKind.String && ResolveDate(value.GetString()!, definition.Format, out problem) is { } date) return date;
+                problem ??= $"must be a date ({definition.Format ?? "yyyyMMdd"}, yyyy-MM-dd or today-30d)";
+                return null;
+            default:
+                if (value.ValueKind == JsonValueKind.String) return value.GetString();
+                problem = "must be a string";
+                return null;
+        }
+    }
+
+    /// <summary>A date in the function's format from its own format, ISO yyyy-MM-dd, or a relative expression.</summary>
+    public string? ResolveDate(string text, string? format, out string? problem)
+    {
+        problem = null;
+        format ??= "yyyyMMdd";
+        var relative = Relative().Match(text);
+        if (relative.Success)
+        {
+            var date = Today;
+            if (relative.Groups[2].Success)
+            {
+                var amount = int.Parse(relative.Groups[2].Value, CultureInfo.InvariantCulture) * (relative.Groups[1].Value == "-" ? -1 : 1);
+                date = relative.Groups[3].Value switch
+                {
+                    "d" => date.AddDays(amount),
+                    "w" => date.AddDays(7 * amount),
+                    "m" => date.AddMonths(amount),
+                    _ => date.AddYears(amount),
+                };
+            }
+
+            return date.ToString(format, CultureInfo.InvariantCulture);
+        }
+
+        foreach (var accepted in new[] { format, "yyyy-MM-dd", "yyyyMMdd" })
+        {
+            if (DateOnly.TryParseExact(text, accepted, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+            {
+                return parsed.ToString(format, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex(@"^today(?:([+-])(\d{1,4})([dwmy]))?$")]
+    private static partial Regex Relative();
+
+    [GeneratedRegex(@"\{([A-Za-z0-9_]+)\}")]
+    private static partial Regex Placeholder();
+}

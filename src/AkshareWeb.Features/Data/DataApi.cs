@@ -1,0 +1,20 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Data;
+
+public static class DataApi
+{
+    public static IEndpointRouteBuilder MapDataApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/data").WithTags("Data").RequireAuthorization();
+        group.MapPost("/download", DownloadData.Endpoint).WithName("DownloadData")
+            .WithDescription("Starts a download of one interface into ak_<interface>; parameters are checked against the interface's definition (422 names the parameter).")
+            .ProducesErrors(400, 401, 404, 422);
+        group.MapGet("/download/{executionId}/status", GetDownloadStatus.Endpoint).WithName("GetDownloadStatus").ProducesErrors(401, 404);
+        group.MapGet("/download/{executionId}/result", GetDownloadResult.Endpoint).WithName("GetDownloadResult").ProducesErrors(401, 404);
+        return routes;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Dapper;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Interfaces;
+using AkshareWeb.Features.Scripts;
+
+namespace AkshareWeb.Features.Data;
+
+public static class DownloadData
+{
+    public sealed record Command(long? InterfaceId, JsonElement? Parameters) : ICommand<Started>
+    {
+        internal long UserId { get; init; }
+    }
+
+    public sealed record Started(string ExecutionId, string Status, string TableName);
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.InterfaceId).NotNull().GreaterThan(0);
+    }
+
+    /// <summary>
+    /// One download of an interface into ak_&lt;interface&gt;. When a data script fills that table, its key, write
+    /// mode and constant columns are used, so a download and the scheduled runs agree; otherwise rows are
+    /// appended with a row hash, so the same download twice adds nothing.
+    /// </summary>
+    public sealed class Handler(Database database, ParameterBinder binder, Collection.Executions executions, ExecutionDispatcher dispatcher)
+        : ICommandHandler<Command, Started>
+    {
+        public async ValueTask<Started> Handle(Command command, CancellationToken ct)
+        {
+            await using var connection = await database.OpenAsync(ct);
+            var row = await InterfaceCatalog.FindAsync(connection, command.InterfaceId!.Value, ct) ?? throw ApiError.NotFound("interface");
+            var table = "ak_" + row.Name.ToLowerInvariant();
+            if (!WarehouseWriter.TableNamePattern().IsMatch(table))
+            {
+                throw ApiError.Validation("interface_id", $"the interface name {row.Name} does not make a table name");
+            }
+
+            var definitions = await InterfaceCatalog.ParametersAsync(connection, row.Id, ct);
+            var parameters = binder.Bind(definitions, command.Parameters);
+            var scriptJson = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                "SELECT CAST(definition AS CHAR) FROM data_scripts WHERE target_table = @table AND interface_name = @name ORDER BY is_active DESC, id LIMIT 1",
+                new { table, name = row.Name }, cancellationToken: ct));
+            var script = scriptJson is null ? null : DataScriptLibrary.Deserialize(scriptJson);
+
+            var plan = new ExecutionPlan(row.Name, parameters, table,
+                script?.WriteMode ?? WriteModes.Append,
+                script?.KeyColumns ?? [],
+                script is null ? new Dictionary<string, string>() : binder.ResolveExtraColumns(script.ExtraColumns, parameters),
+                "download", UserId: command.UserId, DisplayName: row.DisplayName, Category: row.Category, ScriptId: script?.Id);
+            var executionId = (await executions.CreateAsync(plan, ct))!;
+            dispatcher.Dispatch(executionId);
+            return new Started(executionId, ExecutionStatuses.Pending, table);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<Started>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(command with { UserId = user.Id() }, ct)));
+}

@@ -1,0 +1,60 @@
+using Dapper;
+using Hangfire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Settings;
+using AkshareWeb.Features.Tasks;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>
+/// The Hangfire job that runs one execution, whatever started it (schedule, manual, download, retry): waits
+/// for a free slot under max_concurrent_tasks (read live), runs it with the task's or the default timeout,
+/// and schedules the retry the task asks for. Hangfire's own retries are off: a retry is a new, visible execution.
+/// </summary>
+public sealed class ExecutionJob(
+    Database database, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
+    TimeProvider time, ILogger<ExecutionJob> logger)
+{
+    [AutomaticRetry(Attempts = 0)]
+    public async Task RunAsync(string executionId, CancellationToken ct)
+    {
+        ExecutionSlots.Slot? slot = null;
+        ExecutionSettings current;
+        while (true)
+        {
+            current = await settings.GetExecutionSettingsAsync(ct);
+            slot = await slots.TryAcquireAsync(current.MaxConcurrentTasks, ct);
+            if (slot is not null) break;
+
+            // Waiting: stop if the run was cancelled meanwhile (or another worker took it).
+            await using (var connection = await database.OpenAsync(ct))
+            {
+                var status = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                    "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
+                if (status != ExecutionStatuses.Pending) return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct);
+        }
+
+        await using (slot)
+        {
+            int? taskTimeout;
+            await using (var connection = await database.OpenAsync(ct))
+            {
+                taskTimeout = await connection.ExecuteScalarAsync<int?>(new CommandDefinition("""
+                    SELECT t.timeout_seconds FROM executions e JOIN scheduled_tasks t ON t.id = e.task_id WHERE e.execution_id = @executionId
+                    """, new { executionId }, cancellationToken: ct));
+            }
+
+            var timeout = TimeSpan.FromSeconds(taskTimeout ?? current.DefaultTimeout);
+            logger.LogInformation("Running execution {ExecutionId} (timeout {Timeout})", executionId, timeout);
+            await runner.RunAsync(executionId, timeout, ct);
+        }
+
+        await retries.RetryIfAskedAsync(executionId, ct);
+    }
+}

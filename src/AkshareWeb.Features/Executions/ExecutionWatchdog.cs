@@ -1,0 +1,63 @@
+using Dapper;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Tasks;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>
+/// Finds runs whose worker died (process killed, machine lost): still 'running' but with no heartbeat for
+/// longer than the stale limit. Each instance looks; SKIP LOCKED lets them share the work without taking a run
+/// twice. A dead run is marked failed, with the reason, and retried if its task asks for it; its partial writes
+/// cannot duplicate rows because every row is keyed by _row_key.
+/// </summary>
+public sealed class ExecutionWatchdog(Database database, ExecutionRetries retries, IOptions<SchedulerOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.WatchdogIntervalSeconds), time);
+        do
+        {
+            try
+            {
+                foreach (var executionId in await RecoverAsync(stoppingToken))
+                {
+                    await retries.RetryIfAskedAsync(executionId, stoppingToken);
+                }
+            }
+            catch (MySqlException e)
+            {
+                logger.LogWarning(e, "The execution watchdog could not check for dead runs");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public async Task<IReadOnlyList<string>> RecoverAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var staleBefore = now.AddSeconds(-options.Value.StaleExecutionSeconds);
+        await using var connection = await database.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var dead = (await connection.QueryAsync<string>(new CommandDefinition("""
+            SELECT execution_id FROM executions WHERE status = 'running' AND heartbeat_at < @staleBefore
+            ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
+            """, new { staleBefore }, transaction, cancellationToken: ct))).AsList();
+        if (dead.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE executions SET status = 'failed', end_time = @now,
+                  error_message = CONCAT('the worker running it stopped answering (', COALESCE(worker, 'unknown'), '); rows it wrote before stay, keyed, and a re-run cannot duplicate them')
+                WHERE execution_id IN @dead AND status = 'running'
+                """, new { now, dead }, transaction, cancellationToken: ct));
+            logger.LogWarning("Marked {Count} runs whose worker died as failed: {Executions}", dead.Count, string.Join(", ", dead));
+        }
+
+        await transaction.CommitAsync(ct);
+        return dead;
+    }
+}

@@ -1,0 +1,38 @@
+using System.Security.Claims;
+using Dapper;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Executions;
+
+public static class RetryExecution
+{
+    public sealed record Command(string ExecutionId, ClaimsPrincipal Caller) : ICommand<Started>;
+
+    public sealed record Started(string ExecutionId, string Status, string RetryOf);
+
+    /// <summary>A finished run is repeated as a new execution linked to it (retry_of, retry_count + 1); a run
+    /// still pending or running is a 409.</summary>
+    public sealed class Handler(Database database, ExecutionRetries retries) : ICommandHandler<Command, Started>
+    {
+        public async ValueTask<Started> Handle(Command command, CancellationToken ct)
+        {
+            await using (var connection = await database.OpenAsync(ct))
+            {
+                var execution = await ExecutionRecords.FindAsync(connection, command.ExecutionId, command.Caller, ct) ?? throw ApiError.NotFound("execution");
+                if (!ExecutionStatuses.Finished.Contains(execution.Status))
+                {
+                    throw ApiError.Conflict($"the execution is still {execution.Status}; retry it once it has ended");
+                }
+            }
+
+            var newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id(), ct);
+            return new Started(newId, ExecutionStatuses.Pending, command.ExecutionId);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<Started>>> Endpoint(string executionId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(new Command(executionId, user), ct)));
+}

@@ -1,0 +1,58 @@
+using System.Text;
+using Dapper;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Interfaces;
+
+public static class ListInterfaces
+{
+    public sealed record Query(PageRequest Paging, string? Category, string? Keyword) : IQuery<Paged<InterfaceSummary>>;
+
+    public sealed class Parameters
+    {
+        [FromQuery(Name = "page")] public int? Page { get; init; }
+        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
+        [FromQuery(Name = "category")] public string? Category { get; init; }
+        /// <summary>Part of the name, display name or description (Chinese included), case-insensitive.</summary>
+        [FromQuery(Name = "keyword")] public string? Keyword { get; init; }
+    }
+
+    public sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator()
+        {
+            RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+            RuleFor(q => q.Keyword).MaximumLength(100);
+            RuleFor(q => q.Category).MaximumLength(64);
+        }
+    }
+
+    public sealed class Handler(Database database) : IQueryHandler<Query, Paged<InterfaceSummary>>
+    {
+        public async ValueTask<Paged<InterfaceSummary>> Handle(Query query, CancellationToken ct)
+        {
+            var where = new StringBuilder("WHERE 1 = 1");
+            if (!string.IsNullOrEmpty(query.Category)) where.Append(" AND i.category = @category");
+            if (!string.IsNullOrWhiteSpace(query.Keyword))
+                where.Append(" AND (i.name LIKE @keyword OR i.display_name LIKE @keyword OR i.description LIKE @keyword)");
+            var args = new { category = query.Category, keyword = Like.Contains(query.Keyword?.Trim() ?? ""), limit = query.Paging.PageSize, offset = query.Paging.Offset };
+            await using var connection = await database.OpenAsync(ct);
+            var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM interfaces i {where}", args, cancellationToken: ct));
+            var items = (await connection.QueryAsync<InterfaceSummary>(new CommandDefinition($"""
+                SELECT i.id, i.name, i.display_name AS DisplayName, i.category, i.description,
+                  (SELECT COUNT(*) FROM interface_parameters p WHERE p.interface_id = i.id) AS ParameterCount,
+                  i.in_registry AS InRegistry, i.used_by_scripts AS UsedByScripts
+                FROM interfaces i {where} ORDER BY i.category, i.name LIMIT @limit OFFSET @offset
+                """, args, cancellationToken: ct))).AsList();
+            return Paged<InterfaceSummary>.Of(items, total, query.Paging);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<Paged<InterfaceSummary>>>> Endpoint([AsParameters] Parameters p, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<Paged<InterfaceSummary>>.Success(await mediator.Send(new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.Category, p.Keyword), ct)));
+}

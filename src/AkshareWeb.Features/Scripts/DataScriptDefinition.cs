@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Scripts;
+
+/// <summary>A data script: which AKShare function to call with which parameters, and how to store what it returns.
+/// The file format is described in data-scripts/README.md.</summary>
+public sealed record DataScriptDefinition(
+    string Id, string Name, string? Description, string Category, string Frequency, string Interface,
+    IReadOnlyList<ParameterDefinition> Parameters, string TargetTable, string WriteMode,
+    IReadOnlyList<string> KeyColumns, IReadOnlyDictionary<string, string> ExtraColumns);
+
+public static partial class DataScriptFiles
+{
+    public static readonly string[] Categories = ["stocks", "funds", "futures", "indexes", "options", "bonds", "macro"];
+    public static readonly string[] Frequencies = ["intraday", "daily", "weekly", "monthly", "quarterly", "yearly", "once"];
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = false,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Reads and checks one file; the errors say what is wrong in it, each on its own.</summary>
+    public static (DataScriptDefinition? Script, IReadOnlyList<string> Errors) Parse(string json, string category, string frequency, string id)
+    {
+        var errors = new List<string>();
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            return (null, [$"not valid JSON: {e.Message}"]);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return (null, ["the file must hold one JSON object"]);
+
+            string? Text(string name, bool required = true)
+            {
+                if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Length > 0) return value.GetString();
+                if (required) errors.Add($"\"{name}\" is required and must be a non-empty string");
+                return null;
+            }
+
+            var scriptId = Text("id");
+            var name = Text("name");
+            var description = Text("description", required: false);
+            var scriptCategory = Text("category");
+            var scriptFrequency = Text("frequency");
+            var function = Text("interface");
+            var table = Text("target_table");
+            var mode = Text("write_mode");
+
+            if (scriptId is not null && (scriptId != id || !IdPattern().IsMatch(scriptId))) errors.Add($"\"id\" must be [a-z0-9_]{{1,64}} and equal the file name ({id})");
+            if (scriptCategory is not null && (scriptCategory != category || !Categories.Contains(scriptCategory))) errors.Add($"\"category\" must be the folder it is in ({category}), one of {string.Join(", ", Categories)}");
+            if (scriptFrequency is not null && (scriptFrequency != frequency || !Frequencies.Contains(scriptFrequency))) errors.Add($"\"frequency\" must be the sub-folder it is in ({frequency}), one of {string.Join(", ", Frequencies)}");
+            if (function is not null && !FunctionPattern().IsMatch(function)) errors.Add("\"interface\" must be an AKShare function name");
+            if (table is not null && !WarehouseWriter.TableNamePattern().IsMatch(table)) errors.Add("\"target_table\" must be ak_ followed by lowercase letters, digits or _ (64 characters at most)");
+            if (mode is not null && !WriteModes.All.Contains(mode)) errors.Add("\"write_mode\" must be upsert, append or replace");
+
+            var parameters = new List<ParameterDefinition>();
+            if (root.TryGetProperty("parameters", out var list))
+            {
+                if (list.ValueKind != JsonValueKind.Array) errors.Add("\"parameters\" must be an array");
+                else
+                {
+                    foreach (var p in list.EnumerateArray())
+                    {
+                        var parameter = ParseParameter(p, errors);
+                        if (parameter is null) continue;
+                        if (parameters.Any(x => x.Name == parameter.Name)) errors.Add($"parameter {parameter.Name} is defined twice");
+                        else parameters.Add(parameter);
+                    }
+                }
+            }
+
+            var keys = new List<string>();
+            if (root.TryGetProperty("key_columns", out var keyList) && keyList.ValueKind == JsonValueKind.Array)
+            {
+                keys.AddRange(keyList.EnumerateArray().Where(k => k.ValueKind == JsonValueKind.String).Select(k => k.GetString()!));
+            }
+
+            if (mode == WriteModes.Upsert && keys.Count == 0) errors.Add("upsert needs \"key_columns\": the natural key of a row");
+
+            var extra = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (root.TryGetProperty("extra_columns", out var extras))
+            {
+                if (extras.ValueKind != JsonValueKind.Object) errors.Add("\"extra_columns\" must be an object of column: value");
+                else
+                {
+                    foreach (var column in extras.EnumerateObject())
+                    {
+                        var value = column.Value.ValueKind == JsonValueKind.String ? column.Value.GetString()! : column.Value.GetRawText();
+                        foreach (Match m in PlaceholderPattern().Matches(value))
+                        {
+                            var reference = m.Groups[1].Value;
+                            if (reference != "today" && parameters.All(p => p.Name != reference))
+                                errors.Add($"extra column {column.Name} refers to {{{reference}}}, which is not a parameter");
+                        }
+
+                        extra[column.Name] = value;
+                    }
+                }
+            }
+
+            if (errors.Count > 0) return (null, errors);
+            return (new DataScriptDefinition(scriptId!, name!, description, scriptCategory!, scriptFrequency!, function!, parameters, table!, mode!, keys, extra), []);
+        }
+    }
+
+    private static ParameterDefinition? ParseParameter(JsonElement p, List<string> errors)
+    {
+        if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String || !ParameterPattern().IsMatch(n.GetString()!))
+        {
+            errors.Add("every parameter needs a \"name\" that is a Python identifier");
+            return null;
+        }
+
+        var name = n.GetString()!;
+        var type = p.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "string";
+        if (!ParameterTypes.All.Contains(type))
+        {
+            errors.Add($"parameter {name}: type must be one of {string.Join(", ", ParameterTypes.All)}");
+            return null;
+        }
+
+        var required = p.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.True;
+        string? defaultValue = null;
+        if (p.TryGetProperty("default", out var d) && d.ValueKind != JsonValueKind.Null)
+        {
+            defaultValue = d.ValueKind switch
+            {
+                JsonValueKind.String => d.GetString(),
+                JsonValueKind.True => "True",
+                JsonValueKind.False => "False",
+                _ => d.GetRawText(),
+            };
+        }
+
+        var format = p.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
+        if (type == "date" && format is not null && format.Any(c => !"yMd-/.".Contains(c, StringComparison.Ordinal)))
+        {
+            errors.Add($"parameter {name}: a date format uses y, M, d and separators, such as yyyyMMdd");
+        }
+
+        if (type == "date" && defaultValue is not null && defaultValue.Length > 0 && !DateDefaultPattern().IsMatch(defaultValue)
+            && !DateOnly.TryParseExact(defaultValue, format ?? "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            errors.Add($"parameter {name}: the default must be a date in its format or relative (today, today-30d)");
+        }
+
+        List<string>? allowed = null;
+        if (p.TryGetProperty("allowed", out var a) && a.ValueKind == JsonValueKind.Array)
+        {
+            allowed = a.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : x.GetRawText()).ToList();
+        }
+
+        var description = p.TryGetProperty("description", out var desc) && desc.ValueKind == JsonValueKind.String ? desc.GetString() : null;
+        return new ParameterDefinition(name, type, required, defaultValue, description, type == "date" ? format ?? "yyyyMMdd" : null, allowed);
+    }
+
+    [GeneratedRegex("^[a-z0-9_]{1,64}$")]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+    private static partial Regex FunctionPattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
+    private static partial Regex ParameterPattern();
+
+    [GeneratedRegex(@"\{([A-Za-z0-9_]+)\}")]
+    private static partial Regex PlaceholderPattern();
+
+    [GeneratedRegex(@"^today(?:[+-]\d{1,4}[dwmy])?$")]
+    private static partial Regex DateDefaultPattern();
+}

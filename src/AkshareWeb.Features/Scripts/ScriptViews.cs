@@ -1,0 +1,18 @@
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Scripts;
+
+/// <summary>A script in lists.</summary>
+public sealed record ScriptSummary(long Id, string ScriptId, string ScriptName, string Category, string Frequency, bool IsActive, string? Description,
+    string Interface, string TargetTable, DateTime UpdatedAt);
+
+/// <summary>A script with everything its definition says.</summary>
+public sealed record ScriptDetail(long Id, string ScriptId, string ScriptName, string Category, string Frequency, bool IsActive, string? Description,
+    string Interface, string ModulePath, string TargetTable, string WriteMode, IReadOnlyList<string> KeyColumns, IReadOnlyDictionary<string, string> ExtraColumns,
+    IReadOnlyList<ParameterView> Parameters, string FilePath, DateTime CreatedAt, DateTime UpdatedAt);
+
+/// <summary>A parameter as the API shows it, for scripts and interfaces alike.</summary>
+public sealed record ParameterView(string Name, string Type, bool Required, string? DefaultValue, string? Description, string? Format, IReadOnlyList<string>? Allowed)
+{
+    public static ParameterView Of(ParameterDefinition p) => new(p.Name, p.Type, p.Required, p.DefaultValue, p.Description, p.Format, p.Allowed);
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Scripts;
+
+public static class TestScript
+{
+    public sealed record Body(JsonElement? Parameters);
+
+    public sealed record Command(string ScriptId, JsonElement? Parameters) : ICommand<Result>;
+
+    public sealed record Column(string Name, string Type);
+
+    /// <summary>
+    /// status "success" or "failed" (with error); rows_affected counts the rows fetched (nothing is written);
+    /// columns are the types the table would get; sample_rows the first ten rows with the extra columns.
+    /// </summary>
+    public sealed record Result(string Status, long RowsAffected, double ExecutionTime, IReadOnlyDictionary<string, string> Parameters,
+        IReadOnlyList<Column> Columns, IReadOnlyList<Dictionary<string, JsonElement>> SampleRows, string? Error);
+
+    public sealed class Handler(DataScriptLibrary library, ParameterBinder binder, AkToolsClient akTools) : ICommandHandler<Command, Result>
+    {
+        public async ValueTask<Result> Handle(Command command, CancellationToken ct)
+        {
+            var (script, _) = await library.FindAsync(command.ScriptId, ct) ?? throw ApiError.NotFound("script");
+            var parameters = binder.Bind(script.Parameters, command.Parameters);
+            var extra = binder.ResolveExtraColumns(script.ExtraColumns, parameters);
+            var watch = Stopwatch.StartNew();
+            var types = new Dictionary<string, ColumnType>(StringComparer.Ordinal);
+            var sample = new List<Dictionary<string, JsonElement>>();
+            long count = 0;
+            try
+            {
+                var answer = await akTools.FetchAsync(script.Interface, parameters, ct);
+                await foreach (var row in answer.Rows.WithCancellation(ct))
+                {
+                    foreach (var (name, value) in extra) row[name] = JsonSerializer.SerializeToElement(value);
+                    foreach (var (name, value) in row)
+                    {
+                        if (ColumnValues.TypeOf(value) is { } type)
+                            types[name] = types.TryGetValue(name, out var known) ? known.Widen(type) : type;
+                        else
+                            types.TryAdd(name, new ColumnType(ColumnKind.Text, 16));
+                    }
+
+                    if (sample.Count < 10) sample.Add(row);
+                    count++;
+                }
+            }
+            catch (AkToolsException e) when (e.EmptyResult)
+            {
+            }
+            catch (AkToolsException e)
+            {
+                return new Result("failed", count, Math.Round(watch.Elapsed.TotalSeconds, 3), parameters, [], sample, e.Message);
+            }
+
+            return new Result("success", count, Math.Round(watch.Elapsed.TotalSeconds, 3), parameters,
+                types.Select(t => new Column(t.Key, t.Value.SqlType)).ToList(), sample, null);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<Result>>> Endpoint(string scriptId, Body? body, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<Result>.Success(await mediator.Send(new Command(scriptId, body?.Parameters), ct)));
+}

@@ -1,0 +1,114 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Dapper;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tasks;
+
+public static class CreateTask
+{
+    public sealed record Command(
+        string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
+        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive) : ICommand<TaskView>
+    {
+        internal long OwnerId { get; init; }
+    }
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator(IOptions<SchedulerOptions> options, TimeProvider time) =>
+            TaskRules.Apply(this, options.Value, time, c => c.Name, c => c.ScriptId, c => c.ScheduleType, c => c.ScheduleExpression,
+                c => c.Parameters, c => c.MaxRetries, c => c.TimeoutSeconds, requireAll: true);
+    }
+
+    public sealed class Handler(Database database, ScheduledTasks tasks, TaskSchedules scheduler, TaskPlanner planner, IOptions<SchedulerOptions> options, TimeProvider time)
+        : ICommandHandler<Command, TaskView>
+    {
+        private const string Insert = """
+            INSERT INTO scheduled_tasks (name, description, script_id, schedule_type, schedule_expression, time_zone, parameters,
+              is_active, retry_on_failure, max_retries, timeout_seconds, owner_id, next_due_at, created_at, updated_at)
+            VALUES (@Name, @Description, @ScriptId, @ScheduleType, @ScheduleExpression, @TimeZone, @Parameters,
+              @IsActive, @RetryOnFailure, @MaxRetries, @TimeoutSeconds, @OwnerId, @NextDueAt, @Now, @Now);
+            SELECT LAST_INSERT_ID();
+            """;
+
+        public async ValueTask<TaskView> Handle(Command command, CancellationToken ct)
+        {
+            var parameters = await planner.ValidateParametersAsync(command.ScriptId!, command.Parameters, ct);
+            var now = time.GetUtcNow().UtcDateTime;
+            await using var connection = await database.OpenAsync(ct);
+            var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(Insert, new
+            {
+                Name = command.Name!.Trim(),
+                command.Description,
+                command.ScriptId,
+                command.ScheduleType,
+                ScheduleExpression = command.ScheduleExpression!.Trim(),
+                options.Value.TimeZone,
+                Parameters = parameters,
+                IsActive = command.IsActive ?? true,
+                RetryOnFailure = command.RetryOnFailure ?? false,
+                MaxRetries = command.MaxRetries ?? 0,
+                command.TimeoutSeconds,
+                command.OwnerId,
+                NextDueAt = command.ScheduleType == ScheduleTypes.Interval
+                    ? now.AddSeconds(TaskSchedule.IntervalSeconds(command.ScheduleExpression!.Trim()))
+                    : (DateTime?)null,
+                Now = now,
+            }, cancellationToken: ct));
+
+            var task = (await ScheduledTasks.FindAsync(connection, null, id, false, ct))!;
+            await scheduler.ApplyAsync(connection, task, ct);
+            return tasks.View(task, null);
+        }
+    }
+
+    internal static async Task<Created<Envelope<TaskView>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
+    {
+        var task = await mediator.Send(command with { OwnerId = user.Id() }, ct);
+        return TypedResults.Created($"/api/tasks/{task.Id}", Envelope<TaskView>.Success(task));
+    }
+}
+
+/// <summary>The field rules that creating and updating a task share.</summary>
+internal static class TaskRules
+{
+    public static void Apply<T>(
+        AbstractValidator<T> v, SchedulerOptions options, TimeProvider time,
+        System.Linq.Expressions.Expression<Func<T, string?>> name,
+        System.Linq.Expressions.Expression<Func<T, string?>> scriptId,
+        System.Linq.Expressions.Expression<Func<T, string?>> type,
+        System.Linq.Expressions.Expression<Func<T, string?>> expression,
+        System.Linq.Expressions.Expression<Func<T, JsonElement?>> parameters,
+        System.Linq.Expressions.Expression<Func<T, int?>> maxRetries,
+        System.Linq.Expressions.Expression<Func<T, int?>> timeout,
+        bool requireAll)
+    {
+        var zone = TaskSchedule.Zone(options.TimeZone);
+        if (requireAll)
+        {
+            v.RuleFor(name).NotEmpty();
+            v.RuleFor(scriptId).NotEmpty();
+            v.RuleFor(type).NotEmpty();
+            v.RuleFor(expression).NotEmpty();
+        }
+
+        v.RuleFor(name).MaximumLength(200);
+        v.RuleFor(scriptId).MaximumLength(64);
+        v.RuleFor(type).Must(t => t is null || ScheduleTypes.All.Contains(t)).WithMessage("schedule_type must be cron, interval or once");
+        var getType = type.Compile();
+        v.RuleFor(expression)
+            .Must((task, e) => e is null || getType(task) is null || TaskSchedule.Problem(getType(task)!, e.Trim(), time.GetUtcNow().UtcDateTime, options.MinIntervalSeconds, zone) is null)
+            .WithMessage((task, e) => TaskSchedule.Problem(getType(task) ?? "", e?.Trim(), time.GetUtcNow().UtcDateTime, options.MinIntervalSeconds, zone) ?? "")
+            .When(task => getType(task) is not null && ScheduleTypes.All.Contains(getType(task)));
+        v.RuleFor(parameters).Must(p => p is null || p.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Null)
+            .WithMessage("parameters must be an object of name: value");
+        v.RuleFor(maxRetries).InclusiveBetween(0, 10);
+        v.RuleFor(timeout).InclusiveBetween(10, 86_400);
+    }
+}

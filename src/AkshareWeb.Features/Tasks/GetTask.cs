@@ -1,0 +1,25 @@
+using System.Security.Claims;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tasks;
+
+public static class GetTask
+{
+    public sealed record Query(long TaskId, ClaimsPrincipal Caller) : IQuery<TaskView>;
+
+    public sealed class Handler(Database database, ScheduledTasks tasks) : IQueryHandler<Query, TaskView>
+    {
+        public async ValueTask<TaskView> Handle(Query query, CancellationToken ct)
+        {
+            await using var connection = await database.OpenAsync(ct);
+            var task = ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, query.TaskId, false, ct), query.Caller);
+            return await tasks.ViewAsync(connection, task, ct);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<TaskView>>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<TaskView>.Success(await mediator.Send(new Query(taskId, user), ct)));
+}

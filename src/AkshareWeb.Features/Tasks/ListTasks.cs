@@ -1,0 +1,56 @@
+using System.Security.Claims;
+using System.Text;
+using Dapper;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tasks;
+
+public static class ListTasks
+{
+    public sealed record Query(PageRequest Paging, bool? IsActive, long CallerId, bool CallerIsAdmin) : IQuery<Paged<TaskView>>;
+
+    public sealed class Parameters
+    {
+        [FromQuery(Name = "page")] public int? Page { get; init; }
+        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
+        [FromQuery(Name = "is_active")] public bool? IsActive { get; init; }
+    }
+
+    public sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator() => RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+    }
+
+    public sealed class Handler(Database database, ScheduledTasks tasks) : IQueryHandler<Query, Paged<TaskView>>
+    {
+        public async ValueTask<Paged<TaskView>> Handle(Query query, CancellationToken ct)
+        {
+            var where = new StringBuilder("WHERE 1 = 1");
+            if (!query.CallerIsAdmin) where.Append(" AND t.owner_id = @callerId");
+            if (query.IsActive is not null) where.Append(" AND t.is_active = @isActive");
+            var args = new { callerId = query.CallerId, isActive = query.IsActive, limit = query.Paging.PageSize, offset = query.Paging.Offset };
+
+            await using var connection = await database.OpenAsync(ct);
+            var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM scheduled_tasks t {where}", args, cancellationToken: ct));
+            var rows = (await connection.QueryAsync<ScheduledTask>(new CommandDefinition(
+                $"SELECT {ScheduledTasks.Columns} FROM scheduled_tasks t {where} ORDER BY t.id LIMIT @limit OFFSET @offset", args, cancellationToken: ct))).AsList();
+            var lastStatuses = rows.Count == 0
+                ? new Dictionary<long, string>()
+                : (await connection.QueryAsync<(long TaskId, string Status)>(new CommandDefinition("""
+                    SELECT e.task_id, e.status FROM executions e
+                    JOIN (SELECT task_id, MAX(id) AS id FROM executions WHERE task_id IN @ids GROUP BY task_id) latest ON latest.id = e.id
+                    """, new { ids = rows.Select(r => r.Id).ToArray() }, cancellationToken: ct))).ToDictionary(r => r.TaskId, r => r.Status);
+            var items = rows.Select(r => tasks.View(r, lastStatuses.GetValueOrDefault(r.Id))).ToList();
+            return Paged<TaskView>.Of(items, total, query.Paging);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<Paged<TaskView>>>> Endpoint([AsParameters] Parameters p, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<Paged<TaskView>>.Success(await mediator.Send(
+            new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.IsActive, user.Id(), user.IsAdmin()), ct)));
+}

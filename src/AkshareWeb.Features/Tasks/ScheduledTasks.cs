@@ -1,0 +1,67 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Dapper;
+using MySqlConnector;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tasks;
+
+/// <summary>A task as stored.</summary>
+public sealed record ScheduledTask(
+    long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
+    string Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
+    DateTime? NextDueAt, DateTime? LastExecutionAt, DateTime CreatedAt, DateTime UpdatedAt);
+
+/// <summary>A task as the API shows it, with the times computed from its schedule.</summary>
+public sealed record TaskView(
+    long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
+    JsonElement Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
+    DateTime? LastExecutionAt, DateTime? NextExecutionAt, string? LastStatus, DateTime CreatedAt, DateTime UpdatedAt);
+
+/// <summary>Reads of tasks that several slices share, with the ownership rule: users see their own tasks,
+/// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing.</summary>
+public sealed class ScheduledTasks(Database database, TimeProvider time)
+{
+    public const string Columns = """
+        id, name, description, script_id AS ScriptId, schedule_type AS ScheduleType, schedule_expression AS ScheduleExpression,
+        time_zone AS TimeZone, CAST(parameters AS CHAR) AS Parameters, is_active AS IsActive, retry_on_failure AS RetryOnFailure,
+        max_retries AS MaxRetries, timeout_seconds AS TimeoutSeconds, owner_id AS OwnerId, next_due_at AS NextDueAt,
+        last_execution_at AS LastExecutionAt, created_at AS CreatedAt, updated_at AS UpdatedAt
+        """;
+
+    public static Task<ScheduledTask?> FindAsync(MySqlConnection connection, MySqlTransaction? transaction, long id, bool forUpdate, CancellationToken ct) =>
+        connection.QuerySingleOrDefaultAsync<ScheduledTask>(new CommandDefinition(
+            $"SELECT {Columns} FROM scheduled_tasks WHERE id = @id{(forUpdate ? " FOR UPDATE" : "")}", new { id }, transaction, cancellationToken: ct));
+
+    public async Task<ScheduledTask?> FindAsync(long id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await FindAsync(connection, null, id, false, ct);
+    }
+
+    /// <summary>The task if the caller may see it, else a 404.</summary>
+    public static ScheduledTask Visible(ScheduledTask? task, ClaimsPrincipal caller) =>
+        task is not null && (caller.IsAdmin() || task.OwnerId == caller.Id()) ? task : throw ApiError.NotFound("task");
+
+    public async Task<TaskView> ViewAsync(MySqlConnection connection, ScheduledTask task, CancellationToken ct)
+    {
+        var lastStatus = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT status FROM executions WHERE task_id = @id ORDER BY id DESC LIMIT 1", new { id = task.Id }, cancellationToken: ct));
+        return View(task, lastStatus);
+    }
+
+    public TaskView View(ScheduledTask task, string? lastStatus)
+    {
+        DateTime? next = null;
+        if (task.IsActive)
+        {
+            next = TaskSchedule.NextUtc(task.ScheduleType, task.ScheduleExpression, TaskSchedule.Zone(task.TimeZone),
+                time.GetUtcNow().UtcDateTime, task.NextDueAt);
+        }
+
+        using var parameters = JsonDocument.Parse(task.Parameters);
+        return new TaskView(task.Id, task.Name, task.Description, task.ScriptId, task.ScheduleType, task.ScheduleExpression, task.TimeZone,
+            parameters.RootElement.Clone(), task.IsActive, task.RetryOnFailure, task.MaxRetries, task.TimeoutSeconds, task.OwnerId,
+            task.LastExecutionAt, next, lastStatus, task.CreatedAt, task.UpdatedAt);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Scripts;
+
+namespace AkshareWeb.Features.Tasks;
+
+/// <summary>
+/// Turns a task into a pending execution of its data script. The parameters a task stores are the ones its
+/// owner gave; defaults and relative dates ("today-30d") are resolved at each run, so a daily task asks for
+/// each day's window.
+/// </summary>
+public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binder, Collection.Executions executions, ExecutionDispatcher dispatcher)
+{
+    /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
+    public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)
+    {
+        var found = await scripts.FindAsync(scriptId, ct);
+        if (found is not { } f)
+        {
+            throw ApiError.Validation("script_id", $"no data script {scriptId}; see GET /api/scripts/");
+        }
+
+        if (!f.IsActive)
+        {
+            throw ApiError.Validation("script_id", $"the data script {scriptId} is deactivated");
+        }
+
+        binder.Check(f.Script.Parameters, parameters);
+        return parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
+    }
+
+    /// <summary>The new execution's id, or null when this schedule key already ran (a duplicate fire).</summary>
+    public async Task<string?> StartAsync(ScheduledTask task, string triggeredBy, string? scheduleKey, long? userId, CancellationToken ct)
+    {
+        var (script, _) = await scripts.FindAsync(task.ScriptId, ct)
+            ?? throw ApiError.Conflict($"the task's data script {task.ScriptId} no longer exists");
+        using var stored = JsonDocument.Parse(task.Parameters);
+        var parameters = binder.Bind(script.Parameters, stored.RootElement.Clone());
+        var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
+            binder.ResolveExtraColumns(script.ExtraColumns, parameters), triggeredBy, task.Id, script.Id, userId ?? task.OwnerId,
+            script.Name, script.Category, scheduleKey);
+        var executionId = await executions.CreateAsync(plan, ct);
+        if (executionId is not null)
+        {
+            dispatcher.Dispatch(executionId);
+        }
+
+        return executionId;
+    }
+}

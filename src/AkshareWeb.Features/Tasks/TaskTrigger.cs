@@ -1,0 +1,68 @@
+using Dapper;
+using Microsoft.Extensions.Logging;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tasks;
+
+/// <summary>
+/// The Hangfire job behind every task's schedule. It turns a due time into one pending execution: the
+/// execution's schedule key (task + due time) is unique, so even a second fire of the same due time — two
+/// instances, a retried Hangfire job — cannot start a second run.
+/// </summary>
+public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProvider time, ILogger<TaskTrigger> logger)
+{
+    public async Task FireAsync(long taskId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var task = await ScheduledTasks.FindAsync(connection, null, taskId, false, ct);
+        if (task is null || !task.IsActive)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        string scheduleKey;
+        switch (task.ScheduleType)
+        {
+            case ScheduleTypes.Cron:
+                var due = TaskSchedule.LatestCronOccurrenceUtc(task.ScheduleExpression, TaskSchedule.Zone(task.TimeZone), now) ?? now;
+                scheduleKey = $"{task.Id}@{due:yyyy-MM-ddTHH:mm:ss}";
+                break;
+
+            case ScheduleTypes.Interval:
+                if (task.NextDueAt is not { } nextDue || nextDue > now)
+                {
+                    return;
+                }
+
+                // Skip due times missed while paused or down, but keep the grid: no drift, no burst of catch-up runs.
+                var interval = TimeSpan.FromSeconds(TaskSchedule.IntervalSeconds(task.ScheduleExpression));
+                var steps = (long)Math.Floor((now - nextDue) / interval) + 1;
+                var advanced = await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE scheduled_tasks SET next_due_at = @next WHERE id = @id AND next_due_at = @nextDue",
+                    new { next = nextDue + (interval * steps), id = task.Id, nextDue }, cancellationToken: ct));
+                if (advanced == 0)
+                {
+                    return;
+                }
+
+                scheduleKey = $"{task.Id}@{nextDue:yyyy-MM-ddTHH:mm:ss.ffffff}";
+                break;
+
+            case ScheduleTypes.Once:
+                scheduleKey = $"{task.Id}@once:{task.ScheduleExpression}";
+                break;
+
+            default:
+                logger.LogWarning("Task {TaskId} has an unknown schedule type {Type}", task.Id, task.ScheduleType);
+                return;
+        }
+
+        var executionId = await planner.StartAsync(task, "scheduler", scheduleKey, task.OwnerId, ct);
+        if (executionId is not null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE scheduled_tasks SET last_execution_at = @now WHERE id = @id", new { now, id = task.Id }, cancellationToken: ct));
+        }
+    }
+}

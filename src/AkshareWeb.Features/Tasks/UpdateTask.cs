@@ -1,0 +1,104 @@
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tasks;
+
+public static class UpdateTask
+{
+    /// <summary>Fields left out keep their value; a new schedule re-registers the task's job.</summary>
+    public sealed record Body(
+        string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
+        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive);
+
+    public sealed record Command(long TaskId, Body Changes, ClaimsPrincipal Caller) : ICommand<TaskView>;
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator(IOptions<SchedulerOptions> options, TimeProvider time)
+        {
+            var body = new InlineValidator<Body>();
+            TaskRules.Apply(body, options.Value, time, b => b.Name, b => b.ScriptId, b => b.ScheduleType, b => b.ScheduleExpression,
+                b => b.Parameters, b => b.MaxRetries, b => b.TimeoutSeconds, requireAll: false);
+            body.RuleFor(b => b.Name).NotEmpty().When(b => b.Name is not null);
+            RuleFor(c => c.Changes).SetValidator(body).OverridePropertyName("");
+        }
+    }
+
+    public sealed class Handler(Database database, ScheduledTasks tasks, TaskSchedules scheduler, TaskPlanner planner, IOptions<SchedulerOptions> options, TimeProvider time)
+        : ICommandHandler<Command, TaskView>
+    {
+        public async ValueTask<TaskView> Handle(Command command, CancellationToken ct)
+        {
+            var c = command.Changes;
+            await using var connection = await database.OpenAsync(ct);
+            var current = ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, command.TaskId, false, ct), command.Caller);
+
+            var type = c.ScheduleType ?? current.ScheduleType;
+            var expression = c.ScheduleExpression?.Trim() ?? current.ScheduleExpression;
+            if (c.ScheduleType is not null && c.ScheduleExpression is null && type != current.ScheduleType)
+            {
+                throw ApiError.Validation("schedule_expression", "a new schedule_type needs its schedule_expression");
+            }
+
+            var zone = TaskSchedule.Zone(current.TimeZone);
+            var now = time.GetUtcNow().UtcDateTime;
+            if (c.ScheduleType is not null || c.ScheduleExpression is not null)
+            {
+                var problem = TaskSchedule.Problem(type, expression, now, options.Value.MinIntervalSeconds, zone);
+                if (problem is not null) throw ApiError.Validation("schedule_expression", problem);
+            }
+
+            // Parameters are checked against the script the task will have after the change.
+            var scriptId = c.ScriptId ?? current.ScriptId;
+            string? parameters = null;
+            if (c.Parameters is not null || c.ScriptId is not null)
+            {
+                var supplied = c.Parameters ?? JsonDocument.Parse(current.Parameters).RootElement;
+                parameters = await planner.ValidateParametersAsync(scriptId, supplied, ct);
+            }
+
+            var scheduleChanged = type != current.ScheduleType || expression != current.ScheduleExpression;
+            var set = new StringBuilder("updated_at = @now");
+            if (c.Name is not null) set.Append(", name = @name");
+            if (c.Description is not null) set.Append(", description = @description");
+            if (c.ScriptId is not null) set.Append(", script_id = @scriptId");
+            if (scheduleChanged) set.Append(", schedule_type = @type, schedule_expression = @expression, next_due_at = @nextDue");
+            if (parameters is not null) set.Append(", parameters = @parameters");
+            if (c.RetryOnFailure is not null) set.Append(", retry_on_failure = @retryOnFailure");
+            if (c.MaxRetries is not null) set.Append(", max_retries = @maxRetries");
+            if (c.TimeoutSeconds is not null) set.Append(", timeout_seconds = @timeout");
+            if (c.IsActive is not null) set.Append(", is_active = @isActive");
+            await connection.ExecuteAsync(new CommandDefinition($"UPDATE scheduled_tasks SET {set} WHERE id = @id", new
+            {
+                now,
+                name = c.Name?.Trim(),
+                description = c.Description,
+                scriptId,
+                type,
+                expression,
+                nextDue = type == ScheduleTypes.Interval ? now.AddSeconds(TaskSchedule.IntervalSeconds(expression)) : (DateTime?)null,
+                parameters,
+                retryOnFailure = c.RetryOnFailure,
+                maxRetries = c.MaxRetries,
+                timeout = c.TimeoutSeconds,
+                isActive = c.IsActive,
+                id = current.Id,
+            }, cancellationToken: ct));
+
+            var updated = (await ScheduledTasks.FindAsync(connection, null, current.Id, false, ct))!;
+            await scheduler.ApplyAsync(connection, updated, ct);
+            return await tasks.ViewAsync(connection, updated, ct);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<TaskView>>> Endpoint(long taskId, Body body, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<TaskView>.Success(await mediator.Send(new Command(taskId, body, user), ct)));
+}
