@@ -28,7 +28,7 @@ public sealed class DownloadDataTests(CollectingApp app) : IClassFixture<Collect
     {
         var (client, _, _) = await app.NewUserAsync();
         var day = new DateOnly(2024, 1, 2);
-        app.AkTools.Rows("stock_zh_a_hist", q => Enumerable.Range(0, 5).Select(i => TestScripts.Bar(q["symbol"].ToString(), day.AddDays(i), 10 + i)));
+        app.AkTools.Rows("stock_zh_a_hist", q => Enumerable.Range(0, 5).Select(i => TestScripts.Bar(q["symbol"].ToString(), day.AddDays(i), 10.5 + i)));
 
         var run = await DownloadAsync(client, "stock_zh_a_hist", new { symbol = "000001", start_date = "20240101", end_date = "2024-01-31" });
         Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
@@ -55,7 +55,7 @@ public sealed class DownloadDataTests(CollectingApp app) : IClassFixture<Collect
         var closes = (await db.QueryAsync<(DateTime Day, double Close, string Code, double? Turnover)>(
             "SELECT `日期`, `收盘`, `股票代码`, `换手率` FROM ak_stock_zh_a_hist WHERE `股票代码` = '000001' ORDER BY `日期`")).ToList();
         Assert.Equal(new DateTime(2024, 1, 2), closes[0].Day);
-        Assert.Equal(10.0, closes[0].Close);
+        Assert.Equal(10.5, closes[0].Close);
         Assert.Equal("000001", closes[0].Code);
         Assert.Null(closes[0].Turnover);
 
@@ -73,8 +73,8 @@ public sealed class DownloadDataTests(CollectingApp app) : IClassFixture<Collect
     {
         var (client, _, _) = await app.NewUserAsync();
         var day = new DateOnly(2024, 3, 1);
-        var close = 20.0;
-        app.AkTools.Rows("stock_zh_a_hist", q => Enumerable.Range(0, 10).Select(i => TestScripts.Bar(q["symbol"].ToString(), day.AddDays(i), i == 9 ? close : 20 + i)));
+        var close = 29.5;
+        app.AkTools.Rows("stock_zh_a_hist", q => Enumerable.Range(0, 10).Select(i => TestScripts.Bar(q["symbol"].ToString(), day.AddDays(i), i == 9 ? close : 20.5 + i)));
 
         var first = await DownloadAsync(client, "stock_zh_a_hist", new { symbol = "600519" });
         var again = await DownloadAsync(client, "stock_zh_a_hist", new { symbol = "600519" });
