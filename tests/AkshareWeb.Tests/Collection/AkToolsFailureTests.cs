@@ -1,0 +1,162 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AkshareWeb.Tests.Infrastructure;
+using Dapper;
+
+namespace AkshareWeb.Tests.Collection;
+
+public sealed class ShortTimeoutApp : CollectingApp
+{
+    public ShortTimeoutApp() => Set("AkTools:TimeoutSeconds", "1");
+}
+
+/// <summary>What AKTools can do wrong, and what the execution then says: never "completed" for a failed fetch.</summary>
+public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<ShortTimeoutApp>
+{
+    private async Task<JsonNode> DownloadAsync(string function, object? parameters = null)
+    {
+        var client = (await app.NewUserAsync()).Client;
+        await using var db = await app.OpenDatabaseAsync();
+        var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = @function", new { function });
+        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters = parameters ?? new { } })).ExpectAsync(200, 0))["data"]!;
+        return await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_upstream_error_fails_the_run_with_its_text()
+    {
+        app.AkTools.Raw("macro_cnbs", "Internal Server Error: KeyError('data')", 500, "text/plain");
+        var run = await DownloadAsync("macro_cnbs");
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Contains("HTTP 500", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("KeyError", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        // A 500 is the function failing, not the network: it is not retried.
+        Assert.Equal(1, app.AkTools.Calls.Count(c => c.Function == "macro_cnbs"));
+    }
+
+    [Fact]
+    public async Task Gateway_errors_are_retried_and_then_reported()
+    {
+        app.AkTools.Raw("stock_zh_a_spot_em", "bad gateway", 502, "text/plain");
+        var before = app.AkTools.Calls.Count(c => c.Function == "stock_zh_a_spot_em");
+        var run = await DownloadAsync("stock_zh_a_spot_em");
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Contains("502", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(3, app.AkTools.Calls.Count(c => c.Function == "stock_zh_a_spot_em") - before);
+    }
+
+    [Fact]
+    public async Task A_slow_answer_times_out_and_says_so()
+    {
+        app.AkTools.Delay("stock_zh_a_spot_em", TimeSpan.FromSeconds(5), new Dictionary<string, object?> { ["代码"] = "000001" });
+        var run = await DownloadAsync("stock_zh_a_spot_em");
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Contains("did not answer", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Malformed_json_fails_the_run_and_writes_nothing()
+    {
+        app.AkTools.Raw("hostile_fn", "[{\"a\": 1}, {\"a\": 2,,}]");
+        var run = await DownloadAsync("hostile_fn", new { level = 1 });
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Contains("malformed JSON", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0, run["rows_affected"]!.GetValue<long>());
+
+        app.AkTools.Raw("hostile_fn", "<html>proxy error</html>", 200, "text/html");
+        var html = await DownloadAsync("hostile_fn", new { level = 1 });
+        Assert.Equal("failed", html["status"]!.GetValue<string>());
+        Assert.Contains("not JSON", html["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_empty_answer_completes_with_no_rows()
+    {
+        app.AkTools.Raw("macro_china_cpi", "[]");
+        var empty = await DownloadAsync("macro_china_cpi");
+        Assert.Equal("completed", empty["status"]!.GetValue<string>());
+        Assert.Equal(0, empty["rows_affected"]!.GetValue<long>());
+
+        app.AkTools.Raw("macro_china_cpi", "{\"error\": \"该接口返回数据为空，请确认参数是否正确：https://www.akshare.xyz\"}");
+        var said = await DownloadAsync("macro_china_cpi");
+        Assert.Equal("completed", said["status"]!.GetValue<string>());
+        Assert.Contains("no data", said["result"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_function_fails_with_akshares_words()
+    {
+        // stock_news_em is in the catalogue (a script uses it) but this AKTools does not know it.
+        var run = await DownloadAsync("stock_news_em", new { symbol = "300059" });
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Contains("unknown interface stock_news_em", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("未找到该接口", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_aktools_is_named()
+    {
+        await using var stopped = await FakeAkTools.StartAsync();
+        var address = stopped.BaseUrl;
+        await stopped.DisposeAsync();
+        await using var other = new UnreachableApp(address);
+        await other.InitializeAsync();
+        var client = (await other.NewUserAsync()).Client;
+        await using var db = await other.OpenDatabaseAsync();
+        var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = 'macro_china_cpi'");
+        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters = new { } })).ExpectAsync(200, 0))["data"]!;
+        var run = await other.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Contains("unreachable", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await ((IAsyncLifetime)other).DisposeAsync();
+    }
+
+    private sealed class UnreachableApp : CollectingApp
+    {
+        private readonly string address;
+
+        public UnreachableApp(string address) => this.address = address;
+
+        public override async Task InitializeAsync()
+        {
+            await base.InitializeAsync();
+            Set("AkTools:BaseUrl", address);
+        }
+    }
+}
+
+/// <summary>Big answers: streamed, written in batches, with progress that moves.</summary>
+public sealed class LargeAnswerTests(CollectingApp app) : IClassFixture<CollectingApp>
+{
+    [Fact]
+    public async Task A_150k_row_answer_is_written_whole_with_progress_that_moves()
+    {
+        var start = new DateOnly(2000, 1, 1);
+        app.AkTools.Generate("stock_zh_a_hist", 150_000, i =>
+            $"{{\"日期\":\"{start.AddDays((int)(i % 5000)):yyyy-MM-dd}T00:00:00.000\",\"股票代码\":\"{i / 5000:D6}\",\"开盘\":{10 + (i % 97) / 10.0:0.00},\"收盘\":{10.5 + (i % 89) / 10.0:0.00},\"成交量\":{1000 + i},\"换手率\":null}}",
+            pauseEvery: 30_000, pause: TimeSpan.FromMilliseconds(400), withLength: true);
+        var client = (await app.NewUserAsync()).Client;
+        await using var db = await app.OpenDatabaseAsync();
+        var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = 'stock_zh_a_hist'");
+        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters = new { symbol = "bulk" } })).ExpectAsync(200, 0))["data"]!;
+        var executionId = started["execution_id"]!.GetValue<string>();
+
+        var seen = new List<int>();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        JsonNode status;
+        do
+        {
+            status = (await (await client.GetAsync($"/api/data/download/{executionId}/status")).ExpectAsync(200, 0))["data"]!;
+            seen.Add(status["progress"]!.GetValue<int>());
+            await Task.Delay(100);
+        }
+        while (status["status"]!.GetValue<string>() is "pending" or "running" && DateTime.UtcNow < deadline);
+
+        Assert.Equal("completed", status["status"]!.GetValue<string>());
+        Assert.Contains(seen, p => p is > 0 and < 100);
+        Assert.True(seen.SequenceEqual(seen.Order()), "progress never goes back: " + string.Join(",", seen.Distinct()));
+        Assert.Equal(150_000, status["rows_affected"]!.GetValue<long>());
+        Assert.Equal(150_000, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_zh_a_hist"));
+        Assert.Equal(30, await db.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT `股票代码`) FROM ak_stock_zh_a_hist"));
+    }
+}
