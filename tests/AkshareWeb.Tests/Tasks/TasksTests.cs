@@ -1,0 +1,179 @@
+using System.Net.Http.Json;
+using AkshareWeb.Tests.Infrastructure;
+using Dapper;
+using Hangfire;
+using Hangfire.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AkshareWeb.Tests.Tasks;
+
+public sealed class TasksTests(CollectingApp app) : IClassFixture<CollectingApp>
+{
+    private List<RecurringJobDto> RecurringJobs()
+    {
+        using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
+        return connection.GetRecurringJobs();
+    }
+
+    [Fact]
+    public async Task A_cron_task_is_created_scheduled_in_hangfire_and_reports_its_next_run_in_beijing_time()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var task = await client.CreateAsync(TaskTestKit.Daily("000001", "cron", "0 15 * * 1-5"));
+        var id = task["id"]!.GetValue<long>();
+        Assert.Equal("cron", task["schedule_type"]!.GetValue<string>());
+        Assert.True(task["is_active"]!.GetValue<bool>());
+        Assert.Equal("Asia/Shanghai", task["time_zone"]!.GetValue<string>());
+        Assert.Equal("000001", task["parameters"]!["symbol"]!.GetValue<string>());
+
+        var job = Assert.Single(RecurringJobs(), j => j.Id == $"task-{id}");
+        Assert.Equal("0 15 * * 1-5", job.Cron);
+        var next = task["next_execution_at"]!.GetValue<DateTime>().ToUniversalTime();
+        Assert.Equal(7, next.Hour); // 15:00 in Beijing is 07:00 UTC
+        Assert.True(next.DayOfWeek is >= DayOfWeek.Monday and <= DayOfWeek.Friday);
+
+        var fetched = (await (await client.GetAsync($"/api/tasks/{id}")).ExpectAsync(200, 0))["data"]!;
+        Assert.Equal("日线 000001", fetched["name"]!.GetValue<string>());
+        Assert.Equal(next, fetched["next_execution_at"]!.GetValue<DateTime>().ToUniversalTime());
+    }
+
+    [Theory]
+    [InlineData("cron", "0 15 * *", "schedule_expression", "5 fields")]
+    [InlineData("cron", "61 15 * * *", "schedule_expression", "invalid cron")]
+    [InlineData("interval", "1", "schedule_expression", "at least")]
+    [InlineData("interval", "ten", "schedule_expression", "whole number")]
+    [InlineData("once", "2001-01-01T00:00:00+08:00", "schedule_expression", "future")]
+    [InlineData("once", "tomorrow", "schedule_expression", "ISO 8601")]
+    [InlineData("weekly", "1", "schedule_type", "cron, interval or once")]
+    public async Task Bad_schedules_are_422_saying_what_is_wrong(string type, string expression, string field, string words)
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var response = await client.PostAsJsonAsync("/api/tasks/", new { name = "x", script_id = "stock_zh_a_hist", schedule_type = type, schedule_expression = expression, parameters = new { symbol = "000001" } });
+        var body = await response.ExpectAsync(422, 3001);
+        var error = body["detail"]!.AsArray().First(d => d!["field"]!.GetValue<string>() == field)!;
+        Assert.Contains(words, error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"symbol\": \"000001\", \"colour\": \"red\"}", "parameters.colour")]
+    [InlineData("{}", "parameters.symbol")]
+    [InlineData("{\"symbol\": \"000001\", \"adjust\": \"xx\"}", "parameters.adjust")]
+    public async Task Parameters_are_checked_against_the_script(string parameters, string field)
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var json = $"{{\"name\": \"x\", \"script_id\": \"stock_zh_a_hist\", \"schedule_type\": \"cron\", \"schedule_expression\": \"0 16 * * *\", \"parameters\": {parameters}}}";
+        var body = await (await client.PostAsync("/api/tasks/", new StringContent(json, System.Text.Encoding.UTF8, "application/json"))).ExpectAsync(422, 3001);
+        Assert.Contains(body["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == field);
+
+        var unknown = await client.PostAsJsonAsync("/api/tasks/", new { name = "x", script_id = "nope", schedule_type = "cron", schedule_expression = "0 16 * * *" });
+        Assert.Equal("script_id", (await unknown.ExpectAsync(422, 3001))["detail"]![0]!["field"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Tasks_belong_to_their_creator_and_admins_see_all()
+    {
+        var (owner, _, _) = await app.NewUserAsync();
+        var (stranger, _, _) = await app.NewUserAsync();
+        var admin = await app.AdminAsync();
+        var task = await owner.CreateAsync(TaskTestKit.Daily("000002", "cron", "0 9 * * *"));
+        var id = task["id"]!.GetValue<long>();
+
+        await (await stranger.GetAsync($"/api/tasks/{id}")).ExpectAsync(404, 2001);
+        await (await stranger.PostAsync($"/api/tasks/{id}/pause", null)).ExpectAsync(404, 2001);
+        await (await stranger.DeleteAsync($"/api/tasks/{id}")).ExpectAsync(404, 2001);
+        var strangers = (await (await stranger.GetAsync("/api/tasks/")).ExpectAsync(200, 0))["data"]!;
+        Assert.DoesNotContain(strangers["items"]!.AsArray(), t => t!["id"]!.GetValue<long>() == id);
+        var all = (await (await admin.GetAsync("/api/tasks/?page_size=100")).ExpectAsync(200, 0))["data"]!;
+        Assert.Contains(all["items"]!.AsArray(), t => t!["id"]!.GetValue<long>() == id);
+        await (await admin.GetAsync($"/api/tasks/{id}")).ExpectAsync(200, 0);
+    }
+
+    [Fact]
+    public async Task Update_changes_the_schedule_in_hangfire_and_checks_it()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var id = (await client.CreateAsync(TaskTestKit.Daily("000003", "cron", "0 9 * * *")))["id"]!.GetValue<long>();
+        var updated = (await (await client.PutAsJsonAsync($"/api/tasks/{id}", new { schedule_expression = "30 10 * * 1-5", name = "改名", max_retries = 2 })).ExpectAsync(200, 0))["data"]!;
+        Assert.Equal("改名", updated["name"]!.GetValue<string>());
+        Assert.Equal(2, updated["max_retries"]!.GetValue<int>());
+        Assert.Equal("30 10 * * 1-5", Assert.Single(RecurringJobs(), j => j.Id == $"task-{id}").Cron);
+
+        await (await client.PutAsJsonAsync($"/api/tasks/{id}", new { schedule_expression = "99 * * * *" })).ExpectAsync(422, 3001);
+        await (await client.PutAsJsonAsync($"/api/tasks/{id}", new { parameters = new { symbol = 5 } })).ExpectAsync(422, 3001);
+        await (await client.PutAsJsonAsync("/api/tasks/999999", new { name = "x" })).ExpectAsync(404, 2001);
+
+        // Another kind of schedule replaces the job.
+        var once = DateTimeOffset.UtcNow.AddDays(2).ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-ddTHH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
+        var switched = (await (await client.PutAsJsonAsync($"/api/tasks/{id}", new { schedule_type = "once", schedule_expression = once })).ExpectAsync(200, 0))["data"]!;
+        Assert.DoesNotContain(RecurringJobs(), j => j.Id == $"task-{id}");
+        Assert.Equal(DateTimeOffset.Parse(once, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime, switched["next_execution_at"]!.GetValue<DateTime>().ToUniversalTime());
+    }
+
+    [Fact]
+    public async Task An_interval_task_fires_and_records_a_true_execution_then_pause_and_resume_work()
+    {
+        app.ServeBars();
+        var (client, _, _) = await app.NewUserAsync();
+        var id = (await client.CreateAsync(TaskTestKit.Daily("600000", "interval", "2")))["id"]!.GetValue<long>();
+
+        var runs = await TaskTestKit.EventuallyAsync(() => app.ExecutionsOfAsync(id), r => r.Any(e => e.Status == "completed"));
+        var done = runs.First(e => e.Status == "completed");
+        Assert.Equal("scheduler", done.TriggeredBy);
+        var execution = (await (await client.GetAsync($"/api/executions/{done.ExecutionId}")).ExpectAsync(200, 0))["data"]!;
+        Assert.Equal(id, execution["task_id"]!.GetValue<long>());
+        Assert.Equal(execution["rows_before"]!.GetValue<long>() + execution["rows_inserted"]!.GetValue<long>(), execution["rows_after"]!.GetValue<long>());
+        var task = (await (await client.GetAsync($"/api/tasks/{id}")).ExpectAsync(200, 0))["data"]!;
+        Assert.NotNull(task["last_execution_at"]);
+        Assert.NotNull(task["next_execution_at"]);
+
+        await (await client.PostAsync($"/api/tasks/{id}/pause", null)).ExpectAsync(200, 0);
+        await Task.Delay(1500); // let a fire already under way finish
+        var paused = (await app.ExecutionsOfAsync(id)).Count;
+        await Task.Delay(4500);
+        Assert.Equal(paused, (await app.ExecutionsOfAsync(id)).Count);
+        var pausedView = (await (await client.GetAsync($"/api/tasks/{id}")).ExpectAsync(200, 0))["data"]!;
+        Assert.False(pausedView["is_active"]!.GetValue<bool>());
+        Assert.Null(pausedView["next_execution_at"]);
+
+        await (await client.PostAsync($"/api/tasks/{id}/resume", null)).ExpectAsync(200, 0);
+        var resumed = await TaskTestKit.EventuallyAsync(() => app.ExecutionsOfAsync(id), r => r.Count > paused);
+        Assert.True(resumed.Count > paused);
+
+        var listed = (await (await client.GetAsync($"/api/tasks/{id}/executions?status=completed")).ExpectAsync(200, 0))["data"]!;
+        Assert.True(listed["total"]!.GetValue<long>() >= 1);
+        Assert.All(listed["items"]!.AsArray(), e => Assert.Equal("completed", e!["status"]!.GetValue<string>()));
+        await (await client.GetAsync($"/api/tasks/{id}/executions?status=weird")).ExpectAsync(422, 3001);
+        await (await client.PostAsync($"/api/tasks/{id}/pause", null)).ExpectAsync(200, 0);
+    }
+
+    [Fact]
+    public async Task Execute_runs_a_task_now_and_answers_pending_at_once()
+    {
+        app.ServeBars();
+        var (client, _, _) = await app.NewUserAsync();
+        var id = (await client.CreateAsync(TaskTestKit.Daily("000004", "cron", "0 3 1 1 *")))["id"]!.GetValue<long>();
+        var started = (await (await client.PostAsync($"/api/tasks/{id}/execute", null)).ExpectAsync(200, 0))["data"]!;
+        Assert.Equal("pending", started["status"]!.GetValue<string>());
+        var run = await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
+        Assert.Equal("completed", run["status"]!.GetValue<string>());
+        Assert.Equal("manual", run["triggered_by"]!.GetValue<string>());
+        Assert.Equal(3, run["rows_affected"]!.GetValue<long>());
+        await (await client.PostAsync("/api/tasks/999999/execute", null)).ExpectAsync(404, 2001);
+    }
+
+    [Fact]
+    public async Task Delete_removes_the_schedule_and_keeps_the_history()
+    {
+        app.ServeBars();
+        var (client, _, _) = await app.NewUserAsync();
+        var id = (await client.CreateAsync(TaskTestKit.Daily("000005", "cron", "0 4 * * *")))["id"]!.GetValue<long>();
+        var started = (await (await client.PostAsync($"/api/tasks/{id}/execute", null)).ExpectAsync(200, 0))["data"]!;
+        await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
+
+        await (await client.DeleteAsync($"/api/tasks/{id}")).ExpectAsync(200, 0);
+        await (await client.GetAsync($"/api/tasks/{id}")).ExpectAsync(404, 2001);
+        Assert.DoesNotContain(RecurringJobs(), j => j.Id == $"task-{id}");
+        var kept = (await (await client.GetAsync($"/api/executions/?task_id={id}")).ExpectAsync(200, 0))["data"]!;
+        Assert.Equal(1, kept["total"]!.GetValue<long>());
+    }
+}
