@@ -37,8 +37,11 @@ public static class Scheduling
                 TablesPrefix = options.TablesPrefix,
                 QueuePollInterval = TimeSpan.FromSeconds(options.QueuePollIntervalSeconds),
             }));
-        services.AddHangfireServer(server =>
+        services.AddHangfireServer((provider, server) =>
         {
+            // Hangfire's default activator is process-wide; two hosts in one process (the tests, a second
+            // instance) must each build jobs from their own container.
+            server.Activator = new global::Hangfire.AspNetCore.AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>());
             server.WorkerCount = options.WorkerCount;
             server.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
             server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingIntervalSeconds);

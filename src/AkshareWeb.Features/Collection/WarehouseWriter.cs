@@ -256,33 +256,49 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                       _collected_at DATETIME(6) NOT NULL COMMENT 'when (UTC)',
                       _row_key BINARY(32) NOT NULL COMMENT 'SHA-256 of the natural key (of all values in append mode)',
                       _row_hash BINARY(32) NOT NULL COMMENT 'SHA-256 of all values',
-                      UNIQUE KEY ux_row_key (_row_key)
+                      UNIQUE KEY ux_row_key (_row_key){NaturalKeyIndex()}
                     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT={Literal(plan.DisplayName ?? plan.InterfaceName)}
                     """, cancellationToken: ct));
-                await IndexKeyColumnsAsync(ct);
                 exists = true;
                 TableCreated = plan.WriteMode != WriteModes.Replace || RowsBefore == 0;
+                // Another run may have created it first, with columns this batch lacks: take the table as it is.
+                columns.Clear();
+                await LoadColumnsAsync(ct);
+                await EnsureTableAsync(batch, ct);
+                return;
             }
             else if (definitions.Count > 0)
             {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    $"ALTER TABLE {ColumnNames.Quote(writeTable)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
+                try
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        $"ALTER TABLE {ColumnNames.Quote(writeTable)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
+                }
+                catch (MySqlException e) when (e.Number == 1060 && !retriedDdl)
+                {
+                    // A concurrent run on the same table added the column first: read the table again and redo.
+                    retriedDdl = true;
+                    columns.Clear();
+                    await LoadColumnsAsync(ct);
+                    ColumnsAdded -= definitions.Count(d => d.StartsWith("ADD", StringComparison.Ordinal));
+                    await EnsureTableAsync(batch, ct);
+                }
             }
         }
 
+        private bool retriedDdl;
+
         /// <summary>Readers look rows up and sort by the natural key (one stock's history by date): index it
         /// when its columns are indexable.</summary>
-        private async Task IndexKeyColumnsAsync(CancellationToken ct)
+        private string NaturalKeyIndex()
         {
             var keys = plan.KeyColumns.Where(columns.ContainsKey).Select(k => columns[k]).ToList();
             if (keys.Count == 0 || keys.Count > 8 || keys.Any(k => k.Type.Kind is ColumnKind.Json || k.Type.SqlType.EndsWith("TEXT", StringComparison.Ordinal)))
             {
-                return;
+                return "";
             }
 
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"ALTER TABLE {ColumnNames.Quote(writeTable)} ADD INDEX ix_natural_key ({string.Join(", ", keys.Select(k => ColumnNames.Quote(k.Sql)))})",
-                cancellationToken: ct));
+            return $",\n  KEY ix_natural_key ({string.Join(", ", keys.Select(k => ColumnNames.Quote(k.Sql)))})";
         }
 
         private DataTable BuildStagingRows(IReadOnlyList<Dictionary<string, JsonElement>> rows, List<string> order, IReadOnlyList<string> keyColumns)
@@ -383,7 +399,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             var rows = await connection.QueryAsync<(string Name, string DataType, long? Length, string ColumnType, string Comment)>(new CommandDefinition("""
                 SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, COLUMN_TYPE, COLUMN_COMMENT
                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table ORDER BY ORDINAL_POSITION
-                """, new { table = plan.TargetTable }, cancellationToken: ct));
+                """, new { table = writeTable }, cancellationToken: ct));
             foreach (var row in rows)
             {
                 if (ColumnNames.Bookkeeping.Contains(row.Name, StringComparer.Ordinal)) continue;
