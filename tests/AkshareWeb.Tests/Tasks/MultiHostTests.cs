@@ -1,0 +1,94 @@
+using AkshareWeb.Tests.Infrastructure;
+using Dapper;
+using Hangfire;
+using Hangfire.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AkshareWeb.Tests.Tasks;
+
+/// <summary>Two instances of the service on one database, and a restart.</summary>
+public sealed class MultiHostTests
+{
+    [Fact]
+    public async Task Two_hosts_on_one_database_fire_each_due_time_exactly_once()
+    {
+        await using var first = new CollectingApp();
+        await first.InitializeAsync();
+        first.ServeBars();
+        await using var second = await SecondOnSameDatabaseAsync(first);
+        _ = second.Server;
+
+        var (client, _, _) = await first.NewUserAsync();
+        var taskId = (await client.CreateAsync(TaskTestKit.Daily("300750", "interval", "2")))["id"]!.GetValue<long>();
+        var started = DateTime.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(11));
+        await (await client.PostAsync($"/api/tasks/{taskId}/pause", null)).ExpectAsync(200, 0);
+        var elapsed = DateTime.UtcNow - started;
+
+        await using var db = await first.OpenDatabaseAsync();
+        var fires = (await db.QueryAsync<(string Key, DateTime Created, string Worker)>(
+            "SELECT schedule_key, created_at, COALESCE(worker, '') FROM executions WHERE task_id = @taskId AND triggered_by = 'scheduler' ORDER BY id", new { taskId })).ToList();
+        var dueTimes = (int)Math.Floor(elapsed.TotalSeconds / 2);
+        Assert.InRange(fires.Count, dueTimes - 2, dueTimes + 1);
+        Assert.Equal(fires.Count, fires.Select(f => f.Key).Distinct().Count());
+        // No due time fired twice: fires are an interval apart, never two at once.
+        for (var i = 1; i < fires.Count; i++)
+        {
+            Assert.True(fires[i].Created - fires[i - 1].Created > TimeSpan.FromSeconds(1), $"fires {i - 1} and {i} came together");
+        }
+
+        await ((IAsyncLifetime)second).DisposeAsync();
+        await ((IAsyncLifetime)first).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Schedules_survive_a_restart_and_keep_firing()
+    {
+        var first = new CollectingApp();
+        await first.InitializeAsync();
+        first.ServeBars();
+        var (client, username, _) = await first.NewUserAsync();
+        var cronId = (await client.CreateAsync(TaskTestKit.Daily("000858", "cron", "0 15 * * 1-5")))["id"]!.GetValue<long>();
+        var intervalId = (await client.CreateAsync(TaskTestKit.Daily("000858", "interval", "2")))["id"]!.GetValue<long>();
+        await (await client.PostAsync($"/api/tasks/{intervalId}/pause", null)).ExpectAsync(200, 0);
+
+        // The first instance goes away; a new one starts on the same database.
+        await using var restarted = await SecondOnSameDatabaseAsync(first);
+        await first.DisposeAsync();
+        restarted.ServeBars();
+        var again = await restarted.SignedInAsync(username, "password-123");
+
+        using (var connection = restarted.Services.GetRequiredService<JobStorage>().GetConnection())
+        {
+            var jobs = connection.GetRecurringJobs();
+            Assert.Contains(jobs, j => j.Id == $"task-{cronId}" && j.Cron == "0 15 * * 1-5");
+        }
+
+        var cron = (await (await again.GetAsync($"/api/tasks/{cronId}")).ExpectAsync(200, 0))["data"]!;
+        Assert.NotNull(cron["next_execution_at"]);
+        await (await again.PostAsync($"/api/tasks/{intervalId}/resume", null)).ExpectAsync(200, 0);
+        var runs = await TaskTestKit.EventuallyAsync(() => restarted.ExecutionsOfAsync(intervalId), r => r.Any(e => e.Status == "completed"));
+        Assert.Contains(runs, r => r.Status == "completed" && r.TriggeredBy == "scheduler");
+
+        await ((IAsyncLifetime)restarted).DisposeAsync();
+        await TestDatabase.DropAsync(first.ConnectionString);
+    }
+
+    private static async Task<SharedApp> SecondOnSameDatabaseAsync(CollectingApp first)
+    {
+        var other = new SharedApp(first.ConnectionString, first.ScriptsFolder, first.RegistryFile);
+        await other.InitializeAsync();
+        return other;
+    }
+
+    /// <summary>A second instance: same database, same scripts, its own fake AKTools; the first owns the database.</summary>
+    private sealed class SharedApp : CollectingApp
+    {
+        public SharedApp(string connectionString, string scripts, string registry)
+        {
+            UseDatabase(connectionString);
+            Set("DataScripts:Path", scripts);
+            Set("Catalog:RegistryPath", registry);
+        }
+    }
+}
