@@ -14,6 +14,7 @@ public static class Collection
     public static IServiceCollection AddAkshareWebCollection(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<AkToolsOptions>(configuration.GetSection(AkToolsOptions.Section));
+        services.Configure<CollectionOptions>(configuration.GetSection(CollectionOptions.Section));
         services.Configure<CatalogOptions>(configuration.GetSection(CatalogOptions.Section));
         services.Configure<DataScriptsOptions>(configuration.GetSection(DataScriptsOptions.Section));
         services.Configure<SchedulerOptions>(configuration.GetSection(SchedulerOptions.Section));

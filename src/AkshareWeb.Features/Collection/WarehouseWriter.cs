@@ -5,9 +5,20 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dapper;
 using MySqlConnector;
+using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Collection;
+
+/// <summary>Configuration section <c>Collection</c>.</summary>
+public sealed class CollectionOptions
+{
+    public const string Section = "Collection";
+
+    /// <summary>Load batches with LOAD DATA LOCAL INFILE (MySqlBulkCopy). Off, or refused by the server, batches
+    /// go in as multi-row INSERTs: slower, same result.</summary>
+    public bool UseBulkLoad { get; set; } = true;
+}
 
 public static class WriteModes
 {
@@ -28,7 +39,7 @@ public readonly record struct BatchResult(long Inserted, long Updated);
 /// Every row carries _row_key (SHA-256 of its natural key; of all its values in append mode) under a unique index,
 /// and _row_hash (of all its values): a re-run inserts nothing twice and rewrites only rows whose values changed.
 /// </summary>
-public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider time)
+public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider time, IOptions<CollectionOptions>? options = null)
 {
     [GeneratedRegex("^ak_[a-z0-9_]{1,61}$")]
     public static partial Regex TableNamePattern();
@@ -43,7 +54,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         var connection = await warehouse.OpenAsync(ct);
         try
         {
-            var write = new TableWrite(connection, plan, executionId, time);
+            var write = new TableWrite(connection, plan, executionId, time, options?.Value.UseBulkLoad ?? true);
             await write.StartAsync(ct);
             return write;
         }
@@ -64,10 +75,11 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         private readonly Dictionary<string, (string Sql, ColumnType Type)> columns = new(StringComparer.Ordinal);
         private readonly string writeTable;
         private bool exists;
-        private bool useBulk = true;
+        private bool useBulk;
 
-        internal TableWrite(MySqlConnection connection, ExecutionPlan plan, string executionId, TimeProvider time)
+        internal TableWrite(MySqlConnection connection, ExecutionPlan plan, string executionId, TimeProvider time, bool useBulk)
         {
+            this.useBulk = useBulk;
             this.connection = connection;
             this.plan = plan;
             this.executionId = executionId;

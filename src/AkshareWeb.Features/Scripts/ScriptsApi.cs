@@ -17,8 +17,8 @@ public static class ScriptsApi
             .ProducesErrors(400, 401, 403);
         group.MapGet("/{scriptId}", GetScript.Endpoint).WithName("GetScript").ProducesErrors(401, 404);
         group.MapPost("/{scriptId}/test", TestScript.Endpoint).WithName("TestScript")
-            .WithDescription("Runs the script once against AKTools without writing anything: rows_affected is the number of rows fetched.")
-            .ProducesErrors(400, 401, 404, 422);
+            .WithDescription("Runs the script once against AKTools without writing anything: rows_affected is the number of rows fetched. A failed fetch is a 502 with code 5003 saying what failed.")
+            .ProducesErrors(400, 401, 404, 422, 502);
         group.MapPatch("/{scriptId}/toggle", ToggleScript.Endpoint).RequireAuthorization(Roles.AdminPolicy).WithName("ToggleScript").ProducesErrors(401, 403, 404, 409);
         return routes;
     }

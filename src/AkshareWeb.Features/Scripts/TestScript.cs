@@ -17,11 +17,11 @@ public static class TestScript
     public sealed record Column(string Name, string Type);
 
     /// <summary>
-    /// status "success" or "failed" (with error); rows_affected counts the rows fetched (nothing is written);
+    /// status "success"; rows_affected counts the rows fetched (nothing is written);
     /// columns are the types the table would get; sample_rows the first ten rows with the extra columns.
     /// </summary>
     public sealed record Result(string Status, long RowsAffected, double ExecutionTime, IReadOnlyDictionary<string, string> Parameters,
-        IReadOnlyList<Column> Columns, IReadOnlyList<Dictionary<string, JsonElement>> SampleRows, string? Error);
+        IReadOnlyList<Column> Columns, IReadOnlyList<Dictionary<string, JsonElement>> SampleRows);
 
     public sealed class Handler(DataScriptLibrary library, ParameterBinder binder, AkToolsClient akTools) : ICommandHandler<Command, Result>
     {
@@ -57,11 +57,12 @@ public static class TestScript
             }
             catch (AkToolsException e)
             {
-                return new Result("failed", count, Math.Round(watch.Elapsed.TotalSeconds, 3), parameters, [], sample, e.Message);
+                throw ApiError.DataCollection($"the test run of {script.Id} failed: {e.Message}",
+                    new { rows_fetched = count, execution_time = Math.Round(watch.Elapsed.TotalSeconds, 3) });
             }
 
             return new Result("success", count, Math.Round(watch.Elapsed.TotalSeconds, 3), parameters,
-                types.Select(t => new Column(t.Key, t.Value.SqlType)).ToList(), sample, null);
+                types.Select(t => new Column(t.Key, t.Value.SqlType)).ToList(), sample);
         }
     }
 

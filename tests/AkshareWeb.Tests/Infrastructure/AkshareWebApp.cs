@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using MySqlConnector;
 
@@ -76,6 +77,8 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
     {
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.UseEnvironment("Testing");
+        // The app's own information logs would drown the test output; warnings and errors still show.
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         builder.ConfigureServices(services =>
         {
             if (Clock is not null)

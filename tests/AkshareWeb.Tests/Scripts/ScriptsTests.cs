@@ -129,9 +129,11 @@ public sealed class ScriptsTests(CollectingApp app) : IClassFixture<CollectingAp
         Assert.Equal(0, await Dapper.SqlMapper.ExecuteScalarAsync<long>(db, "SELECT COUNT(*) FROM executions WHERE parameters LIKE '%000002%'"));
 
         app.AkTools.Raw("stock_zh_a_hist", "Internal Server Error", 500, "text/plain");
-        var failed = (await (await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { symbol = "000002" } })).ExpectAsync(200, 0))["data"]!;
-        Assert.Equal("failed", failed["status"]!.GetValue<string>());
-        Assert.Contains("HTTP 500", failed["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        var failed = await (await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { symbol = "000002" } })).ExpectAsync(502, 5003);
+        Assert.Contains("HTTP 500", failed["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        app.AkTools.Raw("stock_zh_a_hist", "[{\"a\": ");
+        var broken = await (await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { symbol = "000002" } })).ExpectAsync(502, 5003);
+        Assert.Contains("malformed JSON", broken["message"]!.GetValue<string>(), StringComparison.Ordinal);
 
         await (await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { } })).ExpectAsync(422, 3001);
         await (await client.PostAsJsonAsync("/api/scripts/nope/test", new { parameters = new { } })).ExpectAsync(404, 2001);

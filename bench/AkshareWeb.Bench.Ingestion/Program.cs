@@ -1,0 +1,178 @@
+// Ingestion benchmark: N rows of daily bars served by a fake AKTools (streamed), ingested by the engine into an
+// empty table and again (all duplicates), beside LOAD DATA LOCAL INFILE of the same rows as CSV.
+//   dotnet run -c Release --project bench/AkshareWeb.Bench.Ingestion -- "<server connection string>" [rows]
+// The engine runs in a child process of its own, so its peak memory (VmHWM) is the engine's alone.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+using Dapper;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+
+if (args.Length >= 1 && args[0] == "--ingest")
+{
+    // Child: run the engine twice against the given AKTools and database; print seconds and peak memory.
+    var (connection, baseUrl) = (args[1], args[2]);
+    var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
+    var database = new Database(configuration);
+    var warehouse = new Warehouse(configuration, database);
+    var time = TimeProvider.System;
+    var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(30) },
+        Options.Create(new AkToolsOptions { BaseUrl = baseUrl, TimeoutSeconds = 1800 }), NullLogger<AkToolsClient>.Instance);
+    var runner = new ExecutionRunner(database, client, new WarehouseWriter(warehouse, time), time, NullLogger<ExecutionRunner>.Instance);
+    var executions = new Executions(database, time);
+    foreach (var label in new[] { "first", "again" })
+    {
+        var plan = new ExecutionPlan("bench_daily_bars", new Dictionary<string, string>(), "ak_bench_daily_bars", WriteModes.Upsert,
+            ["股票代码", "日期"], new Dictionary<string, string>(), "manual");
+        var id = (await executions.CreateAsync(plan, CancellationToken.None))!;
+        var watch = Stopwatch.StartNew();
+        var outcome = await runner.RunAsync(id, null, CancellationToken.None);
+        Console.WriteLine($"{label} {watch.Elapsed.TotalSeconds.ToString(CultureInfo.InvariantCulture)} {outcome!.Status} {outcome.RowsAffected}");
+    }
+
+    var hwm = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM", StringComparison.Ordinal));
+    Console.WriteLine("peak " + hwm.Split(':')[1].Trim());
+    return 0;
+}
+
+var server = args.Length > 0 ? args[0] : throw new ArgumentException("usage: <server connection string> [rows]");
+var rows = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
+var database = "ingestbench_" + Guid.NewGuid().ToString("N")[..8];
+await using (var admin = new MySqlConnection(server))
+{
+    await admin.ExecuteAsync($"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
+}
+
+var appDb = new MySqlConnectionStringBuilder(server) { Database = database, AllowLoadLocalInfile = true }.ConnectionString;
+try
+{
+    // The application schema the engine writes its executions into.
+    var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = appDb }).Build();
+    await new SchemaMigrator(new Database(config), TimeProvider.System, NullLogger<SchemaMigrator>.Instance).MigrateAsync(CancellationToken.None);
+
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+    builder.Logging.ClearProviders();
+    var fake = builder.Build();
+    fake.MapGet("/api/public/{function}", async (HttpContext context) =>
+    {
+        context.Response.ContentType = "application/json";
+        var buffer = new StringBuilder(1 << 17);
+        buffer.Append('[');
+        for (long i = 0; i < rows; i++)
+        {
+            if (i > 0) buffer.Append(',');
+            Bar(buffer, i, json: true);
+            if (buffer.Length > 120_000)
+            {
+                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(buffer.ToString()));
+                buffer.Clear();
+            }
+        }
+
+        buffer.Append(']');
+        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(buffer.ToString()));
+    });
+    await fake.StartAsync();
+    var baseUrl = fake.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, $"\"{typeof(Program).Assembly.Location}\" --ingest \"{appDb}\" {baseUrl}")
+    {
+        RedirectStandardOutput = true,
+        UseShellExecute = false,
+    })!;
+    if (Environment.ProcessPath!.EndsWith("AkshareWeb.Bench.Ingestion", StringComparison.Ordinal))
+    {
+        child.Kill();
+        child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, $"--ingest \"{appDb}\" {baseUrl}") { RedirectStandardOutput = true, UseShellExecute = false })!;
+    }
+
+    var output = (await child.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    await child.WaitForExitAsync();
+    await fake.StopAsync();
+
+    // Baseline: the same rows as CSV, LOAD DATA LOCAL INFILE into a plain table with the same columns.
+    var csv = Path.Combine(Path.GetTempPath(), $"{database}.csv");
+    await using (var writer = new StreamWriter(csv, false, new UTF8Encoding(false)))
+    {
+        var line = new StringBuilder(256);
+        for (long i = 0; i < rows; i++)
+        {
+            line.Clear();
+            Bar(line, i, json: false);
+            await writer.WriteLineAsync(line.ToString());
+        }
+    }
+
+    double loadSeconds;
+    await using (var connection = new MySqlConnection(appDb))
+    {
+        await connection.OpenAsync();
+        await connection.ExecuteAsync("""
+            CREATE TABLE load_baseline (id BIGINT AUTO_INCREMENT PRIMARY KEY, `日期` DATE, `股票代码` VARCHAR(16), `开盘` DOUBLE, `收盘` DOUBLE,
+              `最高` DOUBLE, `最低` DOUBLE, `成交量` BIGINT, `成交额` DOUBLE, `振幅` DOUBLE, `涨跌幅` DOUBLE, `涨跌额` DOUBLE, `换手率` DOUBLE)
+              DEFAULT CHARSET=utf8mb4
+            """);
+        var loader = new MySqlBulkLoader(connection)
+        {
+            FileName = csv, TableName = "load_baseline", Local = true, FieldTerminator = ",", LineTerminator = "\n", CharacterSet = "utf8mb4",
+            Timeout = 0,
+        };
+        loader.Columns.AddRange(["日期", "股票代码", "开盘", "收盘", "最高", "最低", "成交量", "成交额", "振幅", "涨跌幅", "涨跌额", "换手率"]);
+        var watch = Stopwatch.StartNew();
+        await loader.LoadAsync();
+        loadSeconds = watch.Elapsed.TotalSeconds;
+    }
+
+    File.Delete(csv);
+    var first = output.First(l => l.StartsWith("first", StringComparison.Ordinal)).Split(' ');
+    var again = output.First(l => l.StartsWith("again", StringComparison.Ordinal)).Split(' ');
+    var peak = output.First(l => l.StartsWith("peak", StringComparison.Ordinal))[5..];
+    double Rate(string seconds) => rows / double.Parse(seconds, CultureInfo.InvariantCulture);
+    var loadRate = rows / loadSeconds;
+    Console.WriteLine($"AkshareWeb ingestion benchmark: {rows:N0} daily bars (12 columns), {Environment.ProcessorCount} cores");
+    Console.WriteLine($"LOAD DATA LOCAL INFILE (CSV, plain table): {loadRate:N0} rows/s ({loadSeconds:0.0} s)");
+    Console.WriteLine($"engine, empty table (upsert on 股票代码+日期): {Rate(first[1]):N0} rows/s ({double.Parse(first[1], CultureInfo.InvariantCulture):0.0} s, {first[2]}, {first[3]} rows) = {Rate(first[1]) / loadRate:P0} of LOAD DATA");
+    Console.WriteLine($"engine, again (all duplicates): {Rate(again[1]):N0} rows/s ({double.Parse(again[1], CultureInfo.InvariantCulture):0.0} s, {again[2]}, {again[3]} rows changed) = {Rate(again[1]) / loadRate:P0} of LOAD DATA");
+    Console.WriteLine($"engine process peak memory (VmHWM): {peak}");
+    return 0;
+}
+finally
+{
+    await using var admin = new MySqlConnection(server);
+    await admin.ExecuteAsync($"DROP DATABASE IF EXISTS `{database}`");
+}
+
+static void Bar(StringBuilder b, long i, bool json)
+{
+    var day = new DateOnly(2000, 1, 3).AddDays((int)(i % 4000));
+    var code = (i / 4000).ToString("D6", CultureInfo.InvariantCulture);
+    var close = 10 + (i % 1000) / 100.0;
+    var c = CultureInfo.InvariantCulture;
+    if (json)
+    {
+        b.Append("{\"日期\":\"").Append(day.ToString("yyyy-MM-dd", c)).Append("T00:00:00.000\",\"股票代码\":\"").Append(code)
+         .Append("\",\"开盘\":").Append((close - 0.1).ToString("0.00", c)).Append(",\"收盘\":").Append(close.ToString("0.00", c))
+         .Append(",\"最高\":").Append((close + 0.2).ToString("0.00", c)).Append(",\"最低\":").Append((close - 0.3).ToString("0.00", c))
+         .Append(",\"成交量\":").Append(100_000 + i).Append(",\"成交额\":").Append((close * 1e7).ToString("0.0", c))
+         .Append(",\"振幅\":2.51,\"涨跌幅\":-0.41,\"涨跌额\":-0.05,\"换手率\":0.73}");
+    }
+    else
+    {
+        b.Append(day.ToString("yyyy-MM-dd", c)).Append(',').Append(code).Append(',').Append((close - 0.1).ToString("0.00", c)).Append(',')
+         .Append(close.ToString("0.00", c)).Append(',').Append((close + 0.2).ToString("0.00", c)).Append(',').Append((close - 0.3).ToString("0.00", c))
+         .Append(',').Append(100_000 + i).Append(',').Append((close * 1e7).ToString("0.0", c)).Append(",2.51,-0.41,-0.05,0.73");
+    }
+}
