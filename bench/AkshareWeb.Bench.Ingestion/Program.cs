@@ -25,13 +25,13 @@ if (args.Length >= 1 && args[0] == "--ingest")
     // Child: run the engine twice against the given AKTools and database; print seconds and peak memory.
     var (connection, baseUrl) = (args[1], args[2]);
     var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
-    var database = new Database(configuration);
-    var warehouse = new Warehouse(configuration, database);
+    var appDatabase = new Database(configuration);
+    var warehouse = new Warehouse(configuration, appDatabase);
     var time = TimeProvider.System;
     var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(30) },
         Options.Create(new AkToolsOptions { BaseUrl = baseUrl, TimeoutSeconds = 1800 }), NullLogger<AkToolsClient>.Instance);
-    var runner = new ExecutionRunner(database, client, new WarehouseWriter(warehouse, time), time, NullLogger<ExecutionRunner>.Instance);
-    var executions = new Executions(database, time);
+    var runner = new ExecutionRunner(appDatabase, client, new WarehouseWriter(warehouse, time), time, NullLogger<ExecutionRunner>.Instance);
+    var executions = new Executions(appDatabase, time);
     foreach (var label in new[] { "first", "again" })
     {
         var plan = new ExecutionPlan("bench_daily_bars", new Dictionary<string, string>(), "ak_bench_daily_bars", WriteModes.Upsert,
@@ -88,17 +88,14 @@ try
     await fake.StartAsync();
     var baseUrl = fake.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-    var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, $"\"{typeof(Program).Assembly.Location}\" --ingest \"{appDb}\" {baseUrl}")
+    // Started as "dotnet <dll>" or as the apphost: start the child the same way.
+    var viaDotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet";
+    var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!,
+        (viaDotnet ? $"\"{typeof(Program).Assembly.Location}\" " : "") + $"--ingest \"{appDb}\" {baseUrl}")
     {
         RedirectStandardOutput = true,
         UseShellExecute = false,
     })!;
-    if (Environment.ProcessPath!.EndsWith("AkshareWeb.Bench.Ingestion", StringComparison.Ordinal))
-    {
-        child.Kill();
-        child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, $"--ingest \"{appDb}\" {baseUrl}") { RedirectStandardOutput = true, UseShellExecute = false })!;
-    }
-
     var output = (await child.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
     await child.WaitForExitAsync();
     await fake.StopAsync();
