@@ -157,7 +157,9 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
     {
         using (response)
         {
-            var rows = JsonSerializer.DeserializeAsyncEnumerable<Dictionary<string, JsonElement>?>(stream.Replay(), cancellationToken: ct);
+            // One JsonElement (one document) per row, its values views into it: far fewer allocations than
+            // letting the serializer build a document for every value.
+            var rows = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream.Replay(), cancellationToken: ct);
             await using var e = rows.GetAsyncEnumerator(ct);
             while (true)
             {
@@ -165,7 +167,12 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
                 try
                 {
                     if (!await e.MoveNextAsync()) yield break;
-                    row = e.Current;
+                    row = e.Current.ValueKind switch
+                    {
+                        JsonValueKind.Object => ToRow(e.Current),
+                        JsonValueKind.Null => null,
+                        _ => throw new AkToolsException($"AKTools answered an array of {e.Current.ValueKind} for {function}, not rows"),
+                    };
                 }
                 catch (JsonException j)
                 {
@@ -179,6 +186,13 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
                 if (row is not null) yield return row;
             }
         }
+    }
+
+    private static Dictionary<string, JsonElement> ToRow(JsonElement element)
+    {
+        var row = new Dictionary<string, JsonElement>(16, StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject()) row[property.Name] = property.Value;
+        return row;
     }
 
     private static async Task<byte?> PeekFirstByteAsync(CountingStream stream, CancellationToken ct)

@@ -340,18 +340,29 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
         private static byte[] Hash(Dictionary<string, JsonElement> row, IReadOnlyList<string> names, StringBuilder buffer)
         {
-            buffer.Clear();
             // Absent and null values are left out, so a column that appears later (null in old rows) does not
             // make every old row look changed.
+            buffer.Clear();
             foreach (var name in names)
             {
                 if (!row.TryGetValue(name, out var value) || value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) continue;
                 buffer.Append(name).Append('\0')
-                    .Append(value.ValueKind == JsonValueKind.String ? "s:" + value.GetString() : value.GetRawText())
+                    .Append(value.ValueKind == JsonValueKind.String ? "s:" : "").Append(value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText())
                     .Append('\u0001');
             }
 
-            return SHA256.HashData(Encoding.UTF8.GetBytes(buffer.ToString()));
+            var length = Encoding.UTF8.GetMaxByteCount(buffer.Length);
+            var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                var written = 0;
+                foreach (var chunk in buffer.GetChunks()) written += Encoding.UTF8.GetBytes(chunk.Span, bytes.AsSpan(written));
+                return SHA256.HashData(bytes.AsSpan(0, written));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+            }
         }
 
         private async Task LoadStagingAsync(string staging, DataTable table, List<string> order, MySqlTransaction transaction, CancellationToken ct)
