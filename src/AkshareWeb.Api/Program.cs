@@ -5,6 +5,7 @@ using AkshareWeb.Features.Data;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Interfaces;
 using AkshareWeb.Features.Scripts;
+using AkshareWeb.Features.Tables;
 using AkshareWeb.Features.Tasks;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
@@ -85,6 +86,7 @@ app.MapScriptsApi();
 app.MapDataApi();
 app.MapTasksApi();
 app.MapExecutionsApi();
+app.MapTablesApi();
 
 await app.RunAsync();
 

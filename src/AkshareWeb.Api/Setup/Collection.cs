@@ -42,6 +42,7 @@ public static class Collection
         services.AddSingleton<TaskSchedules>();
         services.AddSingleton<TaskPlanner>();
         services.AddTransient<TaskTrigger>();
+        services.AddSingleton<AkshareWeb.Features.Tables.ManagedTables>();
         return services;
     }
 }

@@ -43,6 +43,13 @@ public static class RateLimiting
             options.AddPolicy(AuthApi.AttemptsPolicy, context =>
                 Fixed("attempts:" + Address(context), limits.AuthAttemptsPerAddress, window));
 
+            options.AddConcurrencyLimiter(AkshareWeb.Features.Tables.TablesApi.ExportsPolicy, exports =>
+            {
+                exports.PermitLimit = limits.ConcurrentExports;
+                exports.QueueLimit = limits.ConcurrentExports * 4;
+                exports.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
+            });
+
             options.OnRejected = (context, _) =>
             {
                 var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after)

@@ -13,4 +13,6 @@ public sealed class RateLimitOptions
     public int AuthAttemptsPerAddress { get; set; } = 20;
     /// <summary>Login attempts naming one username, from anywhere: stops a distributed guess at one account.</summary>
     public int LoginAttemptsPerUsername { get; set; } = 10;
+    /// <summary>Table exports running at once on an instance; more wait in a short queue, then get 429.</summary>
+    public int ConcurrentExports { get; set; } = 4;
 }

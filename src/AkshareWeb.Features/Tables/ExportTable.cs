@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text;
+using Dapper;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using MiniExcelLibs;
+using MySqlConnector;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tables;
+
+public static class ExportTable
+{
+    public sealed class Parameters
+    {
+        /// <summary>csv (UTF-8 with BOM, RFC 4180) or excel (xlsx).</summary>
+        [FromQuery(Name = "format")] public string? Format { get; init; }
+        /// <summary>At most this many rows.</summary>
+        [FromQuery(Name = "limit")] public long? Limit { get; init; }
+        [FromQuery(Name = "sort_by")] public string? SortBy { get; init; }
+        [FromQuery(Name = "sort_order")] public string? SortOrder { get; init; }
+    }
+
+    /// <summary>
+    /// Streams the table (same filters and sort as /data) with an unbuffered reader: CSV is written row by row
+    /// to the client; XLSX is written row by row into a temporary file and then sent, since a zip cannot be
+    /// streamed to a socket. A client that goes away cancels the query. Errors after the first byte cannot be
+    /// reported in the envelope: the stream just ends.
+    /// </summary>
+    internal static async Task Endpoint(string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, TimeProvider time)
+    {
+        var ct = context.RequestAborted;
+        var format = (p.Format ?? "csv").ToLowerInvariant();
+        if (format is not ("csv" or "excel" or "xlsx")) throw ApiError.Validation("format", "format must be csv or excel");
+        if (p.Limit is < 1) throw ApiError.Validation("limit", "limit must be at least 1");
+
+        var (table, columns) = await tables.ResolveAsync(tableName, ct);
+        var filters = ManagedTables.Filters(context.Request.Query, columns);
+        var order = ManagedTables.OrderBy(p.SortBy, p.SortOrder, columns);
+        var args = new DynamicParameters();
+        var where = ManagedTables.Where(filters, args);
+        var limit = p.Limit is { } l ? $" LIMIT {l.ToString(CultureInfo.InvariantCulture)}" : "";
+        var shown = columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
+        var sql = $"SELECT {ManagedTables.SelectList(columns)} FROM {ColumnNames.Quote(table)} t{where}{order}{limit}";
+
+        var extension = format == "csv" ? "csv" : "xlsx";
+        var file = $"{table}_{time.GetUtcNow().UtcDateTime:yyyyMMdd}.{extension}";
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{file}\"; filename*=UTF-8''{Uri.EscapeDataString(file)}";
+        context.Response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+        await using var connection = await warehouse.OpenAsync(ct);
+        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, args, commandTimeout: 0, cancellationToken: ct));
+        if (format == "csv")
+        {
+            await WriteCsvAsync(context.Response.Body, reader, shown, ct);
+            return;
+        }
+
+        var temporary = Path.Combine(Path.GetTempPath(), $"akshareweb-export-{Guid.NewGuid():N}.xlsx");
+        try
+        {
+            await using (var output = File.Create(temporary))
+            {
+                await MiniExcel.SaveAsAsync(output, Rows(reader, shown, ct), cancellationToken: ct);
+            }
+
+            context.Response.ContentLength = new FileInfo(temporary).Length;
+            await using var input = File.OpenRead(temporary);
+            await input.CopyToAsync(context.Response.Body, ct);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static IEnumerable<IDictionary<string, object?>> Rows(System.Data.Common.DbDataReader reader, IReadOnlyList<TableColumn> shown, CancellationToken ct)
+    {
+        while (reader.Read())
+        {
+            ct.ThrowIfCancellationRequested();
+            var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
+            for (var i = 0; i < shown.Count; i++) row[shown[i].OriginalName] = GetTableData.Value(reader, i, shown[i].Type);
+            yield return row;
+        }
+    }
+
+    private static async Task WriteCsvAsync(Stream body, System.Data.Common.DbDataReader reader, IReadOnlyList<TableColumn> shown, CancellationToken ct)
+    {
+        // UTF-8 with a BOM: Excel then shows the Chinese headers and values as they are.
+        await using var writer = new StreamWriter(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true), bufferSize: 1 << 16);
+        var line = new StringBuilder(1024);
+        for (var i = 0; i < shown.Count; i++)
+        {
+            if (i > 0) line.Append(',');
+            Field(line, shown[i].OriginalName);
+        }
+
+        await writer.WriteLineAsync(line, ct);
+        while (await reader.ReadAsync(ct))
+        {
+            line.Clear();
+            for (var i = 0; i < shown.Count; i++)
+            {
+                if (i > 0) line.Append(',');
+                var value = GetTableData.Value(reader, i, shown[i].Type);
+                if (value is not null) Field(line, Convert.ToString(value, CultureInfo.InvariantCulture) ?? "");
+            }
+
+            await writer.WriteLineAsync(line, ct);
+        }
+
+        await writer.FlushAsync(ct);
+    }
+
+    /// <summary>RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.</summary>
+    private static void Field(StringBuilder line, string value)
+    {
+        if (value.AsSpan().IndexOfAny(",\"\r\n") < 0)
+        {
+            line.Append(value);
+            return;
+        }
+
+        line.Append('"').Append(value.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+    }
+}

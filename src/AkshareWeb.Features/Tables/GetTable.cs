@@ -1,0 +1,39 @@
+using Dapper;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tables;
+
+public static class GetTable
+{
+    public sealed record Query(string TableName) : IQuery<TableDetail>;
+
+    public sealed record SchemaInfo(IReadOnlyList<TableColumn> Columns);
+
+    /// <summary>row_count here is exact (COUNT(*)); size_bytes is InnoDB's figure.</summary>
+    public sealed record TableDetail(string TableName, string DisplayName, string? Category, long RowCount, long SizeBytes, SchemaInfo SchemaInfo,
+        DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode);
+
+    public sealed class Handler(ManagedTables tables, Database database, Warehouse warehouse) : IQueryHandler<Query, TableDetail>
+    {
+        public async ValueTask<TableDetail> Handle(Query query, CancellationToken ct)
+        {
+            var (table, columns) = await tables.ResolveAsync(query.TableName, ct);
+            await using var app = await database.OpenAsync(ct);
+            var meta = await app.QuerySingleAsync<(string Display, string? Category, DateTime? Updated, string? Script, string? Interface, string? Mode)>(new CommandDefinition(
+                "SELECT display_name, category, last_updated_at, script_id, interface_name, write_mode FROM warehouse_tables WHERE table_name = @table",
+                new { table }, cancellationToken: ct));
+            await using var connection = await warehouse.OpenAsync(ct);
+            var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
+            var size = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table", new { table }, cancellationToken: ct));
+            return new TableDetail(table, meta.Display, meta.Category, count, size ?? 0, new SchemaInfo(columns), meta.Updated, meta.Script, meta.Interface, meta.Mode);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<TableDetail>>> Endpoint(string tableName, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<TableDetail>.Success(await mediator.Send(new Query(tableName), ct)));
+}

@@ -1,0 +1,59 @@
+using Dapper;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tables;
+
+public static class ListTables
+{
+    public sealed record Query(PageRequest Paging, string? Category) : IQuery<Paged<TableSummary>>;
+
+    /// <summary>row_count and size_bytes come from information_schema.TABLES: InnoDB's estimates, cheap at any
+    /// size (row_count_is_estimate says so); the exact count is the table data's total.</summary>
+    public sealed record TableSummary(string TableName, string DisplayName, string? Category, long RowCount, bool RowCountIsEstimate, long SizeBytes,
+        DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode);
+
+    public sealed class Parameters
+    {
+        [FromQuery(Name = "page")] public int? Page { get; init; }
+        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
+        [FromQuery(Name = "category")] public string? Category { get; init; }
+    }
+
+    public sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator() => RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+    }
+
+    public sealed class Handler(Database database, Warehouse warehouse) : IQueryHandler<Query, Paged<TableSummary>>
+    {
+        public async ValueTask<Paged<TableSummary>> Handle(Query query, CancellationToken ct)
+        {
+            await using var warehouseConnection = await warehouse.OpenAsync(ct);
+            var stats = (await warehouseConnection.QueryAsync<(string Name, long? Rows, long? Size)>(new CommandDefinition("""
+                SELECT TABLE_NAME, TABLE_ROWS, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'ak\_%'
+                """, cancellationToken: ct))).ToDictionary(s => s.Name, StringComparer.Ordinal);
+
+            await using var connection = await database.OpenAsync(ct);
+            var registered = (await connection.QueryAsync<(string Name, string Display, string? Category, DateTime? Updated, string? Script, string? Interface, string? Mode)>(
+                new CommandDefinition($"""
+                    SELECT table_name, display_name, category, last_updated_at, script_id, interface_name, write_mode FROM warehouse_tables
+                    {(query.Category is null ? "" : "WHERE category = @category")} ORDER BY table_name
+                    """, new { category = query.Category }, cancellationToken: ct)))
+                .Where(r => stats.ContainsKey(r.Name))
+                .ToList();
+            var items = registered.Skip(query.Paging.Offset).Take(query.Paging.PageSize)
+                .Select(r => new TableSummary(r.Name, r.Display, r.Category, stats[r.Name].Rows ?? 0, true, stats[r.Name].Size ?? 0, r.Updated, r.Script, r.Interface, r.Mode))
+                .ToList();
+            return Paged<TableSummary>.Of(items, registered.Count, query.Paging);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<Paged<TableSummary>>>> Endpoint([AsParameters] Parameters p, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<Paged<TableSummary>>.Success(await mediator.Send(new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.Category), ct)));
+}

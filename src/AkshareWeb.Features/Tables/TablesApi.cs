@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tables;
+
+public static class TablesApi
+{
+    /// <summary>The rate-limiter policy that caps simultaneous exports, so a big one does not starve the rest.</summary>
+    public const string ExportsPolicy = "exports";
+
+    public static IEndpointRouteBuilder MapTablesApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/tables").WithTags("Tables").RequireAuthorization();
+        group.MapGet("/", ListTables.Endpoint).WithName("ListTables")
+            .WithDescription("row_count and size_bytes are InnoDB's estimates from information_schema (row_count_is_estimate); GET /api/tables/{table_name} counts exactly.")
+            .ProducesErrors(400, 401, 422);
+        group.MapGet("/{tableName}", GetTable.Endpoint).WithName("GetTable").ProducesErrors(401, 404);
+        group.MapGet("/{tableName}/schema", GetTableSchema.Endpoint).WithName("GetTableSchema").ProducesErrors(401, 404);
+        group.MapGet("/{tableName}/data", GetTableData.Endpoint).WithName("GetTableData")
+            .WithDescription("Filters: filter[column]=value, or filter[column][gt|gte|lt|lte|like]=value (column by its SQL or AKShare name), e.g. filter[股票代码]=000001&filter[日期][gte]=2024-01-01. _row_key and _row_hash are not shown.")
+            .ProducesErrors(400, 401, 404, 422);
+        group.MapGet("/{tableName}/export", ExportTable.Endpoint).WithName("ExportTable").RequireRateLimiting(ExportsPolicy)
+            .WithDescription("format=csv (UTF-8 with BOM) or excel (xlsx); limit; the filters and sort of /data. Streamed; headers are AKShare's column names.")
+            .Produces(200, contentType: "text/csv").ProducesErrors(400, 401, 404, 422, 429);
+        return routes;
+    }
+}
