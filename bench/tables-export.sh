@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Tables benchmark on a 1,000,000-row daily-bars table: CSV and XLSX export rates of the service beside
+# `mariadb --batch`, the service's peak memory (VmHWM), and pages at offset 500,000.
+#   bench/tables-export.sh [rows]
+# Uses the private MariaDB of scripts/mariadb.sh (MariaDB's seq engine fills the table), a database of its own
+# (dropped at the end) and the service built in Release, started on 127.0.0.1:8123.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+rows="${1:-1000000}"
+server="$(scripts/mariadb.sh start)"
+sock="$root/.data/run/mariadb.sock"
+db="tablebench_$RANDOM$RANDOM"
+sql() { mariadb --no-defaults -uroot --socket="$sock" "$@"; }
+sql -e "CREATE DATABASE $db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+cleanup() { [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true; sql -e "DROP DATABASE IF EXISTS $db" || true; rm -f /tmp/$db.*; }
+trap cleanup EXIT
+
+dotnet build src/AkshareWeb.Api -c Release -nologo -v q >/dev/null
+ConnectionStrings__AkshareWeb="$server;Database=$db" AKSHAREWEB__Admin__Password=bench-admin-pass \
+AKSHAREWEB__RateLimits__AdminPerWindow=100000 ASPNETCORE_URLS=http://127.0.0.1:8123 Logging__LogLevel__Default=Warning \
+  dotnet src/AkshareWeb.Api/bin/Release/net10.0/AkshareWeb.Api.dll >/tmp/$db.log 2>&1 &
+app=$!
+for _ in $(seq 1 120); do curl -fs http://127.0.0.1:8123/health/ready >/dev/null 2>&1 && break; sleep 0.5; done
+
+sql "$db" -e "
+CREATE TABLE ak_bench_bars (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \`日期\` DATE NULL COMMENT '日期', \`股票代码\` VARCHAR(16) NULL COMMENT '股票代码',
+  \`开盘\` DOUBLE NULL COMMENT '开盘', \`收盘\` DOUBLE NULL COMMENT '收盘', \`最高\` DOUBLE NULL COMMENT '最高', \`最低\` DOUBLE NULL COMMENT '最低',
+  \`成交量\` BIGINT NULL COMMENT '成交量', \`成交额\` DOUBLE NULL COMMENT '成交额', \`振幅\` DOUBLE NULL COMMENT '振幅', \`涨跌幅\` DOUBLE NULL COMMENT '涨跌幅',
+  \`涨跌额\` DOUBLE NULL COMMENT '涨跌额', \`换手率\` DOUBLE NULL COMMENT '换手率', _execution_id VARCHAR(40) NOT NULL, _collected_at DATETIME(6) NOT NULL,
+  _row_key BINARY(32) NOT NULL, _row_hash BINARY(32) NOT NULL, UNIQUE KEY ux_row_key (_row_key), KEY ix_natural_key (\`股票代码\`, \`日期\`))
+  ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+INSERT INTO ak_bench_bars (\`日期\`, \`股票代码\`, \`开盘\`, \`收盘\`, \`最高\`, \`最低\`, \`成交量\`, \`成交额\`, \`振幅\`, \`涨跌幅\`, \`涨跌额\`, \`换手率\`, _execution_id, _collected_at, _row_key, _row_hash)
+SELECT DATE('2000-01-03') + INTERVAL (seq % 4000) DAY, LPAD(seq DIV 4000, 6, '0'), 10 + (seq % 1000) / 100 - 0.1, 10 + (seq % 1000) / 100, 10.2 + (seq % 1000) / 100,
+  9.7 + (seq % 1000) / 100, 100000 + seq, 1e8 + seq, 2.51, -0.41, -0.05, 0.73, 'exec_bench', UTC_TIMESTAMP(6), UNHEX(SHA2(seq, 256)), UNHEX(SHA2(seq, 256))
+FROM seq_0_to_$((rows - 1));
+ANALYZE TABLE ak_bench_bars;
+INSERT INTO warehouse_tables (table_name, display_name, category, created_at, last_updated_at) VALUES ('ak_bench_bars', '基准日线', 'stocks', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));" >/dev/null
+
+token=$(curl -fs -X POST http://127.0.0.1:8123/api/auth/login -H 'Content-Type: application/json' \
+  -d '{"username":"admin","password":"bench-admin-pass"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["access_token"])')
+auth=(-H "Authorization: Bearer $token")
+hwm() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$app/status; }
+rate() { python3 -c "print(f'{$rows/$1:,.0f} rows/s ({$1:.1f} s)')"; }
+secs() { python3 -c "import time; print(time.time())"; }
+
+t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.csv "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=csv"; t1=$(secs)
+csv_s=$(python3 -c "print($t1-$t0)"); csv_mem=$(hwm)
+t0=$(secs); sql "$db" --batch -e "SELECT * FROM ak_bench_bars" >/tmp/$db.tsv; t1=$(secs)
+client_s=$(python3 -c "print($t1-$t0)")
+t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.xlsx "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=excel"; t1=$(secs)
+xlsx_s=$(python3 -c "print($t1-$t0)"); xlsx_mem=$(hwm)
+page() { curl -fs "${auth[@]}" -o /dev/null -w '%{time_total}' "http://127.0.0.1:8123/api/tables/ak_bench_bars/data?$1"; }
+page "page=1&page_size=100" >/dev/null
+echo "AkshareWeb tables benchmark: $rows rows ($(wc -l </tmp/$db.csv) CSV lines, $(du -h /tmp/$db.xlsx | cut -f1) xlsx)"
+echo "mariadb --batch SELECT *      : $(rate "$client_s")"
+echo "CSV export                    : $(rate "$csv_s") = $(python3 -c "print(f'{$client_s/$csv_s:.0%}')") of the client; service peak so far $csv_mem"
+echo "XLSX export                   : $(rate "$xlsx_s"); service peak $xlsx_mem"
+echo "page at offset 500,000 by id            : $(page "page=5001&page_size=100&sort_by=id") s"
+echo "page at offset 500,000 by 股票代码 (indexed): $(page "page=5001&page_size=100&sort_by=%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81") s"
+echo "page at offset 500,000 by 日期 (no index)   : $(page "page=5001&page_size=100&sort_by=%E6%97%A5%E6%9C%9F") s"
+echo "one stock's history by date           : $(page "filter%5B%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81%5D=000100&sort_by=%E6%97%A5%E6%9C%9F&page=3") s"
