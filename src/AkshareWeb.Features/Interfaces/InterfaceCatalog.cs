@@ -89,9 +89,23 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
             }
         }
 
+        await using var connection = await database.OpenAsync(ct);
+        // One import at a time across instances (and never beside a scan's merge): they touch the same rows.
+        await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT GET_LOCK('akshareweb.scripts.scan', 60)", cancellationToken: ct));
+        try
+        {
+            return await ImportAsync(connection, source, entries, ct);
+        }
+        finally
+        {
+            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK('akshareweb.scripts.scan')", cancellationToken: CancellationToken.None));
+        }
+    }
+
+    private async Task<SyncReport> ImportAsync(MySqlConnection connection, string source, List<RegistryEntry> entries, CancellationToken ct)
+    {
         var now = time.GetUtcNow().UtcDateTime;
         int added = 0, updated = 0;
-        await using var connection = await database.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var existing = (await connection.QueryAsync<(long Id, string Name, bool InRegistry)>(new CommandDefinition(
             "SELECT id, name, in_registry FROM interfaces FOR UPDATE", transaction: transaction, cancellationToken: ct))).ToDictionary(e => e.Name);

@@ -36,5 +36,10 @@ public sealed class CatalogStartup(InterfaceCatalog catalog, DataScriptLibrary l
         {
             logger.LogWarning("Could not scan the data scripts: {Message}", e.Message);
         }
+        catch (MySqlConnector.MySqlException e)
+        {
+            // The service still starts; POST /api/scripts/scan can be run again.
+            logger.LogWarning(e, "Could not register the data scripts");
+        }
     }
 }

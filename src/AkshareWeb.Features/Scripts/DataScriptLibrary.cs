@@ -116,13 +116,15 @@ public sealed class DataScriptLibrary(Database database, InterfaceCatalog catalo
                     ? "UPDATE data_scripts SET is_active = 0, file_missing = 1, updated_at = @now WHERE file_missing = 0"
                     : "UPDATE data_scripts SET is_active = 0, file_missing = 1, updated_at = @now WHERE file_missing = 0 AND script_id NOT IN @present",
                 new { now, present }, cancellationToken: ct));
+
+            // Under the same lock: two instances merging the same new interfaces at once would deadlock.
+            await catalog.MergeScriptInterfacesAsync(found.Select(f => f.Script).ToList(), ct);
         }
         finally
         {
             await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK('akshareweb.scripts.scan')", cancellationToken: CancellationToken.None));
         }
 
-        await catalog.MergeScriptInterfacesAsync(found.Select(f => f.Script).ToList(), ct);
         return new ScanReport(files.Count, registered, updated, deactivated, unchanged, errors);
     }
 
