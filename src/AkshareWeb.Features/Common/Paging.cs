@@ -1,4 +1,5 @@
 using FluentValidation;
+using Microsoft.AspNetCore.Mvc;
 
 namespace AkshareWeb.Features.Common;
 
@@ -27,4 +28,20 @@ public sealed class PageRequestValidator : AbstractValidator<PageRequest>
         // A page beyond this would overflow the offset arithmetic long before it is useful.
         RuleFor(p => p.Page).LessThanOrEqualTo(1_000_000).OverridePropertyName("page");
     }
+}
+
+/// <summary>The paging part of a list's query string; each list's parameters derive from it.</summary>
+public class PageParameters
+{
+    [FromQuery(Name = "page")] public int? Page { get; init; }
+    [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
+
+    public PageRequest ToRequest(int defaultPageSize = 20) => new(Page ?? 1, PageSize ?? defaultPageSize);
+}
+
+public static class PagingRules
+{
+    /// <summary>page and page_size checked, and reported under those names.</summary>
+    public static void RuleForPaging<T>(this AbstractValidator<T> validator, System.Linq.Expressions.Expression<Func<T, PageRequest>> paging) =>
+        validator.RuleFor(paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
 }

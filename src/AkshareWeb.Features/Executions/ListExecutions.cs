@@ -14,10 +14,8 @@ public static class ListExecutions
 {
     public sealed record Query(PageRequest Paging, long? TaskId, string? Status, ClaimsPrincipal Caller) : IQuery<Paged<ExecutionView>>;
 
-    public sealed class Parameters
+    public sealed class Parameters : PageParameters
     {
-        [FromQuery(Name = "page")] public int? Page { get; init; }
-        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
         [FromQuery(Name = "task_id")] public long? TaskId { get; init; }
         /// <summary>pending, running, completed, failed, cancelled or timeout.</summary>
         [FromQuery(Name = "status")] public string? Status { get; init; }
@@ -27,7 +25,7 @@ public static class ListExecutions
     {
         public Validator()
         {
-            RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+            this.RuleForPaging(q => q.Paging);
             RuleFor(q => q.Status).Must(s => s is null || ExecutionStatuses.All.Contains(s))
                 .WithMessage("status must be one of pending, running, completed, failed, cancelled, timeout");
         }
@@ -51,5 +49,5 @@ public static class ListExecutions
 
     internal static async Task<Ok<Envelope<Paged<ExecutionView>>>> Endpoint([AsParameters] Parameters p, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<Paged<ExecutionView>>.Success(await mediator.Send(
-            new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.TaskId, p.Status, user), ct)));
+            new Query(p.ToRequest(), p.TaskId, p.Status, user), ct)));
 }

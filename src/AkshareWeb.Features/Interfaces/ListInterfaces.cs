@@ -13,10 +13,8 @@ public static class ListInterfaces
 {
     public sealed record Query(PageRequest Paging, string? Category, string? Keyword) : IQuery<Paged<InterfaceSummary>>;
 
-    public sealed class Parameters
+    public sealed class Parameters : PageParameters
     {
-        [FromQuery(Name = "page")] public int? Page { get; init; }
-        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
         [FromQuery(Name = "category")] public string? Category { get; init; }
         /// <summary>Part of the name, display name or description (Chinese included), case-insensitive.</summary>
         [FromQuery(Name = "keyword")] public string? Keyword { get; init; }
@@ -26,7 +24,7 @@ public static class ListInterfaces
     {
         public Validator()
         {
-            RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+            this.RuleForPaging(q => q.Paging);
             RuleFor(q => q.Keyword).MaximumLength(100);
             RuleFor(q => q.Category).MaximumLength(64);
         }
@@ -54,5 +52,5 @@ public static class ListInterfaces
     }
 
     internal static async Task<Ok<Envelope<Paged<InterfaceSummary>>>> Endpoint([AsParameters] Parameters p, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Paged<InterfaceSummary>>.Success(await mediator.Send(new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.Category, p.Keyword), ct)));
+        TypedResults.Ok(Envelope<Paged<InterfaceSummary>>.Success(await mediator.Send(new Query(p.ToRequest(), p.Category, p.Keyword), ct)));
 }

@@ -13,10 +13,8 @@ public static class ListScripts
 {
     public sealed record Query(PageRequest Paging, string? Category, bool? IsActive) : IQuery<Paged<ScriptSummary>>;
 
-    public sealed class Parameters
+    public sealed class Parameters : PageParameters
     {
-        [FromQuery(Name = "page")] public int? Page { get; init; }
-        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
         [FromQuery(Name = "category")] public string? Category { get; init; }
         [FromQuery(Name = "is_active")] public bool? IsActive { get; init; }
     }
@@ -25,7 +23,7 @@ public static class ListScripts
     {
         public Validator()
         {
-            RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+            this.RuleForPaging(q => q.Paging);
             RuleFor(q => q.Category).MaximumLength(32);
         }
     }
@@ -50,5 +48,5 @@ public static class ListScripts
     }
 
     internal static async Task<Ok<Envelope<Paged<ScriptSummary>>>> Endpoint([AsParameters] Parameters p, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Paged<ScriptSummary>>.Success(await mediator.Send(new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.Category, p.IsActive), ct)));
+        TypedResults.Ok(Envelope<Paged<ScriptSummary>>.Success(await mediator.Send(new Query(p.ToRequest(), p.Category, p.IsActive), ct)));
 }

@@ -11,11 +11,8 @@ namespace AkshareWeb.Features.Tables;
 
 public static class GetTableData
 {
-    public sealed class Parameters
+    public sealed class Parameters : PageParameters
     {
-        [FromQuery(Name = "page")] public int? Page { get; init; }
-        /// <summary>1-100, default 100.</summary>
-        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
         /// <summary>A column (its SQL or AKShare name); default id.</summary>
         [FromQuery(Name = "sort_by")] public string? SortBy { get; init; }
         /// <summary>asc or desc.</summary>
@@ -30,7 +27,7 @@ public static class GetTableData
     internal static async Task<Ok<Envelope<Paged<Dictionary<string, object?>>>>> Endpoint(
         string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, CancellationToken ct)
     {
-        var paging = new PageRequest(p.Page ?? 1, p.PageSize ?? 100);
+        var paging = p.ToRequest(100);
         var problems = new PageRequestValidator().Validate(paging);
         if (!problems.IsValid) throw ApiError.Validation(JsonNames.Of(problems.Errors[0].PropertyName), problems.Errors[0].ErrorMessage);
 

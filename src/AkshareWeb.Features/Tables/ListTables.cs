@@ -17,16 +17,14 @@ public static class ListTables
     public sealed record TableSummary(string TableName, string DisplayName, string? Category, long RowCount, bool RowCountIsEstimate, long SizeBytes,
         DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode);
 
-    public sealed class Parameters
+    public sealed class Parameters : PageParameters
     {
-        [FromQuery(Name = "page")] public int? Page { get; init; }
-        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
         [FromQuery(Name = "category")] public string? Category { get; init; }
     }
 
     public sealed class Validator : AbstractValidator<Query>
     {
-        public Validator() => RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+        public Validator() => this.RuleForPaging(q => q.Paging);
     }
 
     public sealed class Handler(Database database, Warehouse warehouse) : IQueryHandler<Query, Paged<TableSummary>>
@@ -55,5 +53,5 @@ public static class ListTables
     }
 
     internal static async Task<Ok<Envelope<Paged<TableSummary>>>> Endpoint([AsParameters] Parameters p, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Paged<TableSummary>>.Success(await mediator.Send(new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.Category), ct)));
+        TypedResults.Ok(Envelope<Paged<TableSummary>>.Success(await mediator.Send(new Query(p.ToRequest(), p.Category), ct)));
 }

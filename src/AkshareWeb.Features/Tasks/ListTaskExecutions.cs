@@ -15,10 +15,8 @@ public static class ListTaskExecutions
 {
     public sealed record Query(long TaskId, PageRequest Paging, string? Status, ClaimsPrincipal Caller) : IQuery<Paged<ExecutionView>>;
 
-    public sealed class Parameters
+    public sealed class Parameters : PageParameters
     {
-        [FromQuery(Name = "page")] public int? Page { get; init; }
-        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
         [FromQuery(Name = "status")] public string? Status { get; init; }
     }
 
@@ -26,7 +24,7 @@ public static class ListTaskExecutions
     {
         public Validator()
         {
-            RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+            this.RuleForPaging(q => q.Paging);
             RuleFor(q => q.Status).Must(s => s is null || ExecutionStatuses.All.Contains(s))
                 .WithMessage("status must be one of pending, running, completed, failed, cancelled, timeout");
         }
@@ -50,5 +48,5 @@ public static class ListTaskExecutions
 
     internal static async Task<Ok<Envelope<Paged<ExecutionView>>>> Endpoint(long taskId, [AsParameters] Parameters p, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<Paged<ExecutionView>>.Success(await mediator.Send(
-            new Query(taskId, new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.Status, user), ct)));
+            new Query(taskId, p.ToRequest(), p.Status, user), ct)));
 }

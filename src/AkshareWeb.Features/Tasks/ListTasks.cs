@@ -14,16 +14,14 @@ public static class ListTasks
 {
     public sealed record Query(PageRequest Paging, bool? IsActive, long CallerId, bool CallerIsAdmin) : IQuery<Paged<TaskView>>;
 
-    public sealed class Parameters
+    public sealed class Parameters : PageParameters
     {
-        [FromQuery(Name = "page")] public int? Page { get; init; }
-        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
         [FromQuery(Name = "is_active")] public bool? IsActive { get; init; }
     }
 
     public sealed class Validator : AbstractValidator<Query>
     {
-        public Validator() => RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+        public Validator() => this.RuleForPaging(q => q.Paging);
     }
 
     public sealed class Handler(Database database, ScheduledTasks tasks) : IQueryHandler<Query, Paged<TaskView>>
@@ -52,5 +50,5 @@ public static class ListTasks
 
     internal static async Task<Ok<Envelope<Paged<TaskView>>>> Endpoint([AsParameters] Parameters p, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<Paged<TaskView>>.Success(await mediator.Send(
-            new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.IsActive, user.Id(), user.IsAdmin()), ct)));
+            new Query(p.ToRequest(), p.IsActive, user.Id(), user.IsAdmin()), ct)));
 }

@@ -13,10 +13,8 @@ public static class ListUsers
 {
     public sealed record Query(PageRequest Paging, string? Username, string? Email, string? Role) : IQuery<Paged<UserAccount>>;
 
-    public sealed class Parameters
+    public sealed class Parameters : PageParameters
     {
-        [FromQuery(Name = "page")] public int? Page { get; init; }
-        [FromQuery(Name = "page_size")] public int? PageSize { get; init; }
         /// <summary>Part of the username (case-insensitive).</summary>
         [FromQuery(Name = "username")] public string? Username { get; init; }
         /// <summary>Part of the e-mail address (case-insensitive).</summary>
@@ -29,7 +27,7 @@ public static class ListUsers
     {
         public Validator()
         {
-            RuleFor(q => q.Paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+            this.RuleForPaging(q => q.Paging);
             RuleFor(q => q.Role).Must(r => r is null || Roles.All.Contains(r)).WithMessage("role must be user or admin");
             RuleFor(q => q.Username).MaximumLength(64);
             RuleFor(q => q.Email).MaximumLength(254);
@@ -72,5 +70,5 @@ public static class ListUsers
 
     internal static async Task<Ok<Envelope<Paged<UserAccount>>>> Endpoint([AsParameters] Parameters p, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<Paged<UserAccount>>.Success(await mediator.Send(
-            new Query(new PageRequest(p.Page ?? 1, p.PageSize ?? 20), p.Username, p.Email, p.Role), ct)));
+            new Query(p.ToRequest(), p.Username, p.Email, p.Role), ct)));
 }
