@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Tables benchmark on a 1,000,000-row daily-bars table: CSV and XLSX export rates of the service beside
-# `mariadb --batch`, the service's peak memory (VmHWM), and pages at offset 500,000.
+# `mariadb --batch`, the service's peak memory (VmHWM), and pages at offset 500,000 (by page number: the first
+# request of an order, which counts the rows and looks up page positions, and a later one; and by cursor).
+# The table is indexed as the engine indexes it: the natural key (股票代码, 日期) and 日期 on its own.
 #   bench/tables-export.sh [rows]
 # Uses the private MariaDB of scripts/mariadb.sh (MariaDB's seq engine fills the table), a database of its own
 # (dropped at the end) and the service built in Release, started on 127.0.0.1:8123.
@@ -28,7 +30,8 @@ CREATE TABLE ak_bench_bars (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \`日
   \`开盘\` DOUBLE NULL COMMENT '开盘', \`收盘\` DOUBLE NULL COMMENT '收盘', \`最高\` DOUBLE NULL COMMENT '最高', \`最低\` DOUBLE NULL COMMENT '最低',
   \`成交量\` BIGINT NULL COMMENT '成交量', \`成交额\` DOUBLE NULL COMMENT '成交额', \`振幅\` DOUBLE NULL COMMENT '振幅', \`涨跌幅\` DOUBLE NULL COMMENT '涨跌幅',
   \`涨跌额\` DOUBLE NULL COMMENT '涨跌额', \`换手率\` DOUBLE NULL COMMENT '换手率', _execution_id VARCHAR(40) NOT NULL, _collected_at DATETIME(6) NOT NULL,
-  _row_key BINARY(32) NOT NULL, _row_hash BINARY(32) NOT NULL, UNIQUE KEY ux_row_key (_row_key), KEY ix_natural_key (\`股票代码\`, \`日期\`))
+  _row_key BINARY(32) NOT NULL, _row_hash BINARY(32) NOT NULL, UNIQUE KEY ux_row_key (_row_key), KEY ix_natural_key (\`股票代码\`, \`日期\`),
+  KEY \`ix_日期\` (\`日期\`))
   ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 INSERT INTO ak_bench_bars (\`日期\`, \`股票代码\`, \`开盘\`, \`收盘\`, \`最高\`, \`最低\`, \`成交量\`, \`成交额\`, \`振幅\`, \`涨跌幅\`, \`涨跌额\`, \`换手率\`, _execution_id, _collected_at, _row_key, _row_hash)
 SELECT DATE('2000-01-03') + INTERVAL (seq % 4000) DAY, LPAD(seq DIV 4000, 6, '0'), 10 + (seq % 1000) / 100 - 0.1, 10 + (seq % 1000) / 100, 10.2 + (seq % 1000) / 100,
@@ -50,13 +53,23 @@ t0=$(secs); sql "$db" --batch -e "SELECT * FROM ak_bench_bars" >/tmp/$db.tsv; t1
 client_s=$(python3 -c "print($t1-$t0)")
 t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.xlsx "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=excel"; t1=$(secs)
 xlsx_s=$(python3 -c "print($t1-$t0)"); xlsx_mem=$(hwm)
-page() { curl -fs "${auth[@]}" -o /dev/null -w '%{time_total}' "http://127.0.0.1:8123/api/tables/ak_bench_bars/data?$1"; }
-page "page=1&page_size=100" >/dev/null
+page() { curl -fs "${auth[@]}" -o /tmp/$db.page.json -w '%{time_total}' "http://127.0.0.1:8123/api/tables/ak_bench_bars/data?$1"; }
+next_cursor() { python3 -c "import json; print(json.load(open('/tmp/$db.page.json'))['data']['next_cursor'])"; }
+code=%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81; day=%E6%97%A5%E6%9C%9F; close=%E6%94%B6%E7%9B%98
+# Warms the service up (JIT, connection pool) on a filter of its own, so nothing below is counted yet.
+page "filter%5B$code%5D=000001&page_size=100" >/dev/null
 echo "AkshareWeb tables benchmark: $rows rows ($(wc -l </tmp/$db.csv) CSV lines, $(du -h /tmp/$db.xlsx | cut -f1) xlsx)"
 echo "mariadb --batch SELECT *      : $(rate "$client_s")"
 echo "CSV export                    : $(rate "$csv_s") = $(python3 -c "print(f'{$client_s/$csv_s:.0%}')") of the client; service peak so far $csv_mem"
 echo "XLSX export                   : $(rate "$xlsx_s"); service peak $xlsx_mem"
-echo "page at offset 500,000 by id            : $(page "page=5001&page_size=100&sort_by=id") s"
-echo "page at offset 500,000 by 股票代码 (indexed): $(page "page=5001&page_size=100&sort_by=%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81") s"
-echo "page at offset 500,000 by 日期 (no index)   : $(page "page=5001&page_size=100&sort_by=%E6%97%A5%E6%9C%9F") s"
-echo "one stock's history by date           : $(page "filter%5B%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81%5D=000100&sort_by=%E6%97%A5%E6%9C%9F&page=3") s"
+echo "page at offset 500,000 by id, first request (counts, finds positions): $(page "page=5001&page_size=100&sort_by=id") s"
+echo "page at offset 500,000 by id, later (page 5002)                       : $(page "page=5002&page_size=100&sort_by=id") s"
+echo "page at offset 500,000 by 股票代码, first (finds positions)           : $(page "page=5001&page_size=100&sort_by=$code") s"
+echo "page at offset 500,000 by 股票代码, later (page 5002)                 : $(page "page=5002&page_size=100&sort_by=$code") s"
+echo "page at offset 500,000 by 日期, first (finds positions)               : $(page "page=5001&page_size=100&sort_by=$day") s"
+cursor=$(next_cursor)
+echo "page at offset 500,000 by 日期, later (page 5002)                     : $(page "page=5002&page_size=100&sort_by=$day") s"
+echo "cursor page at offset 500,100 by 日期 (next_cursor of page 5001)      : $(page "page_size=100&sort_by=$day&cursor=$cursor") s"
+echo "last page (offset 999,900) by 日期 desc, first / later                : $(page "page=10000&page_size=100&sort_by=$day&sort_order=desc") s / $(page "page=9999&page_size=100&sort_by=$day&sort_order=desc") s"
+echo "page at offset 500,000 by 收盘 (no index: sorted on every request)    : $(page "page=5001&page_size=100&sort_by=$close") s"
+echo "one stock's history by date                                           : $(page "filter%5B$code%5D=000100&sort_by=$day&page=3") s"

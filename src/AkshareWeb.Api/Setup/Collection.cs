@@ -43,6 +43,7 @@ public static class Collection
         services.AddSingleton<TaskPlanner>();
         services.AddTransient<TaskTrigger>();
         services.AddSingleton<AkshareWeb.Features.Tables.ManagedTables>();
+        services.AddSingleton<AkshareWeb.Features.Tables.TableReadCache>();
         return services;
     }
 }

@@ -36,7 +36,14 @@ public sealed class AkToolsException(string message, Exception? inner = null) : 
 /// </summary>
 public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> options, ILogger<AkToolsClient> logger)
 {
-    public sealed record Answer(long? ContentLength, IAsyncEnumerable<Dictionary<string, JsonElement>> Rows, Func<long> BytesRead);
+    /// <summary>An answer whose rows are read batch by batch; disposing it closes the response.</summary>
+    public sealed class Answer(long? ContentLength, RowReader reader) : IDisposable
+    {
+        public long? ContentLength { get; } = ContentLength;
+        public RowReader Rows { get; } = reader;
+        public long BytesRead() => Rows.BytesRead;
+        public void Dispose() => Rows.Dispose();
+    }
 
     public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
     {
@@ -149,50 +156,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
                 : $"AKTools answered something that is not JSON for {function} (first byte '{(char)first}')");
         }
 
-        return new Answer(response.Content.Headers.ContentLength, Rows(function, stream, response, ct), () => stream.BytesRead);
-    }
-
-    private static async IAsyncEnumerable<Dictionary<string, JsonElement>> Rows(
-        string function, CountingStream stream, HttpResponseMessage response, [EnumeratorCancellation] CancellationToken ct)
-    {
-        using (response)
-        {
-            // One JsonElement (one document) per row, its values views into it: far fewer allocations than
-            // letting the serializer build a document for every value.
-            var rows = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream.Replay(), cancellationToken: ct);
-            await using var e = rows.GetAsyncEnumerator(ct);
-            while (true)
-            {
-                Dictionary<string, JsonElement>? row;
-                try
-                {
-                    if (!await e.MoveNextAsync()) yield break;
-                    row = e.Current.ValueKind switch
-                    {
-                        JsonValueKind.Object => ToRow(e.Current),
-                        JsonValueKind.Null => null,
-                        _ => throw new AkToolsException($"AKTools answered an array of {e.Current.ValueKind} for {function}, not rows"),
-                    };
-                }
-                catch (JsonException j)
-                {
-                    throw new AkToolsException($"AKTools answered malformed JSON for {function} after {stream.BytesRead} bytes: {j.Message}", j);
-                }
-                catch (IOException io)
-                {
-                    throw new AkToolsException($"the connection to AKTools broke while reading {function}: {io.Message}", io);
-                }
-
-                if (row is not null) yield return row;
-            }
-        }
-    }
-
-    private static Dictionary<string, JsonElement> ToRow(JsonElement element)
-    {
-        var row = new Dictionary<string, JsonElement>(16, StringComparer.Ordinal);
-        foreach (var property in element.EnumerateObject()) row[property.Name] = property.Value;
-        return row;
+        return new Answer(response.Content.Headers.ContentLength, new RowReader(function, stream.Replay(), response, () => stream.BytesRead));
     }
 
     private static async Task<byte?> PeekFirstByteAsync(CountingStream stream, CancellationToken ct)

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace AkshareWeb.Features.Collection;
 
@@ -71,74 +69,6 @@ public readonly record struct ColumnType(ColumnKind Kind, int TextLength)
         // MariaDB reports JSON as longtext; a longtext column holds anything, text or JSON.
         _ => new(ColumnKind.Text, (int)Math.Min(int.MaxValue, charLength ?? 255)),
     };
-}
-
-/// <summary>Type inference and value conversion for values as AKTools serialises them.</summary>
-public static partial class ColumnValues
-{
-    public static ColumnType? TypeOf(JsonElement value)
-    {
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Null or JsonValueKind.Undefined:
-                return null;
-            case JsonValueKind.True or JsonValueKind.False:
-                return new ColumnType(ColumnKind.Boolean, 5);
-            case JsonValueKind.Number:
-                var raw = value.GetRawText();
-                if (value.TryGetInt64(out _)) return new ColumnType(ColumnKind.WholeNumber, raw.Length);
-                if (!raw.Contains('.', StringComparison.Ordinal) && !raw.Contains('e', StringComparison.OrdinalIgnoreCase) && raw.TrimStart('-').Length <= 65)
-                    return new ColumnType(ColumnKind.BigInteger, raw.Length);
-                return new ColumnType(ColumnKind.Real, raw.Length);
-            case JsonValueKind.String:
-                var text = value.GetString()!;
-                if (DateOnlyPattern().IsMatch(text) || MidnightPattern().IsMatch(text)) return new ColumnType(ColumnKind.Date, text.Length);
-                if (DateTimePattern().IsMatch(text) && TryDateTime(text, out _)) return new ColumnType(ColumnKind.DateTime, text.Length);
-                return new ColumnType(ColumnKind.Text, text.Length);
-            default:
-                return new ColumnType(ColumnKind.Json, value.GetRawText().Length);
-        }
-    }
-
-    /// <summary>The value to hand MySQL for a column of the given kind; text where the kind does not fit.</summary>
-    public static object? ToDb(JsonElement value, ColumnKind kind)
-    {
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Null or JsonValueKind.Undefined:
-                return null;
-            case JsonValueKind.True or JsonValueKind.False when kind is ColumnKind.Boolean or ColumnKind.WholeNumber or ColumnKind.BigInteger or ColumnKind.Real:
-                return value.GetBoolean() ? 1 : 0;
-            case JsonValueKind.Number when kind == ColumnKind.WholeNumber && value.TryGetInt64(out var l):
-                return l;
-            case JsonValueKind.Number when kind == ColumnKind.BigInteger:
-                return decimal.TryParse(value.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : value.GetRawText();
-            case JsonValueKind.Number when kind == ColumnKind.Real:
-                return value.GetDouble();
-            case JsonValueKind.String when kind is ColumnKind.Date or ColumnKind.DateTime:
-                var text = value.GetString()!;
-                return TryDateTime(text, out var dt) ? (kind == ColumnKind.Date ? dt.Date : dt) : text;
-            case JsonValueKind.String:
-                return value.GetString();
-            case JsonValueKind.Object or JsonValueKind.Array:
-                return value.GetRawText();
-            default:
-                return kind == ColumnKind.Text ? value.GetRawText() : value.ToString();
-        }
-    }
-
-    private static bool TryDateTime(string text, out DateTime value) =>
-        DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out value);
-
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}$")]
-    private static partial Regex DateOnlyPattern();
-
-    // pandas writes dates as "2024-01-02T00:00:00.000": a date column, not a time.
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T00:00:00(\.0+)?Z?$")]
-    private static partial Regex MidnightPattern();
-
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:?\d{2})?$")]
-    private static partial Regex DateTimePattern();
 }
 
 /// <summary>

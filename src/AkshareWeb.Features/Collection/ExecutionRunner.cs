@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Threading.Channels;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
@@ -20,6 +21,8 @@ public sealed class ExecutionRunner(
     Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger)
 {
     public const int BatchSize = 20_000;
+    /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
+    public const int BatchBytes = 16 << 20;
     private static readonly string Worker = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown).</summary>
@@ -68,26 +71,14 @@ public sealed class ExecutionRunner(
             rowsBefore = write.RowsBefore;
             if (answer is not null)
             {
-                var batch = new List<Dictionary<string, JsonElement>>(BatchSize);
-                await foreach (var row in answer.Rows.WithCancellation(run.Token))
+                using (answer)
                 {
-                    foreach (var (name, value) in plan.ExtraColumns)
-                    {
-                        row[name] = JsonSerializer.SerializeToElement(value);
-                    }
-
-                    batch.Add(row);
-                    progress.Fetched++;
-                    if (batch.Count == BatchSize)
-                    {
-                        await WriteAsync(write, batch, progress, answer, run.Token);
-                    }
+                    await ReadAndWriteAsync(answer, plan, write, progress, run.Token);
                 }
-
-                await WriteAsync(write, batch, progress, answer, run.Token);
             }
 
             rowsAfter = await write.FinishAsync(run.Token);
+            progress.Inserted -= write.DuplicatesRemoved;
             status = "completed";
             await RegisterTableAsync(connection, plan, progress.Inserted + progress.Updated > 0 || write.TableCreated, ct);
         }
@@ -128,6 +119,7 @@ public sealed class ExecutionRunner(
             if (status != "completed")
             {
                 await write.AbandonAsync();
+                progress.Inserted -= write.DuplicatesRemoved;
                 rowsAfter = await CountQuietlyAsync(write, plan);
             }
 
@@ -173,18 +165,64 @@ public sealed class ExecutionRunner(
         return new ExecutionOutcome(status, progress.Inserted + progress.Updated, error);
     }
 
-    private static async Task WriteAsync(WarehouseWriter.TableWrite write, List<Dictionary<string, JsonElement>> batch, Progress progress, AkToolsClient.Answer answer, CancellationToken ct)
+    /// <summary>
+    /// Reading and writing overlap: one task parses and renders the next batch from AKTools while
+    /// this one writes the current batch to MySQL. A failure on either side stops both.
+    /// </summary>
+    private static async Task ReadAndWriteAsync(AkToolsClient.Answer answer, ExecutionPlan plan, WarehouseWriter.TableWrite write, Progress progress, CancellationToken ct)
     {
-        if (batch.Count == 0) return;
-        var written = await write.WriteBatchAsync(batch, ct);
+        var batches = Channel.CreateBounded<WarehouseWriter.PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        // Written batches come back to be filled again: three batches' buffers serve the whole run.
+        var spare = new System.Collections.Concurrent.ConcurrentBag<RowBatch>();
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                while (await answer.Rows.ReadAsync(BatchSize, BatchBytes, reading.Token, spare.TryTake(out var empty) ? empty : null) is { } batch)
+                {
+                    foreach (var (name, value) in plan.ExtraColumns) batch.SetEverywhere(name, value);
+                    Interlocked.Add(ref progress.Fetched, batch.Count);
+                    await batches.Writer.WriteAsync(write.Prepare(batch), reading.Token);
+                }
+
+                batches.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                batches.Writer.TryComplete(e);
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            while (await batches.Reader.WaitToReadAsync(ct))
+            {
+                while (batches.Reader.TryRead(out var batch))
+                {
+                    await WriteAsync(write, batch, progress, answer, ct);
+                    spare.Add(write.Recycle(batch));
+                }
+            }
+        }
+        finally
+        {
+            await reading.CancelAsync();
+            await reader;
+        }
+    }
+
+    private static async Task WriteAsync(WarehouseWriter.TableWrite write, WarehouseWriter.PreparedBatch batch, Progress progress, AkToolsClient.Answer answer, CancellationToken ct)
+    {
+        if (batch.Batch.Count == 0) return;
+        var written = await write.WriteAsync(batch, ct);
         progress.Inserted += written.Inserted;
         progress.Updated += written.Updated;
-        progress.Written += batch.Count;
+        progress.Written += batch.Batch.Count;
         // With a known length, progress follows the bytes read; without one it creeps towards 95 by batches.
         progress.Percent = answer.ContentLength is > 0 and var length
             ? (int)Math.Clamp(95.0 * answer.BytesRead() / length, 1, 95)
             : (int)Math.Min(95, 95 * (1 - Math.Pow(0.8, progress.Written / (double)BatchSize)));
-        batch.Clear();
     }
 
     /// <summary>Heartbeat and progress every second; the cancel flag is read at the same time.</summary>

@@ -1,4 +1,3 @@
-using System.Data;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -15,7 +14,7 @@ public sealed class CollectionOptions
 {
     public const string Section = "Collection";
 
-    /// <summary>Load batches with LOAD DATA LOCAL INFILE (MySqlBulkCopy). Off, or refused by the server, batches
+    /// <summary>Load batches with LOAD DATA LOCAL INFILE (MySqlBulkLoader). Off, or refused by the server, batches
     /// go in as multi-row INSERTs: slower, same result.</summary>
     public bool UseBulkLoad { get; set; } = true;
 }
@@ -32,12 +31,16 @@ public static class WriteModes
 public readonly record struct BatchResult(long Inserted, long Updated);
 
 /// <summary>
-/// Writes one execution's rows into its ak_* table, batch by batch. Each batch: widen the table for the batch's
-/// columns (DDL, which MySQL commits by itself, and which never removes or narrows anything), bulk-load the batch
-/// into a staging table, then one set-based INSERT ... SELECT ... ON DUPLICATE KEY UPDATE in a transaction, so a
-/// failed batch leaves the table's rows as they were before it.
-/// Every row carries _row_key (SHA-256 of its natural key; of all its values in append mode) under a unique index,
-/// and _row_hash (of all its values): a re-run inserts nothing twice and rewrites only rows whose values changed.
+/// Writes one execution's rows into its ak_* table, batch by batch.
+/// <para>How a row is recognised again: in upsert mode by its natural key, under a unique index on the key columns
+/// themselves (rows arrive roughly in key order, so the index grows at its end); in append and replace mode, or
+/// when the key columns cannot be indexed, by <c>_row_key</c>, the SHA-256 of the key (of all values in append
+/// mode), under a unique index. <c>_row_hash</c> (of all non-null values) tells a changed row from an unchanged one.</para>
+/// <para>Each batch: widen the table for the batch's columns (DDL, which MySQL commits by itself and which never
+/// removes or narrows anything); render the values as MySQL reads them; then, under a per-table lock and in one
+/// transaction, either load every row straight into the table (while the table is new to them: the load must
+/// insert them all, else it is rolled back and the batch takes the other way) or look the batch's keys up,
+/// load the new rows and update the changed ones by id. A failed batch leaves the table as it was before it.</para>
 /// </summary>
 public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider time, IOptions<CollectionOptions>? options = null)
 {
@@ -67,6 +70,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
     public sealed class TableWrite : IAsyncDisposable
     {
+        private const int NewRowHashBytes = 16;
         private readonly MySqlConnection connection;
         private readonly ExecutionPlan plan;
         private readonly string executionId;
@@ -74,8 +78,25 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         // original name -> (sql name, type), as the table has them now
         private readonly Dictionary<string, (string Sql, ColumnType Type)> columns = new(StringComparer.Ordinal);
         private readonly string writeTable;
+        private readonly IReadOnlyList<string> keyColumns;
+        private readonly ByteBuffer load = new(1 << 16);
+        // The merge's bookkeeping, reused batch after batch (see Rendered).
+        private readonly Dictionary<int, (long Id, UInt128 Hash)> found = [];
+        private readonly List<int> fresh = [];
+        private readonly List<int> changed = [];
+        private long[] ids = [];
+        private readonly System.Collections.Concurrent.ConcurrentBag<Rendered> renderings = [];
+        private readonly System.Collections.Concurrent.ConcurrentBag<ByteBuffer> texts = [];
+        private volatile Schema? schema;
         private bool exists;
         private bool useBulk;
+        private bool naturalKey;
+        private int rowHashBytes = NewRowHashBytes;
+        private int rowKeyBytes = NewRowHashBytes;
+        private bool retriedDdl;
+        private bool indexesPending;
+        // While the table has had none of the rows seen so far, batches go straight in.
+        private bool straightIn;
 
         internal TableWrite(MySqlConnection connection, ExecutionPlan plan, string executionId, TimeProvider time, bool useBulk)
         {
@@ -84,6 +105,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             this.plan = plan;
             this.executionId = executionId;
             this.time = time;
+            keyColumns = plan.WriteMode == WriteModes.Upsert ? plan.KeyColumns : [];
             // Replace mode fills a fresh table and swaps it in at the end; readers never see a half table.
             writeTable = plan.WriteMode == WriteModes.Replace ? plan.TargetTable[..Math.Min(plan.TargetTable.Length, 55)] + "__replace" : plan.TargetTable;
         }
@@ -92,6 +114,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         public bool TableCreated { get; private set; }
         public int ColumnsAdded { get; private set; }
         public int ColumnsWidened { get; private set; }
+        /// <summary>Rows of this run dropped when the key index was built because a newer row had the same key.</summary>
+        public long DuplicatesRemoved { get; private set; }
 
         internal async Task StartAsync(CancellationToken ct)
         {
@@ -101,69 +125,250 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             {
                 await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(writeTable)}", cancellationToken: ct));
                 exists = false;
+                straightIn = true;
             }
             else
             {
                 exists = targetExists;
+                straightIn = RowsBefore == 0;
                 if (exists) await LoadColumnsAsync(ct);
             }
+
+            if (exists) Publish();
         }
 
-        public async Task<BatchResult> WriteBatchAsync(IReadOnlyList<Dictionary<string, JsonElement>> rows, CancellationToken ct)
+        /// <summary>
+        /// Renders a batch ahead of its turn (on the reading side, while the batch before it is being written),
+        /// against the table's columns as they are now. When the batch turns out to need new or wider columns,
+        /// <see cref="WriteAsync"/> renders it again after changing the table.
+        /// </summary>
+        public PreparedBatch Prepare(RowBatch batch)
         {
-            if (rows.Count == 0) return default;
-            var batchColumns = InferColumns(rows);
-            await EnsureTableAsync(batchColumns, ct);
+            var prepared = new PreparedBatch(batch);
+            var current = schema;
+            if (current is null || batch.Count == 0) return prepared;
+            for (var i = 0; i < batch.Columns.Count; i++)
+            {
+                if (!current.Columns.TryGetValue(batch.Columns[i], out var column)) return prepared;
+                if (batch.Types[i] is { } seen && column.Type.Widen(seen).SqlType != column.Type.SqlType) return prepared;
+            }
 
-            var order = batchColumns.Keys.ToList();
-            var keyColumns = plan.WriteMode == WriteModes.Upsert ? plan.KeyColumns : [];
+            if (keyColumns.Any(k => IndexOf(batch, k) < 0)) return prepared;
+            Fill(prepared, current);
+            return prepared;
+        }
+
+        public async Task<BatchResult> WriteAsync(PreparedBatch prepared, CancellationToken ct)
+        {
+            var batch = prepared.Batch;
+            if (batch.Count == 0) return default;
+            await EnsureTableAsync(batch, ct);
+            Publish();
             foreach (var key in keyColumns)
             {
-                if (!columns.ContainsKey(key))
+                if (IndexOf(batch, key) < 0)
                 {
-                    throw new InvalidOperationException($"the key column {key} is not in the data (columns: {string.Join(", ", order)})");
+                    throw new InvalidOperationException($"the key column {key} is not in the data (columns: {string.Join(", ", batch.Columns)})");
                 }
             }
 
-            var staging = "stg_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-            var quotedColumns = order.Select(o => ColumnNames.Quote(columns[o].Sql)).ToList();
-            var columnDefinitions = order.Select(o => $"{ColumnNames.Quote(columns[o].Sql)} {columns[o].Type.SqlType} NULL");
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"CREATE TEMPORARY TABLE {staging} ({string.Join(", ", columnDefinitions)}, _row_key BINARY(32) NOT NULL PRIMARY KEY, _row_hash BINARY(32) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
-                cancellationToken: ct));
+            var current = schema!;
+            if (prepared.Schema != current) Fill(prepared, current);
+            var (rendered, rows, fields) = (prepared.Rendered!, prepared.Rows!, prepared.Fields!);
+            await LockAsync(ct);
             try
             {
-                await using var transaction = await connection.BeginTransactionAsync(ct);
-                var table = BuildStagingRows(rows, order, keyColumns);
-                await LoadStagingAsync(staging, table, order, transaction, ct);
+                if (straightIn && !rendered.AnyNullKey(rows))
+                {
+                    await using var transaction = await connection.BeginTransactionAsync(ct);
+                    var (inserted, warnings) = await LoadAsync(writeTable, fields, rows, rendered, null, ignore: true, transaction, ct, prepared.Load);
+                    if (inserted == rows.Count)
+                    {
+                        await FailOnWarningsAsync(warnings, transaction, ct);
+                        await transaction.CommitAsync(ct);
+                        return new BatchResult(inserted, 0);
+                    }
 
-                var target = ColumnNames.Quote(writeTable);
-                var counts = await connection.QuerySingleAsync<(decimal? Inserted, decimal? Updated)>(new CommandDefinition($"""
-                    SELECT SUM(t.id IS NULL), SUM(t.id IS NOT NULL AND t._row_hash <> s._row_hash)
-                    FROM {staging} s LEFT JOIN {target} t ON t._row_key = s._row_key
-                    """, transaction: transaction, cancellationToken: ct, commandTimeout: 0));
-                var updates = string.Join(", ", quotedColumns.Select(c => $"{c} = s.{c}")
-                    .Append("_row_hash = s._row_hash").Append("_execution_id = @executionId").Append("_collected_at = @now"));
-                // Only new or changed rows reach the INSERT: a re-run of unchanged data writes nothing.
-                await connection.ExecuteAsync(new CommandDefinition($"""
-                    INSERT INTO {target} ({string.Join(", ", quotedColumns)}, _execution_id, _collected_at, _row_key, _row_hash)
-                    SELECT {string.Join(", ", quotedColumns.Select(c => "s." + c))}, @executionId, @now, s._row_key, s._row_hash
-                    FROM {staging} s LEFT JOIN {target} t ON t._row_key = s._row_key
-                    WHERE t.id IS NULL OR t._row_hash <> s._row_hash
-                    ON DUPLICATE KEY UPDATE {updates}
-                    """, new { executionId, now = time.GetUtcNow().UtcDateTime }, transaction, commandTimeout: 0, cancellationToken: ct));
-                await transaction.CommitAsync(ct);
-                return new BatchResult((long)(counts.Inserted ?? 0), (long)(counts.Updated ?? 0));
+                    // Some rows were there already: undo and sort the batch out row by row.
+                    await transaction.RollbackAsync(ct);
+                    straightIn = false;
+                }
+
+                // Looking keys up needs the key's index.
+                await EnsureIndexesAsync(ct);
+                return await MergeAsync(batch, rendered, rows, fields, ct);
             }
             finally
             {
-                await connection.ExecuteAsync(new CommandDefinition($"DROP TEMPORARY TABLE IF EXISTS {staging}", cancellationToken: CancellationToken.None));
+                await UnlockAsync();
             }
+        }
+
+        /// <summary>Gives a written batch's buffers back for the batches to come; returns its rows for reuse.</summary>
+        public RowBatch Recycle(PreparedBatch prepared)
+        {
+            if (prepared.Rendered is { } rendered) renderings.Add(rendered);
+            if (prepared.Load is { } text) texts.Add(text);
+            (prepared.Rendered, prepared.Load, prepared.Rows, prepared.Fields, prepared.Schema) = (null, null, null, null, null);
+            return prepared.Batch;
+        }
+
+        /// <summary>Renders the batch for a schema: values, hashes, the rows to write and, for the straight way in, the load text.</summary>
+        private void Fill(PreparedBatch prepared, Schema current)
+        {
+            var batch = prepared.Batch;
+            var rendered = Render(prepared, current);
+            var rows = rendered.LastOfEachKey();
+            var fields = batch.Columns.Select((name, i) => new Field(ColumnNames.Quote(current.Columns[name].Sql), Source.Cell, i)).ToList();
+            fields.Add(new Field("_row_hash", Source.RowHash, 0));
+            if (!current.NaturalKey) fields.Add(new Field("_row_key", Source.RowKey, 0));
+            ByteBuffer? load = null;
+            if (useBulk && straightIn)
+            {
+                load = prepared.Load ?? (texts.TryTake(out var spare) ? spare : new ByteBuffer(1 << 16));
+                load.Clear();
+                rendered.WriteTabSeparated(load, Parts(fields), rows, null, current.RowHashBytes);
+            }
+
+            (prepared.Schema, prepared.Rendered, prepared.Rows, prepared.Fields, prepared.Load) = (current, rendered, rows, fields, load);
+        }
+
+        /// <summary>Makes the table's columns as they are now visible to <see cref="Prepare"/>.</summary>
+        private void Publish()
+        {
+            var current = schema;
+            if (current is not null && current.NaturalKey == naturalKey && current.RowHashBytes == rowHashBytes && current.Columns.Count == columns.Count
+                && columns.All(c => current.Columns.TryGetValue(c.Key, out var known) && known == c.Value))
+            {
+                return;
+            }
+
+            schema = new Schema(new Dictionary<string, (string, ColumnType)>(columns, StringComparer.Ordinal), naturalKey, rowHashBytes);
+        }
+
+        /// <summary>The table's columns at one moment; a new instance after every change.</summary>
+        internal sealed record Schema(IReadOnlyDictionary<string, (string Sql, ColumnType Type)> Columns, bool NaturalKey, int RowHashBytes);
+
+        private static (Rendered.Part, int)[] Parts(IReadOnlyList<Field> fields) => fields.Select(f => (f.Source switch
+        {
+            Source.Cell => Rendered.Part.Cell,
+            Source.RowHash => Rendered.Part.Hash,
+            Source.RowKey => Rendered.Part.Key,
+            Source.Ordinal => Rendered.Part.Ordinal,
+            _ => Rendered.Part.Id,
+        }, f.Index)).ToArray();
+
+        /// <summary>Looks the batch's keys up, loads the new rows, updates the changed ones by id.</summary>
+        private async Task<BatchResult> MergeAsync(RowBatch batch, Rendered rendered, List<int> rows, List<Field> fields, CancellationToken ct)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            var target = ColumnNames.Quote(writeTable);
+            var probe = "prb_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+            var stage = "stg_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+            try
+            {
+                List<Field> probeFields = [new("n", Source.Ordinal, 0)];
+                string probeColumns, match;
+                if (naturalKey)
+                {
+                    var keys = keyColumns.Select(k => (Column: ColumnNames.Quote(columns[k].Sql), Type: columns[k].Type.SqlType, Index: IndexOf(batch, k))).ToList();
+                    probeColumns = string.Join(", ", keys.Select(k => $"{k.Column} {k.Type} NULL"));
+                    match = string.Join(" AND ", keys.Select(k => $"t.{k.Column} <=> p.{k.Column}"));
+                    probeFields.AddRange(keys.Select(k => new Field(k.Column, Source.Cell, k.Index)));
+                }
+                else
+                {
+                    probeColumns = $"_row_key BINARY({rowKeyBytes}) NOT NULL";
+                    match = "t._row_key = p._row_key";
+                    probeFields.Add(new Field("_row_key", Source.RowKey, 0));
+                }
+
+                await ExecuteAsync($"CREATE TEMPORARY TABLE {probe} (n INT NOT NULL PRIMARY KEY, {probeColumns}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci", transaction, ct);
+                await LoadAsync(probe, probeFields, rows, rendered, null, ignore: false, transaction, ct);
+                found.Clear();
+                fresh.Clear();
+                changed.Clear();
+                if (ids.Length < rendered.Count) ids = new long[rendered.Count];
+                var stored = new byte[32];
+                await using (var command = new MySqlCommand($"SELECT p.n, t.id, t._row_hash FROM {probe} p JOIN {target} t ON {match}", connection, transaction) { CommandTimeout = 0 })
+                await using (var reader = await command.ExecuteReaderAsync(ct))
+                {
+                    while (await reader.ReadAsync(ct))
+                    {
+                        var length = (int)reader.GetBytes(2, 0, stored, 0, stored.Length);
+                        Array.Clear(stored, length, stored.Length - length);
+                        found.TryAdd(reader.GetInt32(0), (reader.GetInt64(1), new UInt128(BitConverter.ToUInt64(stored, 0), BitConverter.ToUInt64(stored, 8))));
+                    }
+                }
+
+                foreach (var row in rows)
+                {
+                    if (!found.TryGetValue(row, out var existing)) fresh.Add(row);
+                    else if (rendered.HashId(row) != existing.Hash)
+                    {
+                        changed.Add(row);
+                        ids[row] = existing.Id;
+                    }
+                }
+
+                long inserted = 0;
+                if (fresh.Count > 0)
+                {
+                    (inserted, var warnings) = await LoadAsync(writeTable, fields, fresh, rendered, null, ignore: true, transaction, ct);
+                    if (inserted != fresh.Count)
+                    {
+                        throw new InvalidOperationException($"the server took {inserted} of {fresh.Count} new rows into {writeTable}: {await WarningsAsync(transaction, ct)}");
+                    }
+
+                    await FailOnWarningsAsync(warnings, transaction, ct);
+                }
+
+                if (changed.Count > 0)
+                {
+                    var valueColumns = fields.Where(f => f.Source == Source.Cell).ToList();
+                    var definitions = valueColumns.Select(f => $"{f.Column} {columns[batch.Columns[f.Index]].Type.SqlType} NULL");
+                    await ExecuteAsync($"CREATE TEMPORARY TABLE {stage} (id BIGINT NOT NULL PRIMARY KEY, {string.Join(", ", definitions)}, _row_hash BINARY({rowHashBytes}) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci", transaction, ct);
+                    var (_, warnings) = await LoadAsync(stage, [new("id", Source.Id, 0), .. valueColumns, new("_row_hash", Source.RowHash, 0)], changed, rendered, ids, ignore: false, transaction, ct);
+                    await FailOnWarningsAsync(warnings, transaction, ct);
+                    var assignments = valueColumns.Select(f => $"t.{f.Column} = s.{f.Column}").Append("t._row_hash = s._row_hash")
+                        .Append("t._execution_id = @executionId").Append("t._collected_at = @now");
+                    await connection.ExecuteAsync(new CommandDefinition($"UPDATE {target} t JOIN {stage} s ON t.id = s.id SET {string.Join(", ", assignments)}",
+                        new { executionId, now = time.GetUtcNow().UtcDateTime }, transaction, commandTimeout: 0, cancellationToken: ct));
+                }
+
+                await transaction.CommitAsync(ct);
+                straightIn = found.Count == 0;
+                return new BatchResult(inserted, changed.Count);
+            }
+            finally
+            {
+                await connection.ExecuteAsync(new CommandDefinition($"DROP TEMPORARY TABLE IF EXISTS {probe}, {stage}", cancellationToken: CancellationToken.None));
+            }
+        }
+
+        private static int IndexOf(RowBatch batch, string column)
+        {
+            for (var i = 0; i < batch.Columns.Count; i++)
+            {
+                if (batch.Columns[i] == column) return i;
+            }
+
+            return -1;
         }
 
         /// <summary>Replace mode: swaps the new table in atomically. The others: nothing to do.</summary>
         public async Task<long> FinishAsync(CancellationToken ct)
         {
+            await LockAsync(ct);
+            try
+            {
+                await EnsureIndexesAsync(ct);
+            }
+            finally
+            {
+                await UnlockAsync();
+            }
+
             if (plan.WriteMode == WriteModes.Replace && exists)
             {
                 var target = ColumnNames.Quote(plan.TargetTable);
@@ -190,6 +395,17 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             if (plan.WriteMode == WriteModes.Replace)
             {
                 await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(writeTable)}"));
+                return;
+            }
+
+            try
+            {
+                // The rows written before the failure stay; so must the index that keeps their keys unique.
+                await EnsureIndexesAsync(CancellationToken.None);
+            }
+            catch (MySqlException)
+            {
+                // The next run on this table sees the index missing and builds it.
             }
         }
 
@@ -198,32 +414,200 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
         public ValueTask DisposeAsync() => connection.DisposeAsync();
 
-        private Dictionary<string, ColumnType> InferColumns(IReadOnlyList<Dictionary<string, JsonElement>> rows)
+        /// <summary>
+        /// Every value as the text MySQL reads for its column's type, and each row's hash and key. The hash covers
+        /// the non-null values by column name, so a column that appears later (null in old rows) leaves old rows'
+        /// hashes alone.
+        /// </summary>
+        private Rendered Render(PreparedBatch prepared, Schema current)
         {
-            var inferred = new Dictionary<string, ColumnType?>(StringComparer.Ordinal);
-            foreach (var row in rows)
+            var batch = prepared.Batch;
+            var kinds = batch.Columns.Select(c => current.Columns[c].Type.Kind).ToArray();
+            var byName = Enumerable.Range(0, batch.Columns.Count).OrderBy(i => batch.Columns[i], StringComparer.Ordinal).ToArray();
+            var keyIndexes = keyColumns.Select(k => IndexOf(batch, k)).ToArray();
+            var rendered = prepared.Rendered ?? (renderings.TryTake(out var spare) ? spare : new Rendered());
+            rendered.Reset(batch.Count, batch.Columns.Count, batch.ArenaBytes + batch.Count * 8);
+            var input = new ByteBuffer(1024);
+            for (var row = 0; row < batch.Count; row++)
             {
-                foreach (var (name, value) in row)
+                for (var c = 0; c < kinds.Length; c++)
                 {
-                    var type = ColumnValues.TypeOf(value);
-                    inferred[name] = inferred.TryGetValue(name, out var known) && known is { } k
-                        ? (type is { } t ? k.Widen(t) : k)
-                        : type ?? (inferred.TryGetValue(name, out var prior) ? prior : null);
+                    if (batch.TryGet(row, c, out var value, out var kind)) rendered.SetCell(row, c, value, kind, kinds[c]);
+                    else rendered.SetNull(row, c);
+                }
+
+                input.Clear();
+                foreach (var c in byName) rendered.AppendHashInput(row, c, batch.Utf8Names[c], input);
+                var hash = rendered.HashSlot(row);
+                System.IO.Hashing.XxHash128.Hash(input.Written, hash);
+                if (keyIndexes.Length == 0)
+                {
+                    hash.CopyTo(rendered.KeySlot(row));
+                }
+                else
+                {
+                    input.Clear();
+                    foreach (var c in keyIndexes) rendered.AppendHashInput(row, c, batch.Utf8Names[c], input, nullMarker: true);
+                    System.IO.Hashing.XxHash128.Hash(input.Written, rendered.KeySlot(row));
+                    if (current.NaturalKey) rendered.NoteKeyNulls(row, keyIndexes);
                 }
             }
 
-            // A column that is null in the whole batch still exists: as short text until values say otherwise.
-            return inferred.ToDictionary(p => p.Key, p => p.Value ?? new ColumnType(ColumnKind.Text, 16), StringComparer.Ordinal);
+            return rendered;
         }
 
-        private async Task EnsureTableAsync(Dictionary<string, ColumnType> batch, CancellationToken ct)
+        internal enum Source { Cell, RowHash, RowKey, Ordinal, Id }
+
+        internal sealed record Field(string Column, Source Source, int Index);
+
+        /// <summary>
+        /// Loads rows into a table: LOAD DATA LOCAL INFILE from a tab-separated stream built here, or multi-row
+        /// INSERTs when the server refuses local files. Every row also gets this execution's id and time.
+        /// Returns the rows the server took and its warning count.
+        /// </summary>
+        private async Task<(long Rows, long Warnings)> LoadAsync(string table, IReadOnlyList<Field> fields, IReadOnlyList<int> rows, Rendered rendered,
+            long[]? ids, bool ignore, MySqlTransaction transaction, CancellationToken ct, ByteBuffer? prebuilt = null)
+        {
+            var bookkeeping = table == writeTable;
+            var now = time.GetUtcNow().UtcDateTime;
+            if (useBulk)
+            {
+                try
+                {
+                    var text = prebuilt;
+                    if (text is null)
+                    {
+                        load.Clear();
+                        rendered.WriteTabSeparated(load, Parts(fields), rows, ids, rowHashBytes);
+                        text = load;
+                    }
+
+                    var loader = new MySqlBulkLoader(connection)
+                    {
+                        TableName = table == writeTable ? ColumnNames.Quote(table) : table,
+                        // The loader closes the stream it is given: a view of the reused buffer, not the buffer itself.
+                        SourceStream = new MemoryStream(text.Array, 0, text.Length, writable: false),
+                        Local = true,
+                        CharacterSet = "utf8mb4",
+                        FieldTerminator = "\t",
+                        LineTerminator = "\n",
+                        EscapeCharacter = '\\',
+                        ConflictOption = ignore ? MySqlBulkLoaderConflictOption.Ignore : MySqlBulkLoaderConflictOption.None,
+                        Timeout = 0,
+                    };
+                    for (var i = 0; i < fields.Count; i++)
+                    {
+                        if (fields[i].Source is Source.RowHash or Source.RowKey)
+                        {
+                            loader.Columns.Add($"@v{i}");
+                            loader.Expressions.Add($"{fields[i].Column} = UNHEX(@v{i})");
+                        }
+                        else
+                        {
+                            loader.Columns.Add(fields[i].Column);
+                        }
+                    }
+
+                    if (bookkeeping)
+                    {
+                        loader.Expressions.Add($"_execution_id = {Literal(executionId)}");
+                        loader.Expressions.Add($"_collected_at = '{now:yyyy-MM-dd HH:mm:ss.ffffff}'");
+                    }
+
+                    var taken = await loader.LoadAsync(ct);
+                    var warnings = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT @@warning_count", transaction: transaction, cancellationToken: ct));
+                    return (taken, warnings);
+                }
+                catch (MySqlException e) when (e.ErrorCode is MySqlErrorCode.NotAllowedCommand || e.Message.Contains("local", StringComparison.OrdinalIgnoreCase))
+                {
+                    // The server forbids LOCAL INFILE: multi-row INSERTs from now on.
+                    useBulk = false;
+                }
+                catch (NotSupportedException)
+                {
+                    useBulk = false;
+                }
+            }
+
+            var names = fields.Select(f => f.Column).ToList();
+            if (bookkeeping) names.AddRange(["_execution_id", "_collected_at"]);
+            long total = 0, warningCount = 0;
+            const int chunk = 500;
+            for (var start = 0; start < rows.Count; start += chunk)
+            {
+                await using var command = new MySqlCommand { Connection = connection, Transaction = transaction, CommandTimeout = 0 };
+                command.Parameters.AddWithValue("@e", executionId);
+                command.Parameters.AddWithValue("@now", now);
+                var tuples = new StringBuilder();
+                for (var r = start; r < Math.Min(rows.Count, start + chunk); r++)
+                {
+                    var row = rows[r];
+                    tuples.Append(tuples.Length == 0 ? "(" : ",(");
+                    for (var f = 0; f < fields.Count; f++)
+                    {
+                        var parameter = $"@p{r - start}_{f}";
+                        tuples.Append(f == 0 ? parameter : "," + parameter);
+                        command.Parameters.AddWithValue(parameter, fields[f].Source switch
+                        {
+                            Source.Cell => rendered.Text(row, fields[f].Index) ?? (object)DBNull.Value,
+                            Source.RowHash => rendered.Hash(row)[..Math.Min(rowHashBytes, Rendered.HashBytes)].ToArray(),
+                            Source.RowKey => rendered.Key(row).ToArray(),
+                            Source.Ordinal => row,
+                            _ => ids![row],
+                        });
+                    }
+
+                    tuples.Append(bookkeeping ? ",@e,@now)" : ")");
+                }
+
+                command.CommandText = $"INSERT {(ignore ? "IGNORE " : "")}INTO {(bookkeeping ? ColumnNames.Quote(table) : table)} ({string.Join(", ", names)}) VALUES {tuples}";
+                total += await command.ExecuteNonQueryAsync(ct);
+                warningCount += await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT @@warning_count", transaction: transaction, cancellationToken: ct));
+            }
+
+            return (total, warningCount);
+        }
+
+        /// <summary>A load that took every row may still have bent values to fit (truncation, bad dates): that is a failure.</summary>
+        private async Task FailOnWarningsAsync(long warnings, MySqlTransaction transaction, CancellationToken ct)
+        {
+            if (warnings == 0) return;
+            throw new InvalidOperationException($"the server changed values while loading into {writeTable}: {await WarningsAsync(transaction, ct)}");
+        }
+
+        private async Task<string> WarningsAsync(MySqlTransaction transaction, CancellationToken ct)
+        {
+            var warnings = await connection.QueryAsync<(string Level, long Code, string Message)>(new CommandDefinition("SHOW WARNINGS LIMIT 3", transaction: transaction, cancellationToken: ct));
+            return string.Join("; ", warnings.Select(w => $"{w.Code} {w.Message}"));
+        }
+
+        private Task ExecuteAsync(string sql, MySqlTransaction transaction, CancellationToken ct) =>
+            connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction, commandTimeout: 0, cancellationToken: ct));
+
+        /// <summary>Writers of one table take turns batch by batch, so a key is looked up and written as one step.</summary>
+        private string LockName => "akshareweb:w:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(connection.Database + "." + writeTable)))[..32];
+
+        private async Task LockAsync(CancellationToken ct)
+        {
+            var got = await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@name, 600)", new { name = LockName }, cancellationToken: ct));
+            if (got != 1) throw new InvalidOperationException($"another run kept {writeTable} locked for 10 minutes");
+        }
+
+        private async Task UnlockAsync() =>
+            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@name)", new { name = LockName }));
+
+        private async Task EnsureTableAsync(RowBatch batch, CancellationToken ct)
         {
             var definitions = new List<string>();
             var taken = columns.Values.Select(c => c.Sql).ToList();
-            foreach (var (original, type) in batch)
+            for (var i = 0; i < batch.Columns.Count; i++)
             {
+                var original = batch.Columns[i];
+                var seen = batch.Types[i];
                 if (columns.TryGetValue(original, out var existing))
                 {
+                    // A batch with only nulls in a column says nothing about its type.
+                    if (seen is not { } type) continue;
                     var wider = existing.Type.Widen(type);
                     if (wider.SqlType != existing.Type.SqlType && (wider.Kind != existing.Type.Kind || wider.TextLength > existing.Type.TextLength))
                     {
@@ -240,7 +624,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
                 // A name whose comment could not carry it whole is still found by its deterministic SQL name.
                 var known = columns.FirstOrDefault(c => c.Value.Sql == ColumnNames.ToSql(original, []));
-                if (known.Key is not null && !batch.ContainsKey(known.Key))
+                if (known.Key is not null && !batch.Columns.Contains(known.Key))
                 {
                     columns.Remove(known.Key);
                     columns[original] = known.Value;
@@ -249,26 +633,31 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
                 var sql = ColumnNames.ToSql(original, taken);
                 taken.Add(sql);
-                columns[original] = (sql, type);
+                // A column that is null in the whole batch still exists: as short text until values say otherwise.
+                var created = seen ?? new ColumnType(ColumnKind.Text, 16);
+                columns[original] = (sql, created);
                 if (exists)
                 {
-                    definitions.Add($"ADD COLUMN {ColumnNames.Quote(sql)} {type.SqlType} NULL COMMENT {Literal(original)}");
+                    definitions.Add($"ADD COLUMN {ColumnNames.Quote(sql)} {created.SqlType} NULL COMMENT {Literal(original)}");
                     ColumnsAdded++;
                 }
             }
 
             if (!exists)
             {
+                naturalKey = KeyIsIndexable();
                 var data = columns.Select(c => $"{ColumnNames.Quote(c.Value.Sql)} {c.Value.Type.SqlType} NULL COMMENT {Literal(c.Key)}");
+                // A new table gets its natural-key indexes after the run's rows are in (see EnsureIndexesAsync).
+                var key = naturalKey
+                    ? ""
+                    : $",\n  _row_key BINARY({NewRowHashBytes}) NOT NULL COMMENT 'XXH128 of the natural key (of all values in append and replace mode)',\n  UNIQUE KEY ux_row_key (_row_key)";
                 await connection.ExecuteAsync(new CommandDefinition($"""
                     CREATE TABLE IF NOT EXISTS {ColumnNames.Quote(writeTable)} (
                       id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
                       {string.Join(",\n  ", data)},
                       _execution_id VARCHAR(40) NOT NULL COMMENT 'the execution that last wrote the row',
                       _collected_at DATETIME(6) NOT NULL COMMENT 'when (UTC)',
-                      _row_key BINARY(32) NOT NULL COMMENT 'SHA-256 of the natural key (of all values in append mode)',
-                      _row_hash BINARY(32) NOT NULL COMMENT 'SHA-256 of all values',
-                      UNIQUE KEY ux_row_key (_row_key){NaturalKeyIndex()}
+                      _row_hash BINARY({NewRowHashBytes}) NOT NULL COMMENT 'XXH128 of all non-null values'{key}
                     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT={Literal(plan.DisplayName ?? plan.InterfaceName)}
                     """, cancellationToken: ct));
                 exists = true;
@@ -298,133 +687,37 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             }
         }
 
-        private bool retriedDdl;
-
-        /// <summary>Readers look rows up and sort by the natural key (one stock's history by date): index it
-        /// when its columns are indexable.</summary>
-        private string NaturalKeyIndex()
+        /// <summary>
+        /// The key columns themselves carry the unique index when they are all there and small enough for one
+        /// InnoDB index (3,072 bytes). A key column that later outgrows VARCHAR(255) makes the ALTER fail, and
+        /// the run with it, rather than losing the key.
+        /// </summary>
+        private bool KeyIsIndexable()
         {
-            var keys = plan.KeyColumns.Where(columns.ContainsKey).Select(k => columns[k]).ToList();
-            if (keys.Count == 0 || keys.Count > 8 || keys.Any(k => k.Type.Kind is ColumnKind.Json || k.Type.SqlType.EndsWith("TEXT", StringComparison.Ordinal)))
+            if (keyColumns.Count is 0 or > 16 || keyColumns.Any(k => !columns.ContainsKey(k))) return false;
+            var bytes = 0;
+            foreach (var key in keyColumns)
             {
-                return "";
+                var type = columns[key].Type;
+                if (type.Kind == ColumnKind.Json || (type.Kind == ColumnKind.Text && type.TextLength > 255)) return false;
+                bytes += type.Kind switch { ColumnKind.Text => 4 * 255, ColumnKind.BigInteger => 30, _ => 8 };
             }
 
-            return $",\n  KEY ix_natural_key ({string.Join(", ", keys.Select(k => ColumnNames.Quote(k.Sql)))})";
-        }
-
-        private DataTable BuildStagingRows(IReadOnlyList<Dictionary<string, JsonElement>> rows, List<string> order, IReadOnlyList<string> keyColumns)
-        {
-            var table = new DataTable();
-            foreach (var original in order) table.Columns.Add(columns[original].Sql, typeof(object));
-            table.Columns.Add("_row_key", typeof(byte[]));
-            table.Columns.Add("_row_hash", typeof(byte[]));
-            var values = new object?[order.Count + 2];
-            var hashInput = new StringBuilder();
-            var sortedColumns = order.OrderBy(o => o, StringComparer.Ordinal).ToList();
-            foreach (var row in rows)
-            {
-                for (var i = 0; i < order.Count; i++)
-                {
-                    values[i] = row.TryGetValue(order[i], out var value) ? ColumnValues.ToDb(value, columns[order[i]].Type.Kind) ?? DBNull.Value : DBNull.Value;
-                }
-
-                var hash = Hash(row, sortedColumns, hashInput);
-                values[order.Count] = keyColumns.Count == 0 ? hash : Hash(row, keyColumns, hashInput);
-                values[order.Count + 1] = hash;
-                table.Rows.Add(values);
-            }
-
-            return table;
-        }
-
-        private static byte[] Hash(Dictionary<string, JsonElement> row, IReadOnlyList<string> names, StringBuilder buffer)
-        {
-            // Absent and null values are left out, so a column that appears later (null in old rows) does not
-            // make every old row look changed.
-            buffer.Clear();
-            foreach (var name in names)
-            {
-                if (!row.TryGetValue(name, out var value) || value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) continue;
-                buffer.Append(name).Append('\0')
-                    .Append(value.ValueKind == JsonValueKind.String ? "s:" : "").Append(value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText())
-                    .Append('\u0001');
-            }
-
-            var length = Encoding.UTF8.GetMaxByteCount(buffer.Length);
-            var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                var written = 0;
-                foreach (var chunk in buffer.GetChunks()) written += Encoding.UTF8.GetBytes(chunk.Span, bytes.AsSpan(written));
-                return SHA256.HashData(bytes.AsSpan(0, written));
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
-            }
-        }
-
-        private async Task LoadStagingAsync(string staging, DataTable table, List<string> order, MySqlTransaction transaction, CancellationToken ct)
-        {
-            if (useBulk)
-            {
-                try
-                {
-                    // LOAD DATA LOCAL INFILE under the hood; REPLACE keeps the last of two rows with one key in a batch.
-                    var bulk = new MySqlBulkCopy(connection, transaction)
-                    {
-                        DestinationTableName = staging,
-                        ConflictOption = MySqlBulkLoaderConflictOption.Replace,
-                        BulkCopyTimeout = 0,
-                    };
-                    var result = await bulk.WriteToServerAsync(table, ct);
-                    if (result.Warnings.Count == 0 || result.RowsInserted > 0) return;
-                }
-                catch (MySqlException e) when (e.ErrorCode is MySqlErrorCode.NotAllowedCommand
-                    || e.Message.Contains("local", StringComparison.OrdinalIgnoreCase))
-                {
-                    // The server forbids LOCAL INFILE: multi-row INSERTs from now on.
-                    useBulk = false;
-                }
-                catch (NotSupportedException)
-                {
-                    useBulk = false;
-                }
-            }
-
-            var names = string.Join(", ", order.Select(o => ColumnNames.Quote(columns[o].Sql)).Append("_row_key").Append("_row_hash"));
-            const int chunk = 500;
-            for (var start = 0; start < table.Rows.Count; start += chunk)
-            {
-                var command = new MySqlCommand { Connection = connection, Transaction = transaction };
-                var tuples = new StringBuilder();
-                for (var r = start; r < Math.Min(table.Rows.Count, start + chunk); r++)
-                {
-                    tuples.Append(tuples.Length == 0 ? "(" : ",(");
-                    for (var c = 0; c < table.Columns.Count; c++)
-                    {
-                        var parameter = $"@p{r - start}_{c}";
-                        tuples.Append(c == 0 ? parameter : "," + parameter);
-                        command.Parameters.AddWithValue(parameter, table.Rows[r][c]);
-                    }
-
-                    tuples.Append(')');
-                }
-
-                command.CommandText = $"REPLACE INTO {staging} ({names}) VALUES {tuples}";
-                await using (command) await command.ExecuteNonQueryAsync(ct);
-            }
+            return bytes <= 3072;
         }
 
         private async Task LoadColumnsAsync(CancellationToken ct)
         {
-            var rows = await connection.QueryAsync<(string Name, string DataType, long? Length, string ColumnType, string Comment)>(new CommandDefinition("""
-                SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, COLUMN_TYPE, COLUMN_COMMENT
+            var rows = await connection.QueryAsync<(string Name, string DataType, long? Length, string ColumnType, string Comment, long? Octets)>(new CommandDefinition("""
+                SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, COLUMN_TYPE, COLUMN_COMMENT, CHARACTER_OCTET_LENGTH
                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table ORDER BY ORDINAL_POSITION
                 """, new { table = writeTable }, cancellationToken: ct));
+            var hasRowKey = false;
             foreach (var row in rows)
             {
+                if (row.Name == "_row_hash") rowHashBytes = (int)Math.Min(32, row.Octets ?? 32);
+                if (row.Name == "_row_key") rowKeyBytes = (int)Math.Min(32, row.Octets ?? 32);
+                if (row.Name == "_row_key") hasRowKey = true;
                 if (ColumnNames.Bookkeeping.Contains(row.Name, StringComparer.Ordinal)) continue;
                 var original = string.IsNullOrEmpty(row.Comment) ? row.Name : FromComment(row.Comment);
                 var type = ColumnType.FromSql(row.DataType, row.Length, row.ColumnType);
@@ -435,7 +728,66 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
                 columns[original] = (row.Name, type);
             }
+
+            // A table made with the natural key as its unique index has no _row_key.
+            naturalKey = !hasRowKey && keyColumns.Count > 0;
+            if (!hasRowKey && !naturalKey)
+            {
+                throw new InvalidOperationException($"{writeTable} has no _row_key column, so rows cannot be told apart without a natural key; write it in upsert mode with key columns or drop it");
+            }
+
+            // New, or its first run ended before the index was built: build it at the end of this one.
+            indexesPending = naturalKey && !(await IndexNamesAsync(ct)).Contains("ux_natural_key");
         }
+
+        /// <summary>
+        /// The natural key's unique index, and an index on each later date column of the key (one day across all
+        /// symbols; sorting by date), built once a new table's first rows are in: one sorted build costs a
+        /// fraction of keeping the indexes up to date row by row through a large first load. Rows that came to
+        /// share a key meanwhile (an answer repeating a key in different batches) keep the newest.
+        /// Runs before any batch has to look keys up, and at the end of the run, failed or not.
+        /// </summary>
+        private async Task EnsureIndexesAsync(CancellationToken ct)
+        {
+            if (!indexesPending) return;
+            var names = await IndexNamesAsync(ct);
+            var keys = keyColumns.Select(k => ColumnNames.Quote(columns[k].Sql)).ToList();
+            var definitions = new List<string>();
+            if (!names.Contains("ux_natural_key")) definitions.Add($"ADD UNIQUE KEY ux_natural_key ({string.Join(", ", keys)})");
+            for (var i = 1; i < keyColumns.Count; i++)
+            {
+                if (columns[keyColumns[i]].Type.Kind is ColumnKind.Date or ColumnKind.DateTime && !names.Contains($"ix_key_{i}"))
+                {
+                    definitions.Add($"ADD KEY ix_key_{i} ({keys[i]})");
+                }
+            }
+
+            var target = ColumnNames.Quote(writeTable);
+            for (var attempt = 1; definitions.Count > 0; attempt++)
+            {
+                try
+                {
+                    await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {target} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
+                    break;
+                }
+                catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt <= 3)
+                {
+                    var same = string.Join(" AND ", keys.Select(k => $"t.{k} <=> d.{k}"));
+                    DuplicatesRemoved += await connection.ExecuteAsync(new CommandDefinition($"""
+                        DELETE t FROM {target} t
+                        JOIN (SELECT {string.Join(", ", keys)}, MAX(id) AS newest FROM {target} GROUP BY {string.Join(", ", keys)} HAVING COUNT(*) > 1) d
+                          ON {same} AND t.id < d.newest
+                        """, commandTimeout: 0, cancellationToken: ct));
+                }
+            }
+
+            indexesPending = false;
+        }
+
+        private async Task<HashSet<string>> IndexNamesAsync(CancellationToken ct) =>
+            (await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
+                new { table = writeTable }, cancellationToken: ct))).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         private async Task<bool> TableExistsAsync(string table, CancellationToken ct) =>
             await connection.ExecuteScalarAsync<int>(new CommandDefinition(
@@ -464,5 +816,16 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             comment.StartsWith("json:", StringComparison.Ordinal) ? JsonSerializer.Deserialize<string>(comment[5..]) ?? comment : comment;
 
         private static readonly JsonSerializerOptions AsciiJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Default };
+    }
+
+    /// <summary>A batch with its rendering, made ahead of its turn.</summary>
+    public sealed class PreparedBatch(RowBatch batch)
+    {
+        public RowBatch Batch { get; } = batch;
+        internal TableWrite.Schema? Schema { get; set; }
+        internal Rendered? Rendered { get; set; }
+        internal List<int>? Rows { get; set; }
+        internal List<TableWrite.Field>? Fields { get; set; }
+        internal ByteBuffer? Load { get; set; }
     }
 }

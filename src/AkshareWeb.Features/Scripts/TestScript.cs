@@ -31,25 +31,27 @@ public static class TestScript
             var parameters = binder.Bind(script.Parameters, command.Parameters);
             var extra = binder.ResolveExtraColumns(script.ExtraColumns, parameters);
             var watch = Stopwatch.StartNew();
-            var types = new Dictionary<string, ColumnType>(StringComparer.Ordinal);
+            var types = new Dictionary<string, ColumnType?>(StringComparer.Ordinal);
             var sample = new List<Dictionary<string, JsonElement>>();
             long count = 0;
             try
             {
-                var answer = await akTools.FetchAsync(script.Interface, parameters, ct);
-                await foreach (var row in answer.Rows.WithCancellation(ct))
+                using var answer = await akTools.FetchAsync(script.Interface, parameters, ct);
+                while (await answer.Rows.ReadAsync(ExecutionRunner.BatchSize, ExecutionRunner.BatchBytes, ct) is { } batch)
                 {
-                    foreach (var (name, value) in extra) row[name] = JsonSerializer.SerializeToElement(value);
-                    foreach (var (name, value) in row)
+                    foreach (var (name, value) in extra) batch.SetEverywhere(name, value);
+                    for (var c = 0; c < batch.Columns.Count; c++)
                     {
-                        if (ColumnValues.TypeOf(value) is { } type)
-                            types[name] = types.TryGetValue(name, out var known) ? known.Widen(type) : type;
-                        else
-                            types.TryAdd(name, new ColumnType(ColumnKind.Text, 16));
+                        var name = batch.Columns[c];
+                        types[name] = (types.GetValueOrDefault(name), batch.Types[c]) switch
+                        {
+                            ({ } known, { } seen) => known.Widen(seen),
+                            (var known, var seen) => known ?? seen,
+                        };
                     }
 
-                    if (sample.Count < 10) sample.Add(row);
-                    count++;
+                    for (var r = 0; r < batch.Count && sample.Count < 10; r++) sample.Add(batch.ToJson(r));
+                    count += batch.Count;
                 }
             }
             catch (AkToolsException e) when (e.EmptyResult)
@@ -62,7 +64,7 @@ public static class TestScript
             }
 
             return new Result("success", count, Math.Round(watch.Elapsed.TotalSeconds, 3), parameters,
-                types.Select(t => new Column(t.Key, t.Value.SqlType)).ToList(), sample);
+                types.Select(t => new Column(t.Key, (t.Value ?? new ColumnType(ColumnKind.Text, 16)).SqlType)).ToList(), sample);
         }
     }
 

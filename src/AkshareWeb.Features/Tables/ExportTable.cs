@@ -35,7 +35,7 @@ public static class ExportTable
         if (format is not ("csv" or "excel" or "xlsx")) throw ApiError.Validation("format", "format must be csv or excel");
         if (p.Limit is < 1) throw ApiError.Validation("limit", "limit must be at least 1");
 
-        var (table, columns) = await tables.ResolveAsync(tableName, ct);
+        var (table, columns, _) = await tables.ResolveAsync(tableName, ct);
         var filters = ManagedTables.Filters(context.Request.Query, columns);
         var order = ManagedTables.OrderBy(p.SortBy, p.SortOrder, columns);
         var args = new DynamicParameters();

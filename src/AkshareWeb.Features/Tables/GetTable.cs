@@ -21,7 +21,7 @@ public static class GetTable
     {
         public async ValueTask<TableDetail> Handle(Query query, CancellationToken ct)
         {
-            var (table, columns) = await tables.ResolveAsync(query.TableName, ct);
+            var (table, columns, _) = await tables.ResolveAsync(query.TableName, ct);
             await using var app = await database.OpenAsync(ct);
             var meta = await app.QuerySingleAsync<(string Display, string? Category, DateTime? Updated, string? Script, string? Interface, string? Mode)>(new CommandDefinition(
                 "SELECT display_name, category, last_updated_at, script_id, interface_name, write_mode FROM warehouse_tables WHERE table_name = @table",

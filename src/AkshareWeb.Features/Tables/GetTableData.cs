@@ -9,6 +9,13 @@ using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Tables;
 
+/// <summary>
+/// A page of a table's rows: the list fields of every list (items, total, page, page_size, total_pages) and
+/// <c>next_cursor</c>, which asks for the rows after this page (null on the last page). <c>page</c> is null when
+/// the page was asked for by cursor.
+/// </summary>
+public sealed record TableDataPage(IReadOnlyList<Dictionary<string, object?>> Items, long Total, int? Page, int PageSize, int TotalPages, string? NextCursor);
+
 public static class GetTableData
 {
     public sealed class Parameters : PageParameters
@@ -17,49 +24,151 @@ public static class GetTableData
         [FromQuery(Name = "sort_by")] public string? SortBy { get; init; }
         /// <summary>asc or desc.</summary>
         [FromQuery(Name = "sort_order")] public string? SortOrder { get; init; }
+        /// <summary>next_cursor of the previous answer (same sort and filters): the rows after it; page is then ignored.</summary>
+        [FromQuery(Name = "cursor")] public string? Cursor { get; init; }
     }
 
     /// <summary>
     /// Rows by page. Filters: <c>filter[列]=v</c> or <c>filter[列][gte|gt|lte|lt|like]=v</c>, e.g.
-    /// <c>filter[股票代码]=000001&amp;filter[日期][gte]=2024-01-01</c>. Deep pages scan only the index of the sort
-    /// column (a deferred join on id), so the natural-key columns the engine indexes page fast at any depth.
+    /// <c>filter[股票代码]=000001&amp;filter[日期][gte]=2024-01-01</c>.
+    /// <para>Order: sort_by then id. When an index starts with the sort column (id; the natural key's first column;
+    /// a date column of the natural key, which the engine indexes on its own) the rows come in that index's order
+    /// (e.g. sort_by=股票代码 orders by 股票代码, 日期, id), read straight from the index. Sorting by a column without
+    /// an index of its own sorts the whole filtered set on every request: slow on huge tables, so offer the indexed
+    /// columns (in GET /api/tables/{table_name}/schema, key PRI, UNI or MUL marks a column an index starts with).</para>
+    /// <para>Paging: <c>page</c> and <c>page_size</c>, or <c>cursor</c> = the <c>next_cursor</c> of the previous answer
+    /// (null on the last page), which continues after that answer's last row at the cost of one page at any depth;
+    /// a cursor given for another sort or filter is a 422. With a cursor, <c>page</c> is ignored and answered as null.
+    /// In an indexed order a deep page starts from the nearest cached position (the sort keys of every 10,000th row,
+    /// or of every thousandth part of the rows in a bigger table): the first request that goes deep looks the
+    /// positions up once, later pages at any depth skip less than one step.</para>
+    /// <para><c>total</c> is exact, counted on the first request for a table and filters and then cached while the
+    /// table's last_updated_at is unchanged, for at most 60 seconds (rows written by other means than the engine
+    /// show within that time).</para>
     /// </summary>
-    internal static async Task<Ok<Envelope<Paged<Dictionary<string, object?>>>>> Endpoint(
-        string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, CancellationToken ct)
+    internal static async Task<Ok<Envelope<TableDataPage>>> Endpoint(
+        string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, TableReadCache cache, CancellationToken ct)
     {
         var paging = p.ToRequest(100);
         var problems = new PageRequestValidator().Validate(paging);
         if (!problems.IsValid) throw ApiError.Validation(JsonNames.Of(problems.Errors[0].PropertyName), problems.Errors[0].ErrorMessage);
 
-        var (table, columns) = await tables.ResolveAsync(tableName, ct);
-        var filters = ManagedTables.Filters(context.Request.Query, columns);
-        var order = ManagedTables.OrderBy(p.SortBy, p.SortOrder, columns);
-        var args = new DynamicParameters();
-        var where = ManagedTables.Where(filters, args);
-        args.Add("limit", paging.PageSize);
-        args.Add("offset", paging.Offset);
-        var quoted = ColumnNames.Quote(table);
+        var table = await tables.ResolveAsync(tableName, ct);
+        var filters = ManagedTables.Filters(context.Request.Query, table.Columns);
+        var direction = ManagedTables.Direction(p.SortOrder);
+        var sortColumn = ManagedTables.SortColumn(p.SortBy, table.Columns);
 
         await using var connection = await warehouse.OpenAsync(ct);
-        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {quoted}{where}", args, cancellationToken: ct));
-        var sql = $"""
-            SELECT {ManagedTables.SelectList(columns)} FROM {quoted} t
-            JOIN (SELECT id FROM {quoted}{where}{order} LIMIT @limit OFFSET @offset) page ON page.id = t.id
-            {order.Replace("ORDER BY ", "ORDER BY t.", StringComparison.Ordinal).Replace(", id ", ", t.id ", StringComparison.Ordinal)}
-            """;
-        var rows = new List<Dictionary<string, object?>>();
-        await using (var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, args, cancellationToken: ct)))
+        var plan = ManagedTables.Sort(sortColumn, direction, table.Columns, await ManagedTables.IndexesAsync(connection, table.Name, ct));
+        var filterSignature = ManagedTables.Signature(filters);
+        var fingerprint = TableCursor.Fingerprint(table.Name, plan, filterSignature);
+        var cursor = string.IsNullOrEmpty(p.Cursor) ? null : TableCursor.Decode(p.Cursor, fingerprint, plan);
+        var quoted = ColumnNames.Quote(table.Name);
+
+        var countKey = $"{warehouse.ConnectionString}\u001e{table.Name}\u001e{filterSignature}";
+        var total = await cache.TotalAsync(countKey, table.LastUpdatedAt, async () =>
         {
-            var shown = columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
+            var args = new DynamicParameters();
+            var where = ManagedTables.Where(filters, args);
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {quoted}{where}", args, cancellationToken: ct));
+        });
+
+        // Where the page starts: after the cursor's row; else after the nearest known position before the
+        // offset (indexed orders only: finding positions in a sorted-on-request order would sort each time).
+        var after = cursor;
+        long skip = cursor is null ? paging.Offset : 0;
+        if (cursor is null && plan.Indexed)
+        {
+            var positions = cache.Positions($"{countKey}\u001e{plan.Signature()}", table.LastUpdatedAt, total);
+            (after, skip) = await SeekAsync(connection, quoted, plan, filters, positions, paging.Offset, ct);
+        }
+
+        var pageArgs = Arguments(plan, filters, after, out var pageWhere);
+        pageArgs.Add("limit", paging.PageSize + 1);
+        pageArgs.Add("offset", skip);
+        var sql = $"""
+            SELECT {ManagedTables.SelectList(table.Columns)} FROM {quoted} t
+            JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id
+            {plan.OrderBy("t.")}
+            """;
+        var shown = table.Columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
+        var keyOrdinals = plan.Keys.Select(k => shown.FindIndex(c => c.Name == k.Name)).ToArray();
+        var rows = new List<Dictionary<string, object?>>(paging.PageSize);
+        string? nextCursor = null;
+        await using (var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, pageArgs, cancellationToken: ct)))
+        {
+            string?[]? lastKeys = null;
             while (await reader.ReadAsync(ct))
             {
+                if (rows.Count == paging.PageSize)
+                {
+                    // The row after the page exists: the page's last row is where the next one starts.
+                    nextCursor = TableCursor.Encode(fingerprint, lastKeys!);
+                    break;
+                }
+
                 var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
                 for (var i = 0; i < shown.Count; i++) row[shown[i].Name] = Value(reader, i, shown[i].Type);
                 rows.Add(row);
+                if (rows.Count == paging.PageSize)
+                {
+                    lastKeys = keyOrdinals.Select((ordinal, k) => KeyValues.Token(reader.GetValue(ordinal), plan.Keys[k])).ToArray();
+                }
             }
         }
 
-        return TypedResults.Ok(Envelope<Paged<Dictionary<string, object?>>>.Success(Paged<Dictionary<string, object?>>.Of(rows, total, paging)));
+        var totalPages = total == 0 ? 0 : (int)Math.Min(int.MaxValue, (total + paging.PageSize - 1) / paging.PageSize);
+        return TypedResults.Ok(Envelope<TableDataPage>.Success(
+            new TableDataPage(rows, total, cursor is null ? paging.Page : null, paging.PageSize, totalPages, nextCursor)));
+    }
+
+    /// <summary>
+    /// The start of the page at <paramref name="offset"/>: the keys of the nearest known position before it and
+    /// the rows left to skip from there (fewer than a step). Positions not known yet are looked up one step at a
+    /// time, each a range read of the index from the one before (LIMIT 1 OFFSET step - 1).
+    /// </summary>
+    private static async Task<(IReadOnlyList<string?>? After, long Skip)> SeekAsync(
+        MySqlConnection connection, string quoted, SortPlan plan, IReadOnlyList<ColumnFilter> filters, PagePositions positions, long offset, CancellationToken ct)
+    {
+        var needed = offset / positions.Step - 1;
+        if (needed < 0) return (null, offset);
+        await positions.Gate.WaitAsync(ct);
+        try
+        {
+            while (positions.Points.Count <= needed && !positions.Ended)
+            {
+                var args = Arguments(plan, filters, positions.Points.Count == 0 ? null : positions.Points[^1], out var where);
+                args.Add("skip", positions.Step - 1);
+                await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
+                    $"SELECT {plan.SelectKeys()} FROM {quoted}{where}{plan.OrderBy()} LIMIT 1 OFFSET @skip", args, cancellationToken: ct));
+                if (await reader.ReadAsync(ct))
+                {
+                    positions.Points.Add(plan.Keys.Select((key, i) => KeyValues.Token(reader.GetValue(i), key)).ToArray());
+                }
+                else
+                {
+                    positions.Ended = true;
+                }
+            }
+
+            if (positions.Points.Count == 0) return (null, offset);
+            var used = Math.Min(needed, positions.Points.Count - 1);
+            return (positions.Points[(int)used], offset - (used + 1) * positions.Step);
+        }
+        finally
+        {
+            positions.Gate.Release();
+        }
+    }
+
+    /// <summary>The filters, and the rows after <paramref name="after"/> when given, as a WHERE clause.</summary>
+    private static DynamicParameters Arguments(SortPlan plan, IReadOnlyList<ColumnFilter> filters, IReadOnlyList<string?>? after, out string where)
+    {
+        var args = new DynamicParameters();
+        var conditions = ManagedTables.Conditions(filters, args);
+        if (after is not null) conditions.Add(plan.After(after, args));
+        where = conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
+        return args;
     }
 
     /// <summary>A value for JSON or CSV: DATE as yyyy-MM-dd, DATETIME in ISO 8601, the rest as MySQL gives it.</summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Dapper;
 using Microsoft.AspNetCore.Http;
 using MySqlConnector;
@@ -14,6 +13,12 @@ public sealed record TableColumn(string Name, string Type, bool Nullable, string
 /// <summary>One filter on a column: eq, gt, gte, lt, lte or like.</summary>
 public sealed record ColumnFilter(TableColumn Column, string Operator, string Value);
 
+/// <summary>A managed table: its name, its columns and warehouse_tables' last_updated_at.</summary>
+public sealed record ManagedTable(string Name, IReadOnlyList<TableColumn> Columns, DateTime? LastUpdatedAt);
+
+/// <summary>An index usable for ordering: its name and columns, in index order.</summary>
+public sealed record TableIndex(string Name, IReadOnlyList<string> Columns);
+
 /// <summary>
 /// The ak_* tables AkshareWeb manages: listed in warehouse_tables and present in the warehouse schema. Every
 /// identifier that reaches SQL here comes from information_schema, never from the request: a name that is not a
@@ -24,14 +29,20 @@ public sealed class ManagedTables(Database database, Warehouse warehouse)
     /// <summary>Bookkeeping bytes no reader wants; every other column is shown.</summary>
     public static readonly string[] Hidden = ["_row_key", "_row_hash"];
 
-    public async Task<(string Table, IReadOnlyList<TableColumn> Columns)> ResolveAsync(string tableName, CancellationToken ct)
+    /// <summary>
+    /// The table and its columns, or a 404. <see cref="ManagedTable.LastUpdatedAt"/> is warehouse_tables'
+    /// last_updated_at, read before anything else about the table: cached figures are valid while it is unchanged.
+    /// </summary>
+    public async Task<ManagedTable> ResolveAsync(string tableName, CancellationToken ct)
     {
         if (!WarehouseWriter.TableNamePattern().IsMatch(tableName)) throw ApiError.NotFound("table");
+        DateTime? lastUpdatedAt;
         await using (var app = await database.OpenAsync(ct))
         {
-            var registered = await app.ExecuteScalarAsync<int>(new CommandDefinition(
-                "SELECT COUNT(*) FROM warehouse_tables WHERE table_name = @tableName", new { tableName }, cancellationToken: ct));
-            if (registered == 0) throw ApiError.NotFound("table");
+            var registered = await app.QuerySingleAsync<(long Count, DateTime? LastUpdatedAt)>(new CommandDefinition(
+                "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @tableName", new { tableName }, cancellationToken: ct));
+            if (registered.Count == 0) throw ApiError.NotFound("table");
+            lastUpdatedAt = registered.LastUpdatedAt;
         }
 
         await using var connection = await warehouse.OpenAsync(ct);
@@ -43,7 +54,23 @@ public sealed class ManagedTables(Database database, Warehouse warehouse)
                 OriginalName(c.Name, c.Comment)))
             .ToList();
         if (columns.Count == 0) throw ApiError.NotFound("table");
-        return (tableName, columns);
+        return new ManagedTable(tableName, columns, lastUpdatedAt);
+    }
+
+    /// <summary>
+    /// The table's B-tree indexes that can deliver rows in order: whole columns (no prefix), all ascending (a
+    /// backward scan then gives descending order, the primary key appended by InnoDB included).
+    /// </summary>
+    public static async Task<IReadOnlyList<TableIndex>> IndexesAsync(MySqlConnection connection, string table, CancellationToken ct)
+    {
+        var parts = await connection.QueryAsync<(string Index, string? Column, string? Collation, long? SubPart, string? Type)>(new CommandDefinition("""
+            SELECT INDEX_NAME, COLUMN_NAME, COLLATION, SUB_PART, INDEX_TYPE FROM information_schema.STATISTICS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table ORDER BY INDEX_NAME, SEQ_IN_INDEX
+            """, new { table }, cancellationToken: ct));
+        return parts.GroupBy(p => p.Index, StringComparer.Ordinal)
+            .Where(g => g.All(p => p.Column is not null && p.SubPart is null && p.Collation == "A" && p.Type == "BTREE"))
+            .Select(g => new TableIndex(g.Key, g.Select(p => p.Column!).ToList()))
+            .ToList();
     }
 
     private static string OriginalName(string name, string comment)
@@ -109,33 +136,75 @@ public sealed class ManagedTables(Database database, Warehouse warehouse)
     /// <summary>WHERE clause (identifiers from the catalogue, values as parameters).</summary>
     public static string Where(IReadOnlyList<ColumnFilter> filters, DynamicParameters args)
     {
-        if (filters.Count == 0) return "";
-        var sql = new StringBuilder(" WHERE ");
+        var conditions = Conditions(filters, args);
+        return conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
+    }
+
+    /// <summary>One condition per filter, its value the parameter f0, f1, ...</summary>
+    public static List<string> Conditions(IReadOnlyList<ColumnFilter> filters, DynamicParameters args)
+    {
+        var conditions = new List<string>(filters.Count);
         for (var i = 0; i < filters.Count; i++)
         {
             var f = filters[i];
-            if (i > 0) sql.Append(" AND ");
             var op = f.Operator switch { "gt" => ">", "gte" => ">=", "lt" => "<", "lte" => "<=", "like" => "LIKE", _ => "=" };
-            sql.Append(ColumnNames.Quote(f.Column.Name)).Append(' ').Append(op).Append(" @f").Append(i.ToString(CultureInfo.InvariantCulture));
-            args.Add("f" + i.ToString(CultureInfo.InvariantCulture), f.Operator == "like" ? Like.Contains(f.Value) : f.Value);
+            var name = "f" + i.ToString(CultureInfo.InvariantCulture);
+            conditions.Add($"{ColumnNames.Quote(f.Column.Name)} {op} @{name}");
+            args.Add(name, f.Operator == "like" ? Like.Contains(f.Value) : f.Value);
         }
 
-        return sql.ToString();
+        return conditions;
     }
+
+    /// <summary>The filters in a canonical form (their order in the query string does not matter): the part of a
+    /// cache key or cursor fingerprint that stands for them.</summary>
+    public static string Signature(IReadOnlyList<ColumnFilter> filters) =>
+        string.Join('\u001e', filters.Select(f => $"{f.Column.Name}\u001f{f.Operator}\u001f{f.Value}").Order(StringComparer.Ordinal));
 
     /// <summary>ORDER BY a real column (else 422), id as the tie-breaker so pages never overlap.</summary>
     public static string OrderBy(string? sortBy, string? sortOrder, IReadOnlyList<TableColumn> columns)
     {
-        var direction = (sortOrder ?? "asc").ToLowerInvariant() switch
-        {
-            "asc" => "ASC",
-            "desc" => "DESC",
-            _ => throw ApiError.Validation("sort_order", "sort_order must be asc or desc"),
-        };
-        if (string.IsNullOrEmpty(sortBy)) return $" ORDER BY id {direction}";
+        var direction = Direction(sortOrder);
+        var column = SortColumn(sortBy, columns);
+        return column.Name == "id" ? $" ORDER BY id {direction}" : $" ORDER BY {ColumnNames.Quote(column.Name)} {direction}, id {direction}";
+    }
+
+    /// <summary>ASC or DESC from sort_order (default asc), else 422.</summary>
+    public static string Direction(string? sortOrder) => (sortOrder ?? "asc").ToLowerInvariant() switch
+    {
+        "asc" => "ASC",
+        "desc" => "DESC",
+        _ => throw ApiError.Validation("sort_order", "sort_order must be asc or desc"),
+    };
+
+    /// <summary>The column sort_by names (its SQL or AKShare name; default id), else 422.</summary>
+    public static TableColumn SortColumn(string? sortBy, IReadOnlyList<TableColumn> columns)
+    {
+        if (string.IsNullOrEmpty(sortBy)) sortBy = "id";
         var column = columns.FirstOrDefault(c => c.Name == sortBy) ?? columns.FirstOrDefault(c => c.OriginalName == sortBy);
         if (column is null || Hidden.Contains(column.Name)) throw ApiError.Validation("sort_by", $"no column {sortBy} in this table");
-        return column.Name == "id" ? $" ORDER BY id {direction}" : $" ORDER BY {ColumnNames.Quote(column.Name)} {direction}, id {direction}";
+        return column;
+    }
+
+    /// <summary>
+    /// The order of /data for a sort column: when an index starts with the column, that index's columns and
+    /// then id (all in one direction), which the index delivers as it is stored; otherwise the column and id,
+    /// which MySQL must sort. Either way a total order (id is unique), so pages never overlap.
+    /// </summary>
+    public static SortPlan Sort(TableColumn column, string direction, IReadOnlyList<TableColumn> columns, IReadOnlyList<TableIndex> indexes)
+    {
+        var descending = direction == "DESC";
+        var id = columns.First(c => c.Name == "id");
+        if (column.Name == "id") return new SortPlan([id], descending, "PRIMARY");
+        var best = indexes
+            .Where(i => i.Columns[0] == column.Name)
+            .Select(i => (i.Name, Keys: i.Columns.TakeWhile(c => c != "id").Select(c => columns.FirstOrDefault(t => t.Name == c)).ToList()))
+            .Where(i => i.Keys.All(k => k is not null && !Hidden.Contains(k.Name)))
+            .OrderBy(i => i.Keys.Count).ThenBy(i => i.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+        return best.Name is null
+            ? new SortPlan([column, id], descending, null)
+            : new SortPlan([.. best.Keys.Select(k => k!), id], descending, best.Name);
     }
 
     public static string SelectList(IReadOnlyList<TableColumn> columns) =>

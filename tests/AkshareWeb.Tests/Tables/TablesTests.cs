@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json.Nodes;
 using AkshareWeb.Tests.Infrastructure;
 using Dapper;
 using MiniExcelLibs;
@@ -10,6 +11,8 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
 {
     private static readonly SemaphoreSlim Once = new(1, 1);
     private static readonly HashSet<string> Filled = [];
+    private static readonly SemaphoreSlim OnceByHand = new(1, 1);
+    private static readonly HashSet<string> MadeByHand = [];
 
     /// <summary>Collects 3 symbols x 40 days of bars once per app.</summary>
     private async Task<HttpClient> CollectedAsync()
@@ -160,5 +163,213 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
             Assert.Equal(expected[i].Close, Convert.ToDouble(rows[i]["收盘"], System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal(expected[i].Volume, Convert.ToInt64(rows[i]["成交量"], System.Globalization.CultureInfo.InvariantCulture));
         }
+    }
+
+    /// <summary>
+    /// A table of the engine's shape made by SQL (rows in no particular order of any column): 股票代码 and 日期 with
+    /// repeats and NULLs, indexed as the engine indexes them (natural key 股票代码, 日期 and 日期 on its own), 收盘
+    /// (DOUBLE) and 成交额 (DECIMAL) with repeats and NULLs and no index. Registered as a managed table.
+    /// </summary>
+    private async Task<string> HandMadeAsync(string table, int rows)
+    {
+        await OnceByHand.WaitAsync();
+        try
+        {
+            if (!MadeByHand.Add(app.ConnectionString + "/" + table)) return table;
+            await using var db = await app.OpenDatabaseAsync();
+            await db.ExecuteAsync($"""
+                CREATE TABLE {table} (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `日期` DATE NULL COMMENT '日期',
+                  `股票代码` VARCHAR(16) NULL COMMENT '股票代码', `收盘` DOUBLE NULL COMMENT '收盘', `成交额` DECIMAL(20,4) NULL COMMENT '成交额',
+                  _execution_id VARCHAR(40) NOT NULL, _collected_at DATETIME(6) NOT NULL, _row_key BINARY(32) NOT NULL, _row_hash BINARY(32) NOT NULL,
+                  UNIQUE KEY ux_row_key (_row_key), KEY ix_natural_key (`股票代码`, `日期`), KEY ix_day (`日期`)
+                ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+                """);
+            await AddRowsAsync(db, table, 0, rows);
+            await db.ExecuteAsync("""
+                INSERT INTO warehouse_tables (table_name, display_name, category, created_at, last_updated_at)
+                VALUES (@table, @table, 'stocks', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
+                """, new { table });
+            return table;
+        }
+        finally
+        {
+            OnceByHand.Release();
+        }
+    }
+
+    private static async Task AddRowsAsync(MySqlConnector.MySqlConnection db, string table, int from, int count)
+    {
+        const string digit = "(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)";
+        await db.ExecuteAsync($"""
+            INSERT INTO {table} (`日期`, `股票代码`, `收盘`, `成交额`, _execution_id, _collected_at, _row_key, _row_hash)
+            SELECT CASE WHEN n % 11 = 0 THEN NULL ELSE DATE('2024-01-01') + INTERVAL (n * 7 % 400) DAY END,
+              CASE WHEN n % 7 = 0 THEN NULL ELSE LPAD(n * 13 % 50, 6, '0') END,
+              CASE WHEN n % 13 = 0 THEN NULL ELSE 10 + (n % 17) / 10 END,
+              CASE WHEN n % 9 = 0 THEN NULL ELSE (n % 23) * 1234.5678 END,
+              'exec_by_hand', UTC_TIMESTAMP(6), UNHEX(SHA2(CONCAT('{table}', n), 256)), UNHEX(SHA2(n, 256))
+            FROM (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d AS n FROM {digit} a, {digit} b, {digit} c, {digit} e, {digit} f) numbers
+            WHERE n >= @from AND n < @to
+            """, new { from, to = from + count });
+    }
+
+    /// <summary>The ORDER BY the API promises for each sort of the hand-made tables.</summary>
+    private static string ExpectedOrder(string sortBy, string direction) => sortBy switch
+    {
+        "id" => $"id {direction}",
+        // An index starts with 股票代码: its columns, then id.
+        "股票代码" => $"`股票代码` {direction}, `日期` {direction}, id {direction}",
+        _ => $"`{sortBy}` {direction}, id {direction}",
+    };
+
+    private static async Task<JsonNode> DataAsync(HttpClient client, string table, string query) =>
+        (await (await client.GetAsync($"/api/tables/{table}/data?{query}")).ExpectAsync(200, 0))["data"]!;
+
+    private static List<long> Ids(JsonNode page) => page["items"]!.AsArray().Select(r => r!["id"]!.GetValue<long>()).ToList();
+
+    private static string Sort(string sortBy, string direction) => $"sort_by={Uri.EscapeDataString(sortBy)}&sort_order={direction}";
+
+    [Theory]
+    [InlineData("id", "asc")]
+    [InlineData("id", "desc")]
+    [InlineData("股票代码", "asc")]
+    [InlineData("股票代码", "desc")]
+    [InlineData("日期", "asc")]
+    [InlineData("日期", "desc")]
+    [InlineData("收盘", "asc")]
+    [InlineData("成交额", "desc")]
+    public async Task Cursor_pages_walk_the_whole_table_in_order_without_overlap_or_gaps(string sortBy, string direction)
+    {
+        var client = await CollectedAsync();
+        var table = await HandMadeAsync("ak_by_hand_walk", 300);
+        await using var db = await app.OpenDatabaseAsync();
+        var expected = (await db.QueryAsync<long>($"SELECT id FROM {table} ORDER BY {ExpectedOrder(sortBy, direction)}")).ToList();
+
+        var walked = new List<long>();
+        var page = await DataAsync(client, table, $"{Sort(sortBy, direction)}&page_size=7");
+        Assert.Equal(1, page["page"]!.GetValue<int>());
+        var requests = 1;
+        while (true)
+        {
+            Assert.Equal(300, page["total"]!.GetValue<long>());
+            Assert.Equal(43, page["total_pages"]!.GetValue<int>());
+            var ids = Ids(page);
+            walked.AddRange(ids);
+            var next = page["next_cursor"]?.GetValue<string>();
+            if (next is null) break;
+            Assert.Equal(7, ids.Count);
+            page = await DataAsync(client, table, $"{Sort(sortBy, direction)}&page_size=7&cursor={Uri.EscapeDataString(next)}");
+            Assert.Null(page["page"]);
+            Assert.True(++requests <= 43, "the walk does not end");
+        }
+
+        Assert.Equal(43, requests);
+        Assert.Equal(expected, walked);
+
+        // Page numbers give the same order.
+        var numbered = new List<long>();
+        for (var number = 1; number <= 43; number++)
+        {
+            var numberedPage = await DataAsync(client, table, $"{Sort(sortBy, direction)}&page_size=7&page={number}");
+            Assert.Equal(number < 43, numberedPage["next_cursor"] is not null);
+            numbered.AddRange(Ids(numberedPage));
+        }
+
+        Assert.Equal(expected, numbered);
+    }
+
+    [Theory]
+    [InlineData("id", "asc")]
+    [InlineData("id", "desc")]
+    [InlineData("股票代码", "asc")]
+    [InlineData("股票代码", "desc")]
+    [InlineData("日期", "desc")]
+    [InlineData("收盘", "asc")]
+    public async Task Deep_pages_are_the_rows_at_their_offset_in_any_order_of_requests(string sortBy, string direction)
+    {
+        var client = await CollectedAsync();
+        // 25,000 rows: pages beyond the first 10,000 rows start from cached positions in indexed orders.
+        var table = await HandMadeAsync("ak_by_hand_deep", 25_000);
+        await using var db = await app.OpenDatabaseAsync();
+        foreach (var number in new[] { 150, 101, 249, 250, 100, 1, 201, 251 })
+        {
+            var expected = (await db.QueryAsync<long>($"SELECT id FROM {table} ORDER BY {ExpectedOrder(sortBy, direction)} LIMIT 100 OFFSET {(number - 1) * 100}")).ToList();
+            var page = await DataAsync(client, table, $"{Sort(sortBy, direction)}&page_size=100&page={number}");
+            Assert.Equal(25_000, page["total"]!.GetValue<long>());
+            Assert.Equal(expected, Ids(page));
+            Assert.Equal(number < 250, page["next_cursor"] is not null);
+            if (number == 150)
+            {
+                var after = await DataAsync(client, table, $"{Sort(sortBy, direction)}&page_size=100&cursor={Uri.EscapeDataString(page["next_cursor"]!.GetValue<string>())}");
+                var following = (await db.QueryAsync<long>($"SELECT id FROM {table} ORDER BY {ExpectedOrder(sortBy, direction)} LIMIT 100 OFFSET 15000")).ToList();
+                Assert.Equal(following, Ids(after));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_cursor_is_only_good_for_the_query_that_gave_it()
+    {
+        var client = await CollectedAsync();
+        var table = await HandMadeAsync("ak_by_hand_walk", 300);
+        var day = Uri.EscapeDataString("日期");
+        var code = Uri.EscapeDataString("股票代码");
+        var byDay = await DataAsync(client, table, $"sort_by={day}&page_size=10");
+        var cursor = Uri.EscapeDataString(byDay["next_cursor"]!.GetValue<string>());
+
+        await DataAsync(client, table, $"sort_by={day}&page_size=20&cursor={cursor}");
+        var otherSort = await (await client.GetAsync($"/api/tables/{table}/data?sort_by={code}&page_size=10&cursor={cursor}")).ExpectAsync(422, 3001);
+        Assert.Equal("cursor", otherSort["detail"]![0]!["field"]!.GetValue<string>());
+        await (await client.GetAsync($"/api/tables/{table}/data?sort_by={day}&sort_order=desc&cursor={cursor}")).ExpectAsync(422, 3001);
+        await (await client.GetAsync($"/api/tables/{table}/data?sort_by={day}&filter[{code}]=000013&cursor={cursor}")).ExpectAsync(422, 3001);
+        await (await client.GetAsync($"/api/tables/ak_stock_zh_a_hist/data?sort_by={day}&cursor={cursor}")).ExpectAsync(422, 3001);
+        await (await client.GetAsync($"/api/tables/{table}/data?sort_by={day}&cursor=not-a-cursor")).ExpectAsync(422, 3001);
+        // A cursor made by hand with the right fingerprint but values that are not the columns' is refused too.
+        var body = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, System.Text.Json.JsonElement>>(
+            System.Buffers.Text.Base64Url.DecodeFromChars(byDay["next_cursor"]!.GetValue<string>()))!;
+        var forged = System.Buffers.Text.Base64Url.EncodeToString(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new Dictionary<string, object?> { ["q"] = body["q"].GetString(), ["k"] = new[] { "2024-01-01", "1 OR 1=1" } }));
+        await (await client.GetAsync($"/api/tables/{table}/data?sort_by={day}&cursor={forged}")).ExpectAsync(422, 3001);
+    }
+
+    [Fact]
+    public async Task Sorting_by_the_first_column_of_a_composite_index_follows_the_index()
+    {
+        var client = await CollectedAsync();
+        await using var db = await app.OpenDatabaseAsync();
+        foreach (var direction in new[] { "asc", "desc" })
+        {
+            var expected = (await db.QueryAsync<long>(
+                $"SELECT id FROM ak_stock_zh_a_hist FORCE INDEX (ux_natural_key) ORDER BY `股票代码` {direction}, `日期` {direction}, id {direction}")).ToList();
+            var first = await DataAsync(client, "ak_stock_zh_a_hist", $"{Sort("股票代码", direction)}&page_size=100");
+            var second = await DataAsync(client, "ak_stock_zh_a_hist", $"{Sort("股票代码", direction)}&page_size=100&page=2");
+            Assert.Equal(expected, Ids(first).Concat(Ids(second)));
+            var codes = first["items"]!.AsArray().Select(r => r!["股票代码"]!.GetValue<string>()).ToList();
+            Assert.Equal(direction == "asc" ? codes.Order(StringComparer.Ordinal) : codes.OrderDescending(StringComparer.Ordinal), codes);
+        }
+    }
+
+    [Fact]
+    public async Task Total_is_cached_until_the_table_is_written_again()
+    {
+        var client = await CollectedAsync();
+        var table = await HandMadeAsync("ak_by_hand_totals", 50);
+        var code = "filter[" + Uri.EscapeDataString("股票代码") + "]=000013";
+        await using var db = await app.OpenDatabaseAsync();
+        var filtered = await db.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM {table} WHERE `股票代码` = '000013'");
+        Assert.Equal(50, (await DataAsync(client, table, "page_size=5"))["total"]!.GetValue<long>());
+        Assert.Equal(filtered, (await DataAsync(client, table, code))["total"]!.GetValue<long>());
+
+        // Rows written behind the service's back, last_updated_at untouched: the cached totals stand (for up to a minute).
+        await AddRowsAsync(db, table, 50, 40);
+        Assert.Equal(50, (await DataAsync(client, table, "page_size=5&page=3"))["total"]!.GetValue<long>());
+
+        // Written again as the engine writes (last_updated_at moves): counted again, with and without filters.
+        await db.ExecuteAsync("UPDATE warehouse_tables SET last_updated_at = UTC_TIMESTAMP(6) + INTERVAL 1 SECOND WHERE table_name = @table", new { table });
+        var page = await DataAsync(client, table, "page_size=5&page=3");
+        Assert.Equal(90, page["total"]!.GetValue<long>());
+        Assert.Equal(18, page["total_pages"]!.GetValue<int>());
+        var refiltered = await db.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM {table} WHERE `股票代码` = '000013'");
+        Assert.True(refiltered > filtered);
+        Assert.Equal(refiltered, (await DataAsync(client, table, code))["total"]!.GetValue<long>());
     }
 }
