@@ -1,0 +1,135 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AkshareWeb.Tests.Infrastructure;
+using Dapper;
+
+namespace AkshareWeb.Tests.Collection;
+
+/// <summary>Answers whose shape makes the engine work: keys repeated across batches, awkward JSON, bodies cut short.</summary>
+public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<CollectingApp>
+{
+    private async Task<JsonNode> DownloadAsync(string function, object parameters)
+    {
+        var client = (await app.NewUserAsync()).Client;
+        await using var db = await app.OpenDatabaseAsync();
+        var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = @function", new { function });
+        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters })).ExpectAsync(200, 0))["data"]!;
+        return await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>(), 90);
+    }
+
+    [Fact]
+    public async Task A_key_repeated_in_later_batches_keeps_the_newest_row_and_the_table_gets_its_key_indexes()
+    {
+        // 45,000 rows in three batches; the last 20,000 repeat the keys of the first 20,000 with new closes.
+        // A table of its own, so it is new whatever ran before: its key index is built after the rows are in.
+        var admin = await app.AdminAsync();
+        app.WriteScript("stocks/daily/stock_repeat_hist.json", """
+            {"id": "stock_repeat_hist", "name": "重复键日线", "category": "stocks", "frequency": "daily", "interface": "stock_repeat_hist",
+             "parameters": [{"name": "symbol", "type": "string", "required": true}], "target_table": "ak_stock_repeat_hist", "write_mode": "upsert",
+             "key_columns": ["股票代码", "日期"]}
+            """);
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        var start = new DateOnly(2010, 1, 1);
+        app.AkTools.Generate("stock_repeat_hist", 45_000, i =>
+        {
+            var key = i < 25_000 ? i : i - 25_000;
+            var close = i < 25_000 ? 10.0 : 20.0;
+            return $"{{\"日期\":\"{start.AddDays((int)(key % 5000)):yyyy-MM-dd}T00:00:00.000\",\"股票代码\":\"{key / 5000:D6}\",\"收盘\":{close + key % 7:0.0},\"成交量\":{key}}}";
+        });
+
+        var run = await DownloadAsync("stock_repeat_hist", new { symbol = "all" });
+        Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+        Assert.Equal(25_000, run["rows_affected"]!.GetValue<long>());
+        Assert.Equal(25_000, run["rows_after"]!.GetValue<long>());
+
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(25_000, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_repeat_hist"));
+        Assert.Equal(25_000, await db.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT `股票代码`, `日期`) FROM ak_stock_repeat_hist"));
+        // Key 0 was sent with close 10 and then 20: the newest stays; key 24,999 was sent once.
+        Assert.Equal(20.0, await db.ExecuteScalarAsync<double>("SELECT `收盘` FROM ak_stock_repeat_hist WHERE `股票代码` = '000000' AND `日期` = '2010-01-01'"));
+        Assert.Equal(10.0 + 24_999 % 7, await db.ExecuteScalarAsync<double>("SELECT `收盘` FROM ak_stock_repeat_hist WHERE `股票代码` = '000004' AND `日期` = @day",
+            new { day = start.AddDays(24_999 % 5000).ToDateTime(TimeOnly.MinValue) }));
+
+        var indexes = (await db.QueryAsync<(string Name, int NonUnique, string Column, int Seq)>("""
+            SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SEQ_IN_INDEX FROM information_schema.STATISTICS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ak_stock_repeat_hist' ORDER BY INDEX_NAME, SEQ_IN_INDEX
+            """)).ToList();
+        Assert.Equal(["股票代码", "日期"], indexes.Where(i => i.Name == "ux_natural_key").Select(i => i.Column));
+        Assert.All(indexes.Where(i => i.Name == "ux_natural_key"), i => Assert.Equal(0, i.NonUnique));
+        Assert.Contains(indexes, i => i.Column == "日期" && i.Seq == 1);
+
+        // The same answer again, now through key look-ups: each repeated key is rewritten twice (old value,
+        // then newest), nothing is added, and the newest value is what stays.
+        var again = await DownloadAsync("stock_repeat_hist", new { symbol = "all" });
+        Assert.Equal("completed", again["status"]!.GetValue<string>());
+        Assert.Equal(0, again["rows_inserted"]!.GetValue<long>());
+        Assert.Equal(40_000, again["rows_updated"]!.GetValue<long>());
+        Assert.Equal(again["rows_before"]!.GetValue<long>(), again["rows_after"]!.GetValue<long>());
+        Assert.Equal(20.0, await db.ExecuteScalarAsync<double>("SELECT `收盘` FROM ak_stock_repeat_hist WHERE `股票代码` = '000000' AND `日期` = '2010-01-01'"));
+    }
+
+    [Fact]
+    public async Task Rows_with_a_null_key_column_are_recognised_on_the_next_run()
+    {
+        app.AkTools.Raw("stock_zh_a_hist", """
+            [{"日期": null, "股票代码": "NULLDAY", "收盘": 1.5}, {"日期": "2024-05-06T00:00:00.000", "股票代码": null, "收盘": 2.5}]
+            """);
+        var first = await DownloadAsync("stock_zh_a_hist", new { symbol = "NULLDAY" });
+        Assert.True(first["status"]!.GetValue<string>() == "completed", first.ToJsonString());
+        var again = await DownloadAsync("stock_zh_a_hist", new { symbol = "NULLDAY" });
+        Assert.Equal(0, again["rows_affected"]!.GetValue<long>());
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(2, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_zh_a_hist WHERE `日期` IS NULL OR `股票代码` IS NULL"));
+    }
+
+    [Fact]
+    public async Task Awkward_but_valid_json_is_read_exactly()
+    {
+        // A byte-order mark, escaped names and values, an instant with a zone, a nested value, absent columns.
+        var body = "\uFEFF \n[ {\"\\u4ef7\\u683c\": 1.25, \"文本\": \"a\\\"b\\\\c\\nd\\te\\u0000f\", \"时间\": \"2024-01-02T09:30:00+08:00\", " +
+                   "\"本地时间\": \"2024-01-02 09:30:00\", \"标志\": true, \"嵌套\": {\"x\": [1, 2, {\"y\": null}]}, \"整数\": -5, \"科学计数\": 1e3},\n" +
+                   "  null,\n  {\"价格\": 2, \"文本\": \"第二行\"} ]";
+        app.AkTools.Raw("hostile_fn", body);
+
+        var run = await DownloadAsync("hostile_fn", new { level = 7 });
+        Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+        Assert.Equal(2, run["rows_affected"]!.GetValue<long>());
+
+        await using var db = await app.OpenDatabaseAsync();
+        var types = (await db.QueryAsync<(string Name, string Type)>(
+            "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ak_hostile_fn'"))
+            .ToDictionary(c => c.Name, c => c.Type);
+        Assert.Equal("double", types["价格"]);
+        Assert.Equal("datetime", types["时间"]);
+        Assert.Equal("tinyint", types["标志"]);
+        Assert.Equal("bigint", types["整数"]);
+        Assert.Equal("double", types["科学计数"]);
+
+        var first = await db.QuerySingleAsync<(double Price, string Text, DateTime At, DateTime Local, bool Flag, string Nested, long Whole, double Scientific)>(
+            "SELECT `价格`, `文本`, `时间`, `本地时间`, `标志`, `嵌套`, `整数`, `科学计数` FROM ak_hostile_fn WHERE `价格` = 1.25");
+        Assert.Equal("a\"b\\c\nd\te\0f", first.Text);
+        Assert.Equal(new DateTime(2024, 1, 2, 1, 30, 0), first.At); // stored in UTC
+        Assert.Equal(new DateTime(2024, 1, 2, 9, 30, 0), first.Local);
+        Assert.True(first.Flag);
+        Assert.Null(JsonNode.Parse(first.Nested)!["x"]![2]!["y"]);
+        Assert.Equal(-5, first.Whole);
+        Assert.Equal(1000, first.Scientific);
+
+        var second = await db.QuerySingleAsync<(string Text, DateTime? At)>("SELECT `文本`, `时间` FROM ak_hostile_fn WHERE `价格` = 2");
+        Assert.Equal("第二行", second.Text);
+        Assert.Null(second.At);
+    }
+
+    [Fact]
+    public async Task A_body_cut_off_inside_the_array_fails_and_writes_nothing()
+    {
+        app.AkTools.Raw("macro_cnbs", "[{\"年份\": \"2023\", \"居民部门\": 61.9}, {\"年份\": \"2024\", \"居民部");
+        var run = await DownloadAsync("macro_cnbs", new { });
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Contains("malformed JSON for macro_cnbs", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0, run["rows_affected"]!.GetValue<long>());
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ak_macro_cnbs'"));
+    }
+}
