@@ -71,7 +71,7 @@ start() {
       --pid-file="$pidfile" --user="$(id -un)" --skip-name-resolve --character-set-server=utf8mb4 \
       --collation-server=utf8mb4_unicode_ci --default-time-zone=+08:00 --local-infile=1 \
       --max-connections=500 --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
-      --innodb-flush-log-at-trx-commit=2 --max-allowed-packet=256M \
+      --innodb-flush-log-at-trx-commit=2 --max-allowed-packet=256M --innodb-sort-buffer-size=64M \
       --log-error="$run/mariadb.err" >/dev/null 2>&1 &
     echo "$port" >"$portfile"
     for _ in $(seq 1 100); do

@@ -54,6 +54,7 @@ public sealed class ExecutionRunner(
         long rowsBefore = 0, rowsAfter = 0;
         var result = new Dictionary<string, object?>();
         WarehouseWriter.TableWrite? write = null;
+        IReadOnlyList<WarehouseWriter.BrowsingIndex> laterIndexes = [];
         try
         {
             var parameters = plan.Parameters;
@@ -123,6 +124,7 @@ public sealed class ExecutionRunner(
                 rowsAfter = await CountQuietlyAsync(write, plan);
             }
 
+            laterIndexes = write.BrowsingIndexes;
             result["columns_added"] = write.ColumnsAdded;
             result["columns_widened"] = write.ColumnsWidened;
             await write.DisposeAsync();
@@ -162,6 +164,7 @@ public sealed class ExecutionRunner(
             executionId,
         }, cancellationToken: CancellationToken.None));
         logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Inserted + progress.Updated, watch.Elapsed.TotalSeconds);
+        if (laterIndexes.Count > 0) _ = AddIndexesLaterAsync(plan.TargetTable, laterIndexes);
         return new ExecutionOutcome(status, progress.Inserted + progress.Updated, error);
     }
 
@@ -253,6 +256,20 @@ public sealed class ExecutionRunner(
         catch (MySqlException e)
         {
             logger.LogWarning(e, "Heartbeat of execution {ExecutionId} failed", executionId);
+        }
+    }
+
+    /// <summary>The date indexes a run leaves for after its record: built off the run's clock, failures only logged.</summary>
+    private async Task AddIndexesLaterAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
+    {
+        try
+        {
+            await Task.Yield();
+            await writer.AddIndexesAsync(table, indexes, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Indexes {Indexes} of {Table} were not built; the next run on the table tries again", string.Join(", ", indexes.Select(i => i.Name)), table);
         }
     }
 

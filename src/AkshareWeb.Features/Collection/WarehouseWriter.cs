@@ -34,7 +34,7 @@ public readonly record struct BatchResult(long Inserted, long Updated);
 /// Writes one execution's rows into its ak_* table, batch by batch.
 /// <para>How a row is recognised again: in upsert mode by its natural key, under a unique index on the key columns
 /// themselves (rows arrive roughly in key order, so the index grows at its end); in append and replace mode, or
-/// when the key columns cannot be indexed, by <c>_row_key</c>, the SHA-256 of the key (of all values in append
+/// when the key columns cannot be indexed, by <c>_row_key</c>, the XXH128 of the key (of all values in append
 /// mode), under a unique index. <c>_row_hash</c> (of all non-null values) tells a changed row from an unchanged one.</para>
 /// <para>Each batch: widen the table for the batch's columns (DDL, which MySQL commits by itself and which never
 /// removes or narrows anything); render the values as MySQL reads them; then, under a per-table lock and in one
@@ -68,6 +68,39 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         }
     }
 
+    /// <summary>
+    /// Builds indexes a run left for later (<see cref="TableWrite.BrowsingIndexes"/>), under the table's write lock
+    /// so no batch of another run looks keys up meanwhile; an index another run built first is skipped. The
+    /// build is online: readers and exports go on. If it never happens (the service stopped), the next run on the
+    /// table finds the index missing and leaves it for later again.
+    /// </summary>
+    public async Task AddIndexesAsync(string table, IReadOnlyList<BrowsingIndex> indexes, CancellationToken ct)
+    {
+        if (indexes.Count == 0 || !TableNamePattern().IsMatch(table)) return;
+        await using var connection = await warehouse.OpenAsync(ct);
+        var name = WriteLockName(connection.Database, table);
+        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@name, 600)", new { name }, cancellationToken: ct)) != 1) return;
+        try
+        {
+            var present = (await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
+                new { table }, cancellationToken: ct))).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var definitions = indexes.Where(i => !present.Contains(i.Name)).Select(i => $"ADD KEY {ColumnNames.Quote(i.Name)} ({ColumnNames.Quote(i.Column)})").ToList();
+            if (definitions.Count == 0) return;
+            await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {ColumnNames.Quote(table)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
+        }
+        finally
+        {
+            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@name)", new { name }));
+        }
+    }
+
+    private static string WriteLockName(string database, string table) =>
+        "akshareweb:w:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(database + "." + table)))[..32];
+
+    /// <summary>An index for reading: its name and its one column's SQL name.</summary>
+    public sealed record BrowsingIndex(string Name, string Column);
+
     public sealed class TableWrite : IAsyncDisposable
     {
         private const int NewRowHashBytes = 16;
@@ -95,6 +128,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         private int rowKeyBytes = NewRowHashBytes;
         private bool retriedDdl;
         private bool indexesPending;
+        // The bookkeeping columns' defaults name this run (it created the table); see DropDefaultsAsync.
+        private bool ownDefaults;
         // While the table has had none of the rows seen so far, batches go straight in.
         private bool straightIn;
 
@@ -116,6 +151,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         public int ColumnsWidened { get; private set; }
         /// <summary>Rows of this run dropped when the key index was built because a newer row had the same key.</summary>
         public long DuplicatesRemoved { get; private set; }
+        /// <summary>Indexes for reading the table that it lacks once the run has ended; see <see cref="AddIndexesAsync"/>.</summary>
+        public IReadOnlyList<BrowsingIndex> BrowsingIndexes { get; private set; } = [];
 
         internal async Task StartAsync(CancellationToken ct)
         {
@@ -181,7 +218,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                 if (straightIn && !rendered.AnyNullKey(rows))
                 {
                     await using var transaction = await connection.BeginTransactionAsync(ct);
-                    var (inserted, warnings) = await LoadAsync(writeTable, fields, rows, rendered, null, ignore: true, transaction, ct, prepared.Load);
+                    var (inserted, warnings) = await LoadAsync(writeTable, fields, rows, rendered, null, ignore: true, transaction, ct, prepared.Load, byDefault: ownDefaults);
                     if (inserted == rows.Count)
                     {
                         await FailOnWarningsAsync(warnings, transaction, ct);
@@ -194,8 +231,9 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                     straightIn = false;
                 }
 
-                // Looking keys up needs the key's index.
+                // Looking keys up needs the key's index; rows written from here on name this run themselves.
                 await EnsureIndexesAsync(ct);
+                await DropDefaultsAsync();
                 return await MergeAsync(batch, rendered, rows, fields, ct);
             }
             finally
@@ -369,6 +407,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                 await UnlockAsync();
             }
 
+            await DropDefaultsAsync();
+
             if (plan.WriteMode == WriteModes.Replace && exists)
             {
                 var target = ColumnNames.Quote(plan.TargetTable);
@@ -386,7 +426,9 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                 }
             }
 
-            return await TableExistsAsync(plan.TargetTable, ct) ? await CountAsync(plan.TargetTable, ct) : 0;
+            if (!await TableExistsAsync(plan.TargetTable, ct)) return 0;
+            BrowsingIndexes = await MissingBrowsingIndexesAsync(ct);
+            return await CountAsync(plan.TargetTable, ct);
         }
 
         /// <summary>Replace mode, after a failure: the half-filled new table goes; the old one was never touched.</summary>
@@ -402,6 +444,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             {
                 // The rows written before the failure stay; so must the index that keeps their keys unique.
                 await EnsureIndexesAsync(CancellationToken.None);
+                await DropDefaultsAsync();
+                if (await TableExistsAsync(writeTable, CancellationToken.None)) BrowsingIndexes = await MissingBrowsingIndexesAsync(CancellationToken.None);
             }
             catch (MySqlException)
             {
@@ -466,7 +510,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         /// Returns the rows the server took and its warning count.
         /// </summary>
         private async Task<(long Rows, long Warnings)> LoadAsync(string table, IReadOnlyList<Field> fields, IReadOnlyList<int> rows, Rendered rendered,
-            long[]? ids, bool ignore, MySqlTransaction transaction, CancellationToken ct, ByteBuffer? prebuilt = null)
+            long[]? ids, bool ignore, MySqlTransaction transaction, CancellationToken ct, ByteBuffer? prebuilt = null, bool byDefault = false)
         {
             var bookkeeping = table == writeTable;
             var now = time.GetUtcNow().UtcDateTime;
@@ -508,7 +552,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                         }
                     }
 
-                    if (bookkeeping)
+                    if (bookkeeping && !byDefault)
                     {
                         loader.Expressions.Add($"_execution_id = {Literal(executionId)}");
                         loader.Expressions.Add($"_collected_at = '{now:yyyy-MM-dd HH:mm:ss.ffffff}'");
@@ -585,7 +629,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction, commandTimeout: 0, cancellationToken: ct));
 
         /// <summary>Writers of one table take turns batch by batch, so a key is looked up and written as one step.</summary>
-        private string LockName => "akshareweb:w:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(connection.Database + "." + writeTable)))[..32];
+        private string LockName => WriteLockName(connection.Database, writeTable);
 
         private async Task LockAsync(CancellationToken ct)
         {
@@ -655,8 +699,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                     CREATE TABLE IF NOT EXISTS {ColumnNames.Quote(writeTable)} (
                       id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
                       {string.Join(",\n  ", data)},
-                      _execution_id VARCHAR(40) NOT NULL COMMENT 'the execution that last wrote the row',
-                      _collected_at DATETIME(6) NOT NULL COMMENT 'when (UTC)',
+                      _execution_id VARCHAR(40) NOT NULL DEFAULT {Literal(executionId)} COMMENT 'the execution that last wrote the row',
+                      _collected_at DATETIME(6) NOT NULL DEFAULT '{time.GetUtcNow().UtcDateTime:yyyy-MM-dd HH:mm:ss.ffffff}' COMMENT 'when (UTC)',
                       _row_hash BINARY({NewRowHashBytes}) NOT NULL COMMENT 'XXH128 of all non-null values'{key}
                     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT={Literal(plan.DisplayName ?? plan.InterfaceName)}
                     """, cancellationToken: ct));
@@ -708,8 +752,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
         private async Task LoadColumnsAsync(CancellationToken ct)
         {
-            var rows = await connection.QueryAsync<(string Name, string DataType, long? Length, string ColumnType, string Comment, long? Octets)>(new CommandDefinition("""
-                SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, COLUMN_TYPE, COLUMN_COMMENT, CHARACTER_OCTET_LENGTH
+            var rows = await connection.QueryAsync<(string Name, string DataType, long? Length, string ColumnType, string Comment, long? Octets, string? Default)>(new CommandDefinition("""
+                SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, COLUMN_TYPE, COLUMN_COMMENT, CHARACTER_OCTET_LENGTH, COLUMN_DEFAULT
                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table ORDER BY ORDINAL_POSITION
                 """, new { table = writeTable }, cancellationToken: ct));
             var hasRowKey = false;
@@ -718,6 +762,13 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                 if (row.Name == "_row_hash") rowHashBytes = (int)Math.Min(32, row.Octets ?? 32);
                 if (row.Name == "_row_key") rowKeyBytes = (int)Math.Min(32, row.Octets ?? 32);
                 if (row.Name == "_row_key") hasRowKey = true;
+                if (row.Name == "_execution_id")
+                {
+                    // MariaDB quotes a string default in information_schema, MySQL does not.
+                    var given = row.Default is { Length: > 0 } d && d != "NULL" ? d.Trim('\'') : null;
+                    ownDefaults = given == executionId;
+                }
+
                 if (ColumnNames.Bookkeeping.Contains(row.Name, StringComparer.Ordinal)) continue;
                 var original = string.IsNullOrEmpty(row.Comment) ? row.Name : FromComment(row.Comment);
                 var type = ColumnType.FromSql(row.DataType, row.Length, row.ColumnType);
@@ -741,34 +792,21 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         }
 
         /// <summary>
-        /// The natural key's unique index, and an index on each later date column of the key (one day across all
-        /// symbols; sorting by date), built once a new table's first rows are in: one sorted build costs a
-        /// fraction of keeping the indexes up to date row by row through a large first load. Rows that came to
+        /// The natural key's unique index, built once a new table's first rows are in: one sorted build costs a
+        /// fraction of keeping the index up to date row by row through a large first load. Rows that came to
         /// share a key meanwhile (an answer repeating a key in different batches) keep the newest.
         /// Runs before any batch has to look keys up, and at the end of the run, failed or not.
         /// </summary>
         private async Task EnsureIndexesAsync(CancellationToken ct)
         {
             if (!indexesPending) return;
-            var names = await IndexNamesAsync(ct);
             var keys = keyColumns.Select(k => ColumnNames.Quote(columns[k].Sql)).ToList();
-            var definitions = new List<string>();
-            if (!names.Contains("ux_natural_key")) definitions.Add($"ADD UNIQUE KEY ux_natural_key ({string.Join(", ", keys)})");
-            for (var i = 1; i < keyColumns.Count; i++)
-            {
-                if (columns[keyColumns[i]].Type.Kind is ColumnKind.Date or ColumnKind.DateTime && !names.Contains($"ix_key_{i}"))
-                {
-                    definitions.Add($"ADD KEY ix_key_{i} ({keys[i]})");
-                }
-            }
-
             var target = ColumnNames.Quote(writeTable);
-            for (var attempt = 1; definitions.Count > 0; attempt++)
+            for (var attempt = 1; !(await IndexNamesAsync(ct)).Contains("ux_natural_key"); attempt++)
             {
                 try
                 {
-                    await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {target} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
-                    break;
+                    await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {target} ADD UNIQUE KEY ux_natural_key ({string.Join(", ", keys)})", commandTimeout: 0, cancellationToken: ct));
                 }
                 catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt <= 3)
                 {
@@ -782,6 +820,55 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             }
 
             indexesPending = false;
+        }
+
+        /// <summary>
+        /// An index on each later date column of the natural key (one day across all symbols; sorting by date),
+        /// missing from the table as the run leaves it. Reads need them, writes do not: the runner builds them
+        /// after the execution is recorded (<see cref="AddIndexesAsync"/>).
+        /// </summary>
+        private async Task<IReadOnlyList<BrowsingIndex>> MissingBrowsingIndexesAsync(CancellationToken ct)
+        {
+            if (!naturalKey) return [];
+            var names = await IndexNamesAsync(ct);
+            var missing = new List<BrowsingIndex>();
+            for (var i = 1; i < keyColumns.Count; i++)
+            {
+                if (columns.TryGetValue(keyColumns[i], out var column) && column.Type.Kind is ColumnKind.Date or ColumnKind.DateTime && !names.Contains($"ix_key_{i}"))
+                {
+                    missing.Add(new BrowsingIndex($"ix_key_{i}", column.Sql));
+                }
+            }
+
+            return missing;
+        }
+
+        /// <summary>
+        /// A table this run creates names the run and its time as the bookkeeping columns' defaults, so its
+        /// first loads need not set them row by row (about 5 % of a load's cost); once the run stops loading
+        /// straight in, it drops them. Only the run that set them does: another run on the table may still be
+        /// loading on them. Dropping a default changes metadata only, but it waits for readers of the table (an
+        /// export) — 5 s at most, after which the defaults stay. They are harmless: every other write names its
+        /// execution and time itself.
+        /// </summary>
+        private async Task DropDefaultsAsync()
+        {
+            if (!ownDefaults) return;
+            ownDefaults = false;
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition($"""
+                    SET SESSION lock_wait_timeout = 5;
+                    ALTER TABLE {ColumnNames.Quote(writeTable)} ALTER COLUMN _execution_id DROP DEFAULT, ALTER COLUMN _collected_at DROP DEFAULT;
+                    """));
+            }
+            catch (MySqlException)
+            {
+            }
+            finally
+            {
+                await connection.ExecuteAsync(new CommandDefinition("SET SESSION lock_wait_timeout = DEFAULT"));
+            }
         }
 
         private async Task<HashSet<string>> IndexNamesAsync(CancellationToken ct) =>
