@@ -44,6 +44,9 @@ public static class Collection
         services.AddTransient<TaskTrigger>();
         services.AddSingleton<AkshareWeb.Features.Tables.ManagedTables>();
         services.AddSingleton<AkshareWeb.Features.Tables.TableReadCache>();
+        services.AddSingleton<TableWrites>();
+        services.AddSingleton<AkshareWeb.Features.Tables.TableWarmer>();
+        services.AddHostedService<AkshareWeb.Features.Tables.TableWarmup>();
         return services;
     }
 }

@@ -18,7 +18,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// flag every second, which is how a cancel reaches it on whichever instance it runs.
 /// </summary>
 public sealed class ExecutionRunner(
-    Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger)
+    Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger, TableWrites? writes = null)
 {
     public const int BatchSize = 20_000;
     /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
@@ -164,7 +164,8 @@ public sealed class ExecutionRunner(
             executionId,
         }, cancellationToken: CancellationToken.None));
         logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Inserted + progress.Updated, watch.Elapsed.TotalSeconds);
-        if (laterIndexes.Count > 0) _ = AddIndexesLaterAsync(plan.TargetTable, laterIndexes);
+        var wrote = progress.Inserted + progress.Updated > 0 || write?.TableCreated == true;
+        if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes, wrote);
         return new ExecutionOutcome(status, progress.Inserted + progress.Updated, error);
     }
 
@@ -259,18 +260,23 @@ public sealed class ExecutionRunner(
         }
     }
 
-    /// <summary>The date indexes a run leaves for after its record: built off the run's clock, failures only logged.</summary>
-    private async Task AddIndexesLaterAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
+    /// <summary>
+    /// After the record: the date indexes the run left for later (off the run's clock; a failure is only logged),
+    /// then word to the readers of the table that it changed.
+    /// </summary>
+    private async Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes, bool wrote)
     {
+        await Task.Yield();
         try
         {
-            await Task.Yield();
             await writer.AddIndexesAsync(table, indexes, CancellationToken.None);
         }
         catch (Exception e)
         {
             logger.LogWarning(e, "Indexes {Indexes} of {Table} were not built; the next run on the table tries again", string.Join(", ", indexes.Select(i => i.Name)), table);
         }
+
+        if (wrote || indexes.Count > 0) writes?.Announce(table);
     }
 
     private async Task RegisterTableAsync(MySqlConnection connection, ExecutionPlan plan, bool wrote, CancellationToken ct)

@@ -43,11 +43,14 @@ public static class GetTableData
     /// or of every thousandth part of the rows in a bigger table): the first request that goes deep looks the
     /// positions up once, later pages at any depth skip less than one step.</para>
     /// <para><c>total</c> is exact, counted on the first request for a table and filters and then cached while the
-    /// table's last_updated_at is unchanged, for at most 60 seconds (rows written by other means than the engine
-    /// show within that time).</para>
+    /// table's last_updated_at is unchanged. After each run of the engine a table of 100,000 rows or more is counted
+    /// and its positions (id and every index's first column, both directions) are looked up in the background,
+    /// as at start-up, so deep pages are fast from the first request. Rows written by other means than the engine
+    /// are noticed by a background recount at most once a minute while the table is being read.</para>
     /// </summary>
     internal static async Task<Ok<Envelope<TableDataPage>>> Endpoint(
-        string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, TableReadCache cache, CancellationToken ct)
+        string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, TableReadCache cache, TableWarmer warmer,
+        CancellationToken ct)
     {
         var paging = p.ToRequest(100);
         var problems = new PageRequestValidator().Validate(paging);
@@ -65,7 +68,9 @@ public static class GetTableData
         var cursor = string.IsNullOrEmpty(p.Cursor) ? null : TableCursor.Decode(p.Cursor, fingerprint, plan);
         var quoted = ColumnNames.Quote(table.Name);
 
-        var countKey = $"{warehouse.ConnectionString}\u001e{table.Name}\u001e{filterSignature}";
+        var tableKey = TableReadCache.TableKey(warehouse.ConnectionString, table.Name);
+        if (cache.CheckDue(tableKey)) warmer.Revalidate(table.Name);
+        var countKey = TableReadCache.CountKey(tableKey, filterSignature);
         var total = await cache.TotalAsync(countKey, table.LastUpdatedAt, async () =>
         {
             var args = new DynamicParameters();
@@ -79,17 +84,17 @@ public static class GetTableData
         long skip = cursor is null ? paging.Offset : 0;
         if (cursor is null && plan.Indexed)
         {
-            var positions = cache.Positions($"{countKey}\u001e{plan.Signature()}", table.LastUpdatedAt, total);
-            (after, skip) = await SeekAsync(connection, quoted, plan, filters, positions, paging.Offset, ct);
+            var positions = cache.Positions(TableReadCache.PositionsKey(countKey, plan), table.LastUpdatedAt, total);
+            (after, skip) = await positions.SeekAsync(connection, quoted, plan, filters, paging.Offset, ct);
         }
 
-        var pageArgs = Arguments(plan, filters, after, out var pageWhere);
+        var pageArgs = PagePositions.Arguments(plan, filters, after, out var pageWhere);
         pageArgs.Add("limit", paging.PageSize + 1);
         pageArgs.Add("offset", skip);
         var sql = $"""
             SELECT {ManagedTables.SelectList(table.Columns)} FROM {quoted} t
             JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id
-            {plan.OrderBy("t.")}
+            {plan.OrderBy("t.", readingIndex: false)}
             """;
         var shown = table.Columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
         var keyOrdinals = plan.Keys.Select(k => shown.FindIndex(c => c.Name == k.Name)).ToArray();
@@ -120,55 +125,6 @@ public static class GetTableData
         var totalPages = total == 0 ? 0 : (int)Math.Min(int.MaxValue, (total + paging.PageSize - 1) / paging.PageSize);
         return TypedResults.Ok(Envelope<TableDataPage>.Success(
             new TableDataPage(rows, total, cursor is null ? paging.Page : null, paging.PageSize, totalPages, nextCursor)));
-    }
-
-    /// <summary>
-    /// The start of the page at <paramref name="offset"/>: the keys of the nearest known position before it and
-    /// the rows left to skip from there (fewer than a step). Positions not known yet are looked up one step at a
-    /// time, each a range read of the index from the one before (LIMIT 1 OFFSET step - 1).
-    /// </summary>
-    private static async Task<(IReadOnlyList<string?>? After, long Skip)> SeekAsync(
-        MySqlConnection connection, string quoted, SortPlan plan, IReadOnlyList<ColumnFilter> filters, PagePositions positions, long offset, CancellationToken ct)
-    {
-        var needed = offset / positions.Step - 1;
-        if (needed < 0) return (null, offset);
-        await positions.Gate.WaitAsync(ct);
-        try
-        {
-            while (positions.Points.Count <= needed && !positions.Ended)
-            {
-                var args = Arguments(plan, filters, positions.Points.Count == 0 ? null : positions.Points[^1], out var where);
-                args.Add("skip", positions.Step - 1);
-                await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
-                    $"SELECT {plan.SelectKeys()} FROM {quoted}{where}{plan.OrderBy()} LIMIT 1 OFFSET @skip", args, cancellationToken: ct));
-                if (await reader.ReadAsync(ct))
-                {
-                    positions.Points.Add(plan.Keys.Select((key, i) => KeyValues.Token(reader.GetValue(i), key)).ToArray());
-                }
-                else
-                {
-                    positions.Ended = true;
-                }
-            }
-
-            if (positions.Points.Count == 0) return (null, offset);
-            var used = Math.Min(needed, positions.Points.Count - 1);
-            return (positions.Points[(int)used], offset - (used + 1) * positions.Step);
-        }
-        finally
-        {
-            positions.Gate.Release();
-        }
-    }
-
-    /// <summary>The filters, and the rows after <paramref name="after"/> when given, as a WHERE clause.</summary>
-    private static DynamicParameters Arguments(SortPlan plan, IReadOnlyList<ColumnFilter> filters, IReadOnlyList<string?>? after, out string where)
-    {
-        var args = new DynamicParameters();
-        var conditions = ManagedTables.Conditions(filters, args);
-        if (after is not null) conditions.Add(plan.After(after, args));
-        where = conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
-        return args;
     }
 
     /// <summary>A value for JSON or CSV: DATE as yyyy-MM-dd, DATETIME in ISO 8601, the rest as MySQL gives it.</summary>

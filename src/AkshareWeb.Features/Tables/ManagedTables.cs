@@ -17,7 +17,7 @@ public sealed record ColumnFilter(TableColumn Column, string Operator, string Va
 public sealed record ManagedTable(string Name, IReadOnlyList<TableColumn> Columns, DateTime? LastUpdatedAt);
 
 /// <summary>An index usable for ordering: its name and columns, in index order.</summary>
-public sealed record TableIndex(string Name, IReadOnlyList<string> Columns);
+public sealed record TableIndex(string Name, IReadOnlyList<string> Columns, bool Unique = false);
 
 /// <summary>
 /// The ak_* tables AkshareWeb manages: listed in warehouse_tables and present in the warehouse schema. Every
@@ -63,13 +63,13 @@ public sealed class ManagedTables(Database database, Warehouse warehouse)
     /// </summary>
     public static async Task<IReadOnlyList<TableIndex>> IndexesAsync(MySqlConnection connection, string table, CancellationToken ct)
     {
-        var parts = await connection.QueryAsync<(string Index, string? Column, string? Collation, long? SubPart, string? Type)>(new CommandDefinition("""
-            SELECT INDEX_NAME, COLUMN_NAME, COLLATION, SUB_PART, INDEX_TYPE FROM information_schema.STATISTICS
+        var parts = await connection.QueryAsync<(string Index, string? Column, string? Collation, long? SubPart, string? Type, long NonUnique)>(new CommandDefinition("""
+            SELECT INDEX_NAME, COLUMN_NAME, COLLATION, SUB_PART, INDEX_TYPE, NON_UNIQUE FROM information_schema.STATISTICS
             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table ORDER BY INDEX_NAME, SEQ_IN_INDEX
             """, new { table }, cancellationToken: ct));
         return parts.GroupBy(p => p.Index, StringComparer.Ordinal)
             .Where(g => g.All(p => p.Column is not null && p.SubPart is null && p.Collation == "A" && p.Type == "BTREE"))
-            .Select(g => new TableIndex(g.Key, g.Select(p => p.Column!).ToList()))
+            .Select(g => new TableIndex(g.Key, g.Select(p => p.Column!).ToList(), g.First().NonUnique == 0))
             .ToList();
     }
 
@@ -198,13 +198,13 @@ public sealed class ManagedTables(Database database, Warehouse warehouse)
         if (column.Name == "id") return new SortPlan([id], descending, "PRIMARY");
         var best = indexes
             .Where(i => i.Columns[0] == column.Name)
-            .Select(i => (i.Name, Keys: i.Columns.TakeWhile(c => c != "id").Select(c => columns.FirstOrDefault(t => t.Name == c)).ToList()))
+            .Select(i => (i.Name, i.Unique, Keys: i.Columns.TakeWhile(c => c != "id").Select(c => columns.FirstOrDefault(t => t.Name == c)).ToList()))
             .Where(i => i.Keys.All(k => k is not null && !Hidden.Contains(k.Name)))
             .OrderBy(i => i.Keys.Count).ThenBy(i => i.Name, StringComparer.Ordinal)
             .FirstOrDefault();
         return best.Name is null
             ? new SortPlan([column, id], descending, null)
-            : new SortPlan([.. best.Keys.Select(k => k!), id], descending, best.Name);
+            : new SortPlan([.. best.Keys.Select(k => k!), id], descending, best.Name, best.Unique);
     }
 
     public static string SelectList(IReadOnlyList<TableColumn> columns) =>

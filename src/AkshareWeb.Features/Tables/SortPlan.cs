@@ -10,16 +10,21 @@ namespace AkshareWeb.Features.Tables;
 /// The order of a /data answer: <see cref="Keys"/> (ending with id, so the order is total) all ascending or all
 /// descending. <see cref="Index"/> is the index that delivers this order as stored (PRIMARY for id), or null
 /// when MySQL has to sort the filtered rows.
+/// <para>A UNIQUE index (the engine's natural key) holds its rows in (columns, id) order like any InnoDB index,
+/// but MariaDB does not count the id as part of it and sorts the whole range when asked for ORDER BY columns, id.
+/// Reading such an index, the order names its columns only (<see cref="OrderBy"/> with <c>readingIndex</c>):
+/// rows can only share a key when a key column is NULL, and those come in id order as stored. The outer sort of a
+/// page's rows, a sort of a hundred rows, names id as well.</para>
 /// </summary>
-public sealed record SortPlan(IReadOnlyList<TableColumn> Keys, bool Descending, string? Index)
+public sealed record SortPlan(IReadOnlyList<TableColumn> Keys, bool Descending, string? Index, bool IndexIsUnique = false)
 {
     public bool Indexed => Index is not null;
 
     public string Direction => Descending ? "DESC" : "ASC";
 
-    /// <summary>ORDER BY the keys, each column prefixed (e.g. <c>t.</c>).</summary>
-    public string OrderBy(string prefix = "") =>
-        " ORDER BY " + string.Join(", ", Keys.Select(k => $"{prefix}{ColumnNames.Quote(k.Name)} {Direction}"));
+    /// <summary>ORDER BY the keys, each column prefixed (e.g. <c>t.</c>); see the type's remarks for <paramref name="readingIndex"/>.</summary>
+    public string OrderBy(string prefix = "", bool readingIndex = true) =>
+        " ORDER BY " + string.Join(", ", (readingIndex && IndexIsUnique ? Keys.Take(Keys.Count - 1) : Keys).Select(k => $"{prefix}{ColumnNames.Quote(k.Name)} {Direction}"));
 
     /// <summary>The keys as a select list.</summary>
     public string SelectKeys() => string.Join(", ", Keys.Select(k => ColumnNames.Quote(k.Name)));

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AkshareWeb.Tests.Infrastructure;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using MiniExcelLibs;
 
 namespace AkshareWeb.Tests.Tables;
@@ -371,5 +372,48 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
         var refiltered = await db.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM {table} WHERE `股票代码` = '000013'");
         Assert.True(refiltered > filtered);
         Assert.Equal(refiltered, (await DataAsync(client, table, code))["total"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_large_table_is_made_ready_for_deep_pages_after_a_run_and_they_are_the_rows_at_their_offset()
+    {
+        // 120,000 rows through the engine: over the size from which the service counts the table and looks up
+        // the page positions of its indexed orders right after a run, before anyone asks.
+        var client = await CollectedAsync();
+        app.WriteScript("stocks/daily/stock_warm_hist.json", """
+            {"id": "stock_warm_hist", "name": "预热日线", "category": "stocks", "frequency": "daily", "interface": "stock_warm_hist",
+             "parameters": [{"name": "symbol", "type": "string", "required": true}], "target_table": "ak_stock_warm_hist", "write_mode": "upsert",
+             "key_columns": ["股票代码", "日期"]}
+            """);
+        var admin = await app.AdminAsync();
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        var start = new DateOnly(2000, 1, 3);
+        app.AkTools.Generate("stock_warm_hist", 120_000, i =>
+            $"{{\"日期\":\"{start.AddDays((int)(i % 4000)):yyyy-MM-dd}T00:00:00.000\",\"股票代码\":\"{i / 4000:D6}\",\"收盘\":{10 + i % 1000 / 100.0:0.00}}}");
+        await using var db = await app.OpenDatabaseAsync();
+        var interfaceId = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = 'stock_warm_hist'");
+        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = interfaceId, parameters = new { symbol = "all" } })).ExpectAsync(200, 0))["data"]!;
+        var run = await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>(), 120);
+        Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+
+        var warmer = app.Services.GetRequiredService<AkshareWeb.Features.Tables.TableWarmer>();
+        for (var waited = 0; waited < 300 && !warmer.Warmed.ContainsKey("ak_stock_warm_hist"); waited++) await Task.Delay(100);
+        Assert.True(warmer.Warmed.ContainsKey("ak_stock_warm_hist"), "the table was not made ready within 30 s");
+
+        var orders = new (string SortBy, string Direction, string OrderBy)[]
+        {
+            ("id", "asc", "id ASC"), ("id", "desc", "id DESC"), ("日期", "asc", "`日期` ASC, id ASC"), ("日期", "desc", "`日期` DESC, id DESC"),
+            ("股票代码", "desc", "`股票代码` DESC, `日期` DESC, id DESC"),
+        };
+        foreach (var (sortBy, direction, orderBy) in orders)
+        {
+            foreach (var number in new[] { 1, 600, 101, 1199, 1200 })
+            {
+                var expected = (await db.QueryAsync<long>($"SELECT id FROM ak_stock_warm_hist ORDER BY {orderBy} LIMIT 100 OFFSET {(number - 1) * 100}")).ToList();
+                var page = await DataAsync(client, "ak_stock_warm_hist", $"{Sort(sortBy, direction)}&page_size=100&page={number}");
+                Assert.Equal(120_000, page["total"]!.GetValue<long>());
+                Assert.Equal(expected, Ids(page));
+            }
+        }
     }
 }
