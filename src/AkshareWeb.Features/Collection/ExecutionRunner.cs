@@ -165,7 +165,7 @@ public sealed class ExecutionRunner(
         }, cancellationToken: CancellationToken.None));
         logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Inserted + progress.Updated, watch.Elapsed.TotalSeconds);
         var wrote = progress.Inserted + progress.Updated > 0 || write?.TableCreated == true;
-        if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes, wrote);
+        if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
         return new ExecutionOutcome(status, progress.Inserted + progress.Updated, error);
     }
 
@@ -264,7 +264,7 @@ public sealed class ExecutionRunner(
     /// After the record: the date indexes the run left for later (off the run's clock; a failure is only logged),
     /// then word to the readers of the table that it changed.
     /// </summary>
-    private async Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes, bool wrote)
+    private async Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
     {
         await Task.Yield();
         try
@@ -276,7 +276,7 @@ public sealed class ExecutionRunner(
             logger.LogWarning(e, "Indexes {Indexes} of {Table} were not built; the next run on the table tries again", string.Join(", ", indexes.Select(i => i.Name)), table);
         }
 
-        if (wrote || indexes.Count > 0) writes?.Announce(table);
+        writes?.Announce(table);
     }
 
     private async Task RegisterTableAsync(MySqlConnection connection, ExecutionPlan plan, bool wrote, CancellationToken ct)
