@@ -13,20 +13,11 @@ public sealed class ShortTimeoutApp : CollectingApp
 /// <summary>What AKTools can do wrong, and what the execution then says: never "completed" for a failed fetch.</summary>
 public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<ShortTimeoutApp>
 {
-    private async Task<JsonNode> DownloadAsync(string function, object? parameters = null)
-    {
-        var client = (await app.NewUserAsync()).Client;
-        await using var db = await app.OpenDatabaseAsync();
-        var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = @function", new { function });
-        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters = parameters ?? new { } })).ExpectAsync(200, 0))["data"]!;
-        return await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
-    }
-
     [Fact]
     public async Task An_upstream_error_fails_the_run_with_its_text()
     {
         app.AkTools.Raw("macro_cnbs", "Internal Server Error: KeyError('data')", 500, "text/plain");
-        var run = await DownloadAsync("macro_cnbs");
+        var run = await app.DownloadAsync("macro_cnbs");
         Assert.Equal("failed", run["status"]!.GetValue<string>());
         Assert.Contains("HTTP 500", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("KeyError", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -39,7 +30,7 @@ public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<Sho
     {
         app.AkTools.Raw("stock_zh_a_spot_em", "bad gateway", 502, "text/plain");
         var before = app.AkTools.Calls.Count(c => c.Function == "stock_zh_a_spot_em");
-        var run = await DownloadAsync("stock_zh_a_spot_em");
+        var run = await app.DownloadAsync("stock_zh_a_spot_em");
         Assert.Equal("failed", run["status"]!.GetValue<string>());
         Assert.Contains("502", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(3, app.AkTools.Calls.Count(c => c.Function == "stock_zh_a_spot_em") - before);
@@ -49,7 +40,7 @@ public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<Sho
     public async Task A_slow_answer_times_out_and_says_so()
     {
         app.AkTools.Delay("stock_zh_a_spot_em", TimeSpan.FromSeconds(5), new Dictionary<string, object?> { ["代码"] = "000001" });
-        var run = await DownloadAsync("stock_zh_a_spot_em");
+        var run = await app.DownloadAsync("stock_zh_a_spot_em");
         Assert.Equal("failed", run["status"]!.GetValue<string>());
         Assert.Contains("did not answer", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
@@ -58,13 +49,13 @@ public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<Sho
     public async Task Malformed_json_fails_the_run_and_writes_nothing()
     {
         app.AkTools.Raw("hostile_fn", "[{\"a\": 1}, {\"a\": 2,,}]");
-        var run = await DownloadAsync("hostile_fn", new { level = 1 });
+        var run = await app.DownloadAsync("hostile_fn", new { level = 1 });
         Assert.Equal("failed", run["status"]!.GetValue<string>());
         Assert.Contains("malformed JSON", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(0, run["rows_affected"]!.GetValue<long>());
 
         app.AkTools.Raw("hostile_fn", "<html>proxy error</html>", 200, "text/html");
-        var html = await DownloadAsync("hostile_fn", new { level = 1 });
+        var html = await app.DownloadAsync("hostile_fn", new { level = 1 });
         Assert.Equal("failed", html["status"]!.GetValue<string>());
         Assert.Contains("not JSON", html["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
@@ -73,12 +64,12 @@ public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<Sho
     public async Task An_empty_answer_completes_with_no_rows()
     {
         app.AkTools.Raw("macro_china_cpi", "[]");
-        var empty = await DownloadAsync("macro_china_cpi");
+        var empty = await app.DownloadAsync("macro_china_cpi");
         Assert.Equal("completed", empty["status"]!.GetValue<string>());
         Assert.Equal(0, empty["rows_affected"]!.GetValue<long>());
 
         app.AkTools.Raw("macro_china_cpi", "{\"error\": \"该接口返回数据为空，请确认参数是否正确：https://www.akshare.xyz\"}");
-        var said = await DownloadAsync("macro_china_cpi");
+        var said = await app.DownloadAsync("macro_china_cpi");
         Assert.Equal("completed", said["status"]!.GetValue<string>());
         Assert.Contains("no data", said["result"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
@@ -87,7 +78,7 @@ public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<Sho
     public async Task An_unknown_function_fails_with_akshares_words()
     {
         // stock_news_em is in the catalogue (a script uses it) but this AKTools does not know it.
-        var run = await DownloadAsync("stock_news_em", new { symbol = "300059" });
+        var run = await app.DownloadAsync("stock_news_em", new { symbol = "300059" });
         Assert.Equal("failed", run["status"]!.GetValue<string>());
         Assert.Contains("unknown interface stock_news_em", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("未找到该接口", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);

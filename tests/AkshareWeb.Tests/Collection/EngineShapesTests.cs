@@ -8,15 +8,6 @@ namespace AkshareWeb.Tests.Collection;
 /// <summary>Answers whose shape makes the engine work: keys repeated across batches, awkward JSON, bodies cut short.</summary>
 public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<CollectingApp>
 {
-    private async Task<JsonNode> DownloadAsync(string function, object parameters)
-    {
-        var client = (await app.NewUserAsync()).Client;
-        await using var db = await app.OpenDatabaseAsync();
-        var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = @function", new { function });
-        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters })).ExpectAsync(200, 0))["data"]!;
-        return await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>(), 90);
-    }
-
     [Fact]
     public async Task A_key_repeated_in_later_batches_keeps_the_newest_row_and_the_table_gets_its_key_indexes()
     {
@@ -37,7 +28,7 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
             return $"{{\"日期\":\"{start.AddDays((int)(key % 5000)):yyyy-MM-dd}T00:00:00.000\",\"股票代码\":\"{key / 5000:D6}\",\"收盘\":{close + key % 7:0.0},\"成交量\":{key}}}";
         });
 
-        var run = await DownloadAsync("stock_repeat_hist", new { symbol = "all" });
+        var run = await app.DownloadAsync("stock_repeat_hist", new { symbol = "all" }, seconds: 90);
         Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
         Assert.Equal(25_000, run["rows_affected"]!.GetValue<long>());
         Assert.Equal(25_000, run["rows_after"]!.GetValue<long>());
@@ -81,7 +72,7 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
 
         // The same answer again, now through key look-ups: each repeated key is rewritten twice (old value,
         // then newest), nothing is added, and the newest value is what stays.
-        var again = await DownloadAsync("stock_repeat_hist", new { symbol = "all" });
+        var again = await app.DownloadAsync("stock_repeat_hist", new { symbol = "all" }, seconds: 90);
         Assert.Equal("completed", again["status"]!.GetValue<string>());
         Assert.Equal(0, again["rows_inserted"]!.GetValue<long>());
         Assert.Equal(40_000, again["rows_updated"]!.GetValue<long>());
@@ -95,9 +86,9 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
         app.AkTools.Raw("stock_zh_a_hist", """
             [{"日期": null, "股票代码": "NULLDAY", "收盘": 1.5}, {"日期": "2024-05-06T00:00:00.000", "股票代码": null, "收盘": 2.5}]
             """);
-        var first = await DownloadAsync("stock_zh_a_hist", new { symbol = "NULLDAY" });
+        var first = await app.DownloadAsync("stock_zh_a_hist", new { symbol = "NULLDAY" }, seconds: 90);
         Assert.True(first["status"]!.GetValue<string>() == "completed", first.ToJsonString());
-        var again = await DownloadAsync("stock_zh_a_hist", new { symbol = "NULLDAY" });
+        var again = await app.DownloadAsync("stock_zh_a_hist", new { symbol = "NULLDAY" }, seconds: 90);
         Assert.Equal(0, again["rows_affected"]!.GetValue<long>());
         await using var db = await app.OpenDatabaseAsync();
         Assert.Equal(2, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_zh_a_hist WHERE `日期` IS NULL OR `股票代码` IS NULL"));
@@ -112,7 +103,7 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
                    "  null,\n  {\"价格\": 2, \"文本\": \"第二行\"} ]";
         app.AkTools.Raw("hostile_fn", body);
 
-        var run = await DownloadAsync("hostile_fn", new { level = 7 });
+        var run = await app.DownloadAsync("hostile_fn", new { level = 7 }, seconds: 90);
         Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
         Assert.Equal(2, run["rows_affected"]!.GetValue<long>());
 
@@ -145,7 +136,7 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
     public async Task A_body_cut_off_inside_the_array_fails_and_writes_nothing()
     {
         app.AkTools.Raw("macro_cnbs", "[{\"年份\": \"2023\", \"居民部门\": 61.9}, {\"年份\": \"2024\", \"居民部");
-        var run = await DownloadAsync("macro_cnbs", new { });
+        var run = await app.DownloadAsync("macro_cnbs", new { }, seconds: 90);
         Assert.Equal("failed", run["status"]!.GetValue<string>());
         Assert.Contains("malformed JSON for macro_cnbs", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(0, run["rows_affected"]!.GetValue<long>());

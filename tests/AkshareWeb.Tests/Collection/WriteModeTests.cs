@@ -13,27 +13,18 @@ public sealed class InsertPathApp : CollectingApp
 /// <summary>Replace and append modes, and the multi-row INSERT path used where LOAD DATA LOCAL is refused.</summary>
 public sealed class WriteModeTests(InsertPathApp app) : IClassFixture<InsertPathApp>
 {
-    private async Task<JsonNode> DownloadAsync(string function, object parameters)
-    {
-        var client = (await app.NewUserAsync()).Client;
-        await using var db = await app.OpenDatabaseAsync();
-        var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = @function", new { function });
-        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters })).ExpectAsync(200, 0))["data"]!;
-        return await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
-    }
-
     [Fact]
     public async Task Replace_swaps_in_the_new_content_whole()
     {
         app.AkTools.Rows("macro_china_cpi",
             new Dictionary<string, object?> { ["月份"] = "2024年01月份", ["全国-当月"] = 99.2 },
             new Dictionary<string, object?> { ["月份"] = "2024年02月份", ["全国-当月"] = 100.7 });
-        var first = await DownloadAsync("macro_china_cpi", new { });
+        var first = await app.DownloadAsync("macro_china_cpi", new { });
         Assert.Equal("completed", first["status"]!.GetValue<string>());
         Assert.Equal(2, first["rows_after"]!.GetValue<long>());
 
         app.AkTools.Rows("macro_china_cpi", new Dictionary<string, object?> { ["月份"] = "2024年03月份", ["全国-当月"] = 100.1, ["全国-同比增长"] = 0.1 });
-        var second = await DownloadAsync("macro_china_cpi", new { });
+        var second = await app.DownloadAsync("macro_china_cpi", new { });
         Assert.Equal("completed", second["status"]!.GetValue<string>());
         Assert.Equal(2, second["rows_before"]!.GetValue<long>());
         Assert.Equal(1, second["rows_after"]!.GetValue<long>());
@@ -43,7 +34,7 @@ public sealed class WriteModeTests(InsertPathApp app) : IClassFixture<InsertPath
 
         // A failed replace leaves the old content as it was.
         app.AkTools.Raw("macro_china_cpi", "[{\"月份\": \"2024年04月份\"}, {\"月份\": ");
-        var failed = await DownloadAsync("macro_china_cpi", new { });
+        var failed = await app.DownloadAsync("macro_china_cpi", new { });
         Assert.Equal("failed", failed["status"]!.GetValue<string>());
         Assert.Equal("2024年03月份", await db.ExecuteScalarAsync<string>("SELECT `月份` FROM ak_macro_china_cpi"));
         Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_macro_china_cpi"));
@@ -54,12 +45,12 @@ public sealed class WriteModeTests(InsertPathApp app) : IClassFixture<InsertPath
     {
         object News(int i) => new Dictionary<string, object?> { ["新闻标题"] = $"标题 {i} 'quoted' `ticked`; --", ["发布时间"] = $"2024-05-0{1 + i % 9} 10:00:00" };
         app.AkTools.Rows("stock_news_em", Enumerable.Range(0, 1200).Select(News).ToArray());
-        var first = await DownloadAsync("stock_news_em", new { symbol = "300059" });
+        var first = await app.DownloadAsync("stock_news_em", new { symbol = "300059" });
         Assert.Equal("completed", first["status"]!.GetValue<string>());
         Assert.Equal(1200, first["rows_inserted"]!.GetValue<long>());
 
         app.AkTools.Rows("stock_news_em", Enumerable.Range(600, 1200).Select(News).ToArray());
-        var second = await DownloadAsync("stock_news_em", new { symbol = "300059" });
+        var second = await app.DownloadAsync("stock_news_em", new { symbol = "300059" });
         Assert.Equal(600, second["rows_inserted"]!.GetValue<long>());
         await using var db = await app.OpenDatabaseAsync();
         Assert.Equal(1800, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_news_em"));

@@ -183,6 +183,24 @@ public class CollectingApp : AkshareWebApp
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>
+    /// A manual download of an interface (by name) as a user — a new one unless <paramref name="client"/> is
+    /// given — polled until it has ended; returns the execution's final view.
+    /// </summary>
+    public async Task<System.Text.Json.Nodes.JsonNode> DownloadAsync(string function, object? parameters = null, int seconds = 30, HttpClient? client = null)
+    {
+        client ??= (await NewUserAsync()).Client;
+        long id;
+        await using (var db = await OpenDatabaseAsync())
+        {
+            id = await Dapper.SqlMapper.ExecuteScalarAsync<long>(db, "SELECT id FROM interfaces WHERE name = @function", new { function });
+        }
+
+        var started = (await (await System.Net.Http.Json.HttpClientJsonExtensions.PostAsJsonAsync(client, "/api/data/download",
+            new { interface_id = id, parameters = parameters ?? new { } })).ExpectAsync(200, 0))["data"]!;
+        return await WaitForEndAsync(client, started["execution_id"]!.GetValue<string>(), seconds);
+    }
+
     /// <summary>Polls an execution until it has ended (or the deadline), returning its final view.</summary>
     public async Task<System.Text.Json.Nodes.JsonNode> WaitForEndAsync(HttpClient client, string executionId, int seconds = 30)
     {

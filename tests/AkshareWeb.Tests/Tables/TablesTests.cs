@@ -390,10 +390,8 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
         var start = new DateOnly(2000, 1, 3);
         app.AkTools.Generate("stock_warm_hist", 120_000, i =>
             $"{{\"日期\":\"{start.AddDays((int)(i % 4000)):yyyy-MM-dd}T00:00:00.000\",\"股票代码\":\"{i / 4000:D6}\",\"收盘\":{10 + i % 1000 / 100.0:0.00}}}");
+        var run = await app.DownloadAsync("stock_warm_hist", new { symbol = "all" }, seconds: 120, client: client);
         await using var db = await app.OpenDatabaseAsync();
-        var interfaceId = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = 'stock_warm_hist'");
-        var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = interfaceId, parameters = new { symbol = "all" } })).ExpectAsync(200, 0))["data"]!;
-        var run = await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>(), 120);
         Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
 
         var warmer = app.Services.GetRequiredService<AkshareWeb.Features.Tables.TableWarmer>();
