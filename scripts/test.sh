@@ -27,9 +27,20 @@ trap cleanup EXIT
 export TZ="${TZ_FOR_TESTS:-Asia/Kolkata}"
 
 dotnet build AkshareWeb.sln -c Release -nologo -v q
-status=0
+mkdir -p "$root/.data/test-results"
+log="$root/.data/test-results/dotnet-test.log"
+set +e
 dotnet test AkshareWeb.sln -c Release --no-build --nologo \
-  --logger "console;verbosity=normal" --results-directory "$root/.data/test-results" || status=$?
+  --logger "console;verbosity=normal" --results-directory "$root/.data/test-results" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# CI keeps only the tail of the output; a failure reported in the middle of it must not be lost, so every
+# failed test is repeated here, with its message and the top of its stack.
+if [ "$status" -ne 0 ]; then
+  echo "[test] failed tests:" >&2
+  awk '/^  Failed /{on=1; n=0} /^  (Passed|Skipped) |^\[xUnit|^Test Run/{on=0} on && n++ < 40' "$log" >&2
+fi
 
 if ! git diff --quiet -- openapi.json 2>/dev/null || [ -n "$(git status --porcelain -- openapi.json 2>/dev/null)" ]; then
   echo "[test] openapi.json differs from what the app generates; the committed file is stale." >&2

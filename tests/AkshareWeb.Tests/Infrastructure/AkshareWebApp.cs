@@ -77,7 +77,11 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
     {
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.UseEnvironment("Testing");
-        // The app's own information logs would drown the test output; warnings and errors still show.
+        // The app's own information logs would drown the test output (CI shows only its tail, where a failure
+        // must be visible); warnings and errors still show. appsettings.json names levels per category, so
+        // those are lowered too: a minimum level alone does not override them.
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting("Logging:LogLevel:Hangfire", "Warning");
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         builder.ConfigureServices(services =>
         {
