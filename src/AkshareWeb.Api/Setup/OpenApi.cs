@@ -1,4 +1,8 @@
+using Microsoft.AspNetCore.Http.Metadata;
 using NSwag;
+using NSwag.Generation.AspNetCore;
+using NSwag.Generation.Processors;
+using NSwag.Generation.Processors.Contexts;
 using NSwag.Generation.Processors.Security;
 
 namespace AkshareWeb.Api.Setup;
@@ -25,6 +29,7 @@ public static class OpenApi
                 Description = "The access_token from /api/auth/login or /api/auth/register.",
             });
             settings.OperationProcessors.Add(new AspNetCoreOperationSecurityScopeProcessor("Bearer"));
+            settings.OperationProcessors.Add(new EndpointTexts());
         });
         return services;
     }
@@ -38,5 +43,22 @@ public static class OpenApi
             o.DocumentPath = DocumentPath;
         });
         return app;
+    }
+
+    /// <summary>
+    /// NSwag reads summaries and descriptions from controllers' attributes only; a minimal API endpoint carries
+    /// them as metadata (WithSummary, WithDescription), which would otherwise never reach the document or the
+    /// clients generated from it.
+    /// </summary>
+    private sealed class EndpointTexts : IOperationProcessor
+    {
+        public bool Process(OperationProcessorContext context)
+        {
+            if (context is not AspNetCoreOperationProcessorContext { ApiDescription.ActionDescriptor.EndpointMetadata: { } metadata }) return true;
+            var operation = context.OperationDescription.Operation;
+            if (metadata.OfType<IEndpointSummaryMetadata>().LastOrDefault() is { } summary) operation.Summary = summary.Summary;
+            if (metadata.OfType<IEndpointDescriptionMetadata>().LastOrDefault() is { } description) operation.Description = description.Description;
+            return true;
+        }
     }
 }

@@ -27,13 +27,15 @@ public sealed class OpenApiDocumentTests(AkshareWebApp app) : IClassFixture<Aksh
     }
 
     [Fact]
-    public async Task Document_declares_the_bearer_scheme_and_swagger_ui_is_served()
+    public async Task Document_declares_the_bearer_scheme_and_endpoint_descriptions_and_swagger_ui_is_served()
     {
         var client = app.CreateClient();
         var document = JsonNode.Parse(await client.GetStringAsync("/swagger/v1/swagger.json"))!;
         var scheme = document["components"]!["securitySchemes"]!["Bearer"]!;
         Assert.Equal("http", scheme["type"]!.GetValue<string>());
         Assert.Equal("bearer", scheme["scheme"]!.GetValue<string>());
+        // What an endpoint says of itself reaches the document (and the clients generated from it).
+        Assert.Contains("estimate", document["paths"]!["/api/tables"]!["get"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
         var ui = await client.GetAsync("/swagger/index.html");
         Assert.Equal(200, (int)ui.StatusCode);
     }
