@@ -46,6 +46,8 @@ public static class Collection
         services.AddSingleton<AkshareWeb.Features.Tables.TableReadCache>();
         services.AddSingleton<TableWrites>();
         services.AddSingleton<AkshareWeb.Features.Tables.TableWarmer>();
+        services.Configure<AkshareWeb.Features.Tables.TableOptions>(configuration.GetSection(AkshareWeb.Features.Tables.TableOptions.Section));
+        services.AddSingleton<AkshareWeb.Features.Tables.SortIndexes>();
         services.AddHostedService<AkshareWeb.Features.Tables.TableWarmup>();
         return services;
     }

@@ -72,22 +72,31 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
     /// Builds indexes a run left for later (<see cref="TableWrite.BrowsingIndexes"/>), under the table's write lock
     /// so no batch of another run looks keys up meanwhile; an index another run built first is skipped. The
     /// build is online: readers and exports go on. If it never happens (the service stopped), the next run on the
-    /// table finds the index missing and leaves it for later again.
+    /// table finds the index missing and leaves it for later again. True when an index was built.
+    /// <para>An online build still needs the table to itself for a moment at its start and end, and queries that
+    /// arrive meanwhile wait behind it; <paramref name="lockWaitSeconds"/> bounds that wait (behind a long export,
+    /// say), after which the build fails rather than hold the readers up.</para>
     /// </summary>
-    public async Task AddIndexesAsync(string table, IReadOnlyList<BrowsingIndex> indexes, CancellationToken ct)
+    public async Task<bool> AddIndexesAsync(string table, IReadOnlyList<BrowsingIndex> indexes, CancellationToken ct, int? lockWaitSeconds = null)
     {
-        if (indexes.Count == 0 || !TableNamePattern().IsMatch(table)) return;
+        if (indexes.Count == 0 || !TableNamePattern().IsMatch(table)) return false;
         await using var connection = await warehouse.OpenAsync(ct);
         var name = WriteLockName(connection.Database, table);
-        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@name, 600)", new { name }, cancellationToken: ct)) != 1) return;
+        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@name, 600)", new { name }, cancellationToken: ct)) != 1) return false;
         try
         {
             var present = (await connection.QueryAsync<string>(new CommandDefinition(
                 "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
                 new { table }, cancellationToken: ct))).ToHashSet(StringComparer.OrdinalIgnoreCase);
             var definitions = indexes.Where(i => !present.Contains(i.Name)).Select(i => $"ADD KEY {ColumnNames.Quote(i.Name)} ({ColumnNames.Quote(i.Column)})").ToList();
-            if (definitions.Count == 0) return;
+            if (definitions.Count == 0) return false;
+            if (lockWaitSeconds is { } seconds)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("SET SESSION lock_wait_timeout = @seconds", new { seconds }, cancellationToken: ct));
+            }
+
             await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {ColumnNames.Quote(table)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
+            return true;
         }
         finally
         {

@@ -21,8 +21,9 @@ public static class TablesApi
         group.MapGet("/{tableName}/data", GetTableData.Endpoint).WithName("GetTableData")
             .WithDescription("Filters: filter[column]=value, or filter[column][gt|gte|lt|lte|like]=value (column by its SQL or AKShare name), e.g. filter[股票代码]=000001&filter[日期][gte]=2024-01-01. _row_key and _row_hash are not shown. " +
                 "Paging: page and page_size, or cursor = the previous answer's next_cursor (null on the last page; a cursor of another sort or filter is a 422). " +
-                "sort_by a column an index starts with reads the index's order (sort_by=股票代码 orders by 股票代码, 日期, id); any other column sorts the whole filtered set on each request, slow on huge tables. " +
-                "total is exact and cached per table and filters while the table's last_updated_at is unchanged, for at most 60 s.")
+                "sort_by a column an index starts with reads the index's order (sort_by=股票代码 orders by 股票代码, 日期, id); any other column sorts the whole filtered set on each request, " +
+                "and when that set has 100,000 rows or more the first such request has an index built on the column in the background (ix_sort_<column>), after which that order pages as fast as the others. " +
+                "total is exact and cached per table and filters while the table's last_updated_at is unchanged; rows written by other means than the engine are noticed by a recount at most a minute later.")
             .ProducesErrors(400, 401, 404, 422);
         group.MapGet("/{tableName}/export", ExportTable.Endpoint).WithName("ExportTable").RequireRateLimiting(ExportsPolicy)
             .WithDescription("format=csv (UTF-8 with BOM) or excel (xlsx); limit; the filters and sort of /data. Streamed; headers are AKShare's column names.")
