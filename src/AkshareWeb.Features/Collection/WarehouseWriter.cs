@@ -110,6 +110,9 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
     /// <summary>An index for reading: its name and its one column's SQL name.</summary>
     public sealed record BrowsingIndex(string Name, string Column);
 
+    /// <summary>Names of the indexes built because readers sort by a column (see Tables.SortIndexes).</summary>
+    public const string SortIndexPrefix = "ix_sort_";
+
     public sealed class TableWrite : IAsyncDisposable
     {
         private const int NewRowHashBytes = 16;
@@ -418,12 +421,14 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
             await DropDefaultsAsync();
 
+            IReadOnlyList<BrowsingIndex> carried = [];
             if (plan.WriteMode == WriteModes.Replace && exists)
             {
                 var target = ColumnNames.Quote(plan.TargetTable);
                 var fresh = ColumnNames.Quote(writeTable);
                 if (await TableExistsAsync(plan.TargetTable, ct))
                 {
+                    carried = await SortIndexesAsync(plan.TargetTable, ct);
                     var old = ColumnNames.Quote(writeTable[..Math.Min(writeTable.Length, 55)] + "_old");
                     await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {old}", cancellationToken: ct));
                     await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {target} TO {old}, {fresh} TO {target}", cancellationToken: ct));
@@ -436,7 +441,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             }
 
             if (!await TableExistsAsync(plan.TargetTable, ct)) return 0;
-            BrowsingIndexes = await MissingBrowsingIndexesAsync(ct);
+            BrowsingIndexes = [.. await MissingBrowsingIndexesAsync(ct), .. await StillApplicableAsync(carried, ct)];
             return await CountAsync(plan.TargetTable, ct);
         }
 
@@ -878,6 +883,28 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
             {
                 await connection.ExecuteAsync(new CommandDefinition("SET SESSION lock_wait_timeout = DEFAULT"));
             }
+        }
+
+        /// <summary>
+        /// The indexes readers had built on the table for sorting (<see cref="SortIndexPrefix"/>): a replacement
+        /// table gets them again after the run, so the orders people use stay fast across replace runs.
+        /// </summary>
+        private async Task<IReadOnlyList<BrowsingIndex>> SortIndexesAsync(string table, CancellationToken ct) =>
+            (await connection.QueryAsync<(string Name, string Column)>(new CommandDefinition("""
+                SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table AND SEQ_IN_INDEX = 1
+                """, new { table }, cancellationToken: ct)))
+                .Where(i => i.Name.StartsWith(SortIndexPrefix, StringComparison.OrdinalIgnoreCase))
+                .Select(i => new BrowsingIndex(i.Name, i.Column)).ToList();
+
+        /// <summary>Those of <paramref name="indexes"/> whose column the table as the run left it still has.</summary>
+        private async Task<IReadOnlyList<BrowsingIndex>> StillApplicableAsync(IReadOnlyList<BrowsingIndex> indexes, CancellationToken ct)
+        {
+            if (indexes.Count == 0) return [];
+            var present = (await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
+                new { table = plan.TargetTable }, cancellationToken: ct))).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            return indexes.Where(i => present.Contains(i.Column)).ToList();
         }
 
         private async Task<HashSet<string>> IndexNamesAsync(CancellationToken ct) =>

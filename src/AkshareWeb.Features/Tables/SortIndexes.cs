@@ -37,7 +37,7 @@ public sealed class TableOptions
 /// </summary>
 public sealed partial class SortIndexes(WarehouseWriter writer, TableWrites writes, IOptions<TableOptions> options, TimeProvider time, ILogger<SortIndexes> logger)
 {
-    public const string Prefix = "ix_sort_";
+    public const string Prefix = WarehouseWriter.SortIndexPrefix;
     public static readonly TimeSpan RetryAfter = TimeSpan.FromMinutes(10);
 
     /// <summary>How long a build may wait for the table to itself (see <see cref="WarehouseWriter.AddIndexesAsync"/>).</summary>
