@@ -10,37 +10,43 @@ namespace AkshareWeb.Tests.Tables;
 
 public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp>
 {
-    private static readonly SemaphoreSlim Once = new(1, 1);
-    private static readonly HashSet<string> Filled = [];
-    private static readonly SemaphoreSlim OnceByHand = new(1, 1);
-    private static readonly HashSet<string> MadeByHand = [];
-    private static readonly SemaphoreSlim OnceLarge = new(1, 1);
-    private static readonly HashSet<string> LargeFilled = [];
+    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
+    private static readonly HashSet<string> Made = [];
+
+    /// <summary>Makes what the tests of the class share, once per app: <paramref name="make"/> runs unless it
+    /// already succeeded for <paramref name="what"/> on this app's database.</summary>
+    private async Task OnceAsync(string what, Func<Task> make)
+    {
+        var key = app.ConnectionString + "/" + what;
+        await OneAtATime.WaitAsync();
+        try
+        {
+            if (Made.Contains(key)) return;
+            await make();
+            Made.Add(key);
+        }
+        finally
+        {
+            OneAtATime.Release();
+        }
+    }
 
     /// <summary>Collects 3 symbols x 40 days of bars once per app.</summary>
     private async Task<HttpClient> CollectedAsync()
     {
         var (client, _, _) = await app.NewUserAsync();
-        await Once.WaitAsync();
-        try
+        await OnceAsync("bars", async () =>
         {
-            if (Filled.Add(app.ConnectionString))
+            app.AkTools.Rows("stock_zh_a_hist", q => Enumerable.Range(0, 40).Select(i => TestScripts.Bar(q["symbol"].ToString(), new DateOnly(2024, 1, 1).AddDays(i), 10.25 + i)));
+            await using var db = await app.OpenDatabaseAsync();
+            var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = 'stock_zh_a_hist'");
+            foreach (var symbol in new[] { "000001", "600000", "300750" })
             {
-                app.AkTools.Rows("stock_zh_a_hist", q => Enumerable.Range(0, 40).Select(i => TestScripts.Bar(q["symbol"].ToString(), new DateOnly(2024, 1, 1).AddDays(i), 10.25 + i)));
-                await using var db = await app.OpenDatabaseAsync();
-                var id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = 'stock_zh_a_hist'");
-                foreach (var symbol in new[] { "000001", "600000", "300750" })
-                {
-                    var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters = new { symbol } })).ExpectAsync(200, 0))["data"]!;
-                    var run = await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
-                    Assert.Equal("completed", run["status"]!.GetValue<string>());
-                }
+                var started = (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters = new { symbol } })).ExpectAsync(200, 0))["data"]!;
+                var run = await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
+                Assert.Equal("completed", run["status"]!.GetValue<string>());
             }
-        }
-        finally
-        {
-            Once.Release();
-        }
+        });
 
         return client;
     }
@@ -175,10 +181,8 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
     /// </summary>
     private async Task<string> HandMadeAsync(string table, int rows)
     {
-        await OnceByHand.WaitAsync();
-        try
+        await OnceAsync(table, async () =>
         {
-            if (!MadeByHand.Add(app.ConnectionString + "/" + table)) return table;
             await using var db = await app.OpenDatabaseAsync();
             await db.ExecuteAsync($"""
                 CREATE TABLE {table} (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `日期` DATE NULL COMMENT '日期',
@@ -192,12 +196,8 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
                 INSERT INTO warehouse_tables (table_name, display_name, category, created_at, last_updated_at)
                 VALUES (@table, @table, 'stocks', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
                 """, new { table });
-            return table;
-        }
-        finally
-        {
-            OnceByHand.Release();
-        }
+        });
+        return table;
     }
 
     private static async Task AddRowsAsync(MySqlConnector.MySqlConnection db, string table, int from, int count)
@@ -384,29 +384,21 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
     private async Task<HttpClient> LargeTableAsync()
     {
         var client = await CollectedAsync();
-        await OnceLarge.WaitAsync();
-        try
+        await OnceAsync("ak_stock_warm_hist", async () =>
         {
-            if (LargeFilled.Add(app.ConnectionString))
-            {
-                app.WriteScript("stocks/daily/stock_warm_hist.json", """
-                    {"id": "stock_warm_hist", "name": "预热日线", "category": "stocks", "frequency": "daily", "interface": "stock_warm_hist",
-                     "parameters": [{"name": "symbol", "type": "string", "required": true}], "target_table": "ak_stock_warm_hist", "write_mode": "upsert",
-                     "key_columns": ["股票代码", "日期"]}
-                    """);
-                var admin = await app.AdminAsync();
-                await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
-                var start = new DateOnly(2000, 1, 3);
-                app.AkTools.Generate("stock_warm_hist", 120_000, i =>
-                    $"{{\"日期\":\"{start.AddDays((int)(i % 4000)):yyyy-MM-dd}T00:00:00.000\",\"股票代码\":\"{i / 4000:D6}\",\"收盘\":{10 + i % 1000 / 100.0:0.00}}}");
-                var run = await app.DownloadAsync("stock_warm_hist", new { symbol = "all" }, seconds: 120, client: client);
-                Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
-            }
-        }
-        finally
-        {
-            OnceLarge.Release();
-        }
+            app.WriteScript("stocks/daily/stock_warm_hist.json", """
+                {"id": "stock_warm_hist", "name": "预热日线", "category": "stocks", "frequency": "daily", "interface": "stock_warm_hist",
+                 "parameters": [{"name": "symbol", "type": "string", "required": true}], "target_table": "ak_stock_warm_hist", "write_mode": "upsert",
+                 "key_columns": ["股票代码", "日期"]}
+                """);
+            var admin = await app.AdminAsync();
+            await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+            var start = new DateOnly(2000, 1, 3);
+            app.AkTools.Generate("stock_warm_hist", 120_000, i =>
+                $"{{\"日期\":\"{start.AddDays((int)(i % 4000)):yyyy-MM-dd}T00:00:00.000\",\"股票代码\":\"{i / 4000:D6}\",\"收盘\":{10 + i % 1000 / 100.0:0.00}}}");
+            var run = await app.DownloadAsync("stock_warm_hist", new { symbol = "all" }, seconds: 120, client: client);
+            Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+        });
 
         var warmer = app.Services.GetRequiredService<AkshareWeb.Features.Tables.TableWarmer>();
         for (var waited = 0; waited < 300 && !warmer.Warmed.ContainsKey("ak_stock_warm_hist"); waited++) await Task.Delay(100);
