@@ -13,13 +13,7 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
     {
         // 45,000 rows in three batches; the last 20,000 repeat the keys of the first 20,000 with new closes.
         // A table of its own, so it is new whatever ran before: its key index is built after the rows are in.
-        var admin = await app.AdminAsync();
-        app.WriteScript("stocks/daily/stock_repeat_hist.json", """
-            {"id": "stock_repeat_hist", "name": "重复键日线", "category": "stocks", "frequency": "daily", "interface": "stock_repeat_hist",
-             "parameters": [{"name": "symbol", "type": "string", "required": true}], "target_table": "ak_stock_repeat_hist", "write_mode": "upsert",
-             "key_columns": ["股票代码", "日期"]}
-            """);
-        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        await app.AddBarsScriptAsync("stock_repeat_hist", "重复键日线");
         var start = new DateOnly(2010, 1, 1);
         app.AkTools.Generate("stock_repeat_hist", 45_000, i =>
         {

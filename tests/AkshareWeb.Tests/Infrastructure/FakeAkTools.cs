@@ -175,6 +175,21 @@ public class CollectingApp : AkshareWebApp
         File.WriteAllText(path, json);
     }
 
+    /// <summary>
+    /// A daily-bars data script of its own (interface <paramref name="id"/>, table ak_<paramref name="id"/>, upsert
+    /// on 股票代码 and 日期), registered by a scan: a table no other test writes.
+    /// </summary>
+    public async Task AddBarsScriptAsync(string id, string name)
+    {
+        WriteScript($"stocks/daily/{id}.json", $$"""
+            {"id": "{{id}}", "name": "{{name}}", "category": "stocks", "frequency": "daily", "interface": "{{id}}",
+             "parameters": [{"name": "symbol", "type": "string", "required": true}], "target_table": "ak_{{id}}", "write_mode": "upsert",
+             "key_columns": ["股票代码", "日期"]}
+            """);
+        var admin = await AdminAsync();
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();

@@ -386,13 +386,7 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
         var client = await CollectedAsync();
         await OnceAsync("ak_stock_warm_hist", async () =>
         {
-            app.WriteScript("stocks/daily/stock_warm_hist.json", """
-                {"id": "stock_warm_hist", "name": "预热日线", "category": "stocks", "frequency": "daily", "interface": "stock_warm_hist",
-                 "parameters": [{"name": "symbol", "type": "string", "required": true}], "target_table": "ak_stock_warm_hist", "write_mode": "upsert",
-                 "key_columns": ["股票代码", "日期"]}
-                """);
-            var admin = await app.AdminAsync();
-            await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+            await app.AddBarsScriptAsync("stock_warm_hist", "预热日线");
             var start = new DateOnly(2000, 1, 3);
             app.AkTools.Generate("stock_warm_hist", 120_000, i =>
                 $"{{\"日期\":\"{start.AddDays((int)(i % 4000)):yyyy-MM-dd}T00:00:00.000\",\"股票代码\":\"{i / 4000:D6}\",\"收盘\":{10 + i % 1000 / 100.0:0.00}}}");
