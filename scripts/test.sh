@@ -40,6 +40,11 @@ set -e
 if [ "$status" -ne 0 ]; then
   echo "[test] failed tests:" >&2
   awk '/^  Failed /{on=1; n=0} /^  (Passed|Skipped) |^\[xUnit|^Test Run/{on=0} on && n++ < 40' "$log" >&2
+  # A 500 in a test names only a trace id; the service logged the exception behind it as an error.
+  if grep -q '^fail: ' "$log"; then
+    echo "[test] errors the service logged during the run:" >&2
+    awk '/^fail: /{on=1; n=0; print; next} /^[a-z]+: |^  (Passed|Failed|Skipped) |^\[xUnit/{on=0} on && n++ < 25' "$log" | head -n 300 >&2
+  fi
 fi
 
 if ! git diff --quiet -- openapi.json 2>/dev/null || [ -n "$(git status --porcelain -- openapi.json 2>/dev/null)" ]; then
