@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Collection;
 
@@ -23,16 +24,21 @@ public sealed class AkToolsOptions
 /// <summary>Why a fetch from AKTools failed, in words an operator can act on (error code 5003).</summary>
 public sealed class AkToolsException(string message, Exception? inner = null) : Exception(message, inner)
 {
-    /// <summary>AKTools' way of saying the function returned no data: a run with 0 rows, not a failure.</summary>
+    /// <summary>AKShare's function returned nothing for these parameters (None): a run with 0 rows, not a failure.</summary>
     public bool EmptyResult { get; init; }
 }
 
 /// <summary>
-/// AKShare's HTTP server: <c>GET /api/public/{function}?kwarg=value</c> answers the DataFrame as a JSON array of
-/// row objects. It answers HTTP 200 with <c>{"error": "..."}</c> for an unknown function or an empty result,
-/// and 500 when the function raised. Rows are parsed one at a time from the response stream, so a million-row
-/// answer never exists as one string. Transient failures (unreachable, 502-504, time-out before the first
-/// byte) are retried with backoff; nothing is retried once rows have been handed out.
+/// AKShare's HTTP server, AKTools 0.0.91: <c>GET /api/public/{function}?kwarg=value</c> evaluates the call and
+/// answers the DataFrame as a JSON array of row objects (pandas' records: datetimes as <c>2024-01-02T00:00:00.000</c>,
+/// NaN as null). Its other answers, all from its code: 404 <c>{"error": "未找到该接口…"}</c> for a function AKShare
+/// lacks, 404 <c>{"error": "该接口返回数据为空…"}</c> when the function returned None (no data for these
+/// parameters), 404 <c>{"error": "请输入正确的参数错误 …"}</c> when it raised KeyError, and a plain-text 500 for any
+/// other exception, which in practice is the upstream site refusing, timing out or changing. Rows are parsed one
+/// at a time from the response stream, so a million-row answer never exists as one string. Transient failures
+/// (unreachable, 500, 502-504, time-out before the first byte) are retried with backoff; nothing is retried once
+/// rows have been handed out. Nothing leaves without passing <see cref="AkToolsArguments"/>: AKTools would run a
+/// value that leaves its string literal as Python.
 /// </summary>
 public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> options, ILogger<AkToolsClient> logger)
 {
@@ -47,43 +53,65 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
 
     public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
     {
+        if (AkToolsArguments.FunctionProblem(function) is { } badFunction)
+        {
+            throw new AkToolsException($"AKTools was not called: {badFunction}");
+        }
+
+        if (AkToolsArguments.Problems(parameters) is [_, ..] problems)
+        {
+            throw new AkToolsException("AKTools was not called: " + string.Join("; ", problems.Select(p => $"{p.Field} {p.Message}")));
+        }
+
         var url = BuildUrl(function, parameters);
-        var attempt = 0;
+        var tries = 0;
         while (true)
         {
-            attempt++;
+            tries++;
             HttpResponseMessage? response = null;
             try
             {
                 response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct);
-                if ((int)response.StatusCode is 502 or 503 or 504 && attempt <= options.Value.MaxRetries)
+                if ((int)response.StatusCode is 500 or 502 or 503 or 504)
                 {
                     throw new HttpRequestException($"AKTools answered HTTP {(int)response.StatusCode}", null, response.StatusCode);
+                }
+
+                if (response.StatusCode == HttpStatusCode.NotFound && IsJson(response))
+                {
+                    throw await RefusalAsync(function, response, ct);
                 }
 
                 if (!response.IsSuccessStatusCode)
                 {
                     var body = await ReadShortAsync(response, ct);
-                    throw new AkToolsException($"AKTools answered HTTP {(int)response.StatusCode} for {function}: {body}");
+                    throw new AkToolsException($"AKTools answered HTTP {(int)response.StatusCode} for {function}{body}");
                 }
 
                 return await OpenRowsAsync(function, response, ct);
             }
-            catch (Exception e) when (Transient(e, ct) && attempt <= options.Value.MaxRetries)
+            catch (Exception e) when (Transient(e, ct) && tries <= options.Value.MaxRetries)
             {
                 response?.Dispose();
-                var delay = TimeSpan.FromSeconds(options.Value.RetryBaseDelaySeconds * Math.Pow(2, attempt - 1));
-                logger.LogWarning("AKTools call {Function} failed ({Reason}); retry {Attempt} in {Delay}", function, e.Message, attempt, delay);
+                var delay = TimeSpan.FromSeconds(options.Value.RetryBaseDelaySeconds * Math.Pow(2, tries - 1));
+                logger.LogWarning("AKTools call {Function} failed ({Reason}); retry {Attempt} in {Delay}", function, e.Message, tries, delay);
                 await Task.Delay(delay, ct);
             }
             catch (Exception e) when (Transient(e, ct))
             {
                 response?.Dispose();
-                throw new AkToolsException(Describe(e, function), e);
+                throw new AkToolsException(Describe(e, function, tries), e);
+            }
+            catch
+            {
+                response?.Dispose();
+                throw;
             }
         }
     }
 
+    /// <summary>Spaces go as %20 (Uri.EscapeDataString never writes +): AKTools would read a + as a space anyway, but
+    /// a + is also what it turns a literal plus into, so only %20 says what is meant.</summary>
     private string BuildUrl(string function, IReadOnlyDictionary<string, string> parameters)
     {
         var query = new StringBuilder();
@@ -92,7 +120,51 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
             query.Append(query.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
         }
 
-        return $"{options.Value.BaseUrl.TrimEnd('/')}/api/public/{Uri.EscapeDataString(function)}{query}";
+        return $"{options.Value.BaseUrl.TrimEnd('/')}/api/public/{function}{query}";
+    }
+
+    private static bool IsJson(HttpResponseMessage response) =>
+        response.Content.Headers.ContentType?.MediaType?.EndsWith("json", StringComparison.OrdinalIgnoreCase) == true;
+
+    /// <summary>AKTools' three 404 answers, each with its own meaning (see the class summary).</summary>
+    private static async Task<AkToolsException> RefusalAsync(string function, HttpResponseMessage response, CancellationToken ct)
+    {
+        string error;
+        try
+        {
+            using var document = JsonDocument.Parse(await ReadLimitedAsync(response, 64 * 1024, ct));
+            error = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var e)
+                ? e.ToString()
+                : document.RootElement.GetRawText();
+        }
+        catch (JsonException j)
+        {
+            return new AkToolsException($"AKTools answered HTTP 404 for {function} with malformed JSON: {j.Message}", j);
+        }
+
+        return Refusal(function, error, 404);
+    }
+
+    private static AkToolsException Refusal(string function, string error, int status)
+    {
+        error = error.Length > 500 ? error[..500] + "…" : error;
+        if (error.Contains("为空", StringComparison.Ordinal))
+        {
+            return new AkToolsException($"AKShare had no data for {function} with these parameters (it returned nothing; AKTools: \"{error}\")") { EmptyResult = true };
+        }
+
+        if (error.Contains("未找到该接口", StringComparison.Ordinal))
+        {
+            return new AkToolsException(
+                $"AKShare on the AKTools host has no interface {function}: upgrade AKShare there, or correct the interface the script names (AKTools: \"{error}\")");
+        }
+
+        if (error.Contains("参数错误", StringComparison.Ordinal))
+        {
+            return new AkToolsException($"AKShare refused the parameters of {function} (KeyError): \"{error}\"");
+        }
+
+        return new AkToolsException($"AKTools reported an error for {function} (HTTP {status}): {error}");
     }
 
     private static bool Transient(Exception e, CancellationToken ct) => e switch
@@ -103,19 +175,38 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         _ => false,
     };
 
-    private string Describe(Exception e, string function) => e switch
+    private string Describe(Exception e, string function, int tries) => e switch
     {
         HttpRequestException { InnerException: SocketException s } =>
-            $"AKTools is unreachable at {options.Value.BaseUrl} ({s.SocketErrorCode}) while calling {function}",
-        HttpRequestException { StatusCode: { } status } => $"AKTools answered HTTP {(int)status} for {function} after {options.Value.MaxRetries} retries",
-        TaskCanceledException => $"AKTools did not answer {function} within {options.Value.TimeoutSeconds} s",
-        _ => $"AKTools call {function} failed: {e.Message}",
+            $"AKTools is unreachable at {options.Value.BaseUrl} ({s.SocketErrorCode}) while calling {function} ({Tries(tries)})",
+        HttpRequestException { StatusCode: HttpStatusCode.InternalServerError } =>
+            $"the upstream site behind {function} failed: AKShare raised an error inside AKTools (HTTP 500) on each of {Tries(tries)}",
+        HttpRequestException { StatusCode: { } status } => $"AKTools answered HTTP {(int)status} for {function} on each of {Tries(tries)}",
+        TaskCanceledException => $"AKTools did not answer {function} within {options.Value.TimeoutSeconds} s ({Tries(tries)})",
+        _ => $"AKTools call {function} failed: {e.Message} ({Tries(tries)})",
     };
 
+    private static string Tries(int tries) => tries == 1 ? "1 try" : $"{tries} tries";
+
+    /// <summary>
+    /// A short plain-text body becomes part of the message (": text"); an HTML page or a long body does not: it is
+    /// a proxy's or server's page, not a reason a user can read.
+    /// </summary>
     private static async Task<string> ReadShortAsync(HttpResponseMessage response, CancellationToken ct)
     {
-        var text = await response.Content.ReadAsStringAsync(ct);
-        return text.Length > 500 ? text[..500] + "…" : text;
+        if (response.Content.Headers.ContentType?.MediaType is { } type && type.Contains("html", StringComparison.OrdinalIgnoreCase)) return "";
+        var text = (await ReadLimitedAsync(response, 4096, ct)).Trim();
+        return text.Length is 0 or > 300 || text.StartsWith('<') ? "" : ": " + text;
+    }
+
+    private static async Task<string> ReadLimitedAsync(HttpResponseMessage response, int limit, CancellationToken ct)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[limit];
+        var filled = 0;
+        int read;
+        while (filled < limit && (read = await stream.ReadAsync(buffer.AsMemory(filled), ct)) > 0) filled += read;
+        return Encoding.UTF8.GetString(buffer, 0, filled);
     }
 
     private static async Task<Answer> OpenRowsAsync(string function, HttpResponseMessage response, CancellationToken ct)
@@ -138,14 +229,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
             }
 
             response.Dispose();
-            if (error.Contains("为空", StringComparison.Ordinal))
-            {
-                throw new AkToolsException($"{function} returned no data: {error}") { EmptyResult = true };
-            }
-
-            throw new AkToolsException(error.Contains("未找到该接口", StringComparison.Ordinal)
-                ? $"unknown interface {function}: AKTools says \"{error}\""
-                : $"AKTools reported an error for {function}: {error}");
+            throw Refusal(function, error, 200);
         }
 
         if (first != (byte)'[')

@@ -135,7 +135,8 @@ public sealed class ExecutionRunner(
             error += $" ({progress.Inserted + progress.Updated} rows of the batches before the failure were written and stay)";
         }
 
-        result.TryAdd("message", status == "completed" ? "success" : error);
+        result.TryAdd("message", status != "completed" ? error
+            : progress.Fetched == 0 ? "AKShare returned an empty table for these parameters: 0 rows" : "success");
         result["rows_fetched"] = progress.Fetched;
         result["rows_inserted"] = progress.Inserted;
         result["rows_updated"] = progress.Updated;

@@ -33,7 +33,12 @@ public sealed partial class ParameterBinder(TimeProvider time)
     public void Check(IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix = "parameters") =>
         Bind(definitions, supplied, prefix);
 
-    public Dictionary<string, string> Bind(IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix = "parameters")
+    /// <summary>
+    /// The values AKTools will receive. <paramref name="refuseUnsafe"/> false leaves AKTools' character rule
+    /// (<see cref="AkToolsArguments"/>) to the run, for values already stored: the run then fails with the reason and
+    /// AKTools is never called, where a 422 would leave no trace of the scheduled run.
+    /// </summary>
+    public Dictionary<string, string> Bind(IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix = "parameters", bool refuseUnsafe = true)
     {
         var errors = new List<FieldError>();
         var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
@@ -43,7 +48,7 @@ public sealed partial class ParameterBinder(TimeProvider time)
             {
                 if (definitions.All(d => d.Name != property.Name))
                 {
-                    errors.Add(new FieldError($"{prefix}.{property.Name}", $"unknown parameter; known: {string.Join(", ", definitions.Select(d => d.Name))}"));
+                    errors.Add(new FieldError($"{prefix}.{Printable(property.Name)}", $"unknown parameter; known: {string.Join(", ", definitions.Select(d => d.Name))}"));
                 }
                 else
                 {
@@ -91,6 +96,11 @@ public sealed partial class ParameterBinder(TimeProvider time)
             }
 
             bound[definition.Name] = text ?? "";
+        }
+
+        if (refuseUnsafe)
+        {
+            errors.AddRange(AkToolsArguments.Problems(bound, prefix).Where(p => errors.All(e => e.Field != p.Field)));
         }
 
         if (errors.Count > 0)
@@ -144,24 +154,7 @@ public sealed partial class ParameterBinder(TimeProvider time)
     {
         problem = null;
         format ??= "yyyyMMdd";
-        var relative = Relative().Match(text);
-        if (relative.Success)
-        {
-            var date = Today;
-            if (relative.Groups[2].Success)
-            {
-                var amount = int.Parse(relative.Groups[2].Value, CultureInfo.InvariantCulture) * (relative.Groups[1].Value == "-" ? -1 : 1);
-                date = relative.Groups[3].Value switch
-                {
-                    "d" => date.AddDays(amount),
-                    "w" => date.AddDays(7 * amount),
-                    "m" => date.AddMonths(amount),
-                    _ => date.AddYears(amount),
-                };
-            }
-
-            return date.ToString(format, CultureInfo.InvariantCulture);
-        }
+        if (RelativeDate(text) is { } date) return date.ToString(format, CultureInfo.InvariantCulture);
 
         foreach (var accepted in new[] { format, "yyyy-MM-dd", "yyyyMMdd" })
         {
@@ -174,7 +167,54 @@ public sealed partial class ParameterBinder(TimeProvider time)
         return null;
     }
 
-    [GeneratedRegex(@"^today(?:([+-])(\d{1,4})([dwmy]))?$")]
+    /// <summary>
+    /// today, today-30d (d, w, m, y); quarter_end, month_end, year_end: the last day of the latest quarter, month or
+    /// year that has ended (report dates), optionally moved by whole periods (quarter_end-1q).
+    /// </summary>
+    public DateOnly? RelativeDate(string text)
+    {
+        var match = Relative().Match(text);
+        if (!match.Success) return null;
+        var amount = match.Groups[3].Success
+            ? int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture) * (match.Groups[2].Value == "-" ? -1 : 1)
+            : 0;
+        var unit = match.Groups[4].Value;
+        var today = Today;
+        switch (match.Groups[1].Value)
+        {
+            case "today":
+                return unit switch
+                {
+                    "d" => today.AddDays(amount),
+                    "w" => today.AddDays(7 * amount),
+                    "m" => today.AddMonths(amount),
+                    "q" => today.AddMonths(3 * amount),
+                    _ => today.AddYears(amount),
+                };
+            case "quarter_end" when unit is "" or "q":
+                var quarterStart = new DateOnly(today.Year, ((today.Month - 1) / 3 * 3) + 1, 1);
+                return EndBefore(quarterStart.AddMonths(3 * amount));
+            case "month_end" when unit is "" or "m":
+                return EndBefore(new DateOnly(today.Year, today.Month, 1).AddMonths(amount));
+            case "year_end" when unit is "" or "y":
+                return EndBefore(new DateOnly(today.Year, 1, 1).AddYears(amount));
+            default:
+                return null;
+        }
+
+        static DateOnly EndBefore(DateOnly firstOfPeriod) => firstOfPeriod.AddDays(-1);
+    }
+
+    /// <summary>A name as it can be written back in an error: half a surrogate pair cannot be encoded, so it is shown as \uXXXX.</summary>
+    private static string Printable(string name) =>
+        AkToolsArguments.ValueProblem(name) is null ? name
+            : string.Concat(name.Select(c => char.IsSurrogate(c) || char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+
+    /// <summary>Whether a default is a relative date this binder resolves (checked when a script is read).</summary>
+    public static bool IsRelativeDate(string text) =>
+        new ParameterBinder(TimeProvider.System).RelativeDate(text) is not null;
+
+    [GeneratedRegex(@"^(today|quarter_end|month_end|year_end)(?:([+-])(\d{1,4})([dwmqy]))?$")]
     private static partial Regex Relative();
 
     [GeneratedRegex(@"\{([A-Za-z0-9_]+)\}")]

@@ -148,16 +148,23 @@ public static partial class DataScriptFiles
             };
         }
 
+        // A relative date is resolved before it is sent (today+3m goes as 20270301); any other default goes as it is.
+        if (defaultValue is not null && !(type == "date" && ParameterBinder.IsRelativeDate(defaultValue))
+            && AkToolsArguments.ValueProblem(defaultValue) is { } unsafeDefault)
+        {
+            errors.Add($"parameter {name}: the default is {unsafeDefault}");
+        }
+
         var format = p.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
         if (type == "date" && format is not null && format.Any(c => !"yMd-/.".Contains(c, StringComparison.Ordinal)))
         {
             errors.Add($"parameter {name}: a date format uses y, M, d and separators, such as yyyyMMdd");
         }
 
-        if (type == "date" && defaultValue is not null && defaultValue.Length > 0 && !DateDefaultPattern().IsMatch(defaultValue)
+        if (type == "date" && defaultValue is not null && defaultValue.Length > 0 && !ParameterBinder.IsRelativeDate(defaultValue)
             && !DateOnly.TryParseExact(defaultValue, format ?? "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
         {
-            errors.Add($"parameter {name}: the default must be a date in its format or relative (today, today-30d)");
+            errors.Add($"parameter {name}: the default must be a date in its format or relative (today, today-30d, quarter_end, quarter_end-1q, month_end, year_end)");
         }
 
         List<string>? allowed = null;
@@ -182,6 +189,4 @@ public static partial class DataScriptFiles
     [GeneratedRegex(@"\{([A-Za-z0-9_]+)\}")]
     private static partial Regex PlaceholderPattern();
 
-    [GeneratedRegex(@"^today(?:[+-]\d{1,4}[dwmy])?$")]
-    private static partial Regex DateDefaultPattern();
 }

@@ -37,7 +37,9 @@ public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binde
         var (script, _) = await scripts.FindAsync(task.ScriptId, ct)
             ?? throw ApiError.Conflict($"the task's data script {task.ScriptId} no longer exists");
         using var stored = JsonDocument.Parse(task.Parameters);
-        var parameters = binder.Bind(script.Parameters, stored.RootElement.Clone());
+        // A stored value AKTools must not receive (written behind the service's back) reaches the run, which fails
+        // with the reason and never calls AKTools; a 422 here would leave a scheduled run without a trace.
+        var parameters = binder.Bind(script.Parameters, stored.RootElement.Clone(), refuseUnsafe: false);
         var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
             binder.ResolveExtraColumns(script.ExtraColumns, parameters), triggeredBy, task.Id, script.Id, userId ?? task.OwnerId,
             script.Name, script.Category, scheduleKey);

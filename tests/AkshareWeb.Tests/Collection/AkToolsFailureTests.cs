@@ -14,15 +14,40 @@ public sealed class ShortTimeoutApp : CollectingApp
 public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<ShortTimeoutApp>
 {
     [Fact]
-    public async Task An_upstream_error_fails_the_run_with_its_text()
+    public async Task An_exception_inside_akshare_is_the_upstream_site_failing_and_is_retried_then_reported()
     {
-        app.AkTools.Raw("macro_cnbs", "Internal Server Error: KeyError('data')", 500, "text/plain");
+        app.AkTools.Fails("macro_cnbs");
+        var before = app.AkTools.Calls.Count(c => c.Function == "macro_cnbs");
         var run = await app.DownloadAsync("macro_cnbs");
         Assert.Equal("failed", run["status"]!.GetValue<string>());
-        Assert.Contains("HTTP 500", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Contains("KeyError", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
-        // A 500 is the function failing, not the network: it is not retried.
-        Assert.Equal(1, app.AkTools.Calls.Count(c => c.Function == "macro_cnbs"));
+        var message = run["error_message"]!.GetValue<string>();
+        Assert.Contains("upstream site", message, StringComparison.Ordinal);
+        Assert.Contains("HTTP 500", message, StringComparison.Ordinal);
+        // AkTools:MaxRetries is 2 in the test app: the first try and two retries.
+        Assert.Contains("3 tries", message, StringComparison.Ordinal);
+        Assert.Equal(3, app.AkTools.Calls.Count(c => c.Function == "macro_cnbs") - before);
+    }
+
+    [Fact]
+    public async Task A_500_that_clears_on_a_retry_completes_the_run()
+    {
+        app.AkTools.FailsThenRows("macro_cnbs", 1, new Dictionary<string, object?> { ["年份"] = "2024", ["杠杆率"] = 301.5 });
+        var run = await app.DownloadAsync("macro_cnbs");
+        Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+        Assert.Equal(1, run["rows_fetched"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_keyerror_inside_akshare_fails_at_once_with_akshares_words()
+    {
+        app.AkTools.KeyError("hostile_fn", "data");
+        var before = app.AkTools.Calls.Count(c => c.Function == "hostile_fn");
+        var run = await app.DownloadAsync("hostile_fn", new { level = 1 });
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        var message = run["error_message"]!.GetValue<string>();
+        Assert.Contains("refused the parameters", message, StringComparison.Ordinal);
+        Assert.Contains("请输入正确的参数错误 'data'", message, StringComparison.Ordinal);
+        Assert.Equal(1, app.AkTools.Calls.Count(c => c.Function == "hostile_fn") - before);
     }
 
     [Fact]
@@ -61,27 +86,50 @@ public sealed class AkToolsFailureTests(ShortTimeoutApp app) : IClassFixture<Sho
     }
 
     [Fact]
-    public async Task An_empty_answer_completes_with_no_rows()
+    public async Task An_empty_dataframe_completes_with_no_rows()
     {
-        app.AkTools.Raw("macro_china_cpi", "[]");
+        app.AkTools.Rows("macro_china_cpi");
         var empty = await app.DownloadAsync("macro_china_cpi");
         Assert.Equal("completed", empty["status"]!.GetValue<string>());
         Assert.Equal(0, empty["rows_affected"]!.GetValue<long>());
-
-        app.AkTools.Raw("macro_china_cpi", "{\"error\": \"该接口返回数据为空，请确认参数是否正确：https://www.akshare.xyz\"}");
-        var said = await app.DownloadAsync("macro_china_cpi");
-        Assert.Equal("completed", said["status"]!.GetValue<string>());
-        Assert.Contains("no data", said["result"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("0 rows", empty["result"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task An_unknown_function_fails_with_akshares_words()
+    public async Task A_function_that_returned_none_completes_with_no_rows_and_says_akshare_had_no_data()
     {
-        // stock_news_em is in the catalogue (a script uses it) but this AKTools does not know it.
+        app.AkTools.NoData("macro_china_cpi");
+        var before = app.AkTools.Calls.Count(c => c.Function == "macro_china_cpi");
+        var said = await app.DownloadAsync("macro_china_cpi");
+        Assert.Equal("completed", said["status"]!.GetValue<string>());
+        Assert.Null(said["error_message"]);
+        Assert.Contains("AKShare had no data", said["result"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(1, app.AkTools.Calls.Count(c => c.Function == "macro_china_cpi") - before);
+    }
+
+    [Fact]
+    public async Task An_unknown_function_fails_at_once_saying_akshare_lacks_it()
+    {
+        // stock_news_em is in the catalogue (a script uses it) but this AKTools does not know it: its 404.
+        var before = app.AkTools.Calls.Count(c => c.Function == "stock_news_em");
         var run = await app.DownloadAsync("stock_news_em", new { symbol = "300059" });
         Assert.Equal("failed", run["status"]!.GetValue<string>());
-        Assert.Contains("unknown interface stock_news_em", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Contains("未找到该接口", run["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var message = run["error_message"]!.GetValue<string>();
+        Assert.Contains("has no interface stock_news_em", message, StringComparison.Ordinal);
+        Assert.Contains("upgrade AKShare", message, StringComparison.Ordinal);
+        Assert.Contains("未找到该接口", message, StringComparison.Ordinal);
+        Assert.Equal(1, app.AkTools.Calls.Count(c => c.Function == "stock_news_em") - before);
+    }
+
+    [Fact]
+    public async Task A_proxys_html_page_is_not_made_part_of_the_message()
+    {
+        app.AkTools.Raw("macro_cnbs", "<html><body><h1>414 Request-URI Too Large</h1>" + new string('x', 5000) + "</body></html>", 414, "text/html");
+        var run = await app.DownloadAsync("macro_cnbs");
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        var message = run["error_message"]!.GetValue<string>();
+        Assert.Contains("HTTP 414", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("<html>", message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,24 +8,42 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 
 namespace AkshareWeb.Tests.Infrastructure;
 
 /// <summary>
-/// AKTools on loopback, as the tests need it: <c>GET /api/public/{function}</c> answers what a test programmed
-/// for that function — rows (written as pandas/AKTools does: records, dates as ISO strings, NaN as null), a
-/// generated stream of many rows, an HTTP error, a delay, broken JSON — and an unknown function gets AKTools'
-/// own answer: HTTP 200 with {"error": "未找到该接口…"}.
+/// AKTools 0.0.91 on loopback, answering as its code does (aktools/core/api.py, route /api/public/{item_id}, on
+/// Starlette): the query is parsed, re-encoded and URL-decoded once, then turned into a Python expression by
+/// replacing every <c>&amp;</c> with <c>", </c>, every <c>=</c> with <c>="</c>, appending <c>"</c> and turning every
+/// <c>+</c> into a space (or, when the text <c>cookie</c> is anywhere in it, quoting everything after the first
+/// <c>=</c> as one single-quoted argument). The fake rebuilds that expression and reads it back as Python would;
+/// when a value left its string literal or the arguments read back differ from the ones sent, that is recorded in
+/// <see cref="Violations"/> (which fails the test class) and answered as AKTools answers a SyntaxError: HTTP 500.
+/// A function is known once a test programmed it; the others get AKTools' 404 for a function AKShare lacks. The
+/// programmed outcomes are AKTools' own: rows (pandas records: datetimes as 2024-01-02T00:00:00.000, NaN as null,
+/// floats rounded to 10 decimals and written as Python writes them), None (404 该接口返回数据为空), KeyError (404
+/// 请输入正确的参数错误), any other exception (plain-text 500). Handlers read the arguments as AKShare receives
+/// them (all strings) from <c>context.Request.Query</c>.
 /// </summary>
 public sealed class FakeAkTools : IAsyncDisposable
 {
+    public const string UnknownFunction = "未找到该接口，请升级 AKShare 到最新版本并在文档中确认该接口的使用方式：https://akshare.akfamily.xyz";
+    public const string NoDataAnswer = "该接口返回数据为空，请确认参数是否正确：https://akshare.akfamily.xyz";
+
     private readonly ConcurrentDictionary<string, Func<HttpContext, Task>> handlers = new(StringComparer.Ordinal);
     private WebApplication? app;
 
     public string BaseUrl { get; private set; } = "";
 
-    /// <summary>Every call received: function and query string.</summary>
+    /// <summary>Every call received: function and raw query string.</summary>
     public ConcurrentQueue<(string Function, string Query)> Calls { get; } = new();
+
+    /// <summary>Every call received, as the Python expression AKTools would have evaluated.</summary>
+    public ConcurrentQueue<string> Expressions { get; } = new();
+
+    /// <summary>Calls whose expression would not have called the function with the arguments sent: each one a bug.</summary>
+    public ConcurrentQueue<string> Violations { get; } = new();
 
     public static async Task<FakeAkTools> StartAsync()
     {
@@ -34,25 +52,89 @@ public sealed class FakeAkTools : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        app.MapGet("/api/public/{function}", (string function, HttpContext context) =>
-        {
-            fake.Calls.Enqueue((function, context.Request.QueryString.Value ?? ""));
-            return fake.handlers.TryGetValue(function, out var handler)
-                ? handler(context)
-                : context.Response.WriteAsJsonAsync(new { error = "未找到该接口，请升级 AKShare 到最新版本并在文档中确认该接口的使用方式：https://www.akshare.xyz" });
-        });
+        app.MapGet("/api/public/{function}", fake.AnswerAsync);
         await app.StartAsync();
         fake.app = app;
         fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return fake;
     }
 
-    public void Rows(string function, params object[] rows) => Raw(function, JsonSerializer.Serialize(rows, Json));
+    private Task AnswerAsync(string function, HttpContext context)
+    {
+        var raw = context.Request.QueryString.Value is { Length: > 0 } q ? q[1..] : "";
+        Calls.Enqueue((function, raw));
+        if (!handlers.TryGetValue(function, out var handler))
+        {
+            return WriteAsync(context, 404, PythonJson.Write(new Dictionary<string, object?> { ["error"] = UnknownFunction }));
+        }
 
-    /// <summary>Rows that depend on the request's query (a symbol, a date window).</summary>
+        var sent = Starlette.ParseQuery(raw);
+        if (sent.Count > 0)
+        {
+            var expression = $"ak.{function}({AkToolsExpression(sent)})";
+            Expressions.Enqueue(expression);
+            var received = PythonCall.ReadKeywordStrings(expression, function);
+            if (received is null || !received.SequenceEqual(sent))
+            {
+                Violations.Enqueue($"{expression}  <- sent {string.Join(", ", sent.Select(a => $"{a.Key}={a.Value}"))}");
+                return Raises(context);
+            }
+
+            context.Request.Query = new QueryCollection(received.ToDictionary(a => a.Key, a => new StringValues(a.Value)));
+        }
+        else
+        {
+            Expressions.Enqueue($"ak.{function}()");
+            context.Request.Query = QueryCollection.Empty;
+        }
+
+        return handler(context);
+    }
+
+    /// <summary>What AKTools puts between the parentheses, from the parsed query (api.py, lines 120-140).</summary>
+    private static string AkToolsExpression(List<KeyValuePair<string, string>> sent)
+    {
+        var decoded = Uri.UnescapeDataString(Starlette.Encode(sent));
+        if (decoded.Contains("cookie", StringComparison.Ordinal))
+        {
+            var cut = decoded.IndexOf('=', StringComparison.Ordinal);
+            return (decoded[..cut] + "='" + decoded[(cut + 1)..] + "'").Replace('+', ' ');
+        }
+
+        return (decoded.Replace("&", "\", ", StringComparison.Ordinal).Replace("=", "=\"", StringComparison.Ordinal) + "\"").Replace('+', ' ');
+    }
+
+    public void Rows(string function, params object[] rows) => handlers[function] = context => WriteRowsAsync(context, rows);
+
+    /// <summary>Rows that depend on the arguments AKShare receives (a symbol, a date window).</summary>
     public void Rows(string function, Func<IQueryCollection, IEnumerable<object>> rows) =>
-        handlers[function] = context => WriteAsync(context, 200, JsonSerializer.Serialize(rows(context.Request.Query), Json));
+        handlers[function] = context => WriteRowsAsync(context, rows(context.Request.Query));
 
+    /// <summary>The function returned None: AKTools' 404 with 该接口返回数据为空.</summary>
+    public void NoData(string function) =>
+        handlers[function] = context => WriteAsync(context, 404, PythonJson.Write(new Dictionary<string, object?> { ["error"] = NoDataAnswer }));
+
+    /// <summary>The function raised KeyError(<paramref name="key"/>): AKTools' 404 with 请输入正确的参数错误 'key'.</summary>
+    public void KeyError(string function, string key) =>
+        handlers[function] = context => WriteAsync(context, 404, PythonJson.Write(new Dictionary<string, object?>
+        {
+            ["error"] = $"请输入正确的参数错误 '{key}'，请升级 AKShare 到最新版本并在文档中确认该接口的使用方式：https://akshare.akfamily.xyz",
+        }));
+
+    /// <summary>The function raised anything else (the upstream site refused, timed out, changed): Starlette's plain 500.</summary>
+    public void Fails(string function) => handlers[function] = Raises;
+
+    /// <summary>Fails <paramref name="times"/> calls with AKTools' 500, then answers the rows.</summary>
+    public void FailsThenRows(string function, int times, params object[] rows)
+    {
+        var left = times;
+        handlers[function] = context => Interlocked.Decrement(ref left) >= 0 ? Raises(context) : WriteRowsAsync(context, rows);
+    }
+
+    /// <summary>
+    /// A body AKTools itself never sends, for what can stand between it and the service: a proxy's 502 page, a
+    /// body cut off, a server that is not AKTools.
+    /// </summary>
     public void Raw(string function, string body, int status = 200, string contentType = "application/json") =>
         handlers[function] = context => WriteAsync(context, status, body, contentType);
 
@@ -60,12 +142,13 @@ public sealed class FakeAkTools : IAsyncDisposable
         handlers[function] = async context =>
         {
             await Task.Delay(delay, context.RequestAborted);
-            await WriteAsync(context, 200, JsonSerializer.Serialize(rows, Json));
+            await WriteRowsAsync(context, rows);
         };
 
     /// <summary>
-    /// <paramref name="count"/> rows made by <paramref name="row"/>, streamed as they are made (never held
-    /// whole), with an optional pause after every <paramref name="pauseEvery"/> rows so a test can act mid-answer.
+    /// <paramref name="count"/> rows made by <paramref name="row"/> (each already one JSON object as AKTools writes it),
+    /// streamed as they are made (never held whole), with an optional pause after every <paramref name="pauseEvery"/>
+    /// rows so a test can act mid-answer.
     /// </summary>
     public void Generate(string function, long count, Func<long, string> row, int pauseEvery = 0, TimeSpan pause = default, bool withLength = false)
     {
@@ -108,6 +191,15 @@ public sealed class FakeAkTools : IAsyncDisposable
 
     public void Handle(string function, Func<HttpContext, Task> handler) => handlers[function] = handler;
 
+    /// <summary>Fails the calling test when a value sent to this AKTools would not have reached AKShare as it was.</summary>
+    public void AssertNoViolations()
+    {
+        if (!Violations.IsEmpty)
+        {
+            throw new Xunit.Sdk.XunitException("values left their string literal in AKTools' expression:\n" + string.Join("\n", Violations));
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (app is not null)
@@ -117,7 +209,9 @@ public sealed class FakeAkTools : IAsyncDisposable
         }
     }
 
-    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static Task WriteRowsAsync(HttpContext context, IEnumerable<object> rows) => WriteAsync(context, 200, PythonJson.Write(rows.ToList()));
+
+    private static Task Raises(HttpContext context) => WriteAsync(context, 500, "Internal Server Error", "text/plain; charset=utf-8");
 
     private static async Task WriteAsync(HttpContext context, int status, string body, string contentType = "application/json")
     {
@@ -196,6 +290,8 @@ public class CollectingApp : AkshareWebApp
         if (AkTools is not null) await AkTools.DisposeAsync();
         try { Directory.Delete(ScriptsFolder, recursive: true); File.Delete(RegistryFile); } catch (IOException) { }
         GC.SuppressFinalize(this);
+        // A value that reached AKTools changed is a bug even where the test itself passed: the class fails.
+        AkTools?.AssertNoViolations();
     }
 
     /// <summary>
@@ -224,7 +320,12 @@ public class CollectingApp : AkshareWebApp
         {
             var body = await (await client.GetAsync($"/api/executions/{executionId}")).ExpectAsync(200, 0);
             var status = body["data"]!["status"]!.GetValue<string>();
-            if (status is "completed" or "failed" or "cancelled" or "timeout" || DateTime.UtcNow > deadline) return body["data"]!;
+            if (status is "completed" or "failed" or "cancelled" or "timeout" || DateTime.UtcNow > deadline)
+            {
+                AkTools.AssertNoViolations();
+                return body["data"]!;
+            }
+
             await Task.Delay(100);
         }
     }
