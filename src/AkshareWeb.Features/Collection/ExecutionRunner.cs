@@ -127,6 +127,7 @@ public sealed class ExecutionRunner(
             laterIndexes = write.BrowsingIndexes;
             result["columns_added"] = write.ColumnsAdded;
             result["columns_widened"] = write.ColumnsWidened;
+            if (write.KeyRebuilt) result["key_rebuilt"] = plan.KeyColumns;
             await write.DisposeAsync();
         }
 

@@ -140,6 +140,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         private int rowKeyBytes = NewRowHashBytes;
         private bool retriedDdl;
         private bool indexesPending;
+        private bool rekey;
         // The bookkeeping columns' defaults name this run (it created the table); see DropDefaultsAsync.
         private bool ownDefaults;
         // While the table has had none of the rows seen so far, batches go straight in.
@@ -163,6 +164,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         public int ColumnsWidened { get; private set; }
         /// <summary>Rows of this run dropped when the key index was built because a newer row had the same key.</summary>
         public long DuplicatesRemoved { get; private set; }
+        /// <summary>The table's unique index was on another key than the script's, and was rebuilt on the script's.</summary>
+        public bool KeyRebuilt { get; private set; }
         /// <summary>Indexes for reading the table that it lacks once the run has ended; see <see cref="AddIndexesAsync"/>.</summary>
         public IReadOnlyList<BrowsingIndex> BrowsingIndexes { get; private set; } = [];
 
@@ -803,6 +806,21 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
 
             // New, or its first run ended before the index was built: build it at the end of this one.
             indexesPending = naturalKey && !(await IndexNamesAsync(ct)).Contains("ux_natural_key");
+            if (naturalKey && !indexesPending)
+            {
+                // The script's key changed (period added to it, say): the old index would let a row overwrite one
+                // that means something else, so it is rebuilt on the new key before anything is looked up.
+                var indexed = (await connection.QueryAsync<string>(new CommandDefinition("""
+                    SELECT COLUMN_NAME FROM information_schema.STATISTICS
+                    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table AND INDEX_NAME = 'ux_natural_key' ORDER BY SEQ_IN_INDEX
+                    """, new { table = writeTable }, cancellationToken: ct))).ToList();
+                var wanted = keyColumns.Select(k => columns.TryGetValue(k, out var c) ? c.Sql : null).ToList();
+                if (!indexed.SequenceEqual(wanted, StringComparer.OrdinalIgnoreCase))
+                {
+                    rekey = true;
+                    indexesPending = true;
+                }
+            }
         }
 
         /// <summary>
@@ -813,9 +831,17 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         /// </summary>
         private async Task EnsureIndexesAsync(CancellationToken ct)
         {
-            if (!indexesPending) return;
+            // A run that brought no rows may not have made a new key column yet: the next run builds the index.
+            if (!indexesPending || keyColumns.Any(k => !columns.ContainsKey(k))) return;
             var keys = keyColumns.Select(k => ColumnNames.Quote(columns[k].Sql)).ToList();
             var target = ColumnNames.Quote(writeTable);
+            if (rekey)
+            {
+                await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {target} DROP INDEX ux_natural_key", commandTimeout: 0, cancellationToken: ct));
+                KeyRebuilt = true;
+                rekey = false;
+            }
+
             for (var attempt = 1; !(await IndexNamesAsync(ct)).Contains("ux_natural_key"); attempt++)
             {
                 try

@@ -138,4 +138,41 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
         Assert.Equal(0, await db.ExecuteScalarAsync<long>(
             "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ak_macro_cnbs'"));
     }
+
+    [Fact]
+    public async Task A_key_widened_by_the_script_rebuilds_the_tables_unique_index_so_weekly_bars_keep_the_daily_ones()
+    {
+        // The library's daily-bars scripts once keyed on symbol and date only; a weekly bar then replaced the
+        // daily bar of its day. Their key now holds the period: a table made under the old key must follow.
+        await app.AddBarsScriptAsync("stock_rekey_hist", "改键日线");
+        var day = new DateOnly(2024, 1, 5);
+        app.AkTools.Rows("stock_rekey_hist", q => Enumerable.Range(0, 3).Select(i => TestScripts.Bar(q["symbol"].ToString(), day.AddDays(7 * i), 10 + i)));
+        var first = await app.DownloadAsync("stock_rekey_hist", new { symbol = "000001" });
+        Assert.True(first["status"]!.GetValue<string>() == "completed", first.ToJsonString());
+
+        app.WriteScript("stocks/daily/stock_rekey_hist.json", """
+            {"id": "stock_rekey_hist", "name": "改键日线", "category": "stocks", "frequency": "daily", "interface": "stock_rekey_hist",
+             "parameters": [{"name": "symbol", "type": "string", "required": true, "role": "key", "column": "股票代码"},
+                            {"name": "period", "type": "string", "default": "daily", "allowed": ["daily", "weekly"], "role": "key"}],
+             "target_table": "ak_stock_rekey_hist", "write_mode": "upsert", "key_columns": ["股票代码", "日期", "period"],
+             "extra_columns": {"period": "{period}"}}
+            """);
+        var admin = await app.AdminAsync();
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        var daily = await app.DownloadAsync("stock_rekey_hist", new { symbol = "000001" });
+        Assert.True(daily["status"]!.GetValue<string>() == "completed", daily.ToJsonString());
+        Assert.NotNull(daily["result"]!["key_rebuilt"]);
+        var weekly = await app.DownloadAsync("stock_rekey_hist", new { symbol = "000001", period = "weekly" });
+        Assert.True(weekly["status"]!.GetValue<string>() == "completed", weekly.ToJsonString());
+
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(["股票代码", "日期", "period"], await db.QueryAsync<string>("""
+            SELECT COLUMN_NAME FROM information_schema.STATISTICS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ak_stock_rekey_hist' AND INDEX_NAME = 'ux_natural_key' ORDER BY SEQ_IN_INDEX
+            """));
+        Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_rekey_hist WHERE period = 'weekly'"));
+        Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_rekey_hist WHERE period = 'daily'"));
+        // Rows written before the key held the period cannot say which period they were: they stay, without one.
+        Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_rekey_hist WHERE period IS NULL"));
+    }
 }
