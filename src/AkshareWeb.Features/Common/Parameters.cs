@@ -7,10 +7,13 @@ namespace AkshareWeb.Features.Common;
 /// <summary>
 /// One parameter of an AKShare function, as a data script or the catalogue defines it. <c>type</c> is string,
 /// int, float, bool or date; a date has the <c>format</c> the function expects (AKShare mostly yyyyMMdd) and its
-/// default may be relative: today, today-30d, today-12w, today-6m, today-1y.
+/// default may be relative (<see cref="RelativeDates"/>). A data script's parameter also says what its value does to
+/// the rows: <c>Role</c> key (null means key: the value changes what a row means) or range (it only narrows which
+/// rows come back), and <c>Column</c>, the output column that carries a key parameter's value in every row.
 /// </summary>
 public sealed record ParameterDefinition(
-    string Name, string Type, bool Required, string? DefaultValue, string? Description, string? Format = null, IReadOnlyList<string>? Allowed = null);
+    string Name, string Type, bool Required, string? DefaultValue, string? Description, string? Format = null, IReadOnlyList<string>? Allowed = null,
+    string? Role = null, string? Column = null);
 
 public static class ParameterTypes
 {
@@ -144,23 +147,9 @@ public sealed partial class ParameterBinder(TimeProvider time)
     {
         problem = null;
         format ??= "yyyyMMdd";
-        var relative = Relative().Match(text);
-        if (relative.Success)
+        if (RelativeDates.Resolve(text, Today) is { } relative)
         {
-            var date = Today;
-            if (relative.Groups[2].Success)
-            {
-                var amount = int.Parse(relative.Groups[2].Value, CultureInfo.InvariantCulture) * (relative.Groups[1].Value == "-" ? -1 : 1);
-                date = relative.Groups[3].Value switch
-                {
-                    "d" => date.AddDays(amount),
-                    "w" => date.AddDays(7 * amount),
-                    "m" => date.AddMonths(amount),
-                    _ => date.AddYears(amount),
-                };
-            }
-
-            return date.ToString(format, CultureInfo.InvariantCulture);
+            return relative.ToString(format, CultureInfo.InvariantCulture);
         }
 
         foreach (var accepted in new[] { format, "yyyy-MM-dd", "yyyyMMdd" })
@@ -173,9 +162,6 @@ public sealed partial class ParameterBinder(TimeProvider time)
 
         return null;
     }
-
-    [GeneratedRegex(@"^today(?:([+-])(\d{1,4})([dwmy]))?$")]
-    private static partial Regex Relative();
 
     [GeneratedRegex(@"\{([A-Za-z0-9_]+)\}")]
     private static partial Regex Placeholder();
