@@ -27,9 +27,10 @@ public sealed record InterfaceRow(long Id, string Name, string DisplayName, stri
     string? LimitDesc, bool Documented, string? Example, bool InRegistry, bool UsedByScripts);
 
 /// <summary>
-/// The catalogue of AKShare interfaces: imported from AKShare's own registry (name, module, category, desc, url,
-/// limit_desc, params, outputs, example) and merged with the interfaces the data scripts call, whose parameter
-/// definitions (required, defaults, types, formats) are more precise than the registry's free text.
+/// The catalogue of AKShare interfaces: imported from a configured copy of AKShare's own registry (name, module,
+/// category, desc, url, limit_desc, params, outputs, example), or from the snapshot the service bundles when none is
+/// configured (RegistrySnapshot: the same facts without the prose), and merged with the interfaces the data scripts
+/// call, whose parameter definitions (required, defaults, types, formats) are more precise than the registry's.
 /// </summary>
 public sealed class InterfaceCatalog(Database database, IOptions<CatalogOptions> options, IHttpClientFactory http, TimeProvider time)
 {
