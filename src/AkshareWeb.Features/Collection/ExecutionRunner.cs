@@ -200,6 +200,7 @@ public sealed class ExecutionRunner(
             {
                 while (await answer.Rows.ReadAsync(BatchSize, BatchBytes, reading.Token, spare.TryTake(out var empty) ? empty : null) is { } batch)
                 {
+                    plan.DatedColumns?.Apply(batch);
                     foreach (var (name, value) in plan.ExtraColumns) batch.SetEverywhere(name, value);
                     Interlocked.Add(ref progress.Fetched, batch.Count);
                     await batches.Writer.WriteAsync(write.Prepare(batch), reading.Token);

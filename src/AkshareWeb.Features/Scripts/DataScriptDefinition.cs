@@ -18,11 +18,6 @@ public sealed record DataScriptDefinition(
 /// <summary>A column the function really returns, where AKShare's registry lists it wrongly or not at all.</summary>
 public sealed record OutputColumn(string Name, string? Type);
 
-/// <summary>For functions whose column names carry a date (2026-08-20-单位净值): <c>Pattern</c> has two groups, the date
-/// and the name; the newest date's columns keep their name, the date goes to <c>DateColumn</c>, older dates' columns
-/// get <c>PreviousPrefix</c> before their name.</summary>
-public sealed record DatedColumns(string Pattern, string DateColumn, string PreviousPrefix);
-
 public static partial class DataScriptFiles
 {
     public static readonly string[] Categories = ["stocks", "funds", "futures", "indexes", "options", "bonds", "macro"];

@@ -48,6 +48,7 @@ public static class TestScript
                 using var answer = await akTools.FetchAsync(script.Interface, parameters, ct);
                 while (await answer.Rows.ReadAsync(ExecutionRunner.BatchSize, ExecutionRunner.BatchBytes, ct) is { } batch)
                 {
+                    script.DatedColumns?.Apply(batch);
                     foreach (var (name, value) in extra) batch.SetEverywhere(name, value);
                     for (var c = 0; c < batch.Columns.Count; c++)
                     {
