@@ -140,7 +140,12 @@ public sealed class ExecutionRunner(
             laterIndexes = write.BrowsingIndexes;
             result["columns_added"] = write.ColumnsAdded;
             result["columns_widened"] = write.ColumnsWidened;
-            if (write.KeyRebuilt) result["key_rebuilt"] = plan.KeyColumns;
+            if (write.KeyRebuilt)
+            {
+                result["key_rebuilt"] = plan.KeyColumns;
+                result["earlier_duplicates_removed"] = write.EarlierDuplicatesRemoved;
+            }
+
             await write.DisposeAsync();
         }
 

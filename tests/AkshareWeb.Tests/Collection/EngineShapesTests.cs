@@ -214,4 +214,47 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
         Assert.Equal(("000001", new DateTime(2026, 11, 26), 1.5, 1.49), rows[0]);
         Assert.Equal(("000001", new DateTime(2026, 11, 27), 1.6, 1.59), rows[1]);
     }
+
+    [Fact]
+    public async Task A_table_appended_by_whole_rows_and_then_upserted_on_a_key_keeps_one_row_per_key()
+    {
+        // stock_lhb_detail_em was appended with a hash of all values, but its 上榜后N日 columns fill in on later
+        // days, so every run stored each listing again. Its script now upserts on 代码, 上榜日, 上榜原因.
+        object Listing(string code, double after) => new Dictionary<string, object?>
+        {
+            ["序号"] = 1, ["代码"] = code, ["上榜日"] = new DateOnly(2026, 11, 20), ["上榜原因"] = "日涨幅偏离值达7%", ["上榜后1日"] = after,
+        };
+        string Script(string mode, string keys) => $$"""
+            {"id": "stock_lhb_rekey_em", "name": "龙虎榜（改为按键写入）", "category": "stocks", "frequency": "daily", "interface": "stock_lhb_rekey_em",
+             "parameters": [], "target_table": "ak_stock_lhb_rekey_em", "write_mode": "{{mode}}", "key_columns": [{{keys}}]}
+            """;
+        var admin = await app.AdminAsync();
+        app.WriteScript("stocks/daily/stock_lhb_rekey_em.json", Script("append", ""));
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        app.AkTools.Rows("stock_lhb_rekey_em", Listing("000001", double.NaN), Listing("600519", double.NaN));
+        await app.DownloadAsync("stock_lhb_rekey_em");
+        app.AkTools.Rows("stock_lhb_rekey_em", Listing("000001", 1.5), Listing("600519", -0.5));
+        await app.DownloadAsync("stock_lhb_rekey_em");
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(4, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_lhb_rekey_em"));
+
+        app.WriteScript("stocks/daily/stock_lhb_rekey_em.json", Script("upsert", "\"代码\", \"上榜日\", \"上榜原因\""));
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        app.AkTools.Rows("stock_lhb_rekey_em", Listing("000001", 1.5), Listing("600519", -0.5), Listing("300750", double.NaN));
+        var run = await app.DownloadAsync("stock_lhb_rekey_em");
+        Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+        Assert.Equal(2, run["result"]!["earlier_duplicates_removed"]!.GetValue<long>());
+        Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_lhb_rekey_em"));
+        Assert.Equal(1.5, await db.ExecuteScalarAsync<double>("SELECT `上榜后1日` FROM ak_stock_lhb_rekey_em WHERE `代码` = '000001'"));
+        Assert.Equal(["代码", "上榜日", "上榜原因"], await db.QueryAsync<string>("""
+            SELECT COLUMN_NAME FROM information_schema.STATISTICS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ak_stock_lhb_rekey_em' AND INDEX_NAME = 'ux_natural_key' ORDER BY SEQ_IN_INDEX
+            """));
+
+        // And later runs update in place.
+        app.AkTools.Rows("stock_lhb_rekey_em", Listing("000001", 2.5));
+        await app.DownloadAsync("stock_lhb_rekey_em");
+        Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_lhb_rekey_em"));
+        Assert.Equal(2.5, await db.ExecuteScalarAsync<double>("SELECT `上榜后1日` FROM ak_stock_lhb_rekey_em WHERE `代码` = '000001'"));
+    }
 }
