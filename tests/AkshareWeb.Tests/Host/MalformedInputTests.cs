@@ -23,6 +23,9 @@ public sealed partial class MalformedInputTests(CollectingApp app, ITestOutputHe
 
     private static readonly string Huge = new('x', 100_000);
 
+    // Marks a body sent as Latin-1 bytes (0xFF 0xFE ...) under plain application/json: bytes that are not UTF-8.
+    private static readonly string NotUtf8Json = new("application/json (not UTF-8)".AsSpan());
+
     // Raw JSON texts: a lone surrogate cannot live in a .NET string that a serializer would write, so values are
     // spliced into the body as text.
     private static readonly string[] StringValues =
@@ -109,6 +112,7 @@ public sealed partial class MalformedInputTests(CollectingApp app, ITestOutputHe
         // One example per operation, status and kind of problem: the same fault repeats for every role and value.
         var failures = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var statusClasses = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var statuses = new SortedDictionary<int, int>();
         var requests = 0;
         var clock = Stopwatch.StartNew();
 
@@ -124,6 +128,7 @@ public sealed partial class MalformedInputTests(CollectingApp app, ITestOutputHe
                     var (status, problem) = await SendAsync(client, method, url, body, contentType);
                     var statusClass = $"{status / 100}xx";
                     statusClasses[statusClass] = statusClasses.GetValueOrDefault(statusClass) + 1;
+                    statuses[status] = statuses.GetValueOrDefault(status) + 1;
                     if (problem is not null)
                     {
                         failures.TryAdd($"{key} {status} {problem.Split(':')[0]} {(status >= 500 ? Shorten(body ?? url)[..Math.Min(80, (body ?? url).Length)] : "")}", $"{key} as {role}: {method} {Shorten(url)} body={Shorten(body ?? "")} ({contentType}) -> {status}: {problem}");
@@ -133,7 +138,7 @@ public sealed partial class MalformedInputTests(CollectingApp app, ITestOutputHe
         }
 
         output.WriteLine($"{requests} requests in {clock.Elapsed.TotalSeconds:F1} s over {operations.Count} operations: " +
-            string.Join(", ", statusClasses.Select(c => $"{c.Key} {c.Value}")));
+            string.Join(", ", statusClasses.Select(c => $"{c.Key} {c.Value}")) + " (" + string.Join(", ", statuses.Select(c => $"{c.Key}: {c.Value}")) + ")");
         Assert.True(requests >= 2_000, $"only {requests} requests were sent in {clock.Elapsed}");
         Assert.True(requests < MaxRequests && clock.Elapsed <= MaxDuration, $"the walk was cut short at {requests} requests, {clock.Elapsed}");
         Assert.True(failures.Count == 0, $"{failures.Count} kinds of failure:\n" + string.Join("\n", failures.Values));
@@ -186,7 +191,7 @@ public sealed partial class MalformedInputTests(CollectingApp app, ITestOutputHe
             yield return (Real(), emptyBody, contentType);
         }
 
-        yield return (Real(), "\u00ff\u00fe{\"a\":1}", "application/json; charset=latin1-raw"); // bytes that are not UTF-8, below
+        yield return (Real(), "\u00ff\u00fe{\"a\":1}", NotUtf8Json);
 
         var schema = Resolve(operation["requestBody"]!["content"]!["application/json"]!["schema"]!);
         foreach (var (name, property) in schema?["properties"]?.AsObject() ?? [])
@@ -223,11 +228,9 @@ public sealed partial class MalformedInputTests(CollectingApp app, ITestOutputHe
         using var request = new HttpRequestMessage(new HttpMethod(method), url);
         if (body is not null && contentType is not null)
         {
-            // Latin-1 bytes (0xFF 0xFE) are not UTF-8: the body is sent as those raw bytes with a JSON type.
-            var bytes = contentType.EndsWith("latin1-raw", StringComparison.Ordinal) ? Encoding.Latin1.GetBytes(body) : Encoding.UTF8.GetBytes(body);
-            request.Content = new ByteArrayContent(bytes);
-            request.Content.Headers.TryAddWithoutValidation("Content-Type",
-                contentType.EndsWith("latin1-raw", StringComparison.Ordinal) ? "application/json" : contentType);
+            var notUtf8 = ReferenceEquals(contentType, NotUtf8Json);
+            request.Content = new ByteArrayContent(notUtf8 ? Encoding.Latin1.GetBytes(body) : Encoding.UTF8.GetBytes(body));
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", notUtf8 ? "application/json" : contentType);
         }
 
         using var response = await client.SendAsync(request);
