@@ -49,6 +49,20 @@ public sealed partial class ParameterBinder(TimeProvider time)
         {
             foreach (var property in given.EnumerateObject())
             {
+                // JSON may escape half a surrogate pair ("\ud800"); System.Text.Json refuses to read such a name or
+                // string as .NET text. It can be no parameter's name nor value: a 422, not a 500 from the reader.
+                if (!IsText(property))
+                {
+                    errors.Add(new FieldError(prefix, NotText));
+                    continue;
+                }
+
+                if (property.Value.ValueKind == JsonValueKind.String && !IsText(property.Value))
+                {
+                    errors.Add(new FieldError($"{prefix}.{property.Name}", NotText));
+                    continue;
+                }
+
                 if (definitions.All(d => d.Name != property.Name))
                 {
                     errors.Add(new FieldError($"{prefix}.{Printable(property.Name)}", $"unknown parameter; known: {string.Join(", ", definitions.Select(d => d.Name))}"));
@@ -171,6 +185,34 @@ public sealed partial class ParameterBinder(TimeProvider time)
         }
 
         return null;
+    }
+
+    private const string NotText = "is not valid text: it contains half of a UTF-16 surrogate pair (\\ud800-\\udfff alone)";
+
+    private static bool IsText(JsonProperty property)
+    {
+        try
+        {
+            _ = property.Name;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsText(JsonElement value)
+    {
+        try
+        {
+            _ = value.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A name as it can be written back in an error: half a surrogate pair cannot be encoded, so it is shown as \uXXXX.</summary>

@@ -138,4 +138,15 @@ public sealed class ScriptsTests(CollectingApp app) : IClassFixture<CollectingAp
         await (await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { } })).ExpectAsync(422, 3001);
         await (await client.PostAsJsonAsync("/api/scripts/nope/test", new { parameters = new { } })).ExpectAsync(404, 2001);
     }
+    [Theory]
+    [InlineData("{\"symbol\": \"\\udfff\"}", "parameters.symbol")]
+    [InlineData("{\"\\ud800\": 1}", "parameters")]
+    public async Task Half_a_surrogate_pair_in_a_test_runs_parameters_is_a_422_naming_the_field(string parameters, string field)
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var response = await client.PostAsync("/api/scripts/stock_zh_a_hist/test",
+            new StringContent($$"""{"parameters":{{parameters}}}""", System.Text.Encoding.UTF8, "application/json"));
+        var error = await response.ExpectAsync(422, 3001);
+        Assert.Contains(error["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == field);
+    }
 }
