@@ -4,10 +4,13 @@ using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Settings;
 
-/// <summary>The execution settings of <c>/api/settings/</c>.</summary>
-public sealed record ExecutionSettings(int MaxConcurrentTasks, int DefaultTimeout, bool RetryEnabled, int MaxRetries)
+/// <summary>The execution settings of <c>/api/settings/</c>, with the quotas of ordinary users (admins have none):
+/// downloads and script tests running at once, tasks owned, and the shortest time between two runs of a task.</summary>
+public sealed record ExecutionSettings(
+    int MaxConcurrentTasks, int DefaultTimeout, bool RetryEnabled, int MaxRetries,
+    int UserMaxRunningJobs, int UserMaxTasks, int UserMinScheduleMinutes)
 {
-    public static readonly ExecutionSettings Defaults = new(5, 300, true, 3);
+    public static readonly ExecutionSettings Defaults = new(5, 300, true, 3, 2, 50, 5);
 }
 
 /// <summary>
@@ -16,7 +19,7 @@ public sealed record ExecutionSettings(int MaxConcurrentTasks, int DefaultTimeou
 /// </summary>
 public sealed class SystemSettings(Database database, TimeProvider time)
 {
-    private static readonly string[] ExecutionNames = ["max_concurrent_tasks", "default_timeout", "retry_enabled", "max_retries"];
+    private static readonly string[] ExecutionNames = ["max_concurrent_tasks", "default_timeout", "retry_enabled", "max_retries", "user_max_running_jobs", "user_max_tasks", "user_min_schedule_minutes"];
 
     public async Task<ExecutionSettings> GetExecutionSettingsAsync(CancellationToken ct)
     {
@@ -26,7 +29,10 @@ public sealed class SystemSettings(Database database, TimeProvider time)
             Int(stored, "max_concurrent_tasks", d.MaxConcurrentTasks),
             Int(stored, "default_timeout", d.DefaultTimeout),
             stored.TryGetValue("retry_enabled", out var retry) ? retry == "true" : d.RetryEnabled,
-            Int(stored, "max_retries", d.MaxRetries));
+            Int(stored, "max_retries", d.MaxRetries),
+            Int(stored, "user_max_running_jobs", d.UserMaxRunningJobs),
+            Int(stored, "user_max_tasks", d.UserMaxTasks),
+            Int(stored, "user_min_schedule_minutes", d.UserMinScheduleMinutes));
     }
 
     public async Task<IReadOnlyDictionary<string, string>> GetManyAsync(IEnumerable<string> names, CancellationToken ct)
