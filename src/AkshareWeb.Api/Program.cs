@@ -29,6 +29,7 @@ services.AddSingleton<FirstAdmin>();
 services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.Section));
 services.AddSingleton<SystemSettings>();
 services.AddSingleton<UserQuotas>();
+services.Configure<QuotaOptions>(builder.Configuration.GetSection(QuotaOptions.Section));
 services.AddSingleton<WarehouseConnection>();
 services.AddHostedService<WarehouseConnectionWatcher>();
 
