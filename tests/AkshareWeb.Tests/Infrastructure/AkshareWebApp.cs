@@ -44,6 +44,9 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected void Set(string key, string? value) => settings[key] = value;
 
+    /// <summary>Leaves a setting to the app's own default.</summary>
+    protected void Unset(string key) => settings.Remove(key);
+
     private bool ownsDatabase = true;
 
     public virtual async Task InitializeAsync()
