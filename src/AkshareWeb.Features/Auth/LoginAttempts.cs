@@ -19,6 +19,7 @@ public sealed class LoginAttempts(IOptions<RateLimitOptions> options, TimeProvid
     private const int SweepAbove = 10_000;
     private readonly ConcurrentDictionary<string, Failures> pairs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Failures> accounts = new(StringComparer.Ordinal);
+    private long nextSweepTicks;
 
     /// <summary>The counter key of a login: the account when the name resolves to one, else the name as the
     /// database would compare it (trimmed, case and accents folded), so unknown names cannot be told apart.</summary>
@@ -63,8 +64,13 @@ public sealed class LoginAttempts(IOptions<RateLimitOptions> options, TimeProvid
         var now = time.GetUtcNow();
         pairs.GetOrAdd(Pair(account, address), _ => new Failures()).Add(now);
         accounts.GetOrAdd(account, _ => new Failures()).Add(now);
-        Sweep(pairs, now);
-        Sweep(accounts, now);
+        // Under a wide attack the maps stay large: sweep at most once a minute, not on every failure.
+        if (pairs.Count + accounts.Count > SweepAbove && now.UtcTicks >= Interlocked.Read(ref nextSweepTicks))
+        {
+            Interlocked.Exchange(ref nextSweepTicks, (now + TimeSpan.FromMinutes(1)).UtcTicks);
+            Sweep(pairs, now);
+            Sweep(accounts, now);
+        }
     }
 
     /// <summary>A correct password clears its own pair; the account-wide count only decays, so a guesser
@@ -75,7 +81,6 @@ public sealed class LoginAttempts(IOptions<RateLimitOptions> options, TimeProvid
 
     private void Sweep(ConcurrentDictionary<string, Failures> counters, DateTimeOffset now)
     {
-        if (counters.Count <= SweepAbove) return;
         var window = TimeSpan.FromSeconds(options.Value.LoginFailureWindowSeconds);
         foreach (var (key, failures) in counters)
         {

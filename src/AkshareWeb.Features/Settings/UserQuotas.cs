@@ -16,9 +16,10 @@ public sealed class UserQuotas(Database database, SystemSettings settings, TimeP
     /// <summary>A script test row older than this no longer counts: its instance died before removing it.</summary>
     private static readonly TimeSpan StaleScriptTest = TimeSpan.FromMinutes(30);
 
+    // A run without a task is a download or a user's retry of one: both are the user's ad-hoc work.
     private const string CountRunning = """
         SELECT (SELECT COUNT(*) FROM executions
-                WHERE user_id = @userId AND triggered_by = 'download' AND status IN ('pending', 'running'))
+                WHERE user_id = @userId AND task_id IS NULL AND status IN ('pending', 'running'))
              + (SELECT COUNT(*) FROM script_test_runs WHERE user_id = @userId AND started_at > @staleBefore)
         """;
 

@@ -37,6 +37,10 @@ public sealed class AdhocQueueTests(CollectingApp app) : IClassFixture<Collectin
                 """, new { id = download["execution_id"]!.GetValue<string>() })).ToList();
             Assert.Contains("\"adhoc\"", Assert.Single(queues), StringComparison.Ordinal);
 
+            // Retried, a download is a download again: the ad-hoc queue, past the held slot.
+            var retry = (await (await client.PostAsync($"/api/executions/{download["execution_id"]}/retry", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
+            Assert.Equal("completed", (await app.WaitForEndAsync(client, retry, 30))["status"]!.GetValue<string>());
+
             await holder.ExecuteAsync("DO RELEASE_LOCK(@slot)", new { slot });
             Assert.Equal("completed", (await app.WaitForEndAsync(client, scheduled, 30))["status"]!.GetValue<string>());
         }
