@@ -27,6 +27,11 @@ trap cleanup EXIT
 export TZ="${TZ_FOR_TESTS:-Asia/Kolkata}"
 
 dotnet build AkshareWeb.sln -c Release -nologo -v q
+
+# The data scripts against AKShare's registry (the bundled snapshot): every problem is printed here; the run goes
+# on so the tests' results are seen too, and fails at the end.
+lint_status=0
+LINT_NO_BUILD=1 scripts/lint-scripts.sh || lint_status=$?
 mkdir -p "$root/.data/test-results"
 log="$root/.data/test-results/dotnet-test.log"
 set +e
@@ -51,6 +56,10 @@ if ! git diff --quiet -- openapi.json 2>/dev/null || [ -n "$(git status --porcel
   echo "[test] openapi.json differs from what the app generates; the committed file is stale." >&2
   echo "[test] regenerate it with: scripts/openapi.sh, review and commit." >&2
   git --no-pager diff --stat -- openapi.json >&2 || true
+  status=1
+fi
+if [ "$lint_status" -ne 0 ]; then
+  echo "[test] the data-script linter found problems (listed above, before the tests; scripts/lint-scripts.sh prints them alone)." >&2
   status=1
 fi
 exit $status

@@ -58,7 +58,8 @@ public static class DownloadData
                 script?.WriteMode ?? WriteModes.Append,
                 script?.KeyColumns ?? [],
                 script is null ? new Dictionary<string, string>() : binder.ResolveExtraColumns(script.ExtraColumns, parameters),
-                "download", UserId: command.UserId, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id);
+                "download", UserId: command.UserId, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id,
+                DatedColumns: script?.DatedColumns);
             string executionId;
             await using (await quotas.EnterAdhocAsync(command.UserId, command.IsAdmin, scriptTest: false, ct))
             {

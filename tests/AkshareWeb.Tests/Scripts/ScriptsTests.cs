@@ -128,7 +128,7 @@ public sealed class ScriptsTests(CollectingApp app) : IClassFixture<CollectingAp
         await using var db = await app.OpenDatabaseAsync();
         Assert.Equal(0, await Dapper.SqlMapper.ExecuteScalarAsync<long>(db, "SELECT COUNT(*) FROM executions WHERE parameters LIKE '%000002%'"));
 
-        app.AkTools.Raw("stock_zh_a_hist", "Internal Server Error", 500, "text/plain");
+        app.AkTools.Fails("stock_zh_a_hist");
         var failed = await (await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { symbol = "000002" } })).ExpectAsync(502, 5003);
         Assert.Contains("HTTP 500", failed["message"]!.GetValue<string>(), StringComparison.Ordinal);
         app.AkTools.Raw("stock_zh_a_hist", "[{\"a\": ");
