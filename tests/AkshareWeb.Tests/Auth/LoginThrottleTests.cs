@@ -108,3 +108,38 @@ public sealed class LoginThrottleTests(LoginThrottleApp app) : IClassFixture<Log
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(350), $"the brake delayed the login by {watch.ElapsedMilliseconds} ms");
     }
 }
+
+public sealed class LoginWindowApp : AkshareWebApp
+{
+    public LoginWindowApp()
+    {
+        Clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        Set("RateLimits:LoginFailuresPerAccountAndAddress", "3");
+        Set("RateLimits:LoginFailureWindowSeconds", "120");
+    }
+}
+
+public sealed class LoginWindowTests(LoginWindowApp app) : IClassFixture<LoginWindowApp>
+{
+    [Fact]
+    public async Task A_blocked_pair_may_try_again_once_its_failures_have_left_the_window()
+    {
+        var (_, user, _) = await app.NewUserAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(401, (await app.LoginFromAsync("198.51.100.30", user, "guess")).Status);
+            app.Clock!.Advance(TimeSpan.FromSeconds(30));
+        }
+
+        // Failures at 0, 30 and 60 s; now 90 s: blocked until the first leaves the window at 120 s.
+        var blocked = await app.LoginFromAsync("198.51.100.30", user, "password-123");
+        Assert.Equal(429, blocked.Status);
+        Assert.Equal("30", blocked.Headers.RetryAfter.ToString());
+
+        app.Clock!.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(401, (await app.LoginFromAsync("198.51.100.30", user, "guess")).Status);
+        Assert.Equal(429, (await app.LoginFromAsync("198.51.100.30", user, "password-123")).Status);
+        app.Clock!.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(200, (await app.LoginFromAsync("198.51.100.30", user, "password-123")).Status);
+    }
+}
