@@ -28,6 +28,8 @@ services.AddSingleton<UserAccounts>();
 services.AddSingleton<FirstAdmin>();
 services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.Section));
 services.AddSingleton<SystemSettings>();
+services.AddSingleton<UserQuotas>();
+services.Configure<QuotaOptions>(builder.Configuration.GetSection(QuotaOptions.Section));
 services.AddSingleton<WarehouseConnection>();
 services.AddHostedService<WarehouseConnectionWatcher>();
 
@@ -54,6 +56,7 @@ services.ConfigureHttpJsonOptions(o =>
 });
 services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
+services.AddAkshareWebProxies(builder.Configuration);
 services.AddAkshareWebAuthentication(builder.Configuration);
 services.AddAkshareWebRateLimits(builder.Configuration);
 services.AddAkshareWebOpenApi();
@@ -69,6 +72,7 @@ await app.Services.GetRequiredService<JwtKeys>().LoadAsync(app.Lifetime.Applicat
 await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
 
+app.UseAkshareWebProxies();
 app.UseErrorEnvelopes();
 app.UseSecurityHeaders();
 app.UseUtf8RequestBodies();

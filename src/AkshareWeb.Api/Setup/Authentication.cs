@@ -17,6 +17,9 @@ public static class Authentication
         services.AddSingleton<Tokens>();
         services.AddSingleton<Passwords>();
         services.AddSingleton<LoginAttempts>();
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section))
+            .Validate(o => RegistrationModes.All.Contains(o.Registration), "Auth:Registration must be open, closed or approval")
+            .ValidateOnStart();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
@@ -31,9 +34,19 @@ public static class Authentication
                     NameClaimType = TokenClaims.Subject,
                     RoleClaimType = TokenClaims.Role,
                     ClockSkew = TimeSpan.Zero,
-                    // Lifetime against the injected clock, so expiry is testable and exact.
+                    // We only ever sign with HS256: any other algorithm (and "none") is a forgery attempt.
+                    ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                    RequireSignedTokens = true,
+                    RequireExpirationTime = true,
+                    // Lifetime against the injected clock, so expiry is testable and exact. A custom validator
+                    // replaces the built-in checks, RequireExpirationTime included, so a token without exp is refused here.
                     LifetimeValidator = (notBefore, expires, _, _) =>
                     {
+                        if (expires is null)
+                        {
+                            return false;
+                        }
+
                         var now = time.GetUtcNow().UtcDateTime;
                         if (expires is { } e && e <= now)
                         {

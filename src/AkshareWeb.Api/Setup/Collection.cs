@@ -40,6 +40,7 @@ public static class Collection
         services.AddHostedService<ExecutionWatchdog>();
         services.AddSingleton<ScheduledTasks>();
         services.AddSingleton<TaskSchedules>();
+        services.AddSingleton<OwnerTasks>();
         services.AddSingleton<TaskPlanner>();
         services.AddTransient<TaskTrigger>();
         services.AddSingleton<AkshareWeb.Features.Tables.ManagedTables>();

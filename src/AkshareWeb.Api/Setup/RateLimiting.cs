@@ -63,7 +63,7 @@ public static class RateLimiting
         return services;
     }
 
-    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    private static string Address(HttpContext context) => ClientAddress.Key(context.Connection.RemoteIpAddress);
 
     private static RateLimitPartition<string> Fixed(string key, int permits, TimeSpan window) =>
         RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions

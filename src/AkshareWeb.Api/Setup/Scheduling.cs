@@ -1,5 +1,6 @@
 using AkshareWeb.Features.Common;
 using AkshareWeb.Hangfire.MySql;
+using AkshareWeb.Features.Executions;
 using Hangfire;
 
 namespace AkshareWeb.Api.Setup;
@@ -10,6 +11,8 @@ public sealed class SchedulingOptions
     public const string Section = "Hangfire";
 
     public int WorkerCount { get; set; } = 10;
+    /// <summary>Workers of the <c>adhoc</c> queue (users' downloads), apart from the scheduled runs' workers.</summary>
+    public int AdhocWorkerCount { get; set; } = 4;
     public string TablesPrefix { get; set; } = "hangfire_";
     /// <summary>How soon a job enqueued by another instance is seen; this instance's own jobs start at once.</summary>
     public double QueuePollIntervalSeconds { get; set; } = 1;
@@ -45,6 +48,28 @@ public static class Scheduling
             server.WorkerCount = options.WorkerCount;
             server.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
             server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingIntervalSeconds);
+            server.Queues = [ExecutionQueues.Scheduled];
+        });
+        // Users' downloads wait in a queue of their own with their own workers, so a burst of them never holds
+        // up scheduled collection (whose queue the server above works alone).
+        services.AddHangfireServer((provider, server) =>
+        {
+            server.Activator = new global::Hangfire.AspNetCore.AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>());
+            server.WorkerCount = options.AdhocWorkerCount;
+            server.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds);
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingIntervalSeconds);
+            server.Queues = [ExecutionQueues.Adhoc];
+        });
+
+        // The dashboard's POST actions (trigger, delete, requeue) need an antiforgery token: Hangfire checks one
+        // whenever this service exists. Its cookie follows the dashboard session cookie's rules.
+        services.AddAntiforgery(antiforgery =>
+        {
+            antiforgery.Cookie.Name = "akshareweb_antiforgery";
+            antiforgery.Cookie.Path = AkshareWeb.Features.Auth.OpenDashboard.DashboardPath;
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            antiforgery.Cookie.HttpOnly = true;
         });
         return services;
     }

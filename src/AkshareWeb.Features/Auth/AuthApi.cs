@@ -14,7 +14,10 @@ public static class AuthApi
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
         group.MapPost("/register", Register.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
-            .WithName("Register").ProducesErrors(400, 409, 422, 429);
+            .WithName("Register")
+            .WithDescription("Auth:Registration decides: open (201 with tokens), closed (403), approval (202: the account "
+                + "is inactive until an administrator activates it; logging in says so).")
+            .ProducesErrors(400, 403, 409, 422, 429);
         group.MapPost("/login", Login.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
             .WithName("Login").ProducesErrors(400, 401, 422, 429);
         group.MapPost("/refresh", Refresh.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
@@ -23,6 +26,11 @@ public static class AuthApi
         group.MapPost("/dashboard-session", OpenDashboard.Endpoint).RequireAuthorization(Roles.AdminPolicy).WithName("OpenDashboardSession")
             .WithDescription("Admins: sets an HttpOnly cookie carrying the current access token for the Hangfire dashboard at /hangfire.")
             .ProducesErrors(401, 403);
+        group.MapPut("/password", ChangePassword.Endpoint).RequireAuthorization().WithName("ChangePassword")
+            .WithDescription("The signed-in user changes their own password (current_password, new_password). Every other session "
+                + "of the user ends at once; the session making the request stays signed in and keeps its tokens. A wrong "
+                + "current_password is a 422 and counts as a failed login.")
+            .ProducesErrors(400, 401, 422, 429);
         group.MapGet("/me", Me.Endpoint).RequireAuthorization().WithName("GetCurrentUser").ProducesErrors(401);
         return routes;
     }

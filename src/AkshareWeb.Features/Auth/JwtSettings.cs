@@ -18,7 +18,10 @@ public sealed class JwtOptions
     public string Issuer { get; set; } = "akshareweb";
     public string Audience { get; set; } = "akshareweb";
     public int AccessTokenSeconds { get; set; } = 1800;
+    /// <summary>Sliding: each refresh token lives this long, and each use hands out a new one.</summary>
     public int RefreshTokenDays { get; set; } = 14;
+    /// <summary>Absolute: a session (one login) ends this many days after the login, however often it is refreshed.</summary>
+    public int SessionMaxDays { get; set; } = 30;
 }
 
 /// <summary>The signing key in use, loaded once at start-up (after migrations) and shared by issuer and validator.</summary>

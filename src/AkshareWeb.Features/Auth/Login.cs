@@ -9,7 +9,11 @@ namespace AkshareWeb.Features.Auth;
 
 public static class Login
 {
-    public sealed record Command(string? Username, string? Password) : ICommand<TokenPair>;
+    public sealed record Command(string? Username, string? Password) : ICommand<TokenPair>
+    {
+        /// <summary>The client address as counted by the throttle (IPv6: its /64).</summary>
+        internal string Address { get; init; } = "unknown";
+    }
 
     public sealed class Validator : AbstractValidator<Command>
     {
@@ -20,38 +24,51 @@ public static class Login
         }
     }
 
-    public sealed class Handler(Database database, Passwords passwords, Tokens tokens, LoginAttempts attempts)
+    public sealed class Handler(Database database, Passwords passwords, Tokens tokens, LoginAttempts attempts, TimeProvider time)
         : ICommandHandler<Command, TokenPair>
     {
+        // The column's collation (utf8mb4_unicode_ci, PAD SPACE) already folds case, accents and trailing spaces,
+        // so every spelling of a name finds its one account; the throttle is keyed on that account.
         private const string FindUser = """
-            SELECT id, role, is_active AS IsActive, token_version AS TokenVersion, password_hash AS PasswordHash
+            SELECT id, role, is_active AS IsActive, awaiting_approval AS AwaitingApproval, token_version AS TokenVersion,
+                   password_hash AS PasswordHash
             FROM users WHERE username = @username
             """;
 
         public async ValueTask<TokenPair> Handle(Command command, CancellationToken ct)
         {
-            attempts.Register(command.Username!);
             await using var connection = await database.OpenAsync(ct);
             var user = await connection.QuerySingleOrDefaultAsync<Account>(
-                new CommandDefinition(FindUser, new { username = command.Username }, cancellationToken: ct));
+                new CommandDefinition(FindUser, new { username = command.Username!.Trim() }, cancellationToken: ct));
+            var account = LoginAttempts.AccountKey(user?.Id, command.Username!);
+            var brake = attempts.Check(account, command.Address);
+            if (brake > TimeSpan.Zero)
+            {
+                await Task.Delay(brake, time, ct);
+            }
 
             // Verify even when the user is unknown (against a decoy hash): equal timing for both failures.
             if (!passwords.Verify(user?.PasswordHash, command.Password!) || user is null)
             {
+                attempts.Failed(account, command.Address);
                 throw ApiError.Unauthorized("invalid username or password");
             }
 
+            attempts.Succeeded(account, command.Address);
             if (!user.IsActive)
             {
-                throw ApiError.Unauthorized("account is deactivated");
+                throw ApiError.Unauthorized(user.AwaitingApproval
+                    ? "account is awaiting approval by an administrator"
+                    : "account is deactivated");
             }
 
             return await tokens.StartSessionAsync(connection, null, user.Id, user.Role, user.TokenVersion, ct);
         }
 
-        private sealed record Account(long Id, string Role, bool IsActive, int TokenVersion, string PasswordHash);
+        private sealed record Account(long Id, string Role, bool IsActive, bool AwaitingApproval, int TokenVersion, string PasswordHash);
     }
 
-    internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(Command command, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<TokenPair>.Success(await mediator.Send(command, ct)));
+    internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(Command command, HttpContext context, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<TokenPair>.Success(await mediator.Send(
+            command with { Address = ClientAddress.Key(context.Connection.RemoteIpAddress) }, ct)));
 }

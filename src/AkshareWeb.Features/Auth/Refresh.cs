@@ -21,7 +21,7 @@ public static class Refresh
         // FOR UPDATE serialises two refreshes of one token: the second sees it used and revokes the family.
         private const string FindToken = """
             SELECT t.id, t.session_id AS SessionId, t.expires_at AS ExpiresAt, t.used_at AS UsedAt,
-                   s.revoked_at AS RevokedAt, u.id AS UserId, u.role, u.is_active AS IsActive, u.token_version AS TokenVersion
+                   s.revoked_at AS RevokedAt, s.created_at AS SessionStarted, u.id AS UserId, u.role, u.is_active AS IsActive, u.token_version AS TokenVersion
             FROM refresh_tokens t
             JOIN auth_sessions s ON s.id = t.session_id
             JOIN users u ON u.id = s.user_id
@@ -53,6 +53,11 @@ public static class Refresh
                 throw ApiError.Unauthorized("refresh token was already used; the session has been revoked");
             }
 
+            if (tokens.SessionEnd(token.SessionStarted) <= now)
+            {
+                throw new ApiError(401, ErrorCodes.TokenExpired, "the session has reached its maximum lifetime; log in again");
+            }
+
             if (token.ExpiresAt <= now)
             {
                 throw new ApiError(401, ErrorCodes.TokenExpired, "refresh token has expired");
@@ -65,7 +70,7 @@ public static class Refresh
 
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE refresh_tokens SET used_at = @now WHERE id = @id", new { now, id = token.Id }, transaction, cancellationToken: ct));
-            var refresh = await tokens.AddRefreshTokenAsync(connection, transaction, token.SessionId, ct);
+            var refresh = await tokens.AddRefreshTokenAsync(connection, transaction, token.SessionId, token.SessionStarted, ct);
             await transaction.CommitAsync(ct);
             return new TokenPair(
                 tokens.CreateAccessToken(token.UserId, token.Role, token.TokenVersion, token.SessionId),
@@ -73,7 +78,7 @@ public static class Refresh
         }
 
         private sealed record StoredToken(
-            long Id, string SessionId, DateTime ExpiresAt, DateTime? UsedAt, DateTime? RevokedAt,
+            long Id, string SessionId, DateTime ExpiresAt, DateTime? UsedAt, DateTime? RevokedAt, DateTime SessionStarted,
             long UserId, string Role, bool IsActive, int TokenVersion);
     }
 

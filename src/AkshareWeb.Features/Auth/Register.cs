@@ -3,6 +3,7 @@ using FluentValidation;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
 
@@ -11,7 +12,7 @@ namespace AkshareWeb.Features.Auth;
 public static class Register
 {
     public sealed record Command(string? Username, string? Email, string? Password, string? PasswordConfirm)
-        : ICommand<TokenPair>;
+        : ICommand<Outcome>;
 
     public sealed class Validator : AbstractValidator<Command>
     {
@@ -26,16 +27,29 @@ public static class Register
         }
     }
 
-    public sealed class Handler(Database database, Passwords passwords, Tokens tokens, TimeProvider time)
-        : ICommandHandler<Command, TokenPair>
+    /// <summary>What registration answers: tokens when the account is usable at once; none while it awaits approval.</summary>
+    public sealed record Outcome(TokenPair? Tokens, string Username);
+
+    /// <summary>The answer to a registration that awaits an admin's approval (202).</summary>
+    public sealed record Pending(string Username, bool IsActive, bool AwaitingApproval);
+
+    public sealed class Handler(Database database, Passwords passwords, Tokens tokens, IOptions<AuthOptions> auth, TimeProvider time)
+        : ICommandHandler<Command, Outcome>
     {
         private const string Insert = """
-            INSERT INTO users (username, email, password_hash, role, is_active, token_version, created_at, updated_at)
-            VALUES (@username, @email, @hash, 'user', 1, 0, @now, @now)
+            INSERT INTO users (username, email, password_hash, role, is_active, awaiting_approval, token_version, created_at, updated_at)
+            VALUES (@username, @email, @hash, 'user', @active, @awaiting, 0, @now, @now)
             """;
 
-        public async ValueTask<TokenPair> Handle(Command command, CancellationToken ct)
+        public async ValueTask<Outcome> Handle(Command command, CancellationToken ct)
         {
+            var mode = auth.Value.Registration;
+            if (mode == RegistrationModes.Closed)
+            {
+                throw ApiError.Forbidden("registration is closed on this server; ask an administrator for an account");
+            }
+
+            var approval = mode == RegistrationModes.Approval;
             var hash = passwords.Hash(command.Password!);
             await using var connection = await database.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -47,6 +61,8 @@ public static class Register
                     username = command.Username,
                     email = command.Email!.Trim(),
                     hash,
+                    active = !approval,
+                    awaiting = approval,
                     now = time.GetUtcNow().UtcDateTime,
                 }, transaction, cancellationToken: ct));
                 id = await connection.ExecuteScalarAsync<long>(
@@ -60,12 +76,25 @@ public static class Register
                     : ApiError.AlreadyExists("username is already taken", new[] { new FieldError("username", "already taken") });
             }
 
+            if (approval)
+            {
+                await transaction.CommitAsync(ct);
+                return new Outcome(null, command.Username!);
+            }
+
             var pair = await tokens.StartSessionAsync(connection, transaction, id, Roles.User, 0, ct);
             await transaction.CommitAsync(ct);
-            return pair;
+            return new Outcome(pair, command.Username!);
         }
     }
 
-    internal static async Task<Created<Envelope<TokenPair>>> Endpoint(Command command, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Created("/api/auth/me", Envelope<TokenPair>.Success(await mediator.Send(command, ct)));
+    internal static async Task<Results<Created<Envelope<TokenPair>>, Accepted<Envelope<Pending>>>> Endpoint(
+        Command command, IMediator mediator, CancellationToken ct)
+    {
+        var outcome = await mediator.Send(command, ct);
+        return outcome.Tokens is { } pair
+            ? TypedResults.Created("/api/auth/me", Envelope<TokenPair>.Success(pair))
+            : TypedResults.Accepted((string?)null, new Envelope<Pending>(0,
+                "account created; an administrator must activate it before you can log in", new Pending(outcome.Username, false, true)));
+    }
 }

@@ -52,21 +52,26 @@ public sealed class Tokens(JwtKeys keys, IOptions<JwtOptions> options, TimeProvi
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO auth_sessions (id, user_id, created_at) VALUES (@sessionId, @userId, @now)",
             new { sessionId, userId, now = time.GetUtcNow().UtcDateTime }, transaction, cancellationToken: ct));
-        var refresh = await AddRefreshTokenAsync(connection, transaction, sessionId, ct);
+        var refresh = await AddRefreshTokenAsync(connection, transaction, sessionId, time.GetUtcNow().UtcDateTime, ct);
         return new TokenPair(CreateAccessToken(userId, role, tokenVersion, sessionId), refresh, "bearer", AccessTokenSeconds);
     }
 
+    /// <summary>When a session started at <paramref name="sessionStarted"/> must end, whatever its refreshes.</summary>
+    public DateTime SessionEnd(DateTime sessionStarted) => sessionStarted.AddDays(options.Value.SessionMaxDays);
+
     public async Task<string> AddRefreshTokenAsync(
-        MySqlConnection connection, MySqlTransaction? transaction, string sessionId, CancellationToken ct)
+        MySqlConnection connection, MySqlTransaction? transaction, string sessionId, DateTime sessionStarted, CancellationToken ct)
     {
         var token = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var now = time.GetUtcNow().UtcDateTime;
+        var sliding = now.AddDays(options.Value.RefreshTokenDays);
+        var end = SessionEnd(sessionStarted);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO refresh_tokens (session_id, token_hash, created_at, expires_at)
             VALUES (@sessionId, @hash, @now, @expires)
             """,
-            new { sessionId, hash = Hash(token), now, expires = now.AddDays(options.Value.RefreshTokenDays) },
+            new { sessionId, hash = Hash(token), now, expires = sliding < end ? sliding : end },
             transaction, cancellationToken: ct));
         return token;
     }

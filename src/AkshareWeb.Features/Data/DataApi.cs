@@ -11,8 +11,9 @@ public static class DataApi
     {
         var group = routes.MapGroup("/api/data").WithTags("Data").RequireAuthorization();
         group.MapPost("/download", DownloadData.Endpoint).WithName("DownloadData")
-            .WithDescription("Starts a download of one interface into ak_<interface>; parameters are checked against the interface's definition (422 names the parameter).")
-            .ProducesErrors(400, 401, 404, 422);
+            .WithDescription("Starts a download of one interface into ak_<interface>; parameters are checked against the interface's definition (422 names the parameter). "
+                + "Runs on the ad-hoc queue; an ordinary user has at most user_max_running_jobs downloads and script tests pending or running (429 naming the quota).")
+            .ProducesErrors(400, 401, 404, 422, 429);
         group.MapGet("/download/{executionId}/status", GetDownloadStatus.Endpoint).WithName("GetDownloadStatus").ProducesErrors(401, 404);
         group.MapGet("/download/{executionId}/result", GetDownloadResult.Endpoint).WithName("GetDownloadResult").ProducesErrors(401, 404);
         return routes;

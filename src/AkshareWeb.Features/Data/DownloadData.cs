@@ -18,6 +18,7 @@ public static class DownloadData
     public sealed record Command(long? InterfaceId, JsonElement? Parameters) : ICommand<Started>
     {
         internal long UserId { get; init; }
+        internal bool IsAdmin { get; init; }
     }
 
     public sealed record Started(string ExecutionId, string Status, string TableName);
@@ -32,7 +33,8 @@ public static class DownloadData
     /// mode and constant columns are used, so a download and the scheduled runs agree; otherwise rows are
     /// appended with a row hash, so the same download twice adds nothing.
     /// </summary>
-    public sealed class Handler(Database database, ParameterBinder binder, Collection.Executions executions, ExecutionDispatcher dispatcher)
+    public sealed class Handler(
+        Database database, ParameterBinder binder, Collection.Executions executions, ExecutionDispatcher dispatcher, Settings.UserQuotas quotas)
         : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
@@ -58,12 +60,17 @@ public static class DownloadData
                 script is null ? new Dictionary<string, string>() : binder.ResolveExtraColumns(script.ExtraColumns, parameters),
                 "download", UserId: command.UserId, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id,
                 DatedColumns: script?.DatedColumns);
-            var executionId = (await executions.CreateAsync(plan, ct))!;
-            dispatcher.Dispatch(executionId);
+            string executionId;
+            await using (await quotas.EnterAdhocAsync(command.UserId, command.IsAdmin, scriptTest: false, ct))
+            {
+                executionId = (await executions.CreateAsync(plan, ct))!;
+            }
+
+            dispatcher.DispatchAdhoc(executionId);
             return new Started(executionId, ExecutionStatuses.Pending, table);
         }
     }
 
     internal static async Task<Ok<Envelope<Started>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(command with { UserId = user.Id() }, ct)));
+        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(command with { UserId = user.Id(), IsAdmin = user.IsAdmin() }, ct)));
 }

@@ -19,11 +19,18 @@ public sealed class ExecutionJob(
     TimeProvider time, ILogger<ExecutionJob> logger)
 {
     [AutomaticRetry(Attempts = 0)]
-    public async Task RunAsync(string executionId, CancellationToken ct)
+    public Task RunAsync(string executionId, CancellationToken ct) => RunExecutionAsync(executionId, useSlot: true, ct);
+
+    /// <summary>A user's download, from the ad-hoc queue: its workers limit it, not max_concurrent_tasks' slots,
+    /// which stay free for scheduled collection.</summary>
+    [AutomaticRetry(Attempts = 0)]
+    public Task RunAdhocAsync(string executionId, CancellationToken ct) => RunExecutionAsync(executionId, useSlot: false, ct);
+
+    private async Task RunExecutionAsync(string executionId, bool useSlot, CancellationToken ct)
     {
         ExecutionSlots.Slot? slot = null;
-        ExecutionSettings current;
-        while (true)
+        ExecutionSettings current = await settings.GetExecutionSettingsAsync(ct);
+        while (useSlot)
         {
             current = await settings.GetExecutionSettingsAsync(ct);
             slot = await slots.TryAcquireAsync(current.MaxConcurrentTasks, ct);

@@ -13,7 +13,8 @@ namespace AkshareWeb.Features.Executions;
 /// what to run. Automatic ones follow the task (retry_on_failure, max_retries, capped by the global settings)
 /// with exponential backoff; their schedule key makes a second retry of the same failure impossible.
 /// </summary>
-public sealed class ExecutionRetries(Database database, SystemSettings settings, IBackgroundJobClient jobs, IOptions<SchedulerOptions> options, TimeProvider time)
+public sealed class ExecutionRetries(
+    Database database, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<SchedulerOptions> options, TimeProvider time)
 {
     private const string Copy = """
         INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, target_table, write_mode,
@@ -48,12 +49,20 @@ public sealed class ExecutionRetries(Database database, SystemSettings settings,
         jobs.Schedule<ExecutionJob>(j => j.RunAsync(newId, CancellationToken.None), delay);
     }
 
-    /// <summary>A retry asked for by a user: any finished run, at once.</summary>
-    public async Task<string> RetryNowAsync(string executionId, long userId, CancellationToken ct)
+    /// <summary>A retry asked for by a user: any finished run, at once; a download's on the ad-hoc queue.</summary>
+    public async Task<string> RetryNowAsync(string executionId, long userId, bool adhoc, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         var newId = await CopyAsync(connection, executionId, userId, null, ct) ?? throw ApiError.NotFound("execution");
-        jobs.Enqueue<ExecutionJob>(j => j.RunAsync(newId, CancellationToken.None));
+        if (adhoc)
+        {
+            dispatcher.DispatchAdhoc(newId);
+        }
+        else
+        {
+            dispatcher.Dispatch(newId);
+        }
+
         return newId;
     }
 

@@ -15,7 +15,7 @@ public static class ExecutionsApi
         group.MapGet("/stats", GetExecutionStats.Endpoint).WithName("GetExecutionStats").ProducesErrors(401);
         group.MapGet("/{executionId}", GetExecution.Endpoint).WithName("GetExecution").ProducesErrors(401, 404);
         group.MapPost("/{executionId}/cancel", CancelExecution.Endpoint).WithName("CancelExecution").ProducesErrors(401, 404, 409);
-        group.MapPost("/{executionId}/retry", RetryExecution.Endpoint).WithName("RetryExecution").ProducesErrors(401, 404, 409);
+        group.MapPost("/{executionId}/retry", RetryExecution.Endpoint).WithName("RetryExecution").ProducesErrors(401, 404, 409, 429);
         return routes;
     }
 }

@@ -14,11 +14,13 @@ public static class RetryExecution
     public sealed record Started(string ExecutionId, string Status, string RetryOf);
 
     /// <summary>A finished run is repeated as a new execution linked to it (retry_of, retry_count + 1); a run
-    /// still pending or running is a 409.</summary>
-    public sealed class Handler(Database database, ExecutionRetries retries) : ICommandHandler<Command, Started>
+    /// still pending or running is a 409. A download's retry is a download again: the caller's running-work quota
+    /// applies, and it runs on the ad-hoc queue.</summary>
+    public sealed class Handler(Database database, ExecutionRetries retries, Settings.UserQuotas quotas) : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {
+            bool adhoc;
             await using (var connection = await database.OpenAsync(ct))
             {
                 var execution = await ExecutionRecords.FindAsync(connection, command.ExecutionId, command.Caller, ct) ?? throw ApiError.NotFound("execution");
@@ -26,9 +28,23 @@ public static class RetryExecution
                 {
                     throw ApiError.Conflict($"the execution is still {execution.Status}; retry it once it has ended");
                 }
+
+                adhoc = execution.TaskId is null;
             }
 
-            var newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id(), ct);
+            string newId;
+            if (adhoc)
+            {
+                await using (await quotas.EnterAdhocAsync(command.Caller.Id(), command.Caller.IsAdmin(), scriptTest: false, ct))
+                {
+                    newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id(), adhoc: true, ct);
+                }
+            }
+            else
+            {
+                newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id(), adhoc: false, ct);
+            }
+
             return new Started(newId, ExecutionStatuses.Pending, command.ExecutionId);
         }
     }

@@ -17,8 +17,9 @@ public static class ScriptsApi
             .ProducesErrors(400, 401, 403);
         group.MapGet("/{scriptId}", GetScript.Endpoint).WithName("GetScript").ProducesErrors(401, 404);
         group.MapPost("/{scriptId}/test", TestScript.Endpoint).WithName("TestScript")
-            .WithDescription("Runs the script once against AKTools without writing anything: rows_affected is the number of rows fetched. A failed fetch is a 502 with code 5003 saying what failed.")
-            .ProducesErrors(400, 401, 404, 422, 502);
+            .WithDescription("Runs the script once against AKTools without writing anything: rows_affected is the number of rows fetched. A failed fetch is a 502 with code 5003 saying what failed. "
+                + "Counts against the user's user_max_running_jobs while it runs (429 naming the quota).")
+            .ProducesErrors(400, 401, 404, 422, 429, 502);
         group.MapPatch("/{scriptId}/toggle", ToggleScript.Endpoint).RequireAuthorization(Roles.AdminPolicy).WithName("ToggleScript").ProducesErrors(401, 403, 404, 409);
         return routes;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Claims;
 using System.Text.Json;
 using Mediator;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +13,7 @@ public static class TestScript
 {
     public sealed record Body(JsonElement? Parameters);
 
-    public sealed record Command(string ScriptId, JsonElement? Parameters) : ICommand<Result>;
+    public sealed record Command(string ScriptId, JsonElement? Parameters, long UserId, bool IsAdmin) : ICommand<Result>;
 
     public sealed record Column(string Name, string Type);
 
@@ -23,7 +24,9 @@ public static class TestScript
     public sealed record Result(string Status, long RowsAffected, double ExecutionTime, IReadOnlyDictionary<string, string> Parameters,
         IReadOnlyList<Column> Columns, IReadOnlyList<Dictionary<string, JsonElement>> SampleRows);
 
-    public sealed class Handler(DataScriptLibrary library, Database database, ParameterBinder binder, AkToolsClient akTools) : ICommandHandler<Command, Result>
+    /// <summary>A test counts against the user's running ad-hoc work, as a download does, while it runs.</summary>
+    public sealed class Handler(DataScriptLibrary library, Database database, ParameterBinder binder, AkToolsClient akTools, Settings.UserQuotas quotas)
+        : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken ct)
         {
@@ -38,6 +41,20 @@ public static class TestScript
             }
 
             var parameters = binder.Bind(script.Parameters, command.Parameters);
+            var lease = await quotas.EnterAdhocAsync(command.UserId, command.IsAdmin, scriptTest: true, ct);
+            await lease.DisposeAsync();
+            try
+            {
+                return await RunAsync(script, parameters, ct);
+            }
+            finally
+            {
+                await lease.EndScriptTestAsync();
+            }
+        }
+
+        private async Task<Result> RunAsync(DataScriptDefinition script, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+        {
             var extra = binder.ResolveExtraColumns(script.ExtraColumns, parameters);
             var watch = Stopwatch.StartNew();
             var types = new Dictionary<string, ColumnType?>(StringComparer.Ordinal);
@@ -78,6 +95,6 @@ public static class TestScript
         }
     }
 
-    internal static async Task<Ok<Envelope<Result>>> Endpoint(string scriptId, Body? body, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Result>.Success(await mediator.Send(new Command(scriptId, body?.Parameters), ct)));
+    internal static async Task<Ok<Envelope<Result>>> Endpoint(string scriptId, Body? body, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<Result>.Success(await mediator.Send(new Command(scriptId, body?.Parameters, user.Id(), user.IsAdmin()), ct)));
 }

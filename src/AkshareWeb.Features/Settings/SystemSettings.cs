@@ -4,19 +4,33 @@ using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Settings;
 
-/// <summary>The execution settings of <c>/api/settings/</c>.</summary>
-public sealed record ExecutionSettings(int MaxConcurrentTasks, int DefaultTimeout, bool RetryEnabled, int MaxRetries)
+/// <summary>The execution settings of <c>/api/settings/</c>, with the quotas of ordinary users (admins have none):
+/// downloads and script tests running at once, tasks owned, and the shortest time between two runs of a task.</summary>
+public sealed record ExecutionSettings(
+    int MaxConcurrentTasks, int DefaultTimeout, bool RetryEnabled, int MaxRetries,
+    int UserMaxRunningJobs, int UserMaxTasks, int UserMinScheduleMinutes)
 {
-    public static readonly ExecutionSettings Defaults = new(5, 300, true, 3);
+    public static readonly ExecutionSettings Defaults = new(5, 300, true, 3, 2, 50, 5);
+}
+
+/// <summary>Configuration section <c>Quotas</c>: the users' quotas until an admin sets them through
+/// <c>PUT /api/settings/</c> (what is stored there wins).</summary>
+public sealed class QuotaOptions
+{
+    public const string Section = "Quotas";
+
+    public int UserMaxRunningJobs { get; set; } = ExecutionSettings.Defaults.UserMaxRunningJobs;
+    public int UserMaxTasks { get; set; } = ExecutionSettings.Defaults.UserMaxTasks;
+    public int UserMinScheduleMinutes { get; set; } = ExecutionSettings.Defaults.UserMinScheduleMinutes;
 }
 
 /// <summary>
 /// Reads and writes the run-time settings. Reads go to the database each time (a primary-key lookup), so a
 /// change made through any instance is what the next run on every instance sees, with no restart.
 /// </summary>
-public sealed class SystemSettings(Database database, TimeProvider time)
+public sealed class SystemSettings(Database database, Microsoft.Extensions.Options.IOptions<QuotaOptions> quotas, TimeProvider time)
 {
-    private static readonly string[] ExecutionNames = ["max_concurrent_tasks", "default_timeout", "retry_enabled", "max_retries"];
+    private static readonly string[] ExecutionNames = ["max_concurrent_tasks", "default_timeout", "retry_enabled", "max_retries", "user_max_running_jobs", "user_max_tasks", "user_min_schedule_minutes"];
 
     public async Task<ExecutionSettings> GetExecutionSettingsAsync(CancellationToken ct)
     {
@@ -26,7 +40,10 @@ public sealed class SystemSettings(Database database, TimeProvider time)
             Int(stored, "max_concurrent_tasks", d.MaxConcurrentTasks),
             Int(stored, "default_timeout", d.DefaultTimeout),
             stored.TryGetValue("retry_enabled", out var retry) ? retry == "true" : d.RetryEnabled,
-            Int(stored, "max_retries", d.MaxRetries));
+            Int(stored, "max_retries", d.MaxRetries),
+            Int(stored, "user_max_running_jobs", quotas.Value.UserMaxRunningJobs),
+            Int(stored, "user_max_tasks", quotas.Value.UserMaxTasks),
+            Int(stored, "user_min_schedule_minutes", quotas.Value.UserMinScheduleMinutes));
     }
 
     public async Task<IReadOnlyDictionary<string, string>> GetManyAsync(IEnumerable<string> names, CancellationToken ct)

@@ -9,7 +9,8 @@ namespace AkshareWeb.Features.Settings;
 
 public static class UpdateDatabaseSettings
 {
-    /// <summary>Without <c>password</c> the current one is kept.</summary>
+    /// <summary>Without <c>password</c> the current one is kept, but only for the same host, port and user: the stored
+    /// password is never sent to another server (an admin token alone must not be enough to learn it).</summary>
     public sealed record Command(string? Host, int? Port, string? Database, string? Username, string? Password) : ICommand<WarehouseLocation>, IDatabaseLocation
     {
         internal long UserId { get; init; }
@@ -24,8 +25,18 @@ public static class UpdateDatabaseSettings
     {
         public async ValueTask<WarehouseLocation> Handle(Command command, CancellationToken ct)
         {
+            var current = warehouse.Current();
+            var sameServer = string.Equals(current.Host, command.Host, StringComparison.OrdinalIgnoreCase)
+                && current.Port == command.Port && string.Equals(current.Username, command.Username, StringComparison.Ordinal);
+            if (string.IsNullOrEmpty(command.Password) && !sameServer)
+            {
+                throw ApiError.Validation("password",
+                    "a new host, port or username needs its password; the stored one is kept only for the same server and user");
+            }
+
             var connectionString = WarehouseConnection.ConnectionStringFor(
-                command.Host!, command.Port!.Value, command.Database!, command.Username!, command.Password ?? warehouse.CurrentPassword());
+                command.Host!, command.Port!.Value, command.Database!, command.Username!,
+                string.IsNullOrEmpty(command.Password) ? warehouse.CurrentPassword() : command.Password);
             // Never store a warehouse that does not answer: the next scheduled run would fail on it.
             var probe = await WarehouseConnection.ProbeAsync(connectionString, ct);
             if (!probe.Connected)

@@ -11,7 +11,9 @@ namespace AkshareWeb.Features.Settings;
 public static class UpdateSettings
 {
     /// <summary>Fields left out keep their value.</summary>
-    public sealed record Command(int? MaxConcurrentTasks, int? DefaultTimeout, bool? RetryEnabled, int? MaxRetries) : ICommand<ExecutionSettings>
+    public sealed record Command(
+        int? MaxConcurrentTasks, int? DefaultTimeout, bool? RetryEnabled, int? MaxRetries,
+        int? UserMaxRunningJobs, int? UserMaxTasks, int? UserMinScheduleMinutes) : ICommand<ExecutionSettings>
     {
         internal long? UserId { get; init; }
     }
@@ -23,6 +25,9 @@ public static class UpdateSettings
             RuleFor(c => c.MaxConcurrentTasks).InclusiveBetween(1, 100);
             RuleFor(c => c.DefaultTimeout).InclusiveBetween(10, 86_400).WithMessage("default_timeout must be between 10 and 86400 seconds");
             RuleFor(c => c.MaxRetries).InclusiveBetween(0, 10);
+            RuleFor(c => c.UserMaxRunningJobs).InclusiveBetween(0, 1000);
+            RuleFor(c => c.UserMaxTasks).InclusiveBetween(0, 100_000);
+            RuleFor(c => c.UserMinScheduleMinutes).InclusiveBetween(0, 10_080);
         }
     }
 
@@ -35,6 +40,9 @@ public static class UpdateSettings
             if (command.DefaultTimeout is { } timeout) changes["default_timeout"] = timeout.ToString(CultureInfo.InvariantCulture);
             if (command.RetryEnabled is { } retry) changes["retry_enabled"] = retry ? "true" : "false";
             if (command.MaxRetries is { } retries) changes["max_retries"] = retries.ToString(CultureInfo.InvariantCulture);
+            if (command.UserMaxRunningJobs is { } running) changes["user_max_running_jobs"] = running.ToString(CultureInfo.InvariantCulture);
+            if (command.UserMaxTasks is { } owned) changes["user_max_tasks"] = owned.ToString(CultureInfo.InvariantCulture);
+            if (command.UserMinScheduleMinutes is { } minutes) changes["user_min_schedule_minutes"] = minutes.ToString(CultureInfo.InvariantCulture);
             await settings.SetManyAsync(changes, command.UserId, ct);
             return await settings.GetExecutionSettingsAsync(ct);
         }

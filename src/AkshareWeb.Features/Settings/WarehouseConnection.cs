@@ -55,11 +55,40 @@ public sealed class WarehouseConnection(SystemSettings settings, Warehouse wareh
         }
         catch (MySqlException e)
         {
-            return (false, watch.ElapsedMilliseconds, null, e.Message);
+            return (false, watch.ElapsedMilliseconds, null, Category(e));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return (false, watch.ElapsedMilliseconds, null, "no answer within 6 seconds");
+            return (false, watch.ElapsedMilliseconds, null, TimedOut);
+        }
+    }
+
+    public const string Refused = "connection refused or host unreachable";
+    public const string TimedOut = "timed out: no answer within 6 seconds";
+    public const string AccessDenied = "access denied: wrong username or password, or this user may not connect from here";
+    public const string UnknownDatabase = "unknown database";
+    public const string Failed = "the server refused the connection";
+
+    /// <summary>
+    /// Only a category, never the server's words: a probe can be aimed at any host and port, and echoing what
+    /// answers there (banners, error text, a stored user's name) would turn the endpoint into a scanner.
+    /// </summary>
+    private static string Category(MySqlException e)
+    {
+        switch (e.ErrorCode)
+        {
+            case MySqlErrorCode.AccessDenied or MySqlErrorCode.DatabaseAccessDenied
+                or MySqlErrorCode.PasswordNoMatch or MySqlErrorCode.HostNotPrivileged:
+                return AccessDenied;
+            case MySqlErrorCode.UnknownDatabase:
+                return UnknownDatabase;
+            case MySqlErrorCode.UnableToConnectToHost:
+                return e.InnerException is TimeoutException || e.Message.Contains("timeout", StringComparison.OrdinalIgnoreCase)
+                    || e.Message.Contains("timed out", StringComparison.OrdinalIgnoreCase)
+                    ? TimedOut
+                    : Refused;
+            default:
+                return Failed;
         }
     }
 

@@ -17,6 +17,7 @@ public static class CreateTask
         JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive) : ICommand<TaskView>
     {
         internal long OwnerId { get; init; }
+        internal bool IsAdmin { get; init; }
     }
 
     public sealed class Validator : AbstractValidator<Command>
@@ -26,7 +27,9 @@ public static class CreateTask
                 c => c.Parameters, c => c.MaxRetries, c => c.TimeoutSeconds, requireAll: true);
     }
 
-    public sealed class Handler(Database database, ScheduledTasks tasks, TaskSchedules scheduler, TaskPlanner planner, IOptions<SchedulerOptions> options, TimeProvider time)
+    public sealed class Handler(
+        Database database, ScheduledTasks tasks, TaskSchedules scheduler, TaskPlanner planner, Settings.UserQuotas quotas,
+        IOptions<SchedulerOptions> options, TimeProvider time)
         : ICommandHandler<Command, TaskView>
     {
         private const string Insert = """
@@ -41,6 +44,10 @@ public static class CreateTask
         {
             var parameters = await planner.ValidateParametersAsync(command.ScriptId!, command.Parameters, ct);
             var now = time.GetUtcNow().UtcDateTime;
+            var zone = TaskSchedule.Zone(options.Value.TimeZone);
+            await quotas.CheckScheduleAsync(
+                floor => TaskSchedule.ShortestGap(command.ScheduleType!, command.ScheduleExpression!.Trim(), zone, now, floor), command.IsAdmin, ct);
+            await using var quota = await quotas.EnterTaskCreationAsync(command.OwnerId, command.IsAdmin, ct);
             await using var connection = await database.OpenAsync(ct);
             var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(Insert, new
             {
@@ -62,6 +69,8 @@ public static class CreateTask
                 Now = now,
             }, cancellationToken: ct));
 
+            await quota.DisposeAsync();
+
             var task = (await ScheduledTasks.FindAsync(connection, null, id, false, ct))!;
             await scheduler.ApplyAsync(connection, task, ct);
             return tasks.View(task, null);
@@ -70,7 +79,7 @@ public static class CreateTask
 
     internal static async Task<Created<Envelope<TaskView>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
     {
-        var task = await mediator.Send(command with { OwnerId = user.Id() }, ct);
+        var task = await mediator.Send(command with { OwnerId = user.Id(), IsAdmin = user.IsAdmin() }, ct);
         return TypedResults.Created($"/api/tasks/{task.Id}", Envelope<TaskView>.Success(task));
     }
 }

@@ -24,8 +24,14 @@ public static class ResumeTask
                 throw ApiError.Conflict("the date-time of this once task has passed; update its schedule to run it again");
             }
 
+            if (task.OwnerId is { } owner && await connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
+                    "SELECT is_active FROM users WHERE id = @owner", new { owner }, cancellationToken: ct)) != true)
+            {
+                throw ApiError.Conflict($"the task's owner is deactivated or deleted ({task.PausedReason ?? "paused"}); it cannot run for them");
+            }
+
             await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE scheduled_tasks SET is_active = 1, updated_at = @now, next_due_at = @nextDue WHERE id = @id",
+                "UPDATE scheduled_tasks SET is_active = 1, paused_reason = NULL, updated_at = @now, next_due_at = @nextDue WHERE id = @id",
                 new
                 {
                     now,

@@ -111,6 +111,39 @@ public static class TaskSchedule
 
     public static TimeZoneInfo Zone(string id) => TimeZoneInfo.FindSystemTimeZoneById(id);
 
+    /// <summary>
+    /// The shortest time between two runs of a schedule, or null for a once task. A cron expression is walked
+    /// over the coming year (its gaps can differ by day, month or daylight saving time), stopping at the first
+    /// gap shorter than <paramref name="atLeast"/>, since only the answer "shorter than that" matters.
+    /// </summary>
+    public static TimeSpan? ShortestGap(string type, string expression, TimeZoneInfo zone, DateTime nowUtc, TimeSpan atLeast)
+    {
+        switch (type)
+        {
+            case ScheduleTypes.Interval:
+                return TimeSpan.FromSeconds(IntervalSeconds(expression));
+            case ScheduleTypes.Cron:
+                var cron = CronExpression.Parse(expression, CronFormat.Standard);
+                var from = DateTime.SpecifyKind(nowUtc, DateTimeKind.Utc);
+                DateTime? previous = null;
+                TimeSpan? shortest = null;
+                foreach (var next in cron.GetOccurrences(from, from.AddDays(366), zone))
+                {
+                    if (previous is { } p && (shortest is null || next - p < shortest))
+                    {
+                        shortest = next - p;
+                        if (shortest < atLeast) break;
+                    }
+
+                    previous = next;
+                }
+
+                return shortest;
+            default:
+                return null;
+        }
+    }
+
     /// <summary>The cron occurrence a fire at <paramref name="nowUtc"/> belongs to: the latest one not after it.</summary>
     public static DateTime? LatestCronOccurrenceUtc(string expression, TimeZoneInfo zone, DateTime nowUtc)
     {

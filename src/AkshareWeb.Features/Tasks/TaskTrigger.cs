@@ -20,6 +20,15 @@ public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProv
             return;
         }
 
+        // Belt and braces: deactivating or deleting the owner pauses their tasks, but a fire already queued (or a
+        // job whose removal failed) must not run for them either.
+        if (task.OwnerId is { } owner && await connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
+                "SELECT is_active FROM users WHERE id = @owner", new { owner }, cancellationToken: ct)) != true)
+        {
+            logger.LogWarning("Task {TaskId} not run: its owner {OwnerId} is deactivated or deleted", task.Id, owner);
+            return;
+        }
+
         var now = time.GetUtcNow().UtcDateTime;
         string scheduleKey;
         switch (task.ScheduleType)

@@ -12,10 +12,11 @@ public static class TasksApi
         var group = routes.MapGroup("/api/tasks").WithTags("Tasks").RequireAuthorization();
         group.MapGet("/", ListTasks.Endpoint).WithName("ListTasks").ProducesErrors(400, 401, 422);
         group.MapPost("/", CreateTask.Endpoint).WithName("CreateTask")
-            .WithDescription("schedule_type cron (5 fields, read in the scheduler's time zone, Asia/Shanghai by default), interval (seconds, at least 60) or once (an ISO date-time in the future).")
-            .ProducesErrors(400, 401, 422);
+            .WithDescription("schedule_type cron (5 fields, read in the scheduler's time zone, Asia/Shanghai by default), interval (seconds, at least 60) or once (an ISO date-time in the future). "
+                + "Ordinary users: at most user_max_tasks tasks and runs at least user_min_schedule_minutes apart (409 naming the quota).")
+            .ProducesErrors(400, 401, 409, 422);
         group.MapGet("/{taskId:long}", GetTask.Endpoint).WithName("GetTask").ProducesErrors(401, 404);
-        group.MapPut("/{taskId:long}", UpdateTask.Endpoint).WithName("UpdateTask").ProducesErrors(400, 401, 404, 422);
+        group.MapPut("/{taskId:long}", UpdateTask.Endpoint).WithName("UpdateTask").ProducesErrors(400, 401, 404, 409, 422);
         group.MapDelete("/{taskId:long}", DeleteTask.Endpoint).WithName("DeleteTask")
             .WithDescription("Removes the task and its schedule; its executions stay.").ProducesErrors(401, 404);
         group.MapPost("/{taskId:long}/execute", ExecuteTask.Endpoint).WithName("ExecuteTask").ProducesErrors(401, 404, 409, 422);

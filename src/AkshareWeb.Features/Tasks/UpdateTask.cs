@@ -32,7 +32,9 @@ public static class UpdateTask
         }
     }
 
-    public sealed class Handler(Database database, ScheduledTasks tasks, TaskSchedules scheduler, TaskPlanner planner, IOptions<SchedulerOptions> options, TimeProvider time)
+    public sealed class Handler(
+        Database database, ScheduledTasks tasks, TaskSchedules scheduler, TaskPlanner planner, Settings.UserQuotas quotas,
+        IOptions<SchedulerOptions> options, TimeProvider time)
         : ICommandHandler<Command, TaskView>
     {
         public async ValueTask<TaskView> Handle(Command command, CancellationToken ct)
@@ -54,6 +56,7 @@ public static class UpdateTask
             {
                 var problem = TaskSchedule.Problem(type, expression, now, options.Value.MinIntervalSeconds, zone);
                 if (problem is not null) throw ApiError.Validation("schedule_expression", problem);
+                await quotas.CheckScheduleAsync(floor => TaskSchedule.ShortestGap(type, expression, zone, now, floor), command.Caller.IsAdmin(), ct);
             }
 
             // Parameters are checked against the script the task will have after the change.

@@ -11,7 +11,7 @@ public static class DeleteUser
 {
     public sealed record Command(long ActingUserId, long UserId) : ICommand<Unit>;
 
-    public sealed class Handler(Database database) : ICommandHandler<Command, Unit>
+    public sealed class Handler(Database database, Tasks.OwnerTasks ownerTasks) : ICommandHandler<Command, Unit>
     {
         public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
         {
@@ -33,8 +33,11 @@ public static class DeleteUser
 
             // Sessions and refresh tokens go with the user (ON DELETE CASCADE); so does every access token,
             // because each request looks its user up.
+            // Their tasks stay (an admin may take them over or delete them) but stop firing.
+            var paused = await ownerTasks.PauseAsync(connection, transaction, user.Id, "owner deleted", ct);
             await connection.ExecuteAsync(new CommandDefinition("DELETE FROM users WHERE id = @id", new { id = user.Id }, transaction, cancellationToken: ct));
             await transaction.CommitAsync(ct);
+            await ownerTasks.UnscheduleAsync(connection, paused, ct);
             return Unit.Value;
         }
     }

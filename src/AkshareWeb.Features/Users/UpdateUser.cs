@@ -27,7 +27,7 @@ public static class UpdateUser
         }
     }
 
-    public sealed class Handler(Database database, UserAccounts accounts, TimeProvider time) : ICommandHandler<Command, UserAccount>
+    public sealed class Handler(Database database, UserAccounts accounts, Tasks.OwnerTasks ownerTasks, TimeProvider time) : ICommandHandler<Command, UserAccount>
     {
         public async ValueTask<UserAccount> Handle(Command command, CancellationToken ct)
         {
@@ -48,6 +48,7 @@ public static class UpdateUser
             if (command.Email is not null) set.Append(", email = @email");
             if (command.Role is not null) set.Append(", role = @role");
             if (command.IsActive is not null) set.Append(", is_active = @isActive");
+            if (command.IsActive == true) set.Append(", awaiting_approval = 0");
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition($"UPDATE users SET {set} WHERE id = @id", new
@@ -64,13 +65,16 @@ public static class UpdateUser
                 throw ApiError.AlreadyExists("email is already registered", new[] { new FieldError("email", "already registered") });
             }
 
+            IReadOnlyList<long> paused = [];
             if (command.IsActive == false && user.IsActive)
             {
                 await accounts.RevokeAllTokensAsync(connection, transaction, user.Id, "deactivated", ct);
+                paused = await ownerTasks.PauseAsync(connection, transaction, user.Id, "owner deactivated", ct);
             }
 
             var updated = await UserAccounts.FindAsync(connection, transaction, user.Id, ct);
             await transaction.CommitAsync(ct);
+            await ownerTasks.UnscheduleAsync(connection, paused, ct);
             return updated!;
         }
     }

@@ -5,13 +5,15 @@ using AkshareWeb.Features.Common;
 namespace AkshareWeb.Features.Users;
 
 /// <summary>A user as the API shows it.</summary>
-public sealed record UserAccount(long Id, string Username, string Email, string Role, bool IsActive, DateTime CreatedAt, DateTime UpdatedAt);
+/// <summary>A user as the API shows it. <c>awaiting_approval</c>: registered while registration needs an admin's
+/// approval, and not yet activated.</summary>
+public sealed record UserAccount(long Id, string Username, string Email, string Role, bool IsActive, bool AwaitingApproval, DateTime CreatedAt, DateTime UpdatedAt);
 
 /// <summary>The user reads and revocations that several slices share (auth, users).</summary>
 public sealed class UserAccounts(Database database, TimeProvider time)
 {
     public const string Columns =
-        "id, username, email, role, is_active AS IsActive, created_at AS CreatedAt, updated_at AS UpdatedAt";
+        "id, username, email, role, is_active AS IsActive, awaiting_approval AS AwaitingApproval, created_at AS CreatedAt, updated_at AS UpdatedAt";
 
     public async Task<UserAccount?> FindAsync(long id, CancellationToken ct)
     {

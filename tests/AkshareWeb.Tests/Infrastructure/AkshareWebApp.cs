@@ -29,7 +29,12 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
         ["RateLimits:AdminPerWindow"] = "100000",
         ["RateLimits:AnonymousPerWindow"] = "100000",
         ["RateLimits:AuthAttemptsPerAddress"] = "100000",
-        ["RateLimits:LoginAttemptsPerUsername"] = "100000",
+        ["RateLimits:LoginFailuresPerAccountAndAddress"] = "100000",
+        ["RateLimits:LoginAccountBrakeAfter"] = "100000",
+        // No quotas unless a test asks for them (Quota tests use the documented defaults).
+        ["Quotas:UserMaxRunningJobs"] = "100000",
+        ["Quotas:UserMaxTasks"] = "100000",
+        ["Quotas:UserMinScheduleMinutes"] = "0",
     };
 
     public string ConnectionString { get; private set; } = "";
@@ -38,6 +43,9 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
     public FakeTimeProvider? Clock { get; protected set; }
 
     protected void Set(string key, string? value) => settings[key] = value;
+
+    /// <summary>Leaves a setting to the app's own default.</summary>
+    protected void Unset(string key) => settings.Remove(key);
 
     private bool ownsDatabase = true;
 

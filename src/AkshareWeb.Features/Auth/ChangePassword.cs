@@ -1,0 +1,82 @@
+using System.Security.Claims;
+using Dapper;
+using FluentValidation;
+using Mediator;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Auth;
+
+public static class ChangePassword
+{
+    public sealed record Command(string? CurrentPassword, string? NewPassword) : ICommand<Unit>
+    {
+        internal long UserId { get; init; }
+        internal string SessionId { get; init; } = "";
+        internal string Address { get; init; } = "unknown";
+    }
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator()
+        {
+            RuleFor(c => c.CurrentPassword).NotEmpty().MaximumLength(128);
+            RuleFor(c => c.NewPassword).NotEmpty().MinimumLength(8).MaximumLength(128)
+                .NotEqual(c => c.CurrentPassword).WithMessage("new_password must differ from current_password");
+        }
+    }
+
+    /// <summary>
+    /// The signed-in user's own change. The session that asks stays signed in (its access and refresh tokens keep
+    /// working); every other session of the user ends at once, so a device or thief holding an old login is out.
+    /// A wrong current password counts as a failed login, so a stolen access token cannot be used to guess it.
+    /// </summary>
+    public sealed class Handler(Database database, Passwords passwords, LoginAttempts attempts, TimeProvider time) : ICommandHandler<Command, Unit>
+    {
+        private const string EndOtherSessions = """
+            UPDATE auth_sessions SET revoked_at = @now, revoked_reason = 'password changed'
+            WHERE user_id = @userId AND id <> @sessionId AND revoked_at IS NULL
+            """;
+
+        public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
+        {
+            var account = LoginAttempts.AccountKey(command.UserId, "");
+            var brake = attempts.Check(account, command.Address);
+            if (brake > TimeSpan.Zero) await Task.Delay(brake, time, ct);
+
+            await using var connection = await database.OpenAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            var stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+                "SELECT password_hash FROM users WHERE id = @id FOR UPDATE", new { id = command.UserId }, transaction, cancellationToken: ct))
+                ?? throw ApiError.Unauthorized();
+            if (!passwords.Verify(stored, command.CurrentPassword!))
+            {
+                attempts.Failed(account, command.Address);
+                throw ApiError.Validation("current_password", "the current password is wrong");
+            }
+
+            var now = time.GetUtcNow().UtcDateTime;
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE users SET password_hash = @hash, updated_at = @now WHERE id = @id",
+                new { hash = passwords.Hash(command.NewPassword!), now, id = command.UserId }, transaction, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(EndOtherSessions,
+                new { now, userId = command.UserId, sessionId = command.SessionId }, transaction, cancellationToken: ct));
+            await transaction.CommitAsync(ct);
+            attempts.Succeeded(account, command.Address);
+            return Unit.Value;
+        }
+    }
+
+    internal static async Task<Ok<Envelope>> Endpoint(Command command, ClaimsPrincipal user, HttpContext context, IMediator mediator, CancellationToken ct)
+    {
+        var session = user.FindFirst(TokenClaims.Session)?.Value ?? throw ApiError.Unauthorized();
+        await mediator.Send(command with
+        {
+            UserId = user.Id(),
+            SessionId = session,
+            Address = ClientAddress.Key(context.Connection.RemoteIpAddress),
+        }, ct);
+        return TypedResults.Ok(Envelope.Success());
+    }
+}
