@@ -58,6 +58,7 @@ services.AddAkshareWebAuthentication(builder.Configuration);
 services.AddAkshareWebRateLimits(builder.Configuration);
 services.AddAkshareWebOpenApi();
 services.AddAkshareWebHealth();
+services.AddAkshareWebMetrics(builder.Configuration);
 services.AddAkshareWebScheduling(builder.Configuration);
 services.AddAkshareWebCollection(builder.Configuration);
 
@@ -69,6 +70,7 @@ await app.Services.GetRequiredService<JwtKeys>().LoadAsync(app.Lifetime.Applicat
 await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
 
+app.UseAkshareWebRequestMetrics();
 app.UseErrorEnvelopes();
 app.UseRouting();
 app.UseAuthentication();
@@ -77,6 +79,7 @@ app.UseAuthorization();
 
 app.UseAkshareWebOpenApi();
 app.MapAkshareWebHealth();
+app.MapAkshareWebMetrics();
 app.MapAkshareWebDashboard();
 app.MapAuthApi();
 app.MapUsersApi();

@@ -21,6 +21,8 @@ public sealed class ExecutionJob(
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync(string executionId, CancellationToken ct)
     {
+        // Every line logged for this run, here, in the runner and in what they call, names the execution.
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["ExecutionId"] = executionId });
         ExecutionSlots.Slot? slot = null;
         ExecutionSettings current;
         while (true)
