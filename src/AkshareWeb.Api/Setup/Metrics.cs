@@ -96,12 +96,11 @@ public static class Metrics
 }
 
 /// <summary>
-/// The gauges that need the database or Hangfire: read once per scrape (at most once a second), not on every
-/// observation. While the database does not answer, <c>akshareweb_database_up</c> is 0 and the others keep their last values.
+/// The gauges that need the database or Hangfire: read once per scrape (a handful of small queries; concurrent
+/// scrapes share one reading), not on every observation. While the database does not answer, <c>akshareweb_database_up</c> is 0 and the others keep their last values.
 /// </summary>
 public sealed class OperatorGauges : IDisposable
 {
-    private static readonly TimeSpan MinAge = TimeSpan.FromSeconds(1);
     private readonly Database database;
     private readonly Warehouse warehouse;
     private readonly SystemSettings settings;
@@ -110,7 +109,7 @@ public sealed class OperatorGauges : IDisposable
     private readonly TimeProvider time;
     private readonly ILogger<OperatorGauges> logger;
     private readonly SemaphoreSlim gate = new(1, 1);
-    private long? refreshedAt;
+    private long readAt;
     private volatile Snapshot current = new(0, 0, 0, 0, 0, 0, 0, []);
 
     private sealed record Snapshot(int DatabaseUp, long Running, long SlotsLimit, long Enqueued, long Scheduled, long Failed, long Processing, IReadOnlyList<(string Table, long Rows)> Tables);
@@ -140,12 +139,15 @@ public sealed class OperatorGauges : IDisposable
 
     public async Task RefreshAsync(CancellationToken ct)
     {
-        if (refreshedAt is { } at && time.GetElapsedTime(at) < MinAge) return;
+        var asked = time.GetTimestamp();
         await gate.WaitAsync(ct);
         try
         {
-            if (refreshedAt is { } again && time.GetElapsedTime(again) < MinAge) return;
+            // A reading that started after this scrape asked is as fresh as one of its own.
+            if (readAt > asked) return;
+            var started = time.GetTimestamp();
             current = await ReadAsync(ct);
+            readAt = started;
         }
         catch (Exception e) when (e is MySqlConnector.MySqlException or IOException or InvalidOperationException or TimeoutException)
         {
@@ -154,7 +156,6 @@ public sealed class OperatorGauges : IDisposable
         }
         finally
         {
-            refreshedAt = time.GetTimestamp();
             gate.Release();
         }
     }

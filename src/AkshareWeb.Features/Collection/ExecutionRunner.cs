@@ -203,8 +203,9 @@ public sealed class ExecutionRunner(
             error,
             executionId,
         }, cancellationToken: CancellationToken.None);
-        await RecordAsync(executionId, record);
+        // Counted before the record: whoever sees the run ended finds it counted.
         metrics?.Finished(plan, status, progress.Fetched, progress.Inserted + progress.Updated);
+        await RecordAsync(executionId, record);
         logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Inserted + progress.Updated, watch.Elapsed.TotalSeconds);
         var wrote = progress.Inserted + progress.Updated > 0 || write?.TableCreated == true;
         if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
@@ -334,8 +335,9 @@ public sealed class ExecutionRunner(
                         await run.CancelAsync();
                     }
                 }
-                catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException && !stop.IsCancellationRequested)
+                catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
                 {
+                    // Never out of here: the run's end awaits this loop, and must still record what happened.
                     if (!failing) logger.LogWarning(e, "Heartbeat of execution {ExecutionId} failed; retrying every second", executionId);
                     failing = true;
                     if (connection is not null)
