@@ -59,13 +59,12 @@ public static class GetTableData
         var problems = new PageRequestValidator().Validate(paging);
         if (!problems.IsValid) throw ApiError.Validation(JsonNames.Of(problems.Errors[0].PropertyName), problems.Errors[0].ErrorMessage);
 
-        var table = await tables.ResolveAsync(tableName, ct);
+        var (table, indexes, _) = await tables.ShapeAsync(tableName, ct);
         var filters = ManagedTables.Filters(context.Request.Query, table.Columns);
         var direction = ManagedTables.Direction(p.SortOrder);
         var sortColumn = ManagedTables.SortColumn(p.SortBy, table.Columns);
 
         await using var connection = await warehouse.OpenAsync(ct);
-        var indexes = await ManagedTables.IndexesAsync(connection, table.Name, ct);
         var plan = ManagedTables.Sort(sortColumn, direction, table.Columns, indexes);
         var filterSignature = ManagedTables.Signature(filters);
         var fingerprint = TableCursor.Fingerprint(table.Name, plan, filterSignature);
@@ -106,7 +105,7 @@ public static class GetTableData
         var keyOrdinals = plan.Keys.Select(k => shown.FindIndex(c => c.Name == k.Name)).ToArray();
         var rows = new List<Dictionary<string, object?>>(paging.PageSize);
         string? nextCursor = null;
-        await using (var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, pageArgs, cancellationToken: ct)))
+        await using (var reader = await ReadPageAsync(connection, tables, table.Name, new CommandDefinition(sql, pageArgs, cancellationToken: ct)))
         {
             string?[]? lastKeys = null;
             while (await reader.ReadAsync(ct))
@@ -131,6 +130,23 @@ public static class GetTableData
         var totalPages = total == 0 ? 0 : (int)Math.Min(int.MaxValue, (total + paging.PageSize - 1) / paging.PageSize);
         return TypedResults.Ok(Envelope<TableDataPage>.Success(
             new TableDataPage(rows, total, cursor is null ? paging.Page : null, paging.PageSize, totalPages, nextCursor)));
+    }
+
+    /// <summary>
+    /// The page's query. A table changed by other means since its shape was read (a column or an index gone) makes
+    /// it fail: the shape is forgotten so the next request reads it again.
+    /// </summary>
+    private static async Task<System.Data.Common.DbDataReader> ReadPageAsync(MySqlConnection connection, ManagedTables tables, string table, CommandDefinition command)
+    {
+        try
+        {
+            return await connection.ExecuteReaderAsync(command);
+        }
+        catch (MySqlException e) when (e.ErrorCode is MySqlErrorCode.BadFieldError or MySqlErrorCode.NoSuchTable or MySqlErrorCode.KeyDoesNotExist)
+        {
+            tables.Forget(table);
+            throw;
+        }
     }
 
     /// <summary>A value for JSON or CSV: DATE as yyyy-MM-dd, DATETIME in ISO 8601, the rest as MySQL gives it.</summary>
