@@ -83,6 +83,29 @@ public sealed class ManagedTables
         return shape;
     }
 
+    /// <summary>
+    /// The remembered shape, to be checked by the caller in its own query (<see cref="RegistrationCheck"/>): only
+    /// when the warehouse is the application database (warehouse_tables is then in the same database) and the
+    /// shape is younger than <see cref="ShapeLifetime"/>.
+    /// </summary>
+    public Shape? Remembered(string tableName) =>
+        string.Equals(warehouse.ConnectionString, database.ConnectionString, StringComparison.Ordinal)
+        && shapes.TryGetValue(warehouse.ConnectionString + "\u001e" + tableName, out var known) && time.GetElapsedTime(known.ReadAt) < ShapeLifetime
+            ? known
+            : null;
+
+    /// <summary>The first statement of a batch that uses a remembered shape; its argument is @registeredTable.</summary>
+    public const string RegistrationCheck = "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @registeredTable;";
+
+    /// <summary>Reads <see cref="RegistrationCheck"/>'s answer and moves to the next result: true when the shape still holds.</summary>
+    public static async Task<bool> StillRegisteredAsync(System.Data.Common.DbDataReader reader, Shape shape, CancellationToken ct)
+    {
+        await reader.ReadAsync(ct);
+        var holds = reader.GetInt64(0) > 0 && (reader.IsDBNull(1) ? null : (DateTime?)reader.GetDateTime(1)) == shape.Table.LastUpdatedAt;
+        await reader.NextResultAsync(ct);
+        return holds;
+    }
+
     /// <summary>Drops what is remembered of the table's shape (every warehouse's).</summary>
     public void Forget(string tableName)
     {
