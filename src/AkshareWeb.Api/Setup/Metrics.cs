@@ -42,7 +42,6 @@ public static class Metrics
     {
         services.Configure<MetricsOptions>(configuration.GetSection(MetricsOptions.Section));
         services.AddSingleton<AkshareMetrics>();
-        services.AddSingleton<RunningExecutions>();
         services.AddSingleton<OperatorGauges>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(AkshareMetrics.MeterName)
