@@ -2,7 +2,8 @@
 # Private MariaDB for scripts/run.sh and scripts/test.sh: lives under .data/mariadb, listens on a free
 # loopback port, and is owned by this checkout alone.
 #   scripts/mariadb.sh start   -> starts it (installing Debian's mariadb-server if missing and we are root)
-#                                 and prints the server connection string on stdout
+#                                 and prints the server connection string on stdout; a server stopped
+#                                 before comes back on its previous port when that port is still free
 #   scripts/mariadb.sh stop    -> stops it
 #   scripts/mariadb.sh status  -> exit 0 when it is running
 set -euo pipefail
@@ -42,6 +43,13 @@ running() {
   [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
 
+port_free() {
+  python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.close()
+PY
+}
+
 free_port() {
   python3 - <<'PY' 2>/dev/null || echo $(( 33060 + RANDOM % 2000 ))
 import socket
@@ -64,7 +72,12 @@ start() {
       mariadb-install-db --no-defaults --datadir="$data" --auth-root-authentication-method=normal \
         --skip-test-db --user="$(id -un)" >"$run/install.log" 2>&1 || { cat "$run/install.log" >&2; exit 1; }
     fi
-    port="$(free_port)"
+    # The port of the last start when it is still free: a service left running reconnects to the same address.
+    if [ -s "$portfile" ] && port_free "$(cat "$portfile")"; then
+      port="$(cat "$portfile")"
+    else
+      port="$(free_port)"
+    fi
     server="$(find_server)"
     # A time zone away from UTC on purpose: code that forgets to say UTC shows it here, not in production.
     "$server" --no-defaults --datadir="$data" --socket="$sock" --port="$port" --bind-address=127.0.0.1 \

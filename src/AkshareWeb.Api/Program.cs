@@ -61,6 +61,7 @@ services.AddAkshareWebAuthentication(builder.Configuration);
 services.AddAkshareWebRateLimits(builder.Configuration);
 services.AddAkshareWebOpenApi();
 services.AddAkshareWebHealth();
+services.AddAkshareWebMetrics(builder.Configuration);
 services.AddAkshareWebScheduling(builder.Configuration);
 services.AddAkshareWebCollection(builder.Configuration);
 
@@ -73,6 +74,7 @@ await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.App
 await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
 
 app.UseAkshareWebProxies();
+app.UseAkshareWebRequestMetrics();
 app.UseErrorEnvelopes();
 app.UseSecurityHeaders();
 app.UseUtf8RequestBodies();
@@ -83,6 +85,7 @@ app.UseAuthorization();
 
 app.UseAkshareWebOpenApi();
 app.MapAkshareWebHealth();
+app.MapAkshareWebMetrics();
 app.MapAkshareWebDashboard();
 app.MapAuthApi();
 app.MapUsersApi();

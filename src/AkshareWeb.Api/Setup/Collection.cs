@@ -32,6 +32,7 @@ public static class Collection
         services.AddSingleton<CatalogStartup>();
         services.AddSingleton<WarehouseWriter>();
         services.AddSingleton<Executions>();
+        services.AddSingleton<RunningExecutions>();
         services.AddTransient<ExecutionRunner>();
         services.AddSingleton<ExecutionDispatcher>();
         services.AddSingleton<ExecutionSlots>();

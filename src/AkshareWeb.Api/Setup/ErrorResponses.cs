@@ -83,6 +83,12 @@ public static class ErrorResponses
                 context.Response.StatusCode = 499;
                 return Task.CompletedTask;
 
+            case MySqlException db when db.ErrorCode == MySqlErrorCode.UnableToConnectToHost || db.InnerException is IOException or System.Net.Sockets.SocketException:
+                // The database is away (stopped, restarting, network): a temporary state, as 503 says; clients retry.
+                logger.LogWarning("Database unreachable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, db.Message);
+                context.Response.Headers.RetryAfter = "2";
+                return WriteAsync(context, 503, ErrorCodes.Database, "database unavailable", $"MySQL error {db.Number}: the database does not answer");
+
             case MySqlException db:
                 // The server's error number and text name tables and columns: the log has them, keyed by the trace id.
                 logger.LogError(db, "Database error {Number} on {Method} {Path} ({TraceId})", db.Number, context.Request.Method, context.Request.Path, context.TraceIdentifier);

@@ -76,6 +76,11 @@ public static class Scheduling
 
     public static WebApplication MapAkshareWebDashboard(this WebApplication app)
     {
+        // Hangfire's log provider is one for the whole process and holds the logger factory of the host that set it
+        // last; once that host is disposed, every Hangfire logger asked for afterwards (one per job client) throws.
+        // Only hosts sharing a process (the tests) meet it; the wrapper answers them with a silent logger instead.
+        app.Services.GetRequiredService<IGlobalConfiguration>()
+            .UseLogProvider(new TolerantLogProvider(app.Services.GetRequiredService<ILoggerFactory>()));
         app.MapHangfireDashboard(AkshareWeb.Features.Auth.OpenDashboard.DashboardPath, new DashboardOptions
         {
             // The endpoint's authorization policy decides; Hangfire's local-requests-only default would refuse
@@ -86,5 +91,30 @@ public static class Scheduling
             AppPath = "/swagger",
         }).RequireAuthorization(Roles.AdminPolicy);
         return app;
+    }
+}
+
+/// <summary>Hangfire's ASP.NET Core log provider, silent once its logger factory is gone.</summary>
+internal sealed class TolerantLogProvider(ILoggerFactory factory) : global::Hangfire.Logging.ILogProvider
+{
+    private readonly global::Hangfire.AspNetCore.AspNetCoreLogProvider inner = new(factory);
+
+    public global::Hangfire.Logging.ILog GetLogger(string name)
+    {
+        try
+        {
+            return inner.GetLogger(name);
+        }
+        catch (ObjectDisposedException)
+        {
+            return Silent.Instance;
+        }
+    }
+
+    private sealed class Silent : global::Hangfire.Logging.ILog
+    {
+        public static readonly Silent Instance = new();
+
+        public bool Log(global::Hangfire.Logging.LogLevel logLevel, Func<string>? messageFunc, Exception? exception = null) => false;
     }
 }

@@ -26,6 +26,25 @@ public sealed class AkToolsException(string message, Exception? inner = null) : 
 {
     /// <summary>AKShare's function returned nothing for these parameters (None): a run with 0 rows, not a failure.</summary>
     public bool EmptyResult { get; init; }
+
+    /// <summary>What failed, for metrics: one of <see cref="AkToolsFailures"/>; null when the cause tells (see <see cref="AkToolsFailures.Of"/>).</summary>
+    public string? Kind { get; init; }
+}
+
+/// <summary>The kinds of AKTools failure an operator tells apart.</summary>
+public static class AkToolsFailures
+{
+    public const string Unreachable = "unreachable";
+    public const string UpstreamError = "upstream_error";
+    public const string NoData = "no_data";
+    public const string ParameterError = "parameter_error";
+
+    public static string Of(AkToolsException e) => e.Kind ?? (e.EmptyResult ? NoData : e.InnerException switch
+    {
+        HttpRequestException { StatusCode: HttpStatusCode.InternalServerError } => UpstreamError,
+        HttpRequestException { StatusCode: null } or TaskCanceledException or IOException => Unreachable,
+        _ => UpstreamError,
+    });
 }
 
 /// <summary>
@@ -40,7 +59,7 @@ public sealed class AkToolsException(string message, Exception? inner = null) : 
 /// rows have been handed out. Nothing leaves without passing <see cref="AkToolsArguments"/>: AKTools would run a
 /// value that leaves its string literal as Python.
 /// </summary>
-public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> options, ILogger<AkToolsClient> logger)
+public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> options, ILogger<AkToolsClient> logger, AkshareMetrics? metrics = null)
 {
     /// <summary>An answer whose rows are read batch by batch; disposing it closes the response.</summary>
     public sealed class Answer(long? ContentLength, RowReader reader) : IDisposable
@@ -55,13 +74,30 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
     {
         if (AkToolsArguments.FunctionProblem(function) is { } badFunction)
         {
-            throw new AkToolsException($"AKTools was not called: {badFunction}");
+            throw new AkToolsException($"AKTools was not called: {badFunction}") { Kind = AkToolsFailures.ParameterError };
         }
 
         if (AkToolsArguments.Problems(parameters) is [_, ..] problems)
         {
-            throw new AkToolsException("AKTools was not called: " + string.Join("; ", problems.Select(p => $"{p.Field} {p.Message}")));
+            throw new AkToolsException("AKTools was not called: " + string.Join("; ", problems.Select(p => $"{p.Field} {p.Message}"))) { Kind = AkToolsFailures.ParameterError };
         }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var answer = await CallAsync(function, parameters, ct);
+            metrics?.AkToolsCall(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, null);
+            return answer;
+        }
+        catch (AkToolsException e)
+        {
+            metrics?.AkToolsCall(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, AkToolsFailures.Of(e));
+            throw;
+        }
+    }
+
+    private async Task<Answer> CallAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+    {
 
         var url = BuildUrl(function, parameters);
         var tries = 0;
@@ -156,12 +192,13 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         if (error.Contains("未找到该接口", StringComparison.Ordinal))
         {
             return new AkToolsException(
-                $"AKShare on the AKTools host has no interface {function}: upgrade AKShare there, or correct the interface the script names (AKTools: \"{error}\")");
+                $"AKShare on the AKTools host has no interface {function}: upgrade AKShare there, or correct the interface the script names (AKTools: \"{error}\")")
+            { Kind = AkToolsFailures.ParameterError };
         }
 
         if (error.Contains("参数错误", StringComparison.Ordinal))
         {
-            return new AkToolsException($"AKShare refused the parameters of {function} (KeyError): \"{error}\"");
+            return new AkToolsException($"AKShare refused the parameters of {function} (KeyError): \"{error}\"") { Kind = AkToolsFailures.ParameterError };
         }
 
         return new AkToolsException($"AKTools reported an error for {function} (HTTP {status}): {error}");

@@ -18,8 +18,15 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// flag every second, which is how a cancel reaches it on whichever instance it runs.
 /// </summary>
 public sealed class ExecutionRunner(
-    Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger, TableWrites? writes = null)
+    Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger, TableWrites? writes = null,
+    RunningExecutions? running = null, AkshareMetrics? metrics = null)
 {
+    /// <summary>
+    /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
+    /// record stays 'running' and the watchdog's word is the last one.
+    /// </summary>
+    public static readonly TimeSpan RecordPatience = TimeSpan.FromMinutes(10);
+
     public const int BatchSize = 20_000;
     /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
     public const int BatchBytes = 16 << 20;
@@ -34,15 +41,25 @@ public sealed class ExecutionRunner(
     /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown).</summary>
     public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var now = time.GetUtcNow().UtcDateTime;
-        var claimed = await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE executions SET status = 'running', start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0
-            WHERE execution_id = @executionId AND status = 'pending' AND cancel_requested = 0
-            """, new { now, worker = Worker, executionId }, cancellationToken: ct));
-        if (claimed == 0) return null;
+        ExecutionPlan plan;
+        string? broken;
+        // The claim's connection is not held through the run: a run spends most of its time on AKTools, and a
+        // connection idle all that while is one the database may have dropped meanwhile.
+        await using (var connection = await database.OpenAsync(ct))
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            var claimed = await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE executions SET status = 'running', start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0
+                WHERE execution_id = @executionId AND status = 'pending' AND cancel_requested = 0
+                """, new { now, worker = Worker, executionId }, cancellationToken: ct));
+            if (claimed == 0) return null;
+            plan = (await Executions.LoadPlanAsync(connection, executionId, ct))!;
+            broken = plan.ScriptId is null ? null : await BrokenReasonAsync(connection, plan.ScriptId, ct);
+        }
 
-        var plan = (await Executions.LoadPlanAsync(connection, executionId, ct))!;
+        // From here this instance holds the run: its watchdog leaves it alone whatever the heartbeat says.
+        using var held = running?.Hold(executionId);
+        metrics?.Started(plan);
         var watch = Stopwatch.StartNew();
         var progress = new Progress();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -66,7 +83,7 @@ public sealed class ExecutionRunner(
             var parameters = plan.Parameters;
             // A script the last registry import found broken (interface or parameter gone) is not sent to AKTools,
             // whose answer would be a bare "no such interface": the run fails with the reason the import found.
-            if (plan.ScriptId is not null && await BrokenReasonAsync(connection, plan.ScriptId, ct) is { } broken)
+            if (broken is not null)
             {
                 throw new InvalidOperationException($"the data script {plan.ScriptId} is broken: {broken}");
             }
@@ -94,7 +111,7 @@ public sealed class ExecutionRunner(
             rowsAfter = await write.FinishAsync(run.Token);
             progress.Inserted -= write.DuplicatesRemoved;
             status = "completed";
-            await RegisterTableAsync(connection, plan, progress.Inserted + progress.Updated > 0 || write.TableCreated, ct);
+            await RegisterTableAsync(plan, progress.Inserted + progress.Updated > 0 || write.TableCreated, ct);
         }
         catch (OperationCanceledException) when (run.IsCancellationRequested)
         {
@@ -110,11 +127,15 @@ public sealed class ExecutionRunner(
         }
         catch (MySqlException e)
         {
-            (status, error) = ("failed", $"database error {e.Number}: {e.Message}");
+            (status, error) = ("failed", DatabaseCause(e));
         }
         catch (InvalidOperationException e)
         {
             (status, error) = ("failed", e.Message);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            (status, error) = ("failed", $"the database stopped answering during the run: {e.Message}");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -130,11 +151,19 @@ public sealed class ExecutionRunner(
 
         if (write is not null)
         {
-            if (status != "completed")
+            try
             {
-                await write.AbandonAsync();
-                progress.Inserted -= write.DuplicatesRemoved;
-                rowsAfter = await CountQuietlyAsync(write, plan);
+                if (status != "completed")
+                {
+                    await write.AbandonAsync();
+                    progress.Inserted -= write.DuplicatesRemoved;
+                    rowsAfter = await CountQuietlyAsync(write, plan);
+                }
+            }
+            catch (Exception e) when (e is MySqlException or InvalidOperationException or IOException)
+            {
+                // The database is what failed the run: the clean-up waits for the next run on the table.
+                logger.LogWarning(e, "Cleaning up after execution {ExecutionId} failed", executionId);
             }
 
             laterIndexes = write.BrowsingIndexes;
@@ -146,7 +175,18 @@ public sealed class ExecutionRunner(
                 result["earlier_duplicates_removed"] = write.EarlierDuplicatesRemoved;
             }
 
-            await write.DisposeAsync();
+            try
+            {
+                await write.DisposeAsync();
+            }
+            catch (Exception e) when (e is MySqlException or IOException)
+            {
+                logger.LogDebug(e, "Closing the write connection of execution {ExecutionId} failed", executionId);
+            }
+
+            // Readers that cached the table's columns and indexes must see what this run made of them as soon as
+            // the run reads as ended.
+            writes?.Changed(plan.TargetTable);
         }
 
         if (error is not null && progress.Inserted + progress.Updated > 0)
@@ -162,7 +202,7 @@ public sealed class ExecutionRunner(
         result["rows_unchanged"] = Math.Max(0, progress.Written - progress.Inserted - progress.Updated);
         result["table_name"] = plan.TargetTable;
         var end = time.GetUtcNow().UtcDateTime;
-        await connection.ExecuteAsync(new CommandDefinition("""
+        var record = new CommandDefinition("""
             UPDATE executions SET status = @status, end_time = @end, execution_time = @seconds, progress = @finalProgress,
               rows_fetched = @fetched, rows_before = @rowsBefore, rows_after = @rowsAfter, rows_affected = @affected,
               rows_inserted = @inserted, rows_updated = @updated, result = @result, error_message = @error, heartbeat_at = @end
@@ -182,7 +222,10 @@ public sealed class ExecutionRunner(
             result = JsonSerializer.Serialize(result),
             error,
             executionId,
-        }, cancellationToken: CancellationToken.None));
+        }, cancellationToken: CancellationToken.None);
+        // Counted before the record: whoever sees the run ended finds it counted.
+        metrics?.Finished(plan, status, progress.Fetched, progress.Inserted + progress.Updated);
+        await RecordAsync(executionId, record);
         logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Inserted + progress.Updated, watch.Elapsed.TotalSeconds);
         var wrote = progress.Inserted + progress.Updated > 0 || write?.TableCreated == true;
         if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
@@ -250,34 +293,100 @@ public sealed class ExecutionRunner(
             : (int)Math.Min(95, 95 * (1 - Math.Pow(0.8, progress.Written / (double)BatchSize)));
     }
 
-    /// <summary>Heartbeat and progress every second; the cancel flag is read at the same time.</summary>
+    /// <summary>
+    /// The run's record, written whatever happened to the database meanwhile: a database that stopped answering
+    /// is waited for (retries with backoff, for <see cref="RecordPatience"/> at most), so the run ends with its
+    /// own cause and not with the watchdog's guess.
+    /// </summary>
+    private async Task RecordAsync(string executionId, CommandDefinition record)
+    {
+        var started = time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(250);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await database.OpenAsync(CancellationToken.None);
+                await connection.ExecuteAsync(record);
+                if (attempt > 1) logger.LogInformation("Recorded the end of execution {ExecutionId} once the database answered again ({Attempts} attempts)", executionId, attempt);
+                return;
+            }
+            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException && time.GetElapsedTime(started) < RecordPatience)
+            {
+                if (attempt == 1) logger.LogWarning(e, "Recording the end of execution {ExecutionId} failed; retrying until the database answers", executionId);
+                await Task.Delay(delay, time);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    /// <summary>A database failure in words: a lost connection says so, an SQL error keeps its number.</summary>
+    private static string DatabaseCause(MySqlException e) =>
+        e.ErrorCode is MySqlErrorCode.UnableToConnectToHost || e.InnerException is IOException or System.Net.Sockets.SocketException || e.Number == 0
+            ? $"the database stopped answering during the run: {e.Message}"
+            : $"database error {e.Number}: {e.Message}";
+
+    /// <summary>
+    /// Heartbeat and progress every second; the cancel flag is read at the same time. A database that stops
+    /// answering stops the beats, not the loop: they resume on a new connection as soon as it answers again.
+    /// </summary>
     private async Task MonitorAsync(string executionId, Progress progress, CancellationTokenSource run, Action cancelled, CancellationToken stop)
     {
+        MySqlConnection? connection = null;
+        var failing = false;
         try
         {
-            await using var connection = await database.OpenAsync(stop);
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
             while (await timer.WaitForNextTickAsync(stop))
             {
-                var flagged = await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
-                    UPDATE executions SET heartbeat_at = @now, progress = @percent, rows_fetched = @fetched, rows_affected = @affected
-                    WHERE execution_id = @executionId;
-                    SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
-                    """, new { now = time.GetUtcNow().UtcDateTime, percent = progress.Percent, fetched = progress.Fetched, affected = progress.Inserted + progress.Updated, executionId },
-                    cancellationToken: stop));
-                if (flagged)
+                try
                 {
-                    cancelled();
-                    await run.CancelAsync();
+                    connection ??= await database.OpenAsync(stop);
+                    var flagged = await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
+                        UPDATE executions SET heartbeat_at = @now, progress = @percent, rows_fetched = @fetched, rows_affected = @affected
+                        WHERE execution_id = @executionId;
+                        SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
+                        """, new { now = time.GetUtcNow().UtcDateTime, percent = progress.Percent, fetched = progress.Fetched, affected = progress.Inserted + progress.Updated, executionId },
+                        cancellationToken: stop));
+                    if (failing) logger.LogInformation("Heartbeat of execution {ExecutionId} resumed", executionId);
+                    failing = false;
+                    if (flagged)
+                    {
+                        cancelled();
+                        await run.CancelAsync();
+                    }
+                }
+                catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+                {
+                    // Never out of here: the run's end awaits this loop, and must still record what happened.
+                    if (!failing) logger.LogWarning(e, "Heartbeat of execution {ExecutionId} failed; retrying every second", executionId);
+                    failing = true;
+                    if (connection is not null)
+                    {
+                        await DisposeQuietlyAsync(connection);
+                        connection = null;
+                    }
                 }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
-        catch (MySqlException e)
+        finally
         {
-            logger.LogWarning(e, "Heartbeat of execution {ExecutionId} failed", executionId);
+            if (connection is not null) await DisposeQuietlyAsync(connection);
+        }
+    }
+
+    private static async Task DisposeQuietlyAsync(MySqlConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync();
+        }
+        catch (Exception e) when (e is MySqlException or IOException)
+        {
+            // A connection the database dropped: nothing left to close.
         }
     }
 
@@ -300,9 +409,10 @@ public sealed class ExecutionRunner(
         writes?.Announce(table);
     }
 
-    private async Task RegisterTableAsync(MySqlConnection connection, ExecutionPlan plan, bool wrote, CancellationToken ct)
+    private async Task RegisterTableAsync(ExecutionPlan plan, bool wrote, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
+        await using var connection = await database.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO warehouse_tables (table_name, display_name, category, script_id, interface_name, write_mode, key_columns, created_at, last_updated_at)
             VALUES (@TargetTable, @display, @Category, @ScriptId, @InterfaceName, @WriteMode, @keys, @now, @updated)

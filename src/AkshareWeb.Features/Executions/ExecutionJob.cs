@@ -28,6 +28,8 @@ public sealed class ExecutionJob(
 
     private async Task RunExecutionAsync(string executionId, bool useSlot, CancellationToken ct)
     {
+        // Every line logged for this run, here, in the runner and in what they call, names the execution.
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["ExecutionId"] = executionId });
         ExecutionSlots.Slot? slot = null;
         ExecutionSettings current = await settings.GetExecutionSettingsAsync(ct);
         while (useSlot)

@@ -13,6 +13,11 @@ namespace AkshareWeb.Features.Executions;
 /// </summary>
 public sealed class ExecutionSlots(Database database)
 {
+    private int inUse;
+
+    /// <summary>Slots held by this instance now.</summary>
+    public int InUse => Volatile.Read(ref inUse);
+
     public async Task<Slot?> TryAcquireAsync(int maxConcurrent, CancellationToken ct)
     {
         var connection = await database.OpenAsync(ct);
@@ -25,7 +30,8 @@ public sealed class ExecutionSlots(Database database)
                 var name = $"akshareweb:{prefix}:slot:{i}";
                 if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@name, 0)", new { name }, cancellationToken: ct)) == 1)
                 {
-                    return new Slot(connection, name);
+                    Interlocked.Increment(ref inUse);
+                    return new Slot(this, connection, name);
                 }
             }
         }
@@ -39,17 +45,30 @@ public sealed class ExecutionSlots(Database database)
         return null;
     }
 
-    public sealed class Slot(MySqlConnection connection, string name) : IAsyncDisposable
+    public sealed class Slot(ExecutionSlots owner, MySqlConnection connection, string name) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@name)", new { name }));
+                await connection.DisposeAsync();
+            }
+            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException)
+            {
+                // The database dropped the session holding the lock, and the lock with it.
+                try
+                {
+                    await connection.DisposeAsync();
+                }
+                catch (Exception again) when (again is MySqlException or IOException)
+                {
+                    // Nothing left to close.
+                }
             }
             finally
             {
-                await connection.DisposeAsync();
+                Interlocked.Decrement(ref owner.inUse);
             }
         }
     }

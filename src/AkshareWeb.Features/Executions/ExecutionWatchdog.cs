@@ -13,10 +13,20 @@ namespace AkshareWeb.Features.Executions;
 /// longer than the stale limit. Each instance looks; SKIP LOCKED lets them share the work without taking a run
 /// twice. A dead run is marked failed, with the reason, and retried if its task asks for it; its partial writes
 /// cannot duplicate rows because every row is keyed by _row_key.
+/// <para>A stale heartbeat is not enough when the database itself stopped answering: every run's heartbeat stops
+/// then, and the workers are alive. So the runs this instance holds (<see cref="RunningExecutions"/>) are never
+/// taken, and after the watchdog itself lost the database, runs of other instances are judged only once the
+/// database has answered for a whole stale period again: a live worker has beaten its heartbeat by then.</para>
 /// </summary>
-public sealed class ExecutionWatchdog(Database database, ExecutionRetries retries, IOptions<SchedulerOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger)
+public sealed class ExecutionWatchdog(
+    Database database, ExecutionRetries retries, IOptions<SchedulerOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
+    RunningExecutions? running = null)
     : BackgroundService
 {
+    /// <summary>When the database answered again after the watchdog last saw it fail; null when it never failed.</summary>
+    private long? backSince;
+    private bool failing;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.WatchdogIntervalSeconds), time);
@@ -29,9 +39,10 @@ public sealed class ExecutionWatchdog(Database database, ExecutionRetries retrie
                     await retries.RetryIfAskedAsync(executionId, stoppingToken);
                 }
             }
-            catch (MySqlException e)
+            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(e, "The execution watchdog could not check for dead runs");
+                if (!failing) logger.LogWarning(e, "The execution watchdog could not check for dead runs; it waits a stale period after the database answers again");
+                failing = true;
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -40,13 +51,22 @@ public sealed class ExecutionWatchdog(Database database, ExecutionRetries retrie
     public async Task<IReadOnlyList<string>> RecoverAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        var staleBefore = now.AddSeconds(-options.Value.StaleExecutionSeconds);
+        var stale = TimeSpan.FromSeconds(options.Value.StaleExecutionSeconds);
+        var staleBefore = now - stale;
         await using var connection = await database.OpenAsync(ct);
+        if (failing)
+        {
+            failing = false;
+            backSince = time.GetTimestamp();
+        }
+
+        if (backSince is { } back && time.GetElapsedTime(back) < stale) return [];
+        IReadOnlyCollection<string> mine = running?.Ids ?? [];
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var dead = (await connection.QueryAsync<string>(new CommandDefinition("""
             SELECT execution_id FROM executions WHERE status = 'running' AND heartbeat_at < @staleBefore
             ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
-            """, new { staleBefore }, transaction, cancellationToken: ct))).AsList();
+            """, new { staleBefore }, transaction, cancellationToken: ct))).Where(id => !mine.Contains(id)).ToList();
         if (dead.Count > 0)
         {
             await connection.ExecuteAsync(new CommandDefinition("""

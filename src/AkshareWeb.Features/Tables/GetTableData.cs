@@ -59,13 +59,15 @@ public static class GetTableData
         var problems = new PageRequestValidator().Validate(paging);
         if (!problems.IsValid) throw ApiError.Validation(JsonNames.Of(problems.Errors[0].PropertyName), problems.Errors[0].ErrorMessage);
 
-        var table = await tables.ResolveAsync(tableName, ct);
+        // A remembered shape is checked against the registration in the page's own round trip (when the warehouse
+        // is the application database): the page then costs one query beside the session check.
+        var remembered = tables.Remembered(tableName);
+        var (table, indexes, _) = remembered ?? await tables.ShapeAsync(tableName, ct);
         var filters = ManagedTables.Filters(context.Request.Query, table.Columns);
         var direction = ManagedTables.Direction(p.SortOrder);
         var sortColumn = ManagedTables.SortColumn(p.SortBy, table.Columns);
 
         await using var connection = await warehouse.OpenAsync(ct);
-        var indexes = await ManagedTables.IndexesAsync(connection, table.Name, ct);
         var plan = ManagedTables.Sort(sortColumn, direction, table.Columns, indexes);
         var filterSignature = ManagedTables.Signature(filters);
         var fingerprint = TableCursor.Fingerprint(table.Name, plan, filterSignature);
@@ -97,7 +99,9 @@ public static class GetTableData
         var pageArgs = PagePositions.Arguments(plan, filters, after, out var pageWhere);
         pageArgs.Add("limit", paging.PageSize + 1);
         pageArgs.Add("offset", skip);
+        if (remembered is not null) pageArgs.Add("registeredTable", table.Name);
         var sql = $"""
+            {(remembered is null ? "" : ManagedTables.RegistrationCheck)}
             SELECT {ManagedTables.SelectList(table.Columns)} FROM {quoted} t
             JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id
             {plan.OrderBy("t.", readingIndex: false)}
@@ -106,10 +110,18 @@ public static class GetTableData
         var keyOrdinals = plan.Keys.Select(k => shown.FindIndex(c => c.Name == k.Name)).ToArray();
         var rows = new List<Dictionary<string, object?>>(paging.PageSize);
         string? nextCursor = null;
-        await using (var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, pageArgs, cancellationToken: ct)))
+        var stale = false;
+        await using (var reader = await ReadPageAsync(connection, tables, table.Name, new CommandDefinition(sql, pageArgs, cancellationToken: ct)))
         {
+            if (remembered is not null && !await ManagedTables.StillRegisteredAsync(reader, remembered, ct))
+            {
+                // Changed since (a run on another instance, or no longer registered): read afresh and asked again.
+                tables.Forget(table.Name);
+                stale = true;
+            }
+
             string?[]? lastKeys = null;
-            while (await reader.ReadAsync(ct))
+            while (!stale && await reader.ReadAsync(ct))
             {
                 if (rows.Count == paging.PageSize)
                 {
@@ -128,9 +140,32 @@ public static class GetTableData
             }
         }
 
+        if (stale)
+        {
+            await connection.DisposeAsync();
+            return await Endpoint(tableName, p, context, tables, warehouse, cache, warmer, sortIndexes, ct);
+        }
+
         var totalPages = total == 0 ? 0 : (int)Math.Min(int.MaxValue, (total + paging.PageSize - 1) / paging.PageSize);
         return TypedResults.Ok(Envelope<TableDataPage>.Success(
             new TableDataPage(rows, total, cursor is null ? paging.Page : null, paging.PageSize, totalPages, nextCursor)));
+    }
+
+    /// <summary>
+    /// The page's query. A table changed by other means since its shape was read (a column or an index gone) makes
+    /// it fail: the shape is forgotten so the next request reads it again.
+    /// </summary>
+    private static async Task<System.Data.Common.DbDataReader> ReadPageAsync(MySqlConnection connection, ManagedTables tables, string table, CommandDefinition command)
+    {
+        try
+        {
+            return await connection.ExecuteReaderAsync(command);
+        }
+        catch (MySqlException e) when (e.ErrorCode is MySqlErrorCode.BadFieldError or MySqlErrorCode.NoSuchTable or MySqlErrorCode.KeyDoesNotExist)
+        {
+            tables.Forget(table);
+            throw;
+        }
     }
 
     /// <summary>A value for JSON or CSV: DATE as yyyy-MM-dd, DATETIME in ISO 8601, the rest as MySQL gives it.</summary>

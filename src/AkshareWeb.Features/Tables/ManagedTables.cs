@@ -24,10 +24,94 @@ public sealed record TableIndex(string Name, IReadOnlyList<string> Columns, bool
 /// identifier that reaches SQL here comes from information_schema, never from the request: a name that is not a
 /// managed table is a 404, a column that is not the table's is a 422.
 /// </summary>
-public sealed class ManagedTables(Database database, Warehouse warehouse)
+public sealed class ManagedTables
 {
     /// <summary>Bookkeeping bytes no reader wants; every other column is shown.</summary>
     public static readonly string[] Hidden = ["_row_key", "_row_hash"];
+
+    /// <summary>
+    /// How long a table's cached columns and indexes serve without being read again: the bound on noticing DDL
+    /// made by other means than a run (by hand). A run on any instance moves last_updated_at, which drops them; this
+    /// instance's own runs and index builds drop them at once (<see cref="TableWrites.Changed"/>).
+    /// </summary>
+    public static readonly TimeSpan ShapeLifetime = TimeSpan.FromSeconds(5);
+
+    private readonly Database database;
+    private readonly Warehouse warehouse;
+    private readonly TimeProvider time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Shape> shapes = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> generations = new(StringComparer.Ordinal);
+
+    /// <summary>A table as /data needs it: registration, columns and indexes, and when they were read.</summary>
+    public sealed record Shape(ManagedTable Table, IReadOnlyList<TableIndex> Indexes, long ReadAt);
+
+    public ManagedTables(Database database, Warehouse warehouse, TableWrites writes, TimeProvider time)
+    {
+        (this.database, this.warehouse, this.time) = (database, warehouse, time);
+        writes.Shaped += Forget;
+    }
+
+    /// <summary>
+    /// The table, its columns and its indexes: its registration (and last_updated_at) read on every call, one
+    /// primary-key lookup; its columns and indexes from memory while last_updated_at is what it was when they were
+    /// read, they were read less than <see cref="ShapeLifetime"/> ago, and this instance announced no change since.
+    /// A page then costs the lookup and the page beside the session check, not two information_schema reads.
+    /// </summary>
+    public async Task<Shape> ShapeAsync(string tableName, CancellationToken ct)
+    {
+        var lastUpdatedAt = await RegistrationAsync(tableName, ct);
+        var key = warehouse.ConnectionString + "\u001e" + tableName;
+        if (shapes.TryGetValue(key, out var known) && known.Table.LastUpdatedAt == lastUpdatedAt && time.GetElapsedTime(known.ReadAt) < ShapeLifetime) return known;
+        // A change announced while this reading is under way makes it stale before it is stored: not stored then.
+        var generation = generations.GetValueOrDefault(tableName);
+        var startedAt = time.GetTimestamp();
+        IReadOnlyList<TableIndex> indexes;
+        ManagedTable table;
+        await using (var connection = await warehouse.OpenAsync(ct))
+        {
+            table = new ManagedTable(tableName, await ColumnsAsync(connection, tableName, ct), lastUpdatedAt);
+            indexes = await IndexesAsync(connection, table.Name, ct);
+        }
+
+        var shape = new Shape(table, indexes, startedAt);
+        if (generations.GetValueOrDefault(tableName) == generation)
+        {
+            if (shapes.Count > 10_000) shapes.Clear();
+            shapes[key] = shape;
+        }
+
+        return shape;
+    }
+
+    /// <summary>
+    /// The remembered shape, to be checked by the caller in its own query (<see cref="RegistrationCheck"/>): only
+    /// when the warehouse is the application database (warehouse_tables is then in the same database) and the
+    /// shape is younger than <see cref="ShapeLifetime"/>.
+    /// </summary>
+    public Shape? Remembered(string tableName) =>
+        string.Equals(warehouse.ConnectionString, database.ConnectionString, StringComparison.Ordinal)
+        && shapes.TryGetValue(warehouse.ConnectionString + "\u001e" + tableName, out var known) && time.GetElapsedTime(known.ReadAt) < ShapeLifetime
+            ? known
+            : null;
+
+    /// <summary>The first statement of a batch that uses a remembered shape; its argument is @registeredTable.</summary>
+    public const string RegistrationCheck = "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @registeredTable;";
+
+    /// <summary>Reads <see cref="RegistrationCheck"/>'s answer and moves to the next result: true when the shape still holds.</summary>
+    public static async Task<bool> StillRegisteredAsync(System.Data.Common.DbDataReader reader, Shape shape, CancellationToken ct)
+    {
+        await reader.ReadAsync(ct);
+        var holds = reader.GetInt64(0) > 0 && (reader.IsDBNull(1) ? null : (DateTime?)reader.GetDateTime(1)) == shape.Table.LastUpdatedAt;
+        await reader.NextResultAsync(ct);
+        return holds;
+    }
+
+    /// <summary>Drops what is remembered of the table's shape (every warehouse's).</summary>
+    public void Forget(string tableName)
+    {
+        generations.AddOrUpdate(tableName, 1, (_, g) => g + 1);
+        foreach (var key in shapes.Keys.Where(k => k.EndsWith("\u001e" + tableName, StringComparison.Ordinal))) shapes.TryRemove(key, out _);
+    }
 
     /// <summary>
     /// The table and its columns, or a 404. <see cref="ManagedTable.LastUpdatedAt"/> is warehouse_tables'
@@ -35,17 +119,24 @@ public sealed class ManagedTables(Database database, Warehouse warehouse)
     /// </summary>
     public async Task<ManagedTable> ResolveAsync(string tableName, CancellationToken ct)
     {
-        if (!WarehouseWriter.TableNamePattern().IsMatch(tableName)) throw ApiError.NotFound("table");
-        DateTime? lastUpdatedAt;
-        await using (var app = await database.OpenAsync(ct))
-        {
-            var registered = await app.QuerySingleAsync<(long Count, DateTime? LastUpdatedAt)>(new CommandDefinition(
-                "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @tableName", new { tableName }, cancellationToken: ct));
-            if (registered.Count == 0) throw ApiError.NotFound("table");
-            lastUpdatedAt = registered.LastUpdatedAt;
-        }
-
+        var lastUpdatedAt = await RegistrationAsync(tableName, ct);
         await using var connection = await warehouse.OpenAsync(ct);
+        return new ManagedTable(tableName, await ColumnsAsync(connection, tableName, ct), lastUpdatedAt);
+    }
+
+    /// <summary>warehouse_tables' last_updated_at of a registered table, else a 404.</summary>
+    private async Task<DateTime?> RegistrationAsync(string tableName, CancellationToken ct)
+    {
+        if (!WarehouseWriter.TableNamePattern().IsMatch(tableName)) throw ApiError.NotFound("table");
+        await using var app = await database.OpenAsync(ct);
+        var registered = await app.QuerySingleAsync<(long Count, DateTime? LastUpdatedAt)>(new CommandDefinition(
+            "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @tableName", new { tableName }, cancellationToken: ct));
+        if (registered.Count == 0) throw ApiError.NotFound("table");
+        return registered.LastUpdatedAt;
+    }
+
+    private static async Task<IReadOnlyList<TableColumn>> ColumnsAsync(MySqlConnection connection, string tableName, CancellationToken ct)
+    {
         var columns = (await connection.QueryAsync<(string Name, string Type, string Nullable, string Key, string Comment)>(new CommandDefinition("""
             SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY, COLUMN_COMMENT FROM information_schema.COLUMNS
             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @tableName ORDER BY ORDINAL_POSITION
@@ -54,7 +145,7 @@ public sealed class ManagedTables(Database database, Warehouse warehouse)
                 OriginalName(c.Name, c.Comment)))
             .ToList();
         if (columns.Count == 0) throw ApiError.NotFound("table");
-        return new ManagedTable(tableName, columns, lastUpdatedAt);
+        return columns;
     }
 
     /// <summary>

@@ -56,8 +56,11 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
             ConnectionString = await TestDatabase.CreateAsync();
         }
 
-        settings["ConnectionStrings:AkshareWeb"] = ConnectionString;
+        settings["ConnectionStrings:AkshareWeb"] = ServiceConnectionString(ConnectionString);
     }
+
+    /// <summary>The connection string the service is given; a fixture may route it elsewhere (through a proxy).</summary>
+    protected virtual string ServiceConnectionString(string connectionString) => connectionString;
 
     async Task IAsyncLifetime.DisposeAsync()
     {

@@ -1,0 +1,186 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Settings;
+using Dapper;
+using Hangfire;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+
+namespace AkshareWeb.Api.Setup;
+
+/// <summary>Configuration section <c>Metrics</c>.</summary>
+public sealed class MetricsOptions
+{
+    public const string Section = "Metrics";
+
+    /// <summary>A scraper from another host sends it as <c>Authorization: Bearer &lt;token&gt;</c>; empty, only loopback and admins read /metrics.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>
+    /// Requests from loopback read /metrics without a token. Turn it off behind a reverse proxy on the same host,
+    /// where every request comes from loopback.
+    /// </summary>
+    public bool AllowLoopback { get; set; } = true;
+}
+
+/// <summary>
+/// <c>GET /metrics</c> in Prometheus' text format (OpenTelemetry's exporter): the service's own meter
+/// (<see cref="AkshareMetrics"/>) and the gauges read at scrape time (<see cref="OperatorGauges"/>). Open to
+/// loopback, to admins' tokens and to the scrape token; anyone else gets the usual 401/403 envelope.
+/// </summary>
+public static class Metrics
+{
+    public const string Path = "/metrics";
+    public const string Policy = "metrics";
+
+    public static IServiceCollection AddAkshareWebMetrics(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<MetricsOptions>(configuration.GetSection(MetricsOptions.Section));
+        services.AddSingleton<AkshareMetrics>();
+        services.AddSingleton<OperatorGauges>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(AkshareMetrics.MeterName)
+            // Every scrape sees the counters as they are: a test (or an operator) reads right after a run.
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.RequireAssertion(context =>
+        {
+            if (context.User.IsInRole(Roles.Admin)) return true;
+            if (context.Resource is not HttpContext http) return false;
+            var options = http.RequestServices.GetRequiredService<IOptions<MetricsOptions>>().Value;
+            if (options.AllowLoopback && http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote)) return true;
+            return !string.IsNullOrEmpty(options.Token)
+                && http.Request.Headers.Authorization.ToString() is var header && header.StartsWith("Bearer ", StringComparison.Ordinal)
+                && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), Encoding.UTF8.GetBytes(options.Token));
+        }));
+        return services;
+    }
+
+    /// <summary>Times every request, outermost, so the status is the one the client got (envelopes included).</summary>
+    public static WebApplication UseAkshareWebRequestMetrics(this WebApplication app)
+    {
+        var metrics = app.Services.GetRequiredService<AkshareMetrics>();
+        app.Use(async (context, next) =>
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                // The route's template, never the path: one series per endpoint, not per table or id.
+                var route = context.GetEndpoint() is RouteEndpoint endpoint ? "/" + endpoint.RoutePattern.RawText?.TrimStart('/') : "unmatched";
+                metrics.HttpRequest(route, context.Request.Method, context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
+        });
+        return app;
+    }
+
+    public static WebApplication MapAkshareWebMetrics(this WebApplication app)
+    {
+        // After authorization: only a scrape that may read refreshes the gauges that cost queries.
+        app.UseWhen(c => c.Request.Path.Equals(Path, StringComparison.Ordinal) && HttpMethods.IsGet(c.Request.Method), branch => branch.Use(async (context, next) =>
+        {
+            await context.RequestServices.GetRequiredService<OperatorGauges>().RefreshAsync(context.RequestAborted);
+            await next(context);
+        }));
+        app.MapPrometheusScrapingEndpoint(Path).RequireAuthorization(Policy).DisableRateLimiting();
+        return app;
+    }
+}
+
+/// <summary>
+/// The gauges that need the database or Hangfire: read once per scrape (a handful of small queries; concurrent
+/// scrapes share one reading), not on every observation. While the database does not answer, <c>akshareweb_database_up</c> is 0 and the others keep their last values.
+/// </summary>
+public sealed class OperatorGauges : IDisposable
+{
+    private readonly Database database;
+    private readonly Warehouse warehouse;
+    private readonly SystemSettings settings;
+    private readonly ExecutionSlots slots;
+    private readonly JobStorage storage;
+    private readonly TimeProvider time;
+    private readonly ILogger<OperatorGauges> logger;
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private long readAt;
+    private volatile Snapshot current = new(0, 0, 0, 0, 0, 0, 0, []);
+
+    private sealed record Snapshot(int DatabaseUp, long Running, long SlotsLimit, long Enqueued, long Scheduled, long Failed, long Processing, IReadOnlyList<(string Table, long Rows)> Tables);
+
+    public OperatorGauges(AkshareMetrics metrics, Database database, Warehouse warehouse, SystemSettings settings, ExecutionSlots slots, JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
+    {
+        (this.database, this.warehouse, this.settings, this.slots, this.storage, this.time, this.logger) = (database, warehouse, settings, slots, storage, time, logger);
+        var meter = metrics.Meter;
+        meter.CreateObservableGauge("akshareweb.database.up", () => current.DatabaseUp, description: "1 when the application database answered the last scrape");
+        meter.CreateObservableGauge("akshareweb.executions.running", () => current.Running, description: "Executions running now, on every instance");
+        meter.CreateObservableGauge("akshareweb.execution.slots.in_use", () => this.slots.InUse, description: "Run slots this instance holds now");
+        meter.CreateObservableGauge("akshareweb.execution.slots.limit", () => current.SlotsLimit, description: "max_concurrent_tasks: slots shared by all instances");
+        meter.CreateObservableGauge("akshareweb.hangfire.jobs", () => new Measurement<long>[]
+        {
+            new(current.Enqueued, new KeyValuePair<string, object?>("state", "enqueued")),
+            new(current.Scheduled, new KeyValuePair<string, object?>("state", "scheduled")),
+            new(current.Failed, new KeyValuePair<string, object?>("state", "failed")),
+            new(current.Processing, new KeyValuePair<string, object?>("state", "processing")),
+        }, description: "Hangfire jobs by state");
+        meter.CreateObservableGauge("akshareweb.warehouse.tables", () => current.Tables.Count, description: "Managed warehouse tables");
+        meter.CreateObservableGauge("akshareweb.warehouse.table.rows",
+            () => current.Tables.Select(t => new Measurement<long>(t.Rows, new KeyValuePair<string, object?>("table", t.Table))),
+            description: "InnoDB's row estimate of each managed table (information_schema.TABLES.TABLE_ROWS)");
+    }
+
+    public void Dispose() => gate.Dispose();
+
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        var asked = time.GetTimestamp();
+        await gate.WaitAsync(ct);
+        try
+        {
+            // A reading that started after this scrape asked is as fresh as one of its own.
+            if (readAt > asked) return;
+            var started = time.GetTimestamp();
+            current = await ReadAsync(ct);
+            readAt = started;
+        }
+        catch (Exception e) when (e is MySqlConnector.MySqlException or IOException or InvalidOperationException or TimeoutException)
+        {
+            logger.LogDebug(e, "Reading the gauges for /metrics failed");
+            current = current with { DatabaseUp = 0 };
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<Snapshot> ReadAsync(CancellationToken ct)
+    {
+        long running;
+        List<string> names;
+        await using (var connection = await database.OpenAsync(ct))
+        {
+            running = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM executions WHERE status = 'running'", cancellationToken: ct));
+            names = (await connection.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables", cancellationToken: ct))).AsList();
+        }
+
+        var limit = (await settings.GetExecutionSettingsAsync(ct)).MaxConcurrentTasks;
+        var stats = await Task.Run(() => storage.GetMonitoringApi().GetStatistics(), ct).WaitAsync(TimeSpan.FromSeconds(3), ct);
+        IReadOnlyList<(string, long)> tables = [];
+        if (names.Count > 0)
+        {
+            await using var connection = await warehouse.OpenAsync(ct);
+            tables = (await connection.QueryAsync<(string, long)>(new CommandDefinition("""
+                SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN @names ORDER BY TABLE_NAME
+                """, new { names }, cancellationToken: ct))).AsList();
+        }
+
+        return new Snapshot(1, running, limit, stats.Enqueued, stats.Scheduled, stats.Failed, stats.Processing, tables);
+    }
+}

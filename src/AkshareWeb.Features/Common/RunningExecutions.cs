@@ -1,0 +1,28 @@
+using System.Collections.Concurrent;
+
+namespace AkshareWeb.Features.Common;
+
+/// <summary>
+/// The runs this instance is running now. The watchdog takes a run whose heartbeat stopped for dead only when no
+/// instance holds it: one held here is alive whatever its heartbeat says (the database may have stopped answering
+/// it for a while), and it will record its own end.
+/// </summary>
+public sealed class RunningExecutions
+{
+    private readonly ConcurrentDictionary<string, byte> held = new(StringComparer.Ordinal);
+
+    public int Count => held.Count;
+
+    public IReadOnlyCollection<string> Ids => held.Keys.ToList();
+
+    public IDisposable Hold(string executionId)
+    {
+        held[executionId] = 0;
+        return new Release(this, executionId);
+    }
+
+    private sealed class Release(RunningExecutions owner, string executionId) : IDisposable
+    {
+        public void Dispose() => owner.held.TryRemove(executionId, out _);
+    }
+}

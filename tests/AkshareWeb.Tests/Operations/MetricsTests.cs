@@ -1,0 +1,168 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using AkshareWeb.Tests.Infrastructure;
+
+namespace AkshareWeb.Tests.Operations;
+
+/// <summary>The collecting app with a scrape token.</summary>
+public sealed class MetricsApp : CollectingApp
+{
+    public const string ScrapeToken = "scrape-token-for-the-tests";
+
+    public MetricsApp() => Set("Metrics:Token", ScrapeToken);
+}
+
+/// <summary>
+/// Alone: every host in the test process has a meter named AkshareWeb, and OpenTelemetry's exporter of one host
+/// sees the others' instruments of the same names too, so while other hosts run it may write theirs instead.
+/// One service per process, as in production, has no such neighbours.
+/// </summary>
+[CollectionDefinition(nameof(MetricsTests), DisableParallelization = true)]
+public sealed class MetricsCollection;
+
+[Collection(nameof(MetricsTests))]
+public sealed class MetricsTests(MetricsApp app) : IClassFixture<MetricsApp>
+{
+    [Fact]
+    public async Task Metrics_are_for_admins_and_the_scrape_token_only()
+    {
+        await (await app.CreateClient().GetAsync("/metrics")).ExpectAsync(401, 1001);
+        var (user, _, _) = await app.NewUserAsync();
+        await (await user.GetAsync("/metrics")).ExpectAsync(403, 1003);
+        var wrong = app.CreateClient();
+        wrong.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "not-the-token");
+        await (await wrong.GetAsync("/metrics")).ExpectAsync(401, 1001);
+
+        var admin = await app.AdminAsync();
+        var answer = await admin.GetAsync("/metrics");
+        Assert.Equal(200, (int)answer.StatusCode);
+        Assert.StartsWith("text/plain", answer.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(200, (int)(await Scraper().GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_download_moves_the_execution_row_and_AKTools_counters()
+    {
+        app.AkTools.Rows("stock_zh_a_spot_em",
+            new Dictionary<string, object?> { ["代码"] = "000001", ["最新价"] = 10.5 },
+            new Dictionary<string, object?> { ["代码"] = "000002", ["最新价"] = 8.25 },
+            new Dictionary<string, object?> { ["代码"] = "600000", ["最新价"] = 7.1 });
+        const string script = "script=\"interface:stock_zh_a_spot_em\"";
+        var before = await ScrapeAsync();
+
+        var ended = await app.DownloadAsync("stock_zh_a_spot_em");
+        Assert.Equal("completed", ended["status"]!.GetValue<string>());
+        var after = await ScrapeAsync();
+
+        Assert.True(Sum(after, "akshareweb_executions_total", "phase=\"started\"", script, "trigger=\"download\"") - Sum(before, "akshareweb_executions_total", "phase=\"started\"", script) >= 1);
+        Assert.True(Sum(after, "akshareweb_executions_total", "phase=\"finished\"", "status=\"completed\"", script, "trigger=\"download\"")
+            - Sum(before, "akshareweb_executions_total", "phase=\"finished\"", "status=\"completed\"", script) >= 1);
+        Assert.True(Sum(after, "akshareweb_rows_fetched_total", script) - Sum(before, "akshareweb_rows_fetched_total", script) >= 3);
+        Assert.True(Sum(after, "akshareweb_rows_written_total", script) - Sum(before, "akshareweb_rows_written_total", script) >= 3);
+        Assert.True(Sum(after, "akshareweb_aktools_call_duration_seconds_count", "outcome=\"ok\"") - Sum(before, "akshareweb_aktools_call_duration_seconds_count", "outcome=\"ok\"") >= 1);
+        Assert.True(Sum(after, "akshareweb_http_request_duration_seconds_count", "route=\"/api/data/download\"", "status_class=\"2xx\"") >= 1);
+        Assert.True(Sum(after, "akshareweb_warehouse_tables") >= 1);
+        Assert.Contains("akshareweb_warehouse_table_rows{", after);
+        Assert.Contains("akshareweb_hangfire_jobs{", after);
+        Assert.Equal(1, Sum(after, "akshareweb_database_up"));
+    }
+
+    [Fact]
+    public async Task AKTools_failures_are_counted_by_kind()
+    {
+        app.AkTools.Fails("macro_cnbs");
+        var before = await ScrapeAsync();
+        var ended = await app.DownloadAsync("macro_cnbs");
+        Assert.Equal("failed", ended["status"]!.GetValue<string>());
+        var after = await ScrapeAsync();
+        Assert.True(Sum(after, "akshareweb_aktools_failures_total", "kind=\"upstream_error\"") - Sum(before, "akshareweb_aktools_failures_total", "kind=\"upstream_error\"") >= 1);
+        Assert.True(Sum(after, "akshareweb_executions_total", "phase=\"finished\"", "status=\"failed\"", "script=\"interface:macro_cnbs\"")
+            - Sum(before, "akshareweb_executions_total", "phase=\"finished\"", "status=\"failed\"", "script=\"interface:macro_cnbs\"") >= 1);
+    }
+
+    private HttpClient Scraper()
+    {
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", MetricsApp.ScrapeToken);
+        return client;
+    }
+
+    private async Task<string> ScrapeAsync()
+    {
+        var answer = await Scraper().GetAsync("/metrics");
+        Assert.Equal(200, (int)answer.StatusCode);
+        return await answer.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>The sum of a metric's samples whose labels contain every given label.</summary>
+    private static double Sum(string text, string metric, params string[] labels) => text.Split('\n')
+        .Where(line => line.StartsWith(metric + "{", StringComparison.Ordinal) || line.StartsWith(metric + " ", StringComparison.Ordinal))
+        .Where(line => labels.All(l => line.Contains(l, StringComparison.Ordinal)))
+        .Sum(line => double.Parse(Value(line, metric), CultureInfo.InvariantCulture));
+
+    /// <summary>A sample line is <c>name{labels} value [timestamp]</c>; the labels may hold spaces, the value does not.</summary>
+    private static string Value(string line, string metric)
+    {
+        var rest = line.StartsWith(metric + "{", StringComparison.Ordinal) ? line[(line.LastIndexOf('}') + 1)..] : line[metric.Length..];
+        return rest.Trim().Split(' ')[0];
+    }
+}
+
+public sealed class ReadinessApp : CollectingApp
+{
+}
+
+/// <summary>AKTools away: a port nothing listens on.</summary>
+public sealed class NoAkToolsApp : AkshareWebApp
+{
+    public NoAkToolsApp() => Set("AkTools:BaseUrl", "http://127.0.0.1:9");
+}
+
+public sealed class ReadinessTests(ReadinessApp app) : IClassFixture<ReadinessApp>
+{
+    [Fact]
+    public async Task Ready_names_each_dependency()
+    {
+        var report = await ReadyAsync(app.CreateClient(), 200);
+        Assert.Equal("healthy", report["status"]!.GetValue<string>());
+        foreach (var (name, required) in new[] { ("database", true), ("hangfire", true), ("aktools", false) })
+        {
+            var check = report["checks"]![name]!;
+            Assert.Equal("healthy", check["status"]!.GetValue<string>());
+            Assert.Equal(required, check["required"]!.GetValue<bool>());
+        }
+
+        Assert.Equal(200, (int)(await app.CreateClient().GetAsync("/health/live")).StatusCode);
+    }
+
+    /// <summary>Hangfire announces its server just after start: readiness may take a moment, never long.</summary>
+    internal static async Task<System.Text.Json.Nodes.JsonNode> ReadyAsync(HttpClient client, int status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var answer = await client.GetAsync("/health/ready");
+            var report = await answer.ReadEnvelopeAsync();
+            if ((int)answer.StatusCode == status || DateTime.UtcNow > deadline)
+            {
+                Assert.True((int)answer.StatusCode == status, report.ToJsonString());
+                return report;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
+
+public sealed class ReadinessWithoutAkToolsTests(NoAkToolsApp app) : IClassFixture<NoAkToolsApp>
+{
+    [Fact]
+    public async Task AKTools_away_makes_readiness_degraded_not_unhealthy()
+    {
+        var report = await ReadinessTests.ReadyAsync(app.CreateClient(), 200);
+        Assert.Equal("degraded", report["status"]!.GetValue<string>());
+        Assert.Equal("degraded", report["checks"]!["aktools"]!["status"]!.GetValue<string>());
+        Assert.Contains("unreachable", report["checks"]!["aktools"]!["description"]!.GetValue<string>());
+        Assert.Equal("healthy", report["checks"]!["database"]!["status"]!.GetValue<string>());
+    }
+}
