@@ -47,7 +47,8 @@ public sealed class OpenApiShape(IServiceProvider services) : IDocumentProcessor
             if (requests.Contains(schema)) RequireWhatValidatorsNeed(schema, type);
             if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Envelope<>)) TypeDataDirectly(schema);
             TypeParameterObjects(schema, type);
-            UseEnums(name, schema, enums);
+            UseEnums(name, schema, enums, requests);
+            DescribeUntyped(schema);
         }
 
         foreach (var description in document.Operations)
@@ -146,16 +147,19 @@ public sealed class OpenApiShape(IServiceProvider services) : IDocumentProcessor
         ["ErrorEnvelope.code"] = "ErrorCode",
     };
 
-    private static void UseEnums(string schemaName, JsonSchema schema, Dictionary<string, JsonSchema> enums)
+    private static void UseEnums(string schemaName, JsonSchema schema, Dictionary<string, JsonSchema> enums, HashSet<JsonSchema> requests)
     {
         foreach (var (name, property) in schema.Properties.ToList())
         {
             if (!EnumProperties.TryGetValue(schemaName + "." + name, out var enumName)) continue;
             var replacement = new JsonSchemaProperty { Description = property.Description };
-            if (property.IsNullable(SchemaType.OpenApi3))
+            // In a request an absent property and a null one mean the same (unchanged), so only an answer's null
+            // is kept. OpenAPI 3.0 ignores siblings of $ref: a nullable reference is a one-element allOf with the type.
+            if (property.IsNullable(SchemaType.OpenApi3) && !requests.Contains(schema))
             {
+                replacement.Type = enums[enumName].Type;
                 replacement.IsNullableRaw = true;
-                replacement.OneOf.Add(new JsonSchema { Reference = enums[enumName] });
+                replacement.AllOf.Add(new JsonSchema { Reference = enums[enumName] });
             }
             else
             {
@@ -283,6 +287,20 @@ public sealed class OpenApiShape(IServiceProvider services) : IDocumentProcessor
             if (JsonName(property) is not ("parameters" or "result" or "outputs")) continue;
             target.Type = JsonObjectType.Object;
             target.AdditionalPropertiesSchema = new JsonSchema();
+        }
+    }
+
+    /// <summary>A property that can hold anything (the error's detail) has no type for null to be a sibling of.</summary>
+    private static void DescribeUntyped(JsonSchema schema)
+    {
+        foreach (var (name, property) in schema.Properties)
+        {
+            if (property.Type != JsonObjectType.None || property.HasReference || property.OneOf.Count > 0 || property.AllOf.Count > 0) continue;
+            property.IsNullableRaw = null;
+            if (name == "detail")
+            {
+                property.Description = "null; for a validation error (3001) the list of {field, message}; otherwise what else is known.";
+            }
         }
     }
 
