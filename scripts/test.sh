@@ -53,7 +53,7 @@ if [ "$status" -ne 0 ]; then
   # A 500 in a test names only a trace id; the service logged the exception behind it as an error.
   if grep -q '^fail: ' "$log"; then
     echo "[test] errors the service logged during the run:" >&2
-    awk '/^fail: /{on=1; n=0; print; next} /^[a-z]+: |^  (Passed|Failed|Skipped) |^\[xUnit/{on=0} on && n++ < 25' "$log" | head -n 300 >&2
+    awk '/^fail: /{on=1; n=0; print; next} /^[a-z]+: |^  (Passed|Failed|Skipped) |^\[xUnit/{on=0} on && n++ < 25' "$log" | head -n 300 >&2 || true  # head closing the pipe early is not a failure of its own
   fi
 fi
 

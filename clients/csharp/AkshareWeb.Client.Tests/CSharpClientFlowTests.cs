@@ -23,6 +23,12 @@ public sealed class CSharpClientFlowTests(ServiceOnLoopback service) : IClassFix
         {
             Username = username, Email = username + "@example.com", Password = "password-123", Password_confirm = "password-123",
         });
+        // Enums travel as the service spells them, in a query (role=user) and in a body ("role": "user").
+        var account = Assert.Single((await api.ListUsersAsync(username, email: null, role: Role.User, page: 1, page_size: 20)).Data.Items);
+        var updated = (await api.UpdateUserAsync(account.Id, new UpdateUserRequest { Role = Role.User, Email = username + "@example.org" })).Data;
+        Assert.Equal(Role.User, updated.Role);
+        Assert.Equal(username + "@example.org", updated.Email);
+
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", registered.Data.Access_token);
         var me = (await api.GetCurrentUserAsync()).Data;
         Assert.Equal(username, me.Username);
@@ -62,6 +68,9 @@ public sealed class CSharpClientFlowTests(ServiceOnLoopback service) : IClassFix
 
         Assert.True(status.Status == ExecutionStatus.Completed, status.Error_message);
         Assert.Equal(ServiceOnLoopback.BarsPerDownload, status.Rows_affected);
+        var completed = (await api.ListExecutionsAsync(task_id: null, status: ExecutionStatus.Completed, page: 1, page_size: 20)).Data.Items;
+        var run = Assert.Single(completed, e => e.Execution_id == started.Execution_id);
+        Assert.Equal(TriggeredBy.Download, run.Triggered_by);
 
         var rows = new List<IDictionary<string, object>>();
         for (var page = 1; ; page++)
