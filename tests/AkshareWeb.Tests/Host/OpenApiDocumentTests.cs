@@ -110,6 +110,11 @@ public sealed class OpenApiDocumentTests(AkshareWebApp app) : IClassFixture<Aksh
                 var responses = operation!["responses"]!.AsObject();
                 Assert.True(responses.ContainsKey("429"), $"{method} {path} does not declare 429");
                 if (operation["security"] is not null) Assert.True(responses.ContainsKey("401"), $"{method} {path} does not declare 401");
+                if (operation["requestBody"] is { } body)
+                {
+                    Assert.True(body["content"]!["application/json"]!["example"] is not null, $"{method} {path} has no request example (OpenApiShape.Examples)");
+                }
+
                 foreach (var (status, response) in responses.Where(r => r.Key[0] is '4' or '5'))
                 {
                     Assert.Equal("#/components/schemas/ErrorEnvelope", response!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
