@@ -72,6 +72,7 @@ public sealed class CSharpClientFlowTests(ServiceOnLoopback service) : IClassFix
         var run = Assert.Single(completed, e => e.Execution_id == started.Execution_id);
         Assert.Equal(TriggeredBy.Download, run.Triggered_by);
 
+        Assert.Contains((await api.ListTablesAsync(category: null, page: 1, page_size: 100)).Data.Items, t => t.Table_name == started.Table_name);
         var rows = new List<IDictionary<string, object>>();
         for (var page = 1; ; page++)
         {

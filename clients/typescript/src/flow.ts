@@ -71,6 +71,11 @@ async function main(): Promise<void> {
   check(status.status === "completed", `download ended ${status.status}: ${status.error_message ?? ""}`);
 
   const table = started.table_name;
+  const runs = data(await api.GET("/api/executions", { params: { query: { status: "completed", page_size: 20 } } }), "list executions");
+  const run = runs.items.find((e) => e.execution_id === started.execution_id);
+  check(run?.triggered_by === "download" && run.rows_affected === status.rows_affected, `execution ${started.execution_id}: ${JSON.stringify(run)}`);
+  const tables = data(await api.GET("/api/tables", { params: { query: { page_size: 100 } } }), "list tables");
+  check(tables.items.some((t) => t.table_name === table), `${table} is not among the tables`);
   const rows: Record<string, unknown>[] = [];
   for (let page = 1; ; page++) {
     const answer = data(await api.GET("/api/tables/{tableName}/data", {
