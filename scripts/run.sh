@@ -22,6 +22,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# AKShare's full registry (with its descriptions) when AKShare is installed for python3 and no registry is configured;
+# without either the service imports the snapshot it bundles.
+if [ -z "${Catalog__RegistryPath:-}" ] && [ -z "${AKSHAREWEB__Catalog__RegistryPath:-}" ] \
+  && registry="$(python3 -c 'import akshare, os; print(os.path.join(os.path.dirname(akshare.__file__), "data", "interfaces.json"))' 2>/dev/null)" \
+  && [ -f "$registry" ]; then
+  export AKSHAREWEB__Catalog__RegistryPath="$registry"
+  echo "[run] interface registry: $registry (the installed AKShare's)"
+fi
+
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:8000}"
 export AKSHAREWEB__DataScripts__Path="${AKSHAREWEB__DataScripts__Path:-$root/data-scripts}"
 dotnet build "$root/src/AkshareWeb.Api" -c Release -nologo -v q

@@ -37,6 +37,11 @@ npm --prefix clients/typescript run --silent generate
 npm --prefix clients/typescript run --silent build
 
 dotnet build AkshareWeb.sln -c Release -nologo -v q
+
+# The data scripts against AKShare's registry (the bundled snapshot): every problem is printed here; the run goes
+# on so the tests' results are seen too, and fails at the end.
+lint_status=0
+LINT_NO_BUILD=1 scripts/lint-scripts.sh || lint_status=$?
 mkdir -p "$root/.data/test-results"
 log="$root/.data/test-results/dotnet-test.log"
 set +e
@@ -73,6 +78,10 @@ if ! git diff --quiet -- "$schema" 2>/dev/null || [ -n "$(git status --porcelain
   echo "[test] $schema differs from what openapi-typescript generates from openapi.json; the TypeScript client is stale." >&2
   echo "[test] regenerate it with: scripts/openapi.sh, review and commit." >&2
   git --no-pager diff --stat -- "$schema" >&2 || true
+  status=1
+fi
+if [ "$lint_status" -ne 0 ]; then
+  echo "[test] the data-script linter found problems (listed above, before the tests; scripts/lint-scripts.sh prints them alone)." >&2
   status=1
 fi
 exit $status

@@ -70,6 +70,8 @@ await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.App
 await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
 
 app.UseErrorEnvelopes();
+app.UseSecurityHeaders();
+app.UseUtf8RequestBodies();
 app.UseRouting();
 app.UseAuthentication();
 app.UseRateLimiter();

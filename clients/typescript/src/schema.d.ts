@@ -950,6 +950,7 @@ export interface components {
         };
         SyncReport: {
             source: string;
+            akshare_version: string | null;
             /** Format: int32 */
             total: number;
             /** Format: int32 */
@@ -1029,6 +1030,8 @@ export interface components {
             target_table: string;
             /** Format: date-time */
             updated_at: string;
+            broken_reason: string | null;
+            broken: boolean;
         };
         EnvelopeOfListOfString: {
             /** Format: int32 */
@@ -1088,6 +1091,8 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            broken_reason: string | null;
+            broken: boolean;
         };
         EnvelopeOfScriptTestResult: {
             /** Format: int32 */

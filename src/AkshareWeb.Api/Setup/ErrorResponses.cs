@@ -72,9 +72,11 @@ public static class ErrorResponses
                 return WriteAsync(context, api.Status, api.Code, api.Message, api.Detail);
 
             case BadHttpRequestException bad:
-                // Unreadable JSON, a body of the wrong shape, a query value that is not a number, ...
-                var reason = bad.InnerException is JsonException json ? json.Message : bad.Message;
-                return WriteAsync(context, bad.StatusCode == 413 ? 413 : 400, ErrorCodes.BadFormat, "malformed request", reason);
+                // Unreadable JSON, a body of the wrong shape, a query value that is not a number, ... The framework's
+                // wording (type names, binding internals) is for the log; the client reads a sentence and the field.
+                logger.LogInformation(bad, "Unreadable request {Method} {Path} ({TraceId})", context.Request.Method, context.Request.Path, context.TraceIdentifier);
+                var answer = RequestProblems.Describe(bad, context.TraceIdentifier);
+                return WriteAsync(context, answer.Status, answer.Code, answer.Message, answer.Detail);
 
             case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                 // The client left; nobody reads this answer.
@@ -82,12 +84,15 @@ public static class ErrorResponses
                 return Task.CompletedTask;
 
             case MySqlException db:
-                logger.LogError(db, "Database error on {Method} {Path}", context.Request.Method, context.Request.Path);
-                return WriteAsync(context, 500, ErrorCodes.Database, "database error", $"MySQL error {db.Number}");
+                // The server's error number and text name tables and columns: the log has them, keyed by the trace id.
+                logger.LogError(db, "Database error {Number} on {Method} {Path} ({TraceId})", db.Number, context.Request.Method, context.Request.Path, context.TraceIdentifier);
+                return WriteAsync(context, 500, ErrorCodes.Database, "the database could not complete the request; the administrator can find it in the log by its trace id",
+                    new ErrorDetail(null, context.TraceIdentifier));
 
             default:
-                logger.LogError(error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
-                return WriteAsync(context, 500, ErrorCodes.General, "internal server error", context.TraceIdentifier);
+                logger.LogError(error, "Unhandled error on {Method} {Path} ({TraceId})", context.Request.Method, context.Request.Path, context.TraceIdentifier);
+                return WriteAsync(context, 500, ErrorCodes.General, "internal server error; the administrator can find it in the log by its trace id",
+                    new ErrorDetail(null, context.TraceIdentifier));
         }
     }
 }

@@ -38,8 +38,17 @@ public static class OpenApi
         return services;
     }
 
+    /// <summary>
+    /// The document and Swagger UI, unless <c>Swagger:Enabled</c> is false: an operator exposing the service may
+    /// not want to publish its map; clients then use the committed openapi.json.
+    /// </summary>
     public static WebApplication UseAkshareWebOpenApi(this WebApplication app)
     {
+        if (!app.Configuration.GetValue("Swagger:Enabled", defaultValue: true))
+        {
+            return app;
+        }
+
         app.UseOpenApi(o => o.Path = DocumentPath);
         app.UseSwaggerUi(o =>
         {

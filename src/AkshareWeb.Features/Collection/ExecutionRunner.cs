@@ -25,6 +25,12 @@ public sealed class ExecutionRunner(
     public const int BatchBytes = 16 << 20;
     private static readonly string Worker = $"{Environment.MachineName}:{Environment.ProcessId}";
 
+    /// <summary>data_scripts.broken_reason, kept by Scripts/ScriptHealth; read here by SQL so the engine does not
+    /// depend on the Scripts area, which depends on it.</summary>
+    private static Task<string?> BrokenReasonAsync(MySqlConnection connection, string scriptId, CancellationToken ct) =>
+        connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
+
     /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown).</summary>
     public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct)
     {
@@ -58,6 +64,13 @@ public sealed class ExecutionRunner(
         try
         {
             var parameters = plan.Parameters;
+            // A script the last registry import found broken (interface or parameter gone) is not sent to AKTools,
+            // whose answer would be a bare "no such interface": the run fails with the reason the import found.
+            if (plan.ScriptId is not null && await BrokenReasonAsync(connection, plan.ScriptId, ct) is { } broken)
+            {
+                throw new InvalidOperationException($"the data script {plan.ScriptId} is broken: {broken}");
+            }
+
             AkToolsClient.Answer? answer = null;
             try
             {
@@ -127,7 +140,12 @@ public sealed class ExecutionRunner(
             laterIndexes = write.BrowsingIndexes;
             result["columns_added"] = write.ColumnsAdded;
             result["columns_widened"] = write.ColumnsWidened;
-            if (write.KeyRebuilt) result["key_rebuilt"] = plan.KeyColumns;
+            if (write.KeyRebuilt)
+            {
+                result["key_rebuilt"] = plan.KeyColumns;
+                result["earlier_duplicates_removed"] = write.EarlierDuplicatesRemoved;
+            }
+
             await write.DisposeAsync();
         }
 
@@ -187,6 +205,7 @@ public sealed class ExecutionRunner(
             {
                 while (await answer.Rows.ReadAsync(BatchSize, BatchBytes, reading.Token, spare.TryTake(out var empty) ? empty : null) is { } batch)
                 {
+                    plan.DatedColumns?.Apply(batch);
                     foreach (var (name, value) in plan.ExtraColumns) batch.SetEverywhere(name, value);
                     Interlocked.Add(ref progress.Fetched, batch.Count);
                     await batches.Writer.WriteAsync(write.Prepare(batch), reading.Token);

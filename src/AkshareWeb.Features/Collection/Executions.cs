@@ -23,7 +23,8 @@ public sealed record ExecutionPlan(
     long? UserId = null,
     string? DisplayName = null,
     string? Category = null,
-    string? ScheduleKey = null);
+    string? ScheduleKey = null,
+    DatedColumns? DatedColumns = null);
 
 /// <summary>Creates and reads execution rows.</summary>
 public sealed class Executions(Database database, TimeProvider time)
@@ -55,9 +56,9 @@ public sealed class Executions(Database database, TimeProvider time)
         {
             await connection.ExecuteAsync(new CommandDefinition("""
                 INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, target_table, write_mode,
-                  key_columns, extra_columns, display_name, category, status, triggered_by, retry_count, progress, created_at, schedule_key)
+                  key_columns, extra_columns, dated_columns, display_name, category, status, triggered_by, retry_count, progress, created_at, schedule_key)
                 VALUES (@id, @TaskId, @ScriptId, @UserId, @InterfaceName, @parameters, @TargetTable, @WriteMode,
-                  @keys, @extras, @DisplayName, @Category, 'pending', @TriggeredBy, 0, 0, @now, @ScheduleKey)
+                  @keys, @extras, @dated, @DisplayName, @Category, 'pending', @TriggeredBy, 0, 0, @now, @ScheduleKey)
                 """, new
             {
                 id,
@@ -70,6 +71,7 @@ public sealed class Executions(Database database, TimeProvider time)
                 plan.WriteMode,
                 keys = JsonSerializer.Serialize(plan.KeyColumns, Json),
                 extras = JsonSerializer.Serialize(plan.ExtraColumns, Json),
+                dated = plan.DatedColumns is null ? null : JsonSerializer.Serialize(plan.DatedColumns, Json),
                 plan.DisplayName,
                 plan.Category,
                 plan.TriggeredBy,
@@ -88,7 +90,7 @@ public sealed class Executions(Database database, TimeProvider time)
     {
         var row = await connection.QuerySingleOrDefaultAsync<PlanRow>(new CommandDefinition("""
             SELECT interface_name AS InterfaceName, CAST(parameters AS CHAR) AS Parameters, target_table AS TargetTable, write_mode AS WriteMode,
-              CAST(key_columns AS CHAR) AS KeyColumns, CAST(extra_columns AS CHAR) AS ExtraColumns, triggered_by AS TriggeredBy,
+              CAST(key_columns AS CHAR) AS KeyColumns, CAST(extra_columns AS CHAR) AS ExtraColumns, CAST(dated_columns AS CHAR) AS DatedColumns, triggered_by AS TriggeredBy,
               task_id AS TaskId, script_id AS ScriptId, user_id AS UserId, display_name AS DisplayName, category AS Category
             FROM executions WHERE execution_id = @executionId
             """, new { executionId }, cancellationToken: ct));
@@ -99,9 +101,10 @@ public sealed class Executions(Database database, TimeProvider time)
             row.WriteMode,
             JsonSerializer.Deserialize<List<string>>(row.KeyColumns, Json) ?? [],
             JsonSerializer.Deserialize<Dictionary<string, string>>(row.ExtraColumns, Json) ?? [],
-            row.TriggeredBy, row.TaskId, row.ScriptId, row.UserId, row.DisplayName, row.Category);
+            row.TriggeredBy, row.TaskId, row.ScriptId, row.UserId, row.DisplayName, row.Category,
+            DatedColumns: row.DatedColumns is null ? null : JsonSerializer.Deserialize<DatedColumns>(row.DatedColumns, Json));
     }
 
     private sealed record PlanRow(string InterfaceName, string Parameters, string TargetTable, string WriteMode, string KeyColumns,
-        string ExtraColumns, string TriggeredBy, long? TaskId, string? ScriptId, long? UserId, string? DisplayName, string? Category);
+        string ExtraColumns, string? DatedColumns, string TriggeredBy, long? TaskId, string? ScriptId, long? UserId, string? DisplayName, string? Category);
 }

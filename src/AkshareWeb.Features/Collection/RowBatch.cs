@@ -76,6 +76,17 @@ public sealed class RowBatch
         types[column] = Count == 0 ? null : new ColumnType(kind, length);
     }
 
+    /// <summary>Gives a column another name in this batch (its values stay); false when the name is taken.</summary>
+    public bool RenameColumn(int column, string name)
+    {
+        if (index.ContainsKey(name)) return false;
+        index.Remove(names[column]);
+        names[column] = name;
+        utf8Names[column] = Encoding.UTF8.GetBytes(name);
+        index[name] = column;
+        return true;
+    }
+
     /// <summary>One row as JSON values, the way AKTools sent it (for previews).</summary>
     public Dictionary<string, JsonElement> ToJson(int row)
     {

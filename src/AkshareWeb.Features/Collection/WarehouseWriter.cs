@@ -164,8 +164,10 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         public int ColumnsWidened { get; private set; }
         /// <summary>Rows of this run dropped when the key index was built because a newer row had the same key.</summary>
         public long DuplicatesRemoved { get; private set; }
-        /// <summary>The table's unique index was on another key than the script's, and was rebuilt on the script's.</summary>
+        /// <summary>The table's unique index was on another key than the script's (or on whole rows), and was rebuilt on the script's.</summary>
         public bool KeyRebuilt { get; private set; }
+        /// <summary>Rows of earlier runs that the rebuilt key found to be one row: the newest of each stayed.</summary>
+        public long EarlierDuplicatesRemoved { get; private set; }
         /// <summary>Indexes for reading the table that it lacks once the run has ended; see <see cref="AddIndexesAsync"/>.</summary>
         public IReadOnlyList<BrowsingIndex> BrowsingIndexes { get; private set; } = [];
 
@@ -804,6 +806,27 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                 throw new InvalidOperationException($"{writeTable} has no _row_key column, so rows cannot be told apart without a natural key; write it in upsert mode with key columns or drop it");
             }
 
+            if (hasRowKey && plan.WriteMode == WriteModes.Upsert && KeyIsIndexable() && writeTable == plan.TargetTable)
+            {
+                // Written before in append mode, whose _row_key hashes the whole row, and now upserted on a key (a
+                // script whose rows changed meaning on later days): the rows there get the key as the table's unique
+                // index, keeping the newest of those that share it, so the upsert finds them instead of adding them again.
+                await LockAsync(ct);
+                try
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        $"ALTER TABLE {ColumnNames.Quote(writeTable)} DROP INDEX ux_row_key, DROP COLUMN _row_key", commandTimeout: 0, cancellationToken: ct));
+                }
+                finally
+                {
+                    await UnlockAsync();
+                }
+
+                hasRowKey = false;
+                naturalKey = true;
+                KeyRebuilt = true;
+            }
+
             // New, or its first run ended before the index was built: build it at the end of this one.
             indexesPending = naturalKey && !(await IndexNamesAsync(ct)).Contains("ux_natural_key");
             if (naturalKey && !indexesPending)
@@ -851,11 +874,14 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                 catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt <= 3)
                 {
                     var same = string.Join(" AND ", keys.Select(k => $"t.{k} <=> d.{k}"));
-                    DuplicatesRemoved += await connection.ExecuteAsync(new CommandDefinition($"""
+                    var removed = await connection.ExecuteAsync(new CommandDefinition($"""
                         DELETE t FROM {target} t
                         JOIN (SELECT {string.Join(", ", keys)}, MAX(id) AS newest FROM {target} GROUP BY {string.Join(", ", keys)} HAVING COUNT(*) > 1) d
                           ON {same} AND t.id < d.newest
                         """, commandTimeout: 0, cancellationToken: ct));
+                    // Under a rebuilt key the rows that gave way were stored by earlier runs, not this one.
+                    if (KeyRebuilt) EarlierDuplicatesRemoved += removed;
+                    else DuplicatesRemoved += removed;
                 }
             }
 

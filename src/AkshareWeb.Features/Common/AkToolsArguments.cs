@@ -33,9 +33,23 @@ public static partial class AkToolsArguments
     public static string? FunctionProblem(string function) =>
         Identifier().IsMatch(function) ? null : $"\"{function}\" is not an AKShare function name (a Python identifier)";
 
+    /// <summary>
+    /// Longest value accepted. No AKShare argument is longer (symbols, dates, names, short lists), and AKTools' HTTP
+    /// server refuses a long request line with an error page of its own (414) rather than an answer.
+    /// </summary>
+    public const int MaxValueLength = 1000;
+
+    /// <summary>Longest query, URL-encoded, all arguments together (a Chinese character takes 9 bytes).</summary>
+    public const int MaxQueryBytes = 6000;
+
     /// <summary>The problem with one value, or null.</summary>
     public static string? ValueProblem(string value)
     {
+        if (value.Length > MaxValueLength)
+        {
+            return $"not accepted: longer than {MaxValueLength.ToString(CultureInfo.InvariantCulture)} characters";
+        }
+
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
@@ -87,6 +101,12 @@ public static partial class AkToolsArguments
                     "not accepted: the text \"cookie\" makes AKTools read the whole query as one cookie argument, so every argument would reach AKShare changed " +
                     "(only a call whose single argument is cookie may carry it)"));
             }
+        }
+
+        if (problems.Count == 0 && arguments.Sum(a => a.Key.Length + 2 + Uri.EscapeDataString(a.Value).Length) is var bytes && bytes > MaxQueryBytes)
+        {
+            problems.Add(new FieldError(prefix,
+                $"not accepted: together the values are {bytes.ToString(CultureInfo.InvariantCulture)} bytes in AKTools' query, at most {MaxQueryBytes.ToString(CultureInfo.InvariantCulture)}"));
         }
 
         return problems;

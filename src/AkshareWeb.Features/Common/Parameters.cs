@@ -7,10 +7,13 @@ namespace AkshareWeb.Features.Common;
 /// <summary>
 /// One parameter of an AKShare function, as a data script or the catalogue defines it. <c>type</c> is string,
 /// int, float, bool or date; a date has the <c>format</c> the function expects (AKShare mostly yyyyMMdd) and its
-/// default may be relative: today, today-30d, today-12w, today-6m, today-1y.
+/// default may be relative (<see cref="RelativeDates"/>). A data script's parameter also says what its value does to
+/// the rows: <c>Role</c> key (null means key: the value changes what a row means) or range (it only narrows which
+/// rows come back), and <c>Column</c>, the output column that carries a key parameter's value in every row.
 /// </summary>
 public sealed record ParameterDefinition(
-    string Name, string Type, bool Required, string? DefaultValue, string? Description, string? Format = null, IReadOnlyList<string>? Allowed = null);
+    string Name, string Type, bool Required, string? DefaultValue, string? Description, string? Format = null, IReadOnlyList<string>? Allowed = null,
+    string? Role = null, string? Column = null);
 
 public static class ParameterTypes
 {
@@ -46,6 +49,20 @@ public sealed partial class ParameterBinder(TimeProvider time)
         {
             foreach (var property in given.EnumerateObject())
             {
+                // JSON may escape half a surrogate pair ("\ud800"); System.Text.Json refuses to read such a name or
+                // string as .NET text. It can be no parameter's name nor value: a 422, not a 500 from the reader.
+                if (!IsText(property))
+                {
+                    errors.Add(new FieldError(prefix, NotText));
+                    continue;
+                }
+
+                if (property.Value.ValueKind == JsonValueKind.String && !IsText(property.Value))
+                {
+                    errors.Add(new FieldError($"{prefix}.{property.Name}", NotText));
+                    continue;
+                }
+
                 if (definitions.All(d => d.Name != property.Name))
                 {
                     errors.Add(new FieldError($"{prefix}.{Printable(property.Name)}", $"unknown parameter; known: {string.Join(", ", definitions.Select(d => d.Name))}"));
@@ -154,7 +171,10 @@ public sealed partial class ParameterBinder(TimeProvider time)
     {
         problem = null;
         format ??= "yyyyMMdd";
-        if (RelativeDate(text) is { } date) return date.ToString(format, CultureInfo.InvariantCulture);
+        if (RelativeDates.Resolve(text, Today) is { } relative)
+        {
+            return relative.ToString(format, CultureInfo.InvariantCulture);
+        }
 
         foreach (var accepted in new[] { format, "yyyy-MM-dd", "yyyyMMdd" })
         {
@@ -167,55 +187,38 @@ public sealed partial class ParameterBinder(TimeProvider time)
         return null;
     }
 
-    /// <summary>
-    /// today, today-30d (d, w, m, y); quarter_end, month_end, year_end: the last day of the latest quarter, month or
-    /// year that has ended (report dates), optionally moved by whole periods (quarter_end-1q).
-    /// </summary>
-    public DateOnly? RelativeDate(string text)
-    {
-        var match = Relative().Match(text);
-        if (!match.Success) return null;
-        var amount = match.Groups[3].Success
-            ? int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture) * (match.Groups[2].Value == "-" ? -1 : 1)
-            : 0;
-        var unit = match.Groups[4].Value;
-        var today = Today;
-        switch (match.Groups[1].Value)
-        {
-            case "today":
-                return unit switch
-                {
-                    "d" => today.AddDays(amount),
-                    "w" => today.AddDays(7 * amount),
-                    "m" => today.AddMonths(amount),
-                    "q" => today.AddMonths(3 * amount),
-                    _ => today.AddYears(amount),
-                };
-            case "quarter_end" when unit is "" or "q":
-                var quarterStart = new DateOnly(today.Year, ((today.Month - 1) / 3 * 3) + 1, 1);
-                return EndBefore(quarterStart.AddMonths(3 * amount));
-            case "month_end" when unit is "" or "m":
-                return EndBefore(new DateOnly(today.Year, today.Month, 1).AddMonths(amount));
-            case "year_end" when unit is "" or "y":
-                return EndBefore(new DateOnly(today.Year, 1, 1).AddYears(amount));
-            default:
-                return null;
-        }
+    private const string NotText = "is not valid text: it contains half of a UTF-16 surrogate pair (\\ud800-\\udfff alone)";
 
-        static DateOnly EndBefore(DateOnly firstOfPeriod) => firstOfPeriod.AddDays(-1);
+    private static bool IsText(JsonProperty property)
+    {
+        try
+        {
+            _ = property.Name;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsText(JsonElement value)
+    {
+        try
+        {
+            _ = value.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A name as it can be written back in an error: half a surrogate pair cannot be encoded, so it is shown as \uXXXX.</summary>
     private static string Printable(string name) =>
         AkToolsArguments.ValueProblem(name) is null ? name
             : string.Concat(name.Select(c => char.IsSurrogate(c) || char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
-
-    /// <summary>Whether a default is a relative date this binder resolves (checked when a script is read).</summary>
-    public static bool IsRelativeDate(string text) =>
-        new ParameterBinder(TimeProvider.System).RelativeDate(text) is not null;
-
-    [GeneratedRegex(@"^(today|quarter_end|month_end|year_end)(?:([+-])(\d{1,4})([dwmqy]))?$")]
-    private static partial Regex Relative();
 
     [GeneratedRegex(@"\{([A-Za-z0-9_]+)\}")]
     private static partial Regex Placeholder();

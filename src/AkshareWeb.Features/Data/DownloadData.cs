@@ -56,7 +56,8 @@ public static class DownloadData
                 script?.WriteMode ?? WriteModes.Append,
                 script?.KeyColumns ?? [],
                 script is null ? new Dictionary<string, string>() : binder.ResolveExtraColumns(script.ExtraColumns, parameters),
-                "download", UserId: command.UserId, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id);
+                "download", UserId: command.UserId, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id,
+                DatedColumns: script?.DatedColumns);
             var executionId = (await executions.CreateAsync(plan, ct))!;
             dispatcher.Dispatch(executionId);
             return new Started(executionId, ExecutionStatuses.Pending, table);

@@ -17,9 +17,9 @@ public sealed class ExecutionRetries(Database database, SystemSettings settings,
 {
     private const string Copy = """
         INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, target_table, write_mode,
-          key_columns, extra_columns, display_name, category, status, triggered_by, retry_of, retry_count, progress, created_at, schedule_key)
+          key_columns, extra_columns, dated_columns, display_name, category, status, triggered_by, retry_of, retry_count, progress, created_at, schedule_key)
         SELECT @newId, task_id, script_id, COALESCE(@userId, user_id), interface_name, parameters, target_table, write_mode,
-          key_columns, extra_columns, display_name, category, 'pending', 'retry', execution_id, retry_count + 1, 0, @now, @scheduleKey
+          key_columns, extra_columns, dated_columns, display_name, category, 'pending', 'retry', execution_id, retry_count + 1, 0, @now, @scheduleKey
         FROM executions WHERE execution_id = @executionId
         """;
 

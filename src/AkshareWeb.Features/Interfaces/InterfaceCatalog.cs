@@ -1,5 +1,6 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
+using System.Globalization;
+using System.Text;
 using Dapper;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -17,33 +18,32 @@ public sealed class CatalogOptions
     public string? RegistryUrl { get; set; }
 }
 
-public sealed record SyncReport(string Source, int Total, int Added, int Updated, int Removed);
+/// <summary>What an import did. <c>AkshareVersion</c> is null for a registry that does not name its version
+/// (AKShare's own interfaces.json does not).</summary>
+public sealed record SyncReport(string Source, string? AkshareVersion, int Total, int Added, int Updated, int Removed);
 
 /// <summary>An interface's row, and the category names shown to people.</summary>
 public sealed record InterfaceRow(long Id, string Name, string DisplayName, string Category, string? Description, string? Module, string? Url,
     string? LimitDesc, bool Documented, string? Example, bool InRegistry, bool UsedByScripts);
 
 /// <summary>
-/// The catalogue of AKShare interfaces: imported from AKShare's own registry (name, module, category, desc, url,
-/// limit_desc, params, outputs, example) and merged with the interfaces the data scripts call, whose parameter
-/// definitions (required, defaults, types, formats) are more precise than the registry's free text.
+/// The catalogue of AKShare interfaces: imported from a configured copy of AKShare's own registry (name, module,
+/// category, desc, url, limit_desc, params, outputs, example), or from the snapshot the service bundles when none is
+/// configured (RegistrySnapshot: the same facts without the prose), and merged with the interfaces the data scripts
+/// call, whose parameter definitions (required, defaults, types, formats) are more precise than the registry's.
 /// </summary>
-public sealed partial class InterfaceCatalog(Database database, IOptions<CatalogOptions> options, IHttpClientFactory http, TimeProvider time)
+public sealed class InterfaceCatalog(Database database, IOptions<CatalogOptions> options, IHttpClientFactory http, TimeProvider time)
 {
-    /// <summary>Chinese names of AKShare's registry categories and of the data scripts' categories.</summary>
+    /// <summary>Chinese names of the categories: the data scripts' (which the API uses for AKShare's stock, fund, index,
+    /// option and bond too) and every other category of AKShare's registry under its own name.</summary>
     public static readonly IReadOnlyDictionary<string, (string DisplayName, string Description)> Categories = new Dictionary<string, (string, string)>
     {
-        ["stock"] = ("股票", "A股、港股、美股等股票行情与基本面数据"),
-        ["stocks"] = ("股票", "股票相关数据接口"),
-        ["fund"] = ("基金", "公募、私募、ETF 等基金数据"),
-        ["funds"] = ("基金", "基金相关数据接口"),
+        ["stocks"] = ("股票", "A股、港股、美股等股票行情与基本面数据"),
+        ["funds"] = ("基金", "公募、私募、ETF 等基金数据"),
         ["futures"] = ("期货", "期货行情、持仓与仓单数据"),
-        ["index"] = ("指数", "股票、债券与商品指数数据"),
-        ["indexes"] = ("指数", "指数相关数据接口"),
-        ["option"] = ("期权", "期权行情与风险指标数据"),
-        ["options"] = ("期权", "期权相关数据接口"),
-        ["bond"] = ("债券", "债券行情、收益率与可转债数据"),
-        ["bonds"] = ("债券", "债券相关数据接口"),
+        ["indexes"] = ("指数", "股票、债券与商品指数数据"),
+        ["options"] = ("期权", "期权行情与风险指标数据"),
+        ["bonds"] = ("债券", "债券行情、收益率与可转债数据"),
         ["macro"] = ("宏观", "国内外宏观经济数据"),
         ["fx"] = ("外汇", "外汇行情与汇率数据"),
         ["currency"] = ("货币", "货币与汇率数据"),
@@ -53,6 +53,7 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
         ["bank"] = ("银行", "银行数据"),
         ["news"] = ("资讯", "新闻资讯数据"),
         ["tool"] = ("工具", "交易日历等工具数据"),
+        ["cal"] = ("日历", "交易日历数据"),
         ["qdii"] = ("QDII", "QDII 数据"),
         ["others"] = ("其他", "其他数据接口"),
         ["event"] = ("事件", "事件数据"),
@@ -64,14 +65,36 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
         ["air"] = ("空气质量", "空气质量数据"),
         ["nlp"] = ("自然语言", "自然语言处理数据"),
         ["qhkc"] = ("奇货可查", "奇货可查数据"),
+        ["qhkc_web"] = ("奇货可查", "奇货可查网站数据"),
+        ["stock_feature"] = ("股票特色", "股票特色数据"),
+        ["stock_fundamental"] = ("股票基本面", "股票基本面数据"),
+        ["futures_derivative"] = ("期货衍生", "期货衍生数据"),
+        ["dc"] = ("数据中心", "数据中心数据"),
+        ["reits"] = ("REITs", "不动产投资信托基金数据"),
     };
 
-    /// <summary>Imports the registry: adds new interfaces, updates known ones, removes those it no longer lists
-    /// (unless a data script uses them).</summary>
+    /// <summary>Which import the catalogue holds (app_settings row): the bundled snapshot by its hash, or a registry.</summary>
+    private const string SourceSetting = "catalog_source";
+
+    private bool RegistryConfigured => !string.IsNullOrWhiteSpace(options.Value.RegistryPath) || !string.IsNullOrWhiteSpace(options.Value.RegistryUrl);
+
+    /// <summary>
+    /// Imports the configured registry (Catalog:RegistryPath or RegistryUrl), or the bundled snapshot when none is
+    /// configured: adds new interfaces, updates known ones, removes those it no longer lists (unless a data script
+    /// uses them: those stay, marked as dropped, and the scripts on them are broken until a registry lists them again).
+    /// </summary>
     public async Task<SyncReport> SyncAsync(CancellationToken ct)
     {
+        var snapshot = RegistrySnapshot.Load();
+        if (!RegistryConfigured)
+        {
+            return await ImportLockedAsync($"AKShare {snapshot.AkshareVersion} (bundled snapshot)", snapshot.AkshareVersion, "snapshot:" + snapshot.Hash,
+                snapshot.Interfaces.Select(RegistryEntries.FromSnapshot).ToList(), ct);
+        }
+
         var (source, stream) = await OpenRegistryAsync(ct);
         List<RegistryEntry> entries;
+        string? version;
         await using (stream)
         {
             try
@@ -81,7 +104,9 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
                 var list = root.ValueKind == JsonValueKind.Array ? root
                     : root.TryGetProperty("interfaces", out var inner) && inner.ValueKind == JsonValueKind.Array ? inner
                     : throw ApiError.BadFormat("the registry must be a JSON array of interfaces or an object with an \"interfaces\" array");
-                entries = list.EnumerateArray().Select(ParseEntry).Where(e => e is not null).Select(e => e!).ToList();
+                // AKShare's own file names no version; our snapshot's format and hand-made copies may.
+                version = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("akshare_version", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                entries = list.EnumerateArray().Select(e => RegistryEntries.FromRegistry(e, snapshot)).Where(e => e is not null).Select(e => e!).ToList();
             }
             catch (JsonException e)
             {
@@ -89,12 +114,34 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
             }
         }
 
+        return await ImportLockedAsync(source, version, "registry:" + source, entries, ct);
+    }
+
+    /// <summary>At start-up with no registry configured: the bundled snapshot, unless the catalogue already holds this
+    /// very snapshot (a restart then costs one lookup, not 1,090 rows).</summary>
+    public async Task<SyncReport?> ImportSnapshotIfNewAsync(CancellationToken ct)
+    {
+        if (RegistryConfigured) return null;
+        await using (var connection = await database.OpenAsync(ct))
+        {
+            var current = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                "SELECT value FROM app_settings WHERE name = @name", new { name = SourceSetting }, cancellationToken: ct));
+            if (current == "snapshot:" + RegistrySnapshot.Load().Hash) return null;
+        }
+
+        return await SyncAsync(ct);
+    }
+
+    private async Task<SyncReport> ImportLockedAsync(string source, string? version, string marker, List<RegistryEntry> entries, CancellationToken ct)
+    {
         await using var connection = await database.OpenAsync(ct);
         // One import at a time across instances (and never beside a scan's merge): they touch the same rows.
         await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT GET_LOCK('akshareweb.scripts.scan', 60)", cancellationToken: ct));
         try
         {
-            return await ImportAsync(connection, source, entries, ct);
+            var report = await ImportAsync(connection, source, version, marker, entries, ct);
+            await ScriptHealth.CheckAsync(connection, ct);
+            return report;
         }
         finally
         {
@@ -102,46 +149,59 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
         }
     }
 
-    private async Task<SyncReport> ImportAsync(MySqlConnection connection, string source, List<RegistryEntry> entries, CancellationToken ct)
+    /// <summary>Rows in batches: a full registry is about a thousand interfaces and three thousand parameters, which
+    /// one statement each would make a start-up of several seconds.</summary>
+    private const int Batch = 200;
+
+    private async Task<SyncReport> ImportAsync(MySqlConnection connection, string source, string? version, string marker, List<RegistryEntry> entries, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        int added = 0, updated = 0;
+        entries = entries.DistinctBy(e => e.Name).ToList();
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var existing = (await connection.QueryAsync<(long Id, string Name, bool InRegistry)>(new CommandDefinition(
             "SELECT id, name, in_registry FROM interfaces FOR UPDATE", transaction: transaction, cancellationToken: ct))).ToDictionary(e => e.Name);
-        foreach (var entry in entries.DistinctBy(e => e.Name))
+
+        foreach (var chunk in entries.Chunk(Batch))
         {
-            var args = new
+            var sql = new StringBuilder("""
+                INSERT INTO interfaces (name, display_name, category, description, module, url, limit_desc, documented, example, outputs,
+                  registry_params, dropped_by, in_registry, used_by_scripts, created_at, updated_at) VALUES
+                """);
+            var args = new DynamicParameters(new { now });
+            for (var i = 0; i < chunk.Length; i++)
             {
-                entry.Name, entry.DisplayName, entry.Category, entry.Description, entry.Module, entry.Url, entry.LimitDesc, entry.Documented, entry.Example,
-                outputs = entry.Outputs, now,
-            };
-            long id;
-            if (existing.TryGetValue(entry.Name, out var known))
-            {
-                id = known.Id;
-                await connection.ExecuteAsync(new CommandDefinition("""
-                    UPDATE interfaces SET display_name = @DisplayName, category = @Category, description = @Description, module = @Module, url = @Url,
-                      limit_desc = @LimitDesc, documented = @Documented, example = @Example, outputs = @outputs, in_registry = 1, updated_at = @now
-                    WHERE id = @id
-                    """, new { args.DisplayName, args.Category, args.Description, args.Module, args.Url, args.LimitDesc, args.Documented, args.Example, args.outputs, now, id }, transaction, cancellationToken: ct));
-                if (known.InRegistry) updated++; else added++;
-            }
-            else
-            {
-                id = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
-                    INSERT INTO interfaces (name, display_name, category, description, module, url, limit_desc, documented, example, outputs,
-                      in_registry, used_by_scripts, created_at, updated_at)
-                    VALUES (@Name, @DisplayName, @Category, @Description, @Module, @Url, @LimitDesc, @Documented, @Example, @outputs, 1, 0, @now, @now);
-                    SELECT LAST_INSERT_ID();
-                    """, args, transaction, cancellationToken: ct));
-                added++;
+                var e = chunk[i];
+                sql.Append(i == 0 ? "\n" : ",\n").Append(CultureInfo.InvariantCulture,
+                    $"(@n{i}, @dn{i}, @c{i}, @d{i}, @m{i}, @u{i}, @l{i}, @doc{i}, @ex{i}, @o{i}, @rp{i}, NULL, 1, 0, @now, @now)");
+                args.Add($"n{i}", e.Name); args.Add($"dn{i}", e.DisplayName); args.Add($"c{i}", e.Category); args.Add($"d{i}", e.Description);
+                args.Add($"m{i}", e.Module); args.Add($"u{i}", e.Url); args.Add($"l{i}", e.LimitDesc); args.Add($"doc{i}", e.Documented);
+                args.Add($"ex{i}", e.Example); args.Add($"o{i}", e.Outputs);
+                args.Add($"rp{i}", e.RegistryParams is null ? null : JsonSerializer.Serialize(e.RegistryParams));
             }
 
-            // A script's parameter definitions are the better ones; the registry fills what no script defines.
-            var scripted = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                "SELECT used_by_scripts FROM interfaces WHERE id = @id", new { id }, transaction, cancellationToken: ct));
-            if (!scripted) await ReplaceParametersAsync(connection, transaction, id, entry.Parameters, ct);
+            sql.Append("""
+
+                ON DUPLICATE KEY UPDATE display_name = VALUES(display_name), category = VALUES(category), description = VALUES(description),
+                  module = VALUES(module), url = VALUES(url), limit_desc = VALUES(limit_desc), documented = VALUES(documented), example = VALUES(example),
+                  outputs = VALUES(outputs), registry_params = VALUES(registry_params), dropped_by = NULL, in_registry = 1, updated_at = VALUES(updated_at)
+                """);
+            await connection.ExecuteAsync(new CommandDefinition(sql.ToString(), args, transaction, cancellationToken: ct));
+        }
+
+        // A script's parameter definitions are the better ones; the registry fills what no script defines.
+        var ids = (await connection.QueryAsync<(long Id, string Name)>(new CommandDefinition(
+            "SELECT id, name FROM interfaces WHERE in_registry = 1 AND used_by_scripts = 0", transaction: transaction, cancellationToken: ct)))
+            .ToDictionary(r => r.Name, r => r.Id, StringComparer.Ordinal);
+        var fill = entries.Where(e => ids.ContainsKey(e.Name)).ToList();
+        foreach (var chunk in fill.Select(e => ids[e.Name]).Chunk(Batch))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM interface_parameters WHERE interface_id IN @chunk", new { chunk }, transaction, cancellationToken: ct));
+        }
+
+        foreach (var chunk in fill.SelectMany(e => e.Parameters.Select((p, position) => (Id: ids[e.Name], Position: position, Parameter: p))).Chunk(Batch))
+        {
+            await InsertParametersAsync(connection, transaction, chunk, ct);
         }
 
         var listed = entries.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
@@ -152,11 +212,36 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
             removed = await connection.ExecuteAsync(new CommandDefinition(
                 "DELETE FROM interfaces WHERE id IN @gone AND used_by_scripts = 0", new { gone }, transaction, cancellationToken: ct));
             await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE interfaces SET in_registry = 0, updated_at = @now WHERE id IN @gone", new { gone, now }, transaction, cancellationToken: ct));
+                "UPDATE interfaces SET in_registry = 0, dropped_by = @label, updated_at = @now WHERE id IN @gone",
+                new { gone, now, label = version is null ? "AKShare's registry" : $"AKShare {version}" }, transaction, cancellationToken: ct));
         }
 
+        // Set in the import's transaction: a crash half-way leaves the old marker, and the next start imports again.
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO app_settings (name, value, updated_at) VALUES (@name, @marker, @now)
+            ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at)
+            """, new { name = SourceSetting, marker, now }, transaction, cancellationToken: ct));
         await transaction.CommitAsync(ct);
-        return new SyncReport(source, entries.Count, added, updated, removed);
+        var added = entries.Count(e => !existing.TryGetValue(e.Name, out var known) || !known.InRegistry);
+        return new SyncReport(source, version, entries.Count, added, entries.Count - added, removed);
+    }
+
+    private static async Task InsertParametersAsync(MySqlConnection connection, MySqlTransaction transaction,
+        IReadOnlyList<(long Id, int Position, ParameterDefinition Parameter)> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0) return;
+        var sql = new StringBuilder("INSERT INTO interface_parameters (interface_id, name, position, type, required, default_value, format, allowed, description) VALUES");
+        var args = new DynamicParameters();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (id, position, p) = rows[i];
+            sql.Append(i == 0 ? "\n" : ",\n").Append(CultureInfo.InvariantCulture, $"(@i{i}, @n{i}, @p{i}, @t{i}, @r{i}, @d{i}, @f{i}, @a{i}, @s{i})");
+            args.Add($"i{i}", id); args.Add($"n{i}", p.Name); args.Add($"p{i}", position); args.Add($"t{i}", p.Type); args.Add($"r{i}", p.Required);
+            args.Add($"d{i}", p.DefaultValue); args.Add($"f{i}", p.Format); args.Add($"a{i}", p.Allowed is null ? null : JsonSerializer.Serialize(p.Allowed));
+            args.Add($"s{i}", p.Description);
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(sql.ToString(), args, transaction, cancellationToken: ct));
     }
 
     /// <summary>Every interface a data script calls is in the catalogue, with the script's parameter definitions.</summary>
@@ -216,18 +301,7 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
     {
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM interface_parameters WHERE interface_id = @interfaceId", new { interfaceId }, transaction, cancellationToken: ct));
-        var position = 0;
-        foreach (var p in parameters)
-        {
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO interface_parameters (interface_id, name, position, type, required, default_value, format, allowed, description)
-                VALUES (@interfaceId, @Name, @position, @Type, @Required, @DefaultValue, @Format, @allowed, @Description)
-                """, new
-            {
-                interfaceId, p.Name, position = position++, p.Type, p.Required, p.DefaultValue, p.Format,
-                allowed = p.Allowed is null ? null : JsonSerializer.Serialize(p.Allowed), p.Description,
-            }, transaction, cancellationToken: ct));
-        }
+        await InsertParametersAsync(connection, transaction, parameters.Select((p, position) => (interfaceId, position, p)).ToList(), ct);
     }
 
     private async Task<(string Source, Stream Stream)> OpenRegistryAsync(CancellationToken ct)
@@ -253,51 +327,6 @@ public sealed partial class InterfaceCatalog(Database database, IOptions<Catalog
             }
         }
 
-        throw ApiError.BadFormat("no registry configured: set Catalog:RegistryPath (a copy of akshare/data/interfaces.json) or Catalog:RegistryUrl");
+        throw new InvalidOperationException("no registry configured");
     }
-
-    private sealed record RegistryEntry(string Name, string DisplayName, string Category, string? Description, string? Module, string? Url,
-        string? LimitDesc, bool Documented, string? Example, string? Outputs, IReadOnlyList<ParameterDefinition> Parameters);
-
-    private static RegistryEntry? ParseEntry(JsonElement e)
-    {
-        string? S(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        var name = S("name");
-        if (name is null || name.Length > 128) return null;
-        var description = S("desc");
-        var parameters = new List<ParameterDefinition>();
-        if (e.TryGetProperty("params", out var ps) && ps.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var p in ps.EnumerateArray())
-            {
-                var pname = p.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "-";
-                if (!Identifier().IsMatch(pname) || parameters.Any(x => x.Name == pname)) continue; // "-" means: no parameters
-                var pdesc = p.TryGetProperty("desc", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-                var ptype = p.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-                // The registry writes defaults into the description: symbol="000001"; ...
-                var example = pdesc is null ? null : DefaultInDescription().Match(pdesc);
-                parameters.Add(new ParameterDefinition(pname, ptype switch { "int" or "int64" => "int", "float" or "float64" => "float", "bool" => "bool", _ => "string" },
-                    false, example is { Success: true } m && m.Groups[1].Value == pname ? m.Groups[2].Value : null, pdesc));
-            }
-        }
-
-        var category = S("category") ?? "others";
-        return new RegistryEntry(name, Shorten(description) ?? name, category, description, S("module"), S("url"), S("limit_desc"),
-            e.TryGetProperty("documented", out var doc) && doc.ValueKind == JsonValueKind.True, S("example"),
-            e.TryGetProperty("outputs", out var outputs) ? outputs.GetRawText() : null, parameters);
-    }
-
-    /// <summary>The registry has no display name; the first clause of its description serves (at most 60 characters).</summary>
-    private static string? Shorten(string? description)
-    {
-        if (string.IsNullOrWhiteSpace(description)) return null;
-        var first = description.Split(['；', ';', '。', '\n'], 2)[0].Trim();
-        return first.Length > 60 ? first[..60] : first;
-    }
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
-    private static partial Regex Identifier();
-
-    [GeneratedRegex("""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*["']([^"']*)["']""")]
-    private static partial Regex DefaultInDescription();
 }

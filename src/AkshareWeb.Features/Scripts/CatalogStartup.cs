@@ -6,23 +6,25 @@ using AkshareWeb.Features.Interfaces;
 
 namespace AkshareWeb.Features.Scripts;
 
-/// <summary>At start-up: import the registry when one is configured, then scan the data scripts. A bad
-/// registry or folder is logged, not fatal: the service still serves what it has.</summary>
+/// <summary>At start-up: import the configured registry, or the bundled snapshot of AKShare's when none is configured
+/// (skipped when the catalogue already holds that snapshot), then scan the data scripts, which also checks them
+/// against the catalogue. A bad registry or folder is logged, not fatal: the service still serves what it has.</summary>
 public sealed class CatalogStartup(InterfaceCatalog catalog, DataScriptLibrary library, IOptions<CatalogOptions> options, ILogger<CatalogStartup> logger)
 {
     public async Task RunAsync(CancellationToken ct)
     {
-        if (!string.IsNullOrWhiteSpace(options.Value.RegistryPath) || !string.IsNullOrWhiteSpace(options.Value.RegistryUrl))
+        try
         {
-            try
+            var configured = !string.IsNullOrWhiteSpace(options.Value.RegistryPath) || !string.IsNullOrWhiteSpace(options.Value.RegistryUrl);
+            var sync = configured ? await catalog.SyncAsync(ct) : await catalog.ImportSnapshotIfNewAsync(ct);
+            if (sync is not null)
             {
-                var sync = await catalog.SyncAsync(ct);
                 logger.LogInformation("Imported {Total} interfaces from {Source}: {Added} added, {Updated} updated, {Removed} removed", sync.Total, sync.Source, sync.Added, sync.Updated, sync.Removed);
             }
-            catch (ApiError e)
-            {
-                logger.LogWarning("Could not import the interface registry: {Message} {Detail}", e.Message, e.Detail);
-            }
+        }
+        catch (ApiError e)
+        {
+            logger.LogWarning("Could not import the interface registry: {Message} {Detail}", e.Message, e.Detail);
         }
 
         try

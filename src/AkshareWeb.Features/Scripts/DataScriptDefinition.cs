@@ -12,7 +12,11 @@ namespace AkshareWeb.Features.Scripts;
 public sealed record DataScriptDefinition(
     string Id, string Name, string? Description, string Category, string Frequency, string Interface,
     IReadOnlyList<ParameterDefinition> Parameters, string TargetTable, string WriteMode,
-    IReadOnlyList<string> KeyColumns, IReadOnlyDictionary<string, string> ExtraColumns);
+    IReadOnlyList<string> KeyColumns, IReadOnlyDictionary<string, string> ExtraColumns,
+    IReadOnlyList<OutputColumn>? OutputColumns = null, string? OutputColumnsNote = null, DatedColumns? DatedColumns = null);
+
+/// <summary>A column the function really returns, where AKShare's registry lists it wrongly or not at all.</summary>
+public sealed record OutputColumn(string Name, string? Type);
 
 public static partial class DataScriptFiles
 {
@@ -114,8 +118,35 @@ public static partial class DataScriptFiles
                 }
             }
 
+            List<OutputColumn>? outputs = null;
+            if (root.TryGetProperty("output_columns", out var outputList))
+            {
+                if (outputList.ValueKind != JsonValueKind.Array || outputList.EnumerateArray().Any(o => o.ValueKind != JsonValueKind.Object
+                    || !o.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String))
+                {
+                    errors.Add("\"output_columns\" must be an array of {name, type}");
+                }
+                else
+                {
+                    outputs = outputList.EnumerateArray().Select(o => new OutputColumn(o.GetProperty("name").GetString()!,
+                        o.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null)).ToList();
+                }
+            }
+
+            DatedColumns? dated = null;
+            if (root.TryGetProperty("dated_columns", out var datedObject))
+            {
+                string? Field(string field) => datedObject.ValueKind == JsonValueKind.Object && datedObject.TryGetProperty(field, out var v)
+                    && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                var (pattern, dateColumn, prefix) = (Field("pattern"), Field("date_column"), Field("previous_prefix"));
+                if (pattern is null || dateColumn is null || prefix is null) errors.Add("\"dated_columns\" needs pattern, date_column and previous_prefix");
+                else if (!ValidPattern(pattern)) errors.Add("\"dated_columns\".pattern must be a regular expression with two groups: date, name");
+                else dated = new DatedColumns(pattern, dateColumn, prefix);
+            }
+
             if (errors.Count > 0) return (null, errors);
-            return (new DataScriptDefinition(scriptId!, name!, description, scriptCategory!, scriptFrequency!, function!, parameters, table!, mode!, keys, extra), []);
+            return (new DataScriptDefinition(scriptId!, name!, description, scriptCategory!, scriptFrequency!, function!, parameters, table!, mode!, keys, extra,
+                outputs, Text("output_columns_note", required: false), dated), []);
         }
     }
 
@@ -149,7 +180,7 @@ public static partial class DataScriptFiles
         }
 
         // A relative date is resolved before it is sent (today+3m goes as 20270301); any other default goes as it is.
-        if (defaultValue is not null && !(type == "date" && ParameterBinder.IsRelativeDate(defaultValue))
+        if (defaultValue is not null && !(type == "date" && RelativeDates.IsRelative(defaultValue))
             && AkToolsArguments.ValueProblem(defaultValue) is { } unsafeDefault)
         {
             errors.Add($"parameter {name}: the default is {unsafeDefault}");
@@ -161,10 +192,9 @@ public static partial class DataScriptFiles
             errors.Add($"parameter {name}: a date format uses y, M, d and separators, such as yyyyMMdd");
         }
 
-        if (type == "date" && defaultValue is not null && defaultValue.Length > 0 && !ParameterBinder.IsRelativeDate(defaultValue)
-            && !DateOnly.TryParseExact(defaultValue, format ?? "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        if (type == "date" && defaultValue is not null && !DateDefaultParses(defaultValue, format ?? "yyyyMMdd"))
         {
-            errors.Add($"parameter {name}: the default must be a date in its format or relative (today, today-30d, quarter_end, quarter_end-1q, month_end, year_end)");
+            errors.Add($"parameter {name}: the default must be a date in its format or relative (today-30d, quarter_end, month_end-1m, year_end)");
         }
 
         List<string>? allowed = null;
@@ -174,7 +204,27 @@ public static partial class DataScriptFiles
         }
 
         var description = p.TryGetProperty("description", out var desc) && desc.ValueKind == JsonValueKind.String ? desc.GetString() : null;
-        return new ParameterDefinition(name, type, required, defaultValue, description, type == "date" ? format ?? "yyyyMMdd" : null, allowed);
+        // Role and column are kept as written: the linter (DataScriptLinter) says what is wrong with them.
+        var role = p.TryGetProperty("role", out var ro) && ro.ValueKind == JsonValueKind.String ? ro.GetString() : null;
+        var column = p.TryGetProperty("column", out var co) && co.ValueKind == JsonValueKind.String ? co.GetString() : null;
+        return new ParameterDefinition(name, type, required, defaultValue, description, type == "date" ? format ?? "yyyyMMdd" : null, allowed, role, column);
+    }
+
+    /// <summary>An empty default (AKShare's "" for all) is fine; otherwise a relative date or a date in the format.</summary>
+    public static bool DateDefaultParses(string value, string format) =>
+        value.Length == 0 || RelativeDates.IsRelative(value)
+        || DateOnly.TryParseExact(value, format, CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+
+    private static bool ValidPattern(string pattern)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.None, TimeSpan.FromSeconds(1)).GetGroupNumbers().Length >= 3;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     [GeneratedRegex("^[a-z0-9_]{1,64}$")]

@@ -119,6 +119,7 @@ public sealed class DataScriptLibrary(Database database, InterfaceCatalog catalo
 
             // Under the same lock: two instances merging the same new interfaces at once would deadlock.
             await catalog.MergeScriptInterfacesAsync(found.Select(f => f.Script).ToList(), ct);
+            await ScriptHealth.CheckAsync(connection, ct);
         }
         finally
         {

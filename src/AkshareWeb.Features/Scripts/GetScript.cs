@@ -15,13 +15,13 @@ public static class GetScript
         public async ValueTask<ScriptDetail> Handle(Query query, CancellationToken ct)
         {
             await using var connection = await database.OpenAsync(ct);
-            var row = await connection.QuerySingleOrDefaultAsync<(long Id, bool IsActive, string Definition, string FilePath, DateTime CreatedAt, DateTime UpdatedAt)?>(new CommandDefinition(
-                "SELECT id, is_active, CAST(definition AS CHAR), file_path, created_at, updated_at FROM data_scripts WHERE script_id = @id",
+            var row = await connection.QuerySingleOrDefaultAsync<(long Id, bool IsActive, string Definition, string FilePath, DateTime CreatedAt, DateTime UpdatedAt, string? BrokenReason)?>(new CommandDefinition(
+                "SELECT id, is_active, CAST(definition AS CHAR), file_path, created_at, updated_at, broken_reason FROM data_scripts WHERE script_id = @id",
                 new { id = query.ScriptId }, cancellationToken: ct)) ?? throw ApiError.NotFound("script");
             var s = DataScriptLibrary.Deserialize(row.Definition);
             return new ScriptDetail(row.Id, s.Id, s.Name, s.Category, s.Frequency, row.IsActive, s.Description, s.Interface,
                 $"data-scripts/{row.FilePath}", s.TargetTable, s.WriteMode, s.KeyColumns, s.ExtraColumns,
-                s.Parameters.Select(ParameterView.Of).ToList(), row.FilePath, row.CreatedAt, row.UpdatedAt);
+                s.Parameters.Select(ParameterView.Of).ToList(), row.FilePath, row.CreatedAt, row.UpdatedAt, row.BrokenReason);
         }
     }
 

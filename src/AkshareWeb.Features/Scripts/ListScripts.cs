@@ -40,7 +40,7 @@ public static class ListScripts
             var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM data_scripts {where}", args, cancellationToken: ct));
             var items = (await connection.QueryAsync<ScriptSummary>(new CommandDefinition($"""
                 SELECT id, script_id AS ScriptId, name AS ScriptName, category, frequency, is_active AS IsActive, description,
-                  interface_name AS Interface, target_table AS TargetTable, updated_at AS UpdatedAt
+                  interface_name AS Interface, target_table AS TargetTable, updated_at AS UpdatedAt, broken_reason AS BrokenReason
                 FROM data_scripts {where} ORDER BY category, script_id LIMIT @limit OFFSET @offset
                 """, args, cancellationToken: ct))).AsList();
             return Paged<ScriptSummary>.Of(items, total, query.Paging);

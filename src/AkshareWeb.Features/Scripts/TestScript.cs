@@ -23,11 +23,20 @@ public static class TestScript
     public sealed record Result(string Status, long RowsAffected, double ExecutionTime, IReadOnlyDictionary<string, string> Parameters,
         IReadOnlyList<Column> Columns, IReadOnlyList<Dictionary<string, JsonElement>> SampleRows);
 
-    public sealed class Handler(DataScriptLibrary library, ParameterBinder binder, AkToolsClient akTools) : ICommandHandler<Command, Result>
+    public sealed class Handler(DataScriptLibrary library, Database database, ParameterBinder binder, AkToolsClient akTools) : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken ct)
         {
             var (script, _) = await library.FindAsync(command.ScriptId, ct) ?? throw ApiError.NotFound("script");
+            await using (var connection = await database.OpenAsync(ct))
+            {
+                // Tasks and downloads meet the same check in ExecutionRunner; a test run fetches here, without one.
+                if (await ScriptHealth.BrokenReasonAsync(connection, script.Id, ct) is { } broken)
+                {
+                    throw ApiError.Conflict($"the data script {script.Id} is broken: {broken}");
+                }
+            }
+
             var parameters = binder.Bind(script.Parameters, command.Parameters);
             var extra = binder.ResolveExtraColumns(script.ExtraColumns, parameters);
             var watch = Stopwatch.StartNew();
@@ -39,6 +48,7 @@ public static class TestScript
                 using var answer = await akTools.FetchAsync(script.Interface, parameters, ct);
                 while (await answer.Rows.ReadAsync(ExecutionRunner.BatchSize, ExecutionRunner.BatchBytes, ct) is { } batch)
                 {
+                    script.DatedColumns?.Apply(batch);
                     foreach (var (name, value) in extra) batch.SetEverywhere(name, value);
                     for (var c = 0; c < batch.Columns.Count; c++)
                     {

@@ -9,6 +9,7 @@ public interface IDatabaseLocation
     int? Port { get; }
     string? Database { get; }
     string? Username { get; }
+    string? Password { get; }
 }
 
 public static class DatabaseLocationRules
@@ -20,5 +21,7 @@ public static class DatabaseLocationRules
         validator.RuleFor(c => c.Port).NotNull().InclusiveBetween(1, 65535);
         validator.RuleFor(c => c.Database).NotEmpty().MaximumLength(64).Matches("^[A-Za-z0-9_$]+$").WithMessage("database must be a plain schema name (letters, digits, _ and $)");
         validator.RuleFor(c => c.Username).NotEmpty().MaximumLength(80);
+        // Stored encrypted in app_settings.value (TEXT); MySQL's own limit on a password is far below this.
+        validator.RuleFor(c => c.Password).MaximumLength(256);
     }
 }

@@ -81,7 +81,7 @@ public static class ExportTable
         {
             ct.ThrowIfCancellationRequested();
             var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
-            for (var i = 0; i < shown.Count; i++) row[shown[i].OriginalName] = GetTableData.Value(reader, i, shown[i].Type);
+            for (var i = 0; i < shown.Count; i++) row[Neutralised(shown[i].OriginalName)] = Neutralised(GetTableData.Value(reader, i, shown[i].Type));
             yield return row;
         }
     }
@@ -94,7 +94,7 @@ public static class ExportTable
         for (var i = 0; i < shown.Count; i++)
         {
             if (i > 0) line.Append(',');
-            Field(line, shown[i].OriginalName);
+            Field(line, Neutralised(shown[i].OriginalName));
         }
 
         await writer.WriteLineAsync(line, ct);
@@ -105,7 +105,7 @@ public static class ExportTable
             {
                 if (i > 0) line.Append(',');
                 var value = GetTableData.Value(reader, i, shown[i].Type);
-                if (value is not null) Field(line, Convert.ToString(value, CultureInfo.InvariantCulture) ?? "");
+                if (value is not null) Field(line, Convert.ToString(Neutralised(value), CultureInfo.InvariantCulture) ?? "");
             }
 
             await writer.WriteLineAsync(line, ct);
@@ -113,6 +113,16 @@ public static class ExportTable
 
         await writer.FlushAsync(ct);
     }
+
+    /// <summary>
+    /// Text fetched from the internet must not become a formula when the file is opened in a spreadsheet (CSV
+    /// injection): a text cell, or a column name, that begins with = + - @, a tab or a carriage return gets a leading
+    /// apostrophe, which spreadsheets read as "this is text". Numbers and dates are not text and stay as they are.
+    /// </summary>
+    internal static string Neutralised(string text) =>
+        text.Length > 0 && text[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + text : text;
+
+    private static object? Neutralised(object? value) => value is string text ? Neutralised(text) : value;
 
     /// <summary>RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.</summary>
     private static void Field(StringBuilder line, string value)

@@ -89,11 +89,19 @@ public sealed class ManagedTables(Database database, Warehouse warehouse)
         var errors = new List<FieldError>();
         foreach (var (key, values) in query)
         {
-            if (!key.StartsWith("filter[", StringComparison.Ordinal)) continue;
+            if (!key.StartsWith("filter", StringComparison.OrdinalIgnoreCase)) continue;
+            // A filter the reader meant but wrote otherwise (filter=1, filter[x][]=1, Filter[x]=1) must not be ignored:
+            // the answer would look filtered and hold every row.
+            if (!key.StartsWith("filter[", StringComparison.Ordinal) || key.IndexOf(']', StringComparison.Ordinal) < 0)
+            {
+                errors.Add(new FieldError(key, "a filter is written filter[column]=value or filter[column][op]=value"));
+                continue;
+            }
+
             var close = key.IndexOf(']', StringComparison.Ordinal);
             var name = close > 7 ? key[7..close] : "";
             var rest = key[(close + 1)..];
-            var op = rest.Length == 0 ? "eq" : rest.StartsWith('[') && rest.EndsWith(']') ? rest[1..^1] : "?";
+            var op = rest.Length == 0 ? "eq" : rest.Length > 2 && rest.StartsWith('[') && rest.EndsWith(']') ? rest[1..^1] : "?";
             var column = columns.FirstOrDefault(c => c.Name == name) ?? columns.FirstOrDefault(c => c.OriginalName == name);
             if (column is null || Hidden.Contains(column.Name))
             {

@@ -22,7 +22,7 @@ public static class CreateTask
     public sealed class Validator : AbstractValidator<Command>
     {
         public Validator(IOptions<SchedulerOptions> options, TimeProvider time) =>
-            TaskRules.Apply(this, options.Value, time, c => c.Name, c => c.ScriptId, c => c.ScheduleType, c => c.ScheduleExpression,
+            TaskRules.Apply(this, options.Value, time, c => c.Name, c => c.Description, c => c.ScriptId, c => c.ScheduleType, c => c.ScheduleExpression,
                 c => c.Parameters, c => c.MaxRetries, c => c.TimeoutSeconds, requireAll: true);
     }
 
@@ -78,9 +78,22 @@ public static class CreateTask
 /// <summary>The field rules that creating and updating a task share.</summary>
 internal static class TaskRules
 {
+    /// <summary>
+    /// description is a TEXT column: 65,535 bytes. A UTF-16 unit takes at most 3 bytes in utf8mb4 (a 4-byte
+    /// character is two units), so this many units always fit.
+    /// </summary>
+    public const int DescriptionMaxLength = 21_845;
+
+    /// <summary>
+    /// schedule_expression is VARCHAR(1000) (migration 0205): every cron expression written without repeats fits
+    /// (a full list in each field, month and weekday names included, is under 400 characters).
+    /// </summary>
+    public const int ScheduleExpressionMaxLength = 1000;
+
     public static void Apply<T>(
         AbstractValidator<T> v, SchedulerOptions options, TimeProvider time,
         System.Linq.Expressions.Expression<Func<T, string?>> name,
+        System.Linq.Expressions.Expression<Func<T, string?>> description,
         System.Linq.Expressions.Expression<Func<T, string?>> scriptId,
         System.Linq.Expressions.Expression<Func<T, string?>> type,
         System.Linq.Expressions.Expression<Func<T, string?>> expression,
@@ -98,8 +111,11 @@ internal static class TaskRules
             v.RuleFor(expression).NotEmpty();
         }
 
+        // Each text has the length its column holds (scheduled_tasks), so a long one is a 422, never a database error.
         v.RuleFor(name).MaximumLength(200);
+        v.RuleFor(description).MaximumLength(DescriptionMaxLength);
         v.RuleFor(scriptId).MaximumLength(64);
+        v.RuleFor(expression).MaximumLength(ScheduleExpressionMaxLength);
         v.RuleFor(type).Must(t => t is null || ScheduleTypes.All.Contains(t)).WithMessage("schedule_type must be cron, interval or once");
         var getType = type.Compile();
         v.RuleFor(expression)

@@ -42,7 +42,7 @@ public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binde
         var parameters = binder.Bind(script.Parameters, stored.RootElement.Clone(), refuseUnsafe: false);
         var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
             binder.ResolveExtraColumns(script.ExtraColumns, parameters), triggeredBy, task.Id, script.Id, userId ?? task.OwnerId,
-            script.Name, script.Category, scheduleKey);
+            script.Name, script.Category, scheduleKey, script.DatedColumns);
         var executionId = await executions.CreateAsync(plan, ct);
         if (executionId is not null)
         {

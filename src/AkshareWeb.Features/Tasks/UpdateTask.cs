@@ -25,7 +25,7 @@ public static class UpdateTask
         public Validator(IOptions<SchedulerOptions> options, TimeProvider time)
         {
             var body = new InlineValidator<Body>();
-            TaskRules.Apply(body, options.Value, time, b => b.Name, b => b.ScriptId, b => b.ScheduleType, b => b.ScheduleExpression,
+            TaskRules.Apply(body, options.Value, time, b => b.Name, b => b.Description, b => b.ScriptId, b => b.ScheduleType, b => b.ScheduleExpression,
                 b => b.Parameters, b => b.MaxRetries, b => b.TimeoutSeconds, requireAll: false);
             body.RuleFor(b => b.Name).NotEmpty().When(b => b.Name is not null);
             RuleFor(c => c.Changes).SetValidator(body).OverridePropertyName("");

@@ -292,6 +292,15 @@ public sealed class AkToolsArgumentRuleTests
     }
 
     [Fact]
+    public void Values_too_long_for_one_request_are_refused_on_their_parameter()
+    {
+        Assert.Empty(AkToolsArguments.Problems(new Dictionary<string, string> { ["symbol"] = new('9', 1000) }));
+        Assert.Equal("parameters.symbol", Assert.Single(AkToolsArguments.Problems(new Dictionary<string, string> { ["symbol"] = new('9', 1001) })).Field);
+        // Each value within its limit, but 700 Chinese characters each take 6,300 bytes of query.
+        Assert.Equal("parameters", Assert.Single(AkToolsArguments.Problems(new Dictionary<string, string> { ["symbol"] = new('股', 700) })).Field);
+    }
+
+    [Fact]
     public void A_lone_cookie_argument_may_carry_the_word()
     {
         Assert.Empty(AkToolsArguments.Problems(new Dictionary<string, string> { ["cookie"] = "sessioncookie" }));

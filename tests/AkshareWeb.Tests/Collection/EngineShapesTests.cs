@@ -175,4 +175,86 @@ public sealed class EngineShapesTests(CollectingApp app) : IClassFixture<Collect
         // Rows written before the key held the period cannot say which period they were: they stay, without one.
         Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_rekey_hist WHERE period IS NULL"));
     }
+
+    [Fact]
+    public async Task Columns_named_after_the_trading_day_keep_one_table_shape_with_the_date_as_a_value()
+    {
+        // fund_open_fund_daily_em names its value columns after the day they belong to: without the rule every
+        // trading day would add two columns to the table.
+        app.WriteScript("funds/daily/fund_dated_daily_em.json", """
+            {"id": "fund_dated_daily_em", "name": "开放式基金净值（带日期列名）", "category": "funds", "frequency": "daily", "interface": "fund_dated_daily_em",
+             "parameters": [], "target_table": "ak_fund_dated_daily_em", "write_mode": "upsert", "key_columns": ["基金代码", "净值日期"],
+             "dated_columns": {"pattern": "^(\\d{4}-\\d{2}-\\d{2})-(.+)$", "date_column": "净值日期", "previous_prefix": "前一日"}}
+            """);
+        var admin = await app.AdminAsync();
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        object Fund(string code, string day, string before, double value) => new Dictionary<string, object?>
+        {
+            ["基金代码"] = code, ["基金简称"] = "基金" + code,
+            [$"{day}-单位净值"] = value, [$"{day}-累计净值"] = value + 1, [$"{before}-单位净值"] = value - 0.01, [$"{before}-累计净值"] = value + 0.99,
+            ["日增长率"] = 0.5,
+        };
+
+        app.AkTools.Rows("fund_dated_daily_em", Fund("000001", "2026-11-26", "2026-11-25", 1.5), Fund("000002", "2026-11-26", "2026-11-25", 2.5));
+        var first = await app.DownloadAsync("fund_dated_daily_em");
+        Assert.True(first["status"]!.GetValue<string>() == "completed", first.ToJsonString());
+        app.AkTools.Rows("fund_dated_daily_em", Fund("000001", "2026-11-27", "2026-11-26", 1.6), Fund("000002", "2026-11-27", "2026-11-26", 2.6));
+        var next = await app.DownloadAsync("fund_dated_daily_em");
+        Assert.True(next["status"]!.GetValue<string>() == "completed", next.ToJsonString());
+        Assert.Equal(0, next["result"]!["columns_added"]!.GetValue<int>());
+
+        await using var db = await app.OpenDatabaseAsync();
+        var columns = (await db.QueryAsync<string>("""
+            SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ak_fund_dated_daily_em' AND COLUMN_NAME NOT LIKE '\_%' AND COLUMN_NAME <> 'id'
+            """)).Order().ToList();
+        Assert.Equal(new[] { "净值日期", "前一日单位净值", "前一日累计净值", "单位净值", "基金代码", "基金简称", "日增长率", "累计净值" }.Order(), columns);
+        var rows = (await db.QueryAsync<(string Code, DateTime Day, double Value, double Before)>(
+            "SELECT `基金代码`, `净值日期`, `单位净值`, `前一日单位净值` FROM ak_fund_dated_daily_em ORDER BY `基金代码`, `净值日期`")).ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.Equal(("000001", new DateTime(2026, 11, 26), 1.5, 1.49), rows[0]);
+        Assert.Equal(("000001", new DateTime(2026, 11, 27), 1.6, 1.59), rows[1]);
+    }
+
+    [Fact]
+    public async Task A_table_appended_by_whole_rows_and_then_upserted_on_a_key_keeps_one_row_per_key()
+    {
+        // stock_lhb_detail_em was appended with a hash of all values, but its 上榜后N日 columns fill in on later
+        // days, so every run stored each listing again. Its script now upserts on 代码, 上榜日, 上榜原因.
+        object Listing(string code, double after) => new Dictionary<string, object?>
+        {
+            ["序号"] = 1, ["代码"] = code, ["上榜日"] = new DateOnly(2026, 11, 20), ["上榜原因"] = "日涨幅偏离值达7%", ["上榜后1日"] = after,
+        };
+        string Script(string mode, string keys) => $$"""
+            {"id": "stock_lhb_rekey_em", "name": "龙虎榜（改为按键写入）", "category": "stocks", "frequency": "daily", "interface": "stock_lhb_rekey_em",
+             "parameters": [], "target_table": "ak_stock_lhb_rekey_em", "write_mode": "{{mode}}", "key_columns": [{{keys}}]}
+            """;
+        var admin = await app.AdminAsync();
+        app.WriteScript("stocks/daily/stock_lhb_rekey_em.json", Script("append", ""));
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        app.AkTools.Rows("stock_lhb_rekey_em", Listing("000001", double.NaN), Listing("600519", double.NaN));
+        await app.DownloadAsync("stock_lhb_rekey_em");
+        app.AkTools.Rows("stock_lhb_rekey_em", Listing("000001", 1.5), Listing("600519", -0.5));
+        await app.DownloadAsync("stock_lhb_rekey_em");
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(4, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_lhb_rekey_em"));
+
+        app.WriteScript("stocks/daily/stock_lhb_rekey_em.json", Script("upsert", "\"代码\", \"上榜日\", \"上榜原因\""));
+        await (await admin.PostAsync("/api/scripts/scan", null)).ExpectAsync(200, 0);
+        app.AkTools.Rows("stock_lhb_rekey_em", Listing("000001", 1.5), Listing("600519", -0.5), Listing("300750", double.NaN));
+        var run = await app.DownloadAsync("stock_lhb_rekey_em");
+        Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+        Assert.Equal(2, run["result"]!["earlier_duplicates_removed"]!.GetValue<long>());
+        Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_lhb_rekey_em"));
+        Assert.Equal(1.5, await db.ExecuteScalarAsync<double>("SELECT `上榜后1日` FROM ak_stock_lhb_rekey_em WHERE `代码` = '000001'"));
+        Assert.Equal(["代码", "上榜日", "上榜原因"], await db.QueryAsync<string>("""
+            SELECT COLUMN_NAME FROM information_schema.STATISTICS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ak_stock_lhb_rekey_em' AND INDEX_NAME = 'ux_natural_key' ORDER BY SEQ_IN_INDEX
+            """));
+
+        // And later runs update in place.
+        app.AkTools.Rows("stock_lhb_rekey_em", Listing("000001", 2.5));
+        await app.DownloadAsync("stock_lhb_rekey_em");
+        Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_lhb_rekey_em"));
+        Assert.Equal(2.5, await db.ExecuteScalarAsync<double>("SELECT `上榜后1日` FROM ak_stock_lhb_rekey_em WHERE `代码` = '000001'"));
+    }
 }

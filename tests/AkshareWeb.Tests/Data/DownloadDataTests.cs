@@ -183,6 +183,8 @@ public sealed class DownloadDataTests(CollectingApp app) : IClassFixture<Collect
     [InlineData("{\"symbol\": 1}", "parameters.symbol")]
     [InlineData("{\"symbol\": \"000001\", \"period\": \"hourly\"}", "parameters.period")]
     [InlineData("{\"symbol\": \"000001\", \"start_date\": \"Jan 1\"}", "parameters.start_date")]
+    [InlineData("{\"symbol\": \"\\ud800\"}", "parameters.symbol")]
+    [InlineData("{\"symbol\": \"000001\", \"\\ud800\": \"x\"}", "parameters")]
     public async Task Parameters_are_checked_against_the_interface_with_a_422_naming_the_parameter(string parameters, string field)
     {
         var (client, _, _) = await app.NewUserAsync();
@@ -190,6 +192,18 @@ public sealed class DownloadDataTests(CollectingApp app) : IClassFixture<Collect
         var response = await client.PostAsync("/api/data/download", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
         var error = await response.ExpectAsync(422, 3001);
         Assert.Contains(error["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == field);
+    }
+
+    [Fact]
+    public async Task A_value_too_long_for_aktools_is_a_422_and_aktools_is_not_called()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var calls = app.AkTools.Calls.Count;
+        var response = await client.PostAsJsonAsync("/api/data/download",
+            new { interface_id = await InterfaceIdAsync("stock_zh_a_hist"), parameters = new { symbol = new string('0', 100_000) } });
+        var error = await response.ExpectAsync(422, 3001);
+        Assert.Equal("parameters.symbol", Assert.Single(error["detail"]!.AsArray())!["field"]!.GetValue<string>());
+        Assert.Equal(calls, app.AkTools.Calls.Count);
     }
 
     [Fact]

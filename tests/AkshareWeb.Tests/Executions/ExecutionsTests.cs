@@ -38,7 +38,7 @@ public sealed class ExecutionsTests(CollectingApp app) : IClassFixture<Collectin
     [Fact]
     public async Task Retry_of_a_finished_run_is_a_new_linked_execution()
     {
-        app.AkTools.Raw("stock_zh_a_hist", "upstream broke", 500, "text/plain");
+        app.AkTools.Fails("stock_zh_a_hist");
         var (client, taskId) = await TaskAsync();
         var failed = await app.WaitForEndAsync(client, await ExecuteAsync(client, taskId));
         Assert.Equal("failed", failed["status"]!.GetValue<string>());
@@ -60,7 +60,7 @@ public sealed class ExecutionsTests(CollectingApp app) : IClassFixture<Collectin
     [Fact]
     public async Task A_task_that_asks_for_retries_gets_them_with_backoff_counted_in_retry_count()
     {
-        app.AkTools.Raw("stock_news_em", "still broken", 500, "text/plain");
+        app.AkTools.Fails("stock_news_em");
         var (client, taskId) = await TaskAsync(new
         {
             name = "新闻", script_id = "stock_news_em", schedule_type = "cron", schedule_expression = "0 3 1 1 *",

@@ -22,7 +22,8 @@ public sealed class InterfacesTests(CollectingApp app) : IClassFixture<Collectin
 
         var spot = all["items"]!.AsArray().First(i => i!["name"]!.GetValue<string>() == "stock_zh_a_spot_em")!;
         Assert.Equal("东方财富网-沪深京 A 股-实时行情数据", spot["display_name"]!.GetValue<string>());
-        Assert.Equal("stock", spot["category"]!.GetValue<string>());
+        // AKShare's "stock", in the API's naming.
+        Assert.Equal("stocks", spot["category"]!.GetValue<string>());
         Assert.Equal(0, spot["parameter_count"]!.GetValue<long>());
     }
 
@@ -42,7 +43,8 @@ public sealed class InterfacesTests(CollectingApp app) : IClassFixture<Collectin
     {
         var (client, _, _) = await app.NewUserAsync();
         var categories = (await (await client.GetAsync("/api/interfaces/categories")).ExpectAsync(200, 0))["data"]!.AsArray();
-        var stock = categories.First(c => c!["name"]!.GetValue<string>() == "stock")!;
+        Assert.DoesNotContain(categories, c => c!["name"]!.GetValue<string>() == "stock");
+        var stock = categories.First(c => c!["name"]!.GetValue<string>() == "stocks")!;
         Assert.Equal("股票", stock["display_name"]!.GetValue<string>());
         Assert.False(string.IsNullOrEmpty(stock["description"]!.GetValue<string>()));
         Assert.True(stock["interface_count"]!.GetValue<long>() >= 2);

@@ -128,7 +128,7 @@ public sealed class ScriptsTests(CollectingApp app) : IClassFixture<CollectingAp
         await using var db = await app.OpenDatabaseAsync();
         Assert.Equal(0, await Dapper.SqlMapper.ExecuteScalarAsync<long>(db, "SELECT COUNT(*) FROM executions WHERE parameters LIKE '%000002%'"));
 
-        app.AkTools.Raw("stock_zh_a_hist", "Internal Server Error", 500, "text/plain");
+        app.AkTools.Fails("stock_zh_a_hist");
         var failed = await (await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { symbol = "000002" } })).ExpectAsync(502, 5003);
         Assert.Contains("HTTP 500", failed["message"]!.GetValue<string>(), StringComparison.Ordinal);
         app.AkTools.Raw("stock_zh_a_hist", "[{\"a\": ");
@@ -137,5 +137,16 @@ public sealed class ScriptsTests(CollectingApp app) : IClassFixture<CollectingAp
 
         await (await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { } })).ExpectAsync(422, 3001);
         await (await client.PostAsJsonAsync("/api/scripts/nope/test", new { parameters = new { } })).ExpectAsync(404, 2001);
+    }
+    [Theory]
+    [InlineData("{\"symbol\": \"\\udfff\"}", "parameters.symbol")]
+    [InlineData("{\"\\ud800\": 1}", "parameters")]
+    public async Task Half_a_surrogate_pair_in_a_test_runs_parameters_is_a_422_naming_the_field(string parameters, string field)
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var response = await client.PostAsync("/api/scripts/stock_zh_a_hist/test",
+            new StringContent($$"""{"parameters":{{parameters}}}""", System.Text.Encoding.UTF8, "application/json"));
+        var error = await response.ExpectAsync(422, 3001);
+        Assert.Contains(error["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == field);
     }
 }

@@ -96,6 +96,21 @@ public sealed class SettingsTests(AkshareWebApp app) : IClassFixture<AkshareWebA
         Assert.Equal(["host", "port", "database", "username"], fields);
     }
 
+    [Theory]
+    [InlineData("/api/settings/database/test", "POST")]
+    [InlineData("/api/settings/database", "PUT")]
+    public async Task A_warehouse_password_longer_than_it_can_be_stored_is_a_422(string path, string method)
+    {
+        var admin = await app.AdminAsync();
+        var server = new MySqlConnectionStringBuilder(app.ConnectionString);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = JsonContent.Create(new { host = server.Server, port = server.Port, database = server.Database, username = server.UserID, password = new string('p', 100_000) }),
+        };
+        var error = await (await admin.SendAsync(request)).ExpectAsync(422, 3001);
+        Assert.Contains(error["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == "password");
+    }
+
     [Fact]
     public async Task Changing_the_warehouse_tests_it_first_stores_the_password_encrypted_and_applies_everywhere()
     {

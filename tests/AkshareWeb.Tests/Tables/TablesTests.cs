@@ -466,4 +466,16 @@ public sealed class TablesTests(CollectingApp app) : IClassFixture<CollectingApp
         Assert.Equal((await db.QueryAsync<long>("SELECT id FROM ak_stock_warm_hist ORDER BY `收盘`, id LIMIT 100 OFFSET 70000")).ToList(), Ids(next));
         Assert.Empty(await IndexesOn("ak_stock_zh_a_hist", "收盘"));
     }
+    [Theory]
+    [InlineData("filter=1")]
+    [InlineData("filter[id][]=1")]
+    [InlineData("filter[]=1")]
+    [InlineData("filter[id=1")]
+    [InlineData("Filter[id]=1")]
+    public async Task A_filter_written_wrongly_is_a_422_not_every_row(string query)
+    {
+        var client = await CollectedAsync();
+        await (await client.GetAsync($"/api/tables/ak_stock_zh_a_hist/data?{query}")).ExpectAsync(422, 3001);
+        await (await client.GetAsync($"/api/tables/ak_stock_zh_a_hist/export?{query}")).ExpectAsync(422, 3001);
+    }
 }

@@ -176,4 +176,51 @@ public sealed class TasksTests(CollectingApp app) : IClassFixture<CollectingApp>
         var kept = (await (await client.GetAsync($"/api/executions/?task_id={id}")).ExpectAsync(200, 0))["data"]!;
         Assert.Equal(1, kept["total"]!.GetValue<long>());
     }
+    [Fact]
+    public async Task A_description_longer_than_its_column_is_a_422_naming_it()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var body = new { name = "long", description = new string('说', 21_846), script_id = "stock_zh_a_hist", schedule_type = "cron",
+            schedule_expression = "0 9 * * *", parameters = new { symbol = "000001" } };
+        var error = await (await client.PostAsJsonAsync("/api/tasks/", body)).ExpectAsync(422, 3001);
+        Assert.Contains(error["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == "description");
+
+        // The longest allowed, in characters that take 3 bytes each, is stored whole.
+        var longest = new string('说', 21_845);
+        var created = await client.CreateAsync(new { name = "longest", description = longest, script_id = "stock_zh_a_hist", schedule_type = "cron",
+            schedule_expression = "0 9 * * *", parameters = new { symbol = "000001" }, is_active = false });
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(longest, await db.ExecuteScalarAsync<string>("SELECT description FROM scheduled_tasks WHERE id = @id", new { id = created["id"]!.GetValue<long>() }));
+
+        var update = await client.PutAsJsonAsync($"/api/tasks/{created["id"]!.GetValue<long>()}", new { description = longest + "x" });
+        error = await update.ExpectAsync(422, 3001);
+        Assert.Contains(error["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == "description");
+    }
+
+    [Fact]
+    public async Task A_valid_cron_with_every_minute_listed_is_stored_and_scheduled()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var minutes = string.Join(',', Enumerable.Range(0, 60));
+        var expression = $"{minutes} {string.Join(',', Enumerable.Range(0, 24))} * * *";
+        Assert.True(expression.Length > 170, $"{expression.Length} characters");
+        var created = await client.CreateAsync(TaskTestKit.Daily("000007", "cron", expression));
+        Assert.Equal(expression, created["schedule_expression"]!.GetValue<string>());
+        Assert.Contains(RecurringJobs(), j => j.Id == $"task-{created["id"]!.GetValue<long>()}");
+
+        var tooLong = await client.PostAsJsonAsync("/api/tasks/", TaskTestKit.Daily("000007", "cron", string.Join(',', Enumerable.Repeat("0", 600)) + " * * * *"));
+        var error = await tooLong.ExpectAsync(422, 3001);
+        Assert.Contains(error["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == "schedule_expression");
+    }
+
+    [Theory]
+    [InlineData("{\"symbol\": \"a\\ud800\"}", "parameters.symbol")]
+    [InlineData("{\"\\udc00x\": \"000001\"}", "parameters")]
+    public async Task Half_a_surrogate_pair_in_the_parameters_is_a_422_naming_the_field(string parameters, string field)
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var body = $$"""{"name":"s","script_id":"stock_zh_a_hist","schedule_type":"cron","schedule_expression":"0 9 * * *","parameters":{{parameters}}}""";
+        var error = await (await client.PostAsync("/api/tasks/", new StringContent(body, System.Text.Encoding.UTF8, "application/json"))).ExpectAsync(422, 3001);
+        Assert.Contains(error["detail"]!.AsArray(), d => d!["field"]!.GetValue<string>() == field);
+    }
 }
