@@ -14,7 +14,7 @@ public static class OpenApi
     public static IServiceCollection AddAkshareWebOpenApi(this IServiceCollection services)
     {
         services.AddEndpointsApiExplorer();
-        services.AddOpenApiDocument(settings =>
+        services.AddOpenApiDocument((settings, provider) =>
         {
             settings.DocumentName = "v1";
             settings.Title = "AkshareWeb API";
@@ -30,6 +30,10 @@ public static class OpenApi
             });
             settings.OperationProcessors.Add(new AspNetCoreOperationSecurityScopeProcessor("Bearer"));
             settings.OperationProcessors.Add(new EndpointTexts());
+            settings.SchemaSettings.SchemaNameGenerator = new OpenApiSchemaNames();
+            var shape = new OpenApiShape(provider);
+            settings.SchemaSettings.SchemaProcessors.Add(shape.Recorder);
+            settings.DocumentProcessors.Add(shape);
         });
         return services;
     }
