@@ -13,6 +13,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Auth:Registration decides: open (201 with tokens), closed (403), approval (202: the account is inactive until an administrator activates it; logging in says so). */
         post: operations["Register"];
         delete?: never;
         options?: never;
@@ -80,6 +81,23 @@ export interface paths {
         put?: never;
         /** @description Admins: sets an HttpOnly cookie carrying the current access token for the Hangfire dashboard at /hangfire. */
         post: operations["OpenDashboardSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** @description The signed-in user changes their own password (current_password, new_password). Every other session of the user ends at once; the session making the request stays signed in and keeps its tokens. A wrong current_password is a 422 and counts as a failed login. */
+        put: operations["ChangePassword"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -370,7 +388,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Runs the script once against AKTools without writing anything: rows_affected is the number of rows fetched. A failed fetch is a 502 with code 5003 saying what failed. */
+        /** @description Runs the script once against AKTools without writing anything: rows_affected is the number of rows fetched. A failed fetch is a 502 with code 5003 saying what failed. Counts against the user's user_max_running_jobs while it runs (429 naming the quota). */
         post: operations["TestScript"];
         delete?: never;
         options?: never;
@@ -403,7 +421,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Starts a download of one interface into ak_<interface>; parameters are checked against the interface's definition (422 names the parameter). */
+        /** @description Starts a download of one interface into ak_<interface>; parameters are checked against the interface's definition (422 names the parameter). Runs on the ad-hoc queue; an ordinary user has at most user_max_running_jobs downloads and script tests pending or running (429 naming the quota). */
         post: operations["DownloadData"];
         delete?: never;
         options?: never;
@@ -452,7 +470,7 @@ export interface paths {
         };
         get: operations["ListTasks"];
         put?: never;
-        /** @description schedule_type cron (5 fields, read in the scheduler's time zone, Asia/Shanghai by default), interval (seconds, at least 60) or once (an ISO date-time in the future). */
+        /** @description schedule_type cron (5 fields, read in the scheduler's time zone, Asia/Shanghai by default), interval (seconds, at least 60) or once (an ISO date-time in the future). Ordinary users: at most user_max_tasks tasks and runs at least user_min_schedule_minutes apart (409 naming the quota). */
         post: operations["CreateTask"];
         delete?: never;
         options?: never;
@@ -721,6 +739,17 @@ export interface components {
             /** Format: int32 */
             expires_in: number;
         };
+        EnvelopeOfPending: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["Pending"];
+        };
+        Pending: {
+            username: string;
+            is_active: boolean;
+            awaiting_approval: boolean;
+        };
         ErrorEnvelope: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -755,6 +784,10 @@ export interface components {
             dashboard_url: string;
             /** Format: int32 */
             expires_in: number;
+        };
+        ChangePasswordRequest: {
+            current_password: string;
+            new_password: string;
         };
         EnvelopeOfUserProfile: {
             /** Format: int32 */
@@ -794,6 +827,7 @@ export interface components {
             email: string;
             role: components["schemas"]["Role"];
             is_active: boolean;
+            awaiting_approval: boolean;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -827,6 +861,12 @@ export interface components {
             retry_enabled: boolean;
             /** Format: int32 */
             max_retries: number;
+            /** Format: int32 */
+            user_max_running_jobs: number;
+            /** Format: int32 */
+            user_max_tasks: number;
+            /** Format: int32 */
+            user_min_schedule_minutes: number;
         };
         UpdateSettingsRequest: {
             /** Format: int32 */
@@ -836,6 +876,12 @@ export interface components {
             retry_enabled?: boolean | null;
             /** Format: int32 */
             max_retries?: number | null;
+            /** Format: int32 */
+            user_max_running_jobs?: number | null;
+            /** Format: int32 */
+            user_max_tasks?: number | null;
+            /** Format: int32 */
+            user_min_schedule_minutes?: number | null;
         };
         EnvelopeOfWarehouseLocation: {
             /** Format: int32 */
@@ -1239,6 +1285,7 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            paused_reason: string | null;
         };
         EnvelopeOfTaskView: {
             /** Format: int32 */
@@ -1558,8 +1605,25 @@ export interface operations {
                     "application/json": components["schemas"]["EnvelopeOfTokenPair"];
                 };
             };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfPending"];
+                };
+            };
             /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller's role does not allow this (1003). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1830,6 +1894,81 @@ export interface operations {
             };
             /** @description The caller's role does not allow this (1003). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ChangePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "s3cret-pass",
+                 *       "new_password": "another-pass-1"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3802,6 +3941,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Already exists (2002), or the current state forbids it (-1). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Validation failed (3001); detail lists {field, message}. */
             422: {
                 headers: {
@@ -3939,6 +4087,15 @@ export interface operations {
             };
             /** @description Not found, or not the caller's (2001). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Already exists (2002), or the current state forbids it (-1). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -421,6 +421,7 @@ public sealed class OpenApiShape(IServiceProvider services) : IDocumentProcessor
         ["RefreshToken"] = new Dictionary<string, object?> { ["refresh_token"] = "the refresh_token of the last login or refresh" },
         ["UpdateUser"] = new Dictionary<string, object?> { ["email"] = "quant01@example.org", ["role"] = "user", ["is_active"] = true },
         ["ResetUserPassword"] = new Dictionary<string, object?> { ["new_password"] = "another-pass-1" },
+        ["ChangePassword"] = new Dictionary<string, object?> { ["current_password"] = "s3cret-pass", ["new_password"] = "another-pass-1" },
         ["UpdateSettings"] = new Dictionary<string, object?> { ["max_concurrent_tasks"] = 4, ["default_timeout"] = 600, ["retry_enabled"] = true, ["max_retries"] = 3 },
         ["UpdateDatabaseSettings"] = new Dictionary<string, object?> { ["host"] = "db.internal", ["port"] = 3306, ["database"] = "akshare_data", ["username"] = "akshare", ["password"] = "db-pass" },
         ["TestDatabaseConnection"] = new Dictionary<string, object?> { ["host"] = "db.internal", ["port"] = 3306, ["database"] = "akshare_data", ["username"] = "akshare", ["password"] = "db-pass" },
