@@ -739,13 +739,13 @@ export interface components {
             /** Format: int32 */
             expires_in: number;
         };
-        EnvelopeOfPending: {
+        EnvelopeOfRegistrationPending: {
             /** Format: int32 */
             code: number;
             message: string;
-            data: components["schemas"]["Pending"];
+            data: components["schemas"]["RegistrationPending"];
         };
-        Pending: {
+        RegistrationPending: {
             username: string;
             is_active: boolean;
             awaiting_approval: boolean;
@@ -1610,7 +1610,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EnvelopeOfPending"];
+                    "application/json": components["schemas"]["EnvelopeOfRegistrationPending"];
                 };
             };
             /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */

@@ -33,6 +33,7 @@ public sealed class OpenApiSchemaNames : ISchemaNameGenerator
         ["GetSchedulerStatus.Status"] = "SchedulerStatus",
         ["GetExecutionStats.Stats"] = "ExecutionStats",
         ["ToggleScript.Toggled"] = "ScriptToggled",
+        ["Register.Pending"] = "RegistrationPending",
     };
 
     public string Generate(Type type) => NameOf(type);
