@@ -51,7 +51,10 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         public void Dispose() => Rows.Dispose();
     }
 
-    public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+    /// <param name="beforeTry">Awaited before each try with its number (1, 2, ...): a parted run waits there for its
+    /// turn under the site's rate, so a retry is as polite as a first call.</param>
+    public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct,
+        Func<int, CancellationToken, Task>? beforeTry = null)
     {
         if (AkToolsArguments.FunctionProblem(function) is { } badFunction)
         {
@@ -68,6 +71,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         while (true)
         {
             tries++;
+            if (beforeTry is not null) await beforeTry(tries, ct);
             HttpResponseMessage? response = null;
             try
             {

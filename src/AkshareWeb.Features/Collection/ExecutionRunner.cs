@@ -18,7 +18,8 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// flag every second, which is how a cancel reaches it on whichever instance it runs.
 /// </summary>
 public sealed class ExecutionRunner(
-    Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger, TableWrites? writes = null)
+    Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger, TableWrites? writes = null,
+    PartedRunner? parted = null)
 {
     public const int BatchSize = 20_000;
     /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
@@ -43,6 +44,11 @@ public sealed class ExecutionRunner(
         if (claimed == 0) return null;
 
         var plan = (await Executions.LoadPlanAsync(connection, executionId, ct))!;
+        if (plan.IsParted)
+        {
+            return await RunPartedAsync(connection, executionId, plan, timeout, ct);
+        }
+
         var watch = Stopwatch.StartNew();
         var progress = new Progress();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -187,6 +193,27 @@ public sealed class ExecutionRunner(
         var wrote = progress.Inserted + progress.Updated > 0 || write?.TableCreated == true;
         if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
         return new ExecutionOutcome(status, progress.Inserted + progress.Updated, error);
+    }
+
+    /// <summary>A run over parameter sources: the task's timeout applies to each part, a whole market taking as long as it takes.</summary>
+    private async Task<ExecutionOutcome> RunPartedAsync(MySqlConnection connection, string executionId, ExecutionPlan plan, TimeSpan? timeout, CancellationToken ct)
+    {
+        string? problem = parted is null ? "this engine was built without parted runs" : null;
+        if (problem is null && plan.ScriptId is not null && await BrokenReasonAsync(connection, plan.ScriptId, ct) is { } broken)
+        {
+            problem = $"the data script {plan.ScriptId} is broken: {broken}";
+        }
+
+        if (problem is not null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE executions SET status = 'failed', end_time = @end, error_message = @problem, result = JSON_OBJECT('message', @problem)
+                WHERE execution_id = @executionId
+                """, new { end = time.GetUtcNow().UtcDateTime, problem, executionId }, cancellationToken: CancellationToken.None));
+            return new ExecutionOutcome("failed", 0, problem);
+        }
+
+        return await parted!.RunClaimedAsync(executionId, plan, timeout, ct);
     }
 
     /// <summary>

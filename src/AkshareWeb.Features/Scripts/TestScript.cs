@@ -23,7 +23,7 @@ public static class TestScript
     public sealed record Result(string Status, long RowsAffected, double ExecutionTime, IReadOnlyDictionary<string, string> Parameters,
         IReadOnlyList<Column> Columns, IReadOnlyList<Dictionary<string, JsonElement>> SampleRows);
 
-    public sealed class Handler(DataScriptLibrary library, Database database, ParameterBinder binder, AkToolsClient akTools) : ICommandHandler<Command, Result>
+    public sealed class Handler(DataScriptLibrary library, Database database, ParameterBinder binder, PartSources sources, AkToolsClient akTools) : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken ct)
         {
@@ -37,7 +37,23 @@ public static class TestScript
                 }
             }
 
-            var parameters = binder.Bind(script.Parameters, command.Parameters);
+            var (parameters, parted) = await sources.BindAsync(script.Parameters, command.Parameters, script.WriteMode, script.ExtraColumns, ct);
+            if (parted.Count > 0)
+            {
+                // A test of a parted run fetches its first part: enough to see the columns and a sample.
+                var first = (await sources.ExpandAsync(parted, ct)).FirstOrDefault() ?? [];
+                foreach (var (name, value) in first) parameters[name] = value;
+                foreach (var (name, source) in parted.Where(s => s.Value.SinceLast is not null))
+                {
+                    if (await sources.SinceLastAsync(source, script.TargetTable, parameters, ct) is { } since) parameters[name] = since;
+                }
+
+                if (AkToolsArguments.Problems(parameters) is [var problem, ..])
+                {
+                    throw ApiError.Validation(problem.Field, $"{problem.Message} (the first part's value)");
+                }
+            }
+
             var extra = binder.ResolveExtraColumns(script.ExtraColumns, parameters);
             var watch = Stopwatch.StartNew();
             var types = new Dictionary<string, ColumnType?>(StringComparer.Ordinal);
