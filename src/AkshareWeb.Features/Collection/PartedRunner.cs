@@ -124,6 +124,7 @@ public sealed class PartedRunner(
             var concurrency = Math.Clamp(plan.Concurrency ?? sources.DefaultConcurrency, 1, Math.Max(1, global.MaxConcurrentTasks));
             var family = await rates.FamilyAsync(plan.InterfaceName, ct);
             var state = new Participation(executionId, plan, concurrency, family, partTimeout);
+            await SeenAsync(executionId, ct);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var monitorStop = new CancellationTokenSource();
             var monitor = MonitorAsync(state, run, monitorStop.Token);
@@ -144,6 +145,30 @@ public sealed class PartedRunner(
         finally
         {
             participations.Leave(executionId);
+            await LeftAsync(executionId);
+        }
+    }
+
+    private async Task SeenAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO execution_participants (execution_id, worker, seen_at) VALUES (@executionId, @worker, @now)
+            ON DUPLICATE KEY UPDATE seen_at = VALUES(seen_at)
+            """, new { executionId, worker = participations.Worker, now = time.GetUtcNow().UtcDateTime }, cancellationToken: ct));
+    }
+
+    private async Task LeftAsync(string executionId)
+    {
+        try
+        {
+            await using var connection = await database.OpenAsync(CancellationToken.None);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM execution_participants WHERE execution_id = @executionId AND worker = @worker", new { executionId, worker = participations.Worker }));
+        }
+        catch (MySqlException e)
+        {
+            logger.LogWarning(e, "Leaving parted execution {ExecutionId} was not recorded", executionId);
         }
     }
 
@@ -234,6 +259,11 @@ public sealed class PartedRunner(
             """, new { state.ExecutionId }, transaction, cancellationToken: ct));
         if (counts.Pending == 0) return (Claim.None, null);
         if (counts.Running >= state.Concurrency) return (Claim.Busy, null);
+        // The concurrency is shared out among the instances seen taking part in the last few seconds.
+        var participants = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM execution_participants WHERE execution_id = @ExecutionId AND seen_at >= @recent",
+            new { state.ExecutionId, recent = time.GetUtcNow().UtcDateTime.AddSeconds(-3) }, transaction, cancellationToken: ct));
+        if (state.Running.Count >= (state.Concurrency + Math.Max(1, participants) - 1) / Math.Max(1, participants)) return (Claim.Busy, null);
         var part = await connection.QuerySingleAsync<PartRow>(new CommandDefinition("""
             SELECT id AS Id, part_no AS PartNo, CAST(parameters AS CHAR) AS Parameters, tries AS Tries FROM execution_parts
             WHERE execution_id = @ExecutionId AND status = 'pending' ORDER BY id LIMIT 1
@@ -306,7 +336,7 @@ public sealed class PartedRunner(
                         await state.WriteGate.WaitAsync(partRun.Token);
                         try
                         {
-                            state.Write ??= await writer.OpenAsync(plan, state.ExecutionId, partRun.Token);
+                            state.Write ??= await writer.OpenAsync(plan, state.ExecutionId, partRun.Token, shared: true);
                             var prepared = state.Write.Prepare(batch);
                             var result = await state.Write.WriteAsync(prepared, partRun.Token);
                             inserted += result.Inserted;
@@ -390,6 +420,7 @@ public sealed class PartedRunner(
                         "UPDATE execution_parts SET heartbeat_at = @now WHERE id IN @mine AND status = 'running'", new { now, mine }, cancellationToken: stop));
                 }
 
+                await SeenAsync(state.ExecutionId, stop);
                 var flagged = await UpdateCountsAsync(connection, state, now, stop);
                 if (flagged && !state.Cancelled)
                 {

@@ -68,27 +68,29 @@ public sealed class SourceRates(Database database, IOptions<SourceRateOptions> o
         return FamilyOf(interfaceName, module);
     }
 
-    /// <summary>Waits for this call's turn in its family; returns at once when the family has no limit.</summary>
+    /// <summary>
+    /// Waits for this call's turn in its family; returns at once when the family has no limit. A call may start
+    /// when the family's next_at has passed, and starting moves next_at one interval (stretched by the jitter) past
+    /// the moment it started, in one conditional UPDATE: consecutive starts are at least an interval apart by the
+    /// database's clock, however late a waiting thread wakes up. A caller that lost the race sleeps until next_at.
+    /// </summary>
     public async Task WaitTurnAsync(string family, CancellationToken ct)
     {
         var rate = RateOf(family);
         if (rate <= 0) return;
-        var interval = TimeSpan.FromSeconds(1 / rate * (1 + (Random.Shared.NextDouble() * Math.Max(0, options.Value.Jitter))));
-        TimeSpan wait;
-        await using (var connection = await database.OpenAsync(ct))
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT IGNORE INTO source_rate_slots (family, next_at) VALUES (@family, UTC_TIMESTAMP(6))", new { family }, cancellationToken: ct));
+        while (true)
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT IGNORE INTO source_rate_slots (family, next_at) VALUES (@family, UTC_TIMESTAMP(6))", new { family }, cancellationToken: ct));
-            await using var transaction = await connection.BeginTransactionAsync(ct);
-            var (slot, now) = await connection.QuerySingleAsync<(DateTime Slot, DateTime Now)>(new CommandDefinition(
-                "SELECT GREATEST(next_at, UTC_TIMESTAMP(6)), UTC_TIMESTAMP(6) FROM source_rate_slots WHERE family = @family FOR UPDATE",
-                new { family }, transaction, cancellationToken: ct));
-            await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE source_rate_slots SET next_at = @next WHERE family = @family", new { next = slot + interval, family }, transaction, cancellationToken: ct));
-            await transaction.CommitAsync(ct);
-            wait = slot - now;
+            var micros = (long)(1_000_000 / rate * (1 + (Random.Shared.NextDouble() * Math.Max(0, options.Value.Jitter))));
+            var wait = await connection.QuerySingleAsync<long>(new CommandDefinition("""
+                UPDATE source_rate_slots SET next_at = UTC_TIMESTAMP(6) + INTERVAL @micros MICROSECOND
+                WHERE family = @family AND next_at <= UTC_TIMESTAMP(6);
+                SELECT IF(ROW_COUNT() = 1, 0, GREATEST(1, TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), next_at))) FROM source_rate_slots WHERE family = @family;
+                """, new { micros, family }, cancellationToken: ct));
+            if (wait == 0) return;
+            await Task.Delay(TimeSpan.FromMicroseconds(wait), time, ct);
         }
-
-        if (wait > TimeSpan.Zero) await Task.Delay(wait, time, ct);
     }
 }

@@ -37,3 +37,12 @@ CREATE TABLE IF NOT EXISTS source_rate_slots (
 
 -- Parts a task's run takes at once (within max_concurrent_tasks); null means the default, 4.
 ALTER TABLE scheduled_tasks ADD COLUMN concurrency INT NULL AFTER timeout_seconds;
+
+-- The instances taking part in a parted run, each seen every second: the run's concurrency is shared out
+-- among them, so a second instance gets its share of the parts instead of waiting for a free moment.
+CREATE TABLE IF NOT EXISTS execution_participants (
+  execution_id VARCHAR(40) NOT NULL,
+  worker VARCHAR(160) NOT NULL,
+  seen_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (execution_id, worker)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -229,10 +229,10 @@ public sealed class PartedRunsTests(PartsApp app) : IClassFixture<PartsApp>
 
         var times = app.Arrivals.Where(a => a.Function == "fanout_bars_sina").Select(a => a.At).Order().ToList();
         Assert.Equal(16, times.Count);
-        // 5 calls/s: any six consecutive calls span at least a second (less 50 ms for the way from the service to the fake).
+        // 5 calls/s: any six consecutive calls span at least a second (less 100 ms for the way from the service to the fake on a loaded machine).
         for (var i = 0; i + 5 < times.Count; i++)
         {
-            Assert.True(times[i + 5] - times[i] >= TimeSpan.FromMilliseconds(950), $"calls {i}..{i + 5} came within {(times[i + 5] - times[i]).TotalMilliseconds:0} ms");
+            Assert.True(times[i + 5] - times[i] >= TimeSpan.FromMilliseconds(900), $"calls {i}..{i + 5} came within {(times[i + 5] - times[i]).TotalMilliseconds:0} ms");
         }
     }
 }
