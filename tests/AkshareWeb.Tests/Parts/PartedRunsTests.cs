@@ -235,4 +235,21 @@ public sealed class PartedRunsTests(PartsApp app) : IClassFixture<PartsApp>
             Assert.True(times[i + 5] - times[i] >= TimeSpan.FromMilliseconds(900), $"calls {i}..{i + 5} came within {(times[i + 5] - times[i]).TotalMilliseconds:0} ms");
         }
     }
+
+    [Fact]
+    public async Task A_download_takes_sources_and_a_script_test_fetches_the_first_part()
+    {
+        app.ServeWindowBars("fanout_bars_em");
+        var (client, _, _) = await app.NewUserAsync();
+        var run = await app.DownloadAsync("fanout_bars_em", new { symbol = new { values = new[] { "110001", "110002" } }, start_date = "20240601", end_date = "20240603" }, client: client);
+        Assert.Equal("completed", run["status"]!.GetValue<string>());
+        Assert.Equal(2, run["parts_total"]!.GetValue<int>());
+        Assert.Equal(6, (await app.BarsAsync("ak_fanout_bars_em")).Count(b => b.Symbol is "110001" or "110002"));
+
+        var test = (await (await client.PostAsJsonAsync("/api/scripts/fanout_bars_em/test", new { parameters = new { symbol = new { values = new[] { "110003", "110004" } } } }))
+            .ExpectAsync(200, 0))["data"]!;
+        Assert.Equal("110003", test["parameters"]!["symbol"]!.GetValue<string>());
+        Assert.Equal(10, test["rows_affected"]!.GetValue<long>());
+        Assert.Empty(CallsOf("fanout_bars_em", "110004"));
+    }
 }
