@@ -34,6 +34,13 @@ public static class Collection
         services.AddSingleton<Executions>();
         services.AddSingleton<RunningExecutions>();
         services.AddTransient<ExecutionRunner>();
+        services.Configure<PartsOptions>(configuration.GetSection(PartsOptions.Section));
+        services.Configure<SourceRateOptions>(configuration.GetSection(SourceRateOptions.Section));
+        services.AddSingleton<PartSources>();
+        services.AddSingleton<SourceRates>();
+        services.AddSingleton<PartParticipations>();
+        services.AddTransient<PartedRunner>();
+        services.AddHostedService<PartsPump>();
         services.AddSingleton<ExecutionDispatcher>();
         services.AddSingleton<ExecutionSlots>();
         services.AddSingleton<ExecutionRetries>();

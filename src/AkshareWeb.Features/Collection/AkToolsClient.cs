@@ -70,7 +70,10 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         public void Dispose() => Rows.Dispose();
     }
 
-    public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+    /// <param name="beforeTry">Awaited before each try with its number (1, 2, ...): a parted run waits there for its
+    /// turn under the site's rate, so a retry is as polite as a first call.</param>
+    public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct,
+        Func<int, CancellationToken, Task>? beforeTry = null)
     {
         if (AkToolsArguments.FunctionProblem(function) is { } badFunction)
         {
@@ -85,7 +88,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var answer = await CallAsync(function, parameters, ct);
+            var answer = await CallAsync(function, parameters, beforeTry, ct);
             metrics?.AkToolsCall(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, null);
             return answer;
         }
@@ -96,14 +99,15 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         }
     }
 
-    private async Task<Answer> CallAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+    private async Task<Answer> CallAsync(
+        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, CancellationToken ct)
     {
-
         var url = BuildUrl(function, parameters);
         var tries = 0;
         while (true)
         {
             tries++;
+            if (beforeTry is not null) await beforeTry(tries, ct);
             HttpResponseMessage? response = null;
             try
             {

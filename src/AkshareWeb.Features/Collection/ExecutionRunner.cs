@@ -19,7 +19,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// </summary>
 public sealed class ExecutionRunner(
     Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger, TableWrites? writes = null,
-    RunningExecutions? running = null, AkshareMetrics? metrics = null)
+    RunningExecutions? running = null, AkshareMetrics? metrics = null, PartedRunner? parted = null)
 {
     /// <summary>
     /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
@@ -55,6 +55,13 @@ public sealed class ExecutionRunner(
             if (claimed == 0) return null;
             plan = (await Executions.LoadPlanAsync(connection, executionId, ct))!;
             broken = plan.ScriptId is null ? null : await BrokenReasonAsync(connection, plan.ScriptId, ct);
+        }
+
+        if (plan.IsParted)
+        {
+            // Parts keep their own heartbeats and records (PartedRunner); this connection serves only the start.
+            await using var partedConnection = await database.OpenAsync(ct);
+            return await RunPartedAsync(partedConnection, executionId, plan, timeout, ct);
         }
 
         // From here this instance holds the run: its watchdog leaves it alone whatever the heartbeat says.
@@ -230,6 +237,27 @@ public sealed class ExecutionRunner(
         var wrote = progress.Inserted + progress.Updated > 0 || write?.TableCreated == true;
         if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
         return new ExecutionOutcome(status, progress.Inserted + progress.Updated, error);
+    }
+
+    /// <summary>A run over parameter sources: the task's timeout applies to each part, a whole market taking as long as it takes.</summary>
+    private async Task<ExecutionOutcome> RunPartedAsync(MySqlConnection connection, string executionId, ExecutionPlan plan, TimeSpan? timeout, CancellationToken ct)
+    {
+        string? problem = parted is null ? "this engine was built without parted runs" : null;
+        if (problem is null && plan.ScriptId is not null && await BrokenReasonAsync(connection, plan.ScriptId, ct) is { } broken)
+        {
+            problem = $"the data script {plan.ScriptId} is broken: {broken}";
+        }
+
+        if (problem is not null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE executions SET status = 'failed', end_time = @end, error_message = @problem, result = JSON_OBJECT('message', @problem)
+                WHERE execution_id = @executionId
+                """, new { end = time.GetUtcNow().UtcDateTime, problem, executionId }, cancellationToken: CancellationToken.None));
+            return new ExecutionOutcome("failed", 0, problem);
+        }
+
+        return await parted!.RunClaimedAsync(executionId, plan, timeout, ct);
     }
 
     /// <summary>

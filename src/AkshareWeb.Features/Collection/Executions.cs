@@ -24,7 +24,13 @@ public sealed record ExecutionPlan(
     string? DisplayName = null,
     string? Category = null,
     string? ScheduleKey = null,
-    DatedColumns? DatedColumns = null);
+    DatedColumns? DatedColumns = null,
+    IReadOnlyDictionary<string, ParameterSource>? Sources = null,
+    int? Concurrency = null)
+{
+    /// <summary>A run over parameter sources is made of parts; one without stays a single call, as ever.</summary>
+    public bool IsParted => Sources is { Count: > 0 };
+}
 
 /// <summary>Creates and reads execution rows.</summary>
 public sealed class Executions(Database database, TimeProvider time)
@@ -55,9 +61,9 @@ public sealed class Executions(Database database, TimeProvider time)
         try
         {
             await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, target_table, write_mode,
+                INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
                   key_columns, extra_columns, dated_columns, display_name, category, status, triggered_by, retry_count, progress, created_at, schedule_key)
-                VALUES (@id, @TaskId, @ScriptId, @UserId, @InterfaceName, @parameters, @TargetTable, @WriteMode,
+                VALUES (@id, @TaskId, @ScriptId, @UserId, @InterfaceName, @parameters, @sources, @Concurrency, @TargetTable, @WriteMode,
                   @keys, @extras, @dated, @DisplayName, @Category, 'pending', @TriggeredBy, 0, 0, @now, @ScheduleKey)
                 """, new
             {
@@ -67,6 +73,8 @@ public sealed class Executions(Database database, TimeProvider time)
                 plan.UserId,
                 plan.InterfaceName,
                 parameters = JsonSerializer.Serialize(plan.Parameters, Json),
+                sources = plan.IsParted ? ParameterSource.Serialize(plan.Sources!) : null,
+                plan.Concurrency,
                 plan.TargetTable,
                 plan.WriteMode,
                 keys = JsonSerializer.Serialize(plan.KeyColumns, Json),
@@ -91,7 +99,8 @@ public sealed class Executions(Database database, TimeProvider time)
         var row = await connection.QuerySingleOrDefaultAsync<PlanRow>(new CommandDefinition("""
             SELECT interface_name AS InterfaceName, CAST(parameters AS CHAR) AS Parameters, target_table AS TargetTable, write_mode AS WriteMode,
               CAST(key_columns AS CHAR) AS KeyColumns, CAST(extra_columns AS CHAR) AS ExtraColumns, CAST(dated_columns AS CHAR) AS DatedColumns, triggered_by AS TriggeredBy,
-              task_id AS TaskId, script_id AS ScriptId, user_id AS UserId, display_name AS DisplayName, category AS Category
+              task_id AS TaskId, script_id AS ScriptId, user_id AS UserId, display_name AS DisplayName, category AS Category,
+              CAST(parameter_sources AS CHAR) AS Sources, concurrency AS Concurrency
             FROM executions WHERE execution_id = @executionId
             """, new { executionId }, cancellationToken: ct));
         return row is null ? null : new ExecutionPlan(
@@ -102,9 +111,12 @@ public sealed class Executions(Database database, TimeProvider time)
             JsonSerializer.Deserialize<List<string>>(row.KeyColumns, Json) ?? [],
             JsonSerializer.Deserialize<Dictionary<string, string>>(row.ExtraColumns, Json) ?? [],
             row.TriggeredBy, row.TaskId, row.ScriptId, row.UserId, row.DisplayName, row.Category,
-            DatedColumns: row.DatedColumns is null ? null : JsonSerializer.Deserialize<DatedColumns>(row.DatedColumns, Json));
+            DatedColumns: row.DatedColumns is null ? null : JsonSerializer.Deserialize<DatedColumns>(row.DatedColumns, Json),
+            Sources: row.Sources is null ? null : ParameterSource.Deserialize(row.Sources),
+            Concurrency: row.Concurrency);
     }
 
     private sealed record PlanRow(string InterfaceName, string Parameters, string TargetTable, string WriteMode, string KeyColumns,
-        string ExtraColumns, string? DatedColumns, string TriggeredBy, long? TaskId, string? ScriptId, long? UserId, string? DisplayName, string? Category);
+        string ExtraColumns, string? DatedColumns, string TriggeredBy, long? TaskId, string? ScriptId, long? UserId, string? DisplayName, string? Category,
+        string? Sources, int? Concurrency);
 }

@@ -47,7 +47,9 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
     [GeneratedRegex("^ak_[a-z0-9_]{1,61}$")]
     public static partial Regex TableNamePattern();
 
-    public async Task<TableWrite> OpenAsync(ExecutionPlan plan, string executionId, CancellationToken ct)
+    /// <param name="shared">Several writes of the one run at once (a parted run on two instances): none of them relies on
+    /// the bookkeeping columns' defaults naming the run, which another could drop under it.</param>
+    public async Task<TableWrite> OpenAsync(ExecutionPlan plan, string executionId, CancellationToken ct, bool shared = false)
     {
         if (!TableNamePattern().IsMatch(plan.TargetTable))
         {
@@ -57,7 +59,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         var connection = await warehouse.OpenAsync(ct);
         try
         {
-            var write = new TableWrite(connection, plan, executionId, time, options?.Value.UseBulkLoad ?? true);
+            var write = new TableWrite(connection, plan, executionId, time, options?.Value.UseBulkLoad ?? true, shared);
             await write.StartAsync(ct);
             return write;
         }
@@ -143,11 +145,13 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
         private bool rekey;
         // The bookkeeping columns' defaults name this run (it created the table); see DropDefaultsAsync.
         private bool ownDefaults;
+        private readonly bool shared;
         // While the table has had none of the rows seen so far, batches go straight in.
         private bool straightIn;
 
-        internal TableWrite(MySqlConnection connection, ExecutionPlan plan, string executionId, TimeProvider time, bool useBulk)
+        internal TableWrite(MySqlConnection connection, ExecutionPlan plan, string executionId, TimeProvider time, bool useBulk, bool shared = false)
         {
+            this.shared = shared;
             this.useBulk = useBulk;
             this.connection = connection;
             this.plan = plan;
@@ -725,6 +729,12 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                     """, cancellationToken: ct));
                 exists = true;
                 TableCreated = plan.WriteMode != WriteModes.Replace || RowsBefore == 0;
+                if (shared)
+                {
+                    ownDefaults = true;
+                    await DropDefaultsAsync();
+                }
+
                 // Another run may have created it first, with columns this batch lacks: take the table as it is.
                 columns.Clear();
                 await LoadColumnsAsync(ct);
@@ -785,7 +795,7 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                 {
                     // MariaDB quotes a string default in information_schema, MySQL does not.
                     var given = row.Default is { Length: > 0 } d && d != "NULL" ? d.Trim('\'') : null;
-                    ownDefaults = given == executionId;
+                    ownDefaults = given == executionId && !shared;
                 }
 
                 if (ColumnNames.Bookkeeping.Contains(row.Name, StringComparer.Ordinal)) continue;

@@ -41,7 +41,24 @@ public sealed partial class ParameterBinder(TimeProvider time)
     /// (<see cref="AkToolsArguments"/>) to the run, for values already stored: the run then fails with the reason and
     /// AKTools is never called, where a 422 would leave no trace of the scheduled run.
     /// </summary>
-    public Dictionary<string, string> Bind(IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix = "parameters", bool refuseUnsafe = true)
+    public Dictionary<string, string> Bind(IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix = "parameters", bool refuseUnsafe = true) =>
+        BindCore(definitions, supplied, prefix, refuseUnsafe, null, 0);
+
+    /// <summary>
+    /// As <see cref="Bind"/>, where a value may also be a source (<see cref="ParameterSource"/>): those come back
+    /// apart, each listed value converted and checked like a single one (<c>parameters.symbol[3]</c> names a bad one),
+    /// and a cross product of lists above <paramref name="maxParts"/> is a 422.
+    /// </summary>
+    public (Dictionary<string, string> Values, Dictionary<string, ParameterSource> Sources) BindWithSources(
+        IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, int maxParts, string prefix = "parameters", bool refuseUnsafe = true)
+    {
+        var sources = new Dictionary<string, ParameterSource>(StringComparer.Ordinal);
+        var values = BindCore(definitions, supplied, prefix, refuseUnsafe, sources, maxParts);
+        return (values, sources);
+    }
+
+    private Dictionary<string, string> BindCore(
+        IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix, bool refuseUnsafe, Dictionary<string, ParameterSource>? sources, int maxParts)
     {
         var errors = new List<FieldError>();
         var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
@@ -85,6 +102,12 @@ public sealed partial class ParameterBinder(TimeProvider time)
             string? text;
             if (values.TryGetValue(definition.Name, out var value) && value.ValueKind != JsonValueKind.Null)
             {
+                if (value.ValueKind == JsonValueKind.Object && sources is not null)
+                {
+                    if (ParseSource(definition, value, field, refuseUnsafe, errors) is { } source) sources[definition.Name] = source;
+                    continue;
+                }
+
                 text = Convert(definition, value, out var problem);
                 if (problem is not null)
                 {
@@ -115,6 +138,15 @@ public sealed partial class ParameterBinder(TimeProvider time)
             bound[definition.Name] = text ?? "";
         }
 
+        if (sources is not null)
+        {
+            var parts = sources.Values.Where(v => v.Values is not null).Aggregate(1L, (product, v) => Math.Min(product * v.Values!.Count, long.MaxValue / 100_000));
+            if (parts > maxParts)
+            {
+                errors.Add(new FieldError(prefix, $"the lists make {parts} parts; at most {maxParts} are allowed"));
+            }
+        }
+
         if (refuseUnsafe)
         {
             errors.AddRange(AkToolsArguments.Problems(bound, prefix).Where(p => errors.All(e => e.Field != p.Field)));
@@ -126,6 +158,114 @@ public sealed partial class ParameterBinder(TimeProvider time)
         }
 
         return bound;
+    }
+
+    private ParameterSource? ParseSource(ParameterDefinition definition, JsonElement value, string field, bool refuseUnsafe, List<FieldError> errors)
+    {
+        if (value.TryGetProperty("values", out var list))
+        {
+            if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
+            {
+                errors.Add(new FieldError($"{field}.values", "must be a non-empty list of values"));
+                return null;
+            }
+
+            var texts = new List<string>(list.GetArrayLength());
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var index = 0;
+            var valid = true;
+            foreach (var item in list.EnumerateArray())
+            {
+                var itemField = $"{field}[{index++}]";
+                string? text = null;
+                var problem = "must be a value, not null";
+                if (item.ValueKind != JsonValueKind.Null) text = Convert(definition, item, out problem);
+
+                if (problem is null && definition.Allowed is { Count: > 0 } allowed && !allowed.Contains(text!))
+                {
+                    problem = $"must be one of: {string.Join(", ", allowed.Select(a => a.Length == 0 ? "\"\"" : a))}";
+                }
+
+                if (problem is null && refuseUnsafe) problem = AkToolsArguments.ValueProblem(text!);
+                if (problem is not null)
+                {
+                    errors.Add(new FieldError(itemField, problem));
+                    valid = false;
+                }
+                else if (seen.Add(text!))
+                {
+                    texts.Add(text!);
+                }
+            }
+
+            return valid ? new ParameterSource(Values: texts) : null;
+        }
+
+        if (value.TryGetProperty("from_table", out var table))
+        {
+            var column = value.TryGetProperty("column", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            if (table.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(table.GetString()))
+            {
+                errors.Add(new FieldError($"{field}.from_table", "must be the name of a managed table"));
+                return null;
+            }
+
+            if (string.IsNullOrEmpty(column))
+            {
+                errors.Add(new FieldError($"{field}.column", "required: the column whose distinct values make the parts"));
+                return null;
+            }
+
+            var filter = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (value.TryGetProperty("filter", out var f) && f.ValueKind != JsonValueKind.Null)
+            {
+                if (f.ValueKind != JsonValueKind.Object)
+                {
+                    errors.Add(new FieldError($"{field}.filter", "must be an object of column: value"));
+                    return null;
+                }
+
+                foreach (var condition in f.EnumerateObject())
+                {
+                    if (condition.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null)
+                    {
+                        errors.Add(new FieldError($"{field}.filter.{Printable(condition.Name)}", "must be a single value"));
+                        return null;
+                    }
+
+                    filter[condition.Name] = condition.Value.ValueKind == JsonValueKind.String ? condition.Value.GetString()! : condition.Value.GetRawText();
+                }
+            }
+
+            return new ParameterSource(FromTable: table.GetString(), Column: column, Filter: filter);
+        }
+
+        if (value.TryGetProperty("since_last", out var since))
+        {
+            if (definition.Type != "date")
+            {
+                errors.Add(new FieldError($"{field}.since_last", "since_last is for date parameters"));
+                return null;
+            }
+
+            if (since.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(since.GetString()))
+            {
+                errors.Add(new FieldError($"{field}.since_last", "must name the target table's date column"));
+                return null;
+            }
+
+            var overlap = 0;
+            if (value.TryGetProperty("overlap_days", out var o) && (o.ValueKind != JsonValueKind.Number || !o.TryGetInt32(out overlap) || overlap is < 0 or > 3650))
+            {
+                errors.Add(new FieldError($"{field}.overlap_days", "must be a whole number of days from 0 to 3650"));
+                return null;
+            }
+
+            return new ParameterSource(SinceLast: since.GetString(), OverlapDays: overlap);
+        }
+
+        errors.Add(new FieldError(field, "an object here must be {\"values\": [...]}, {\"from_table\": ..., \"column\": ...} or, for a date, {\"since_last\": ..., \"overlap_days\": n}"));
+        return null;
     }
 
     /// <summary>Fills a script's constant columns: "{param}" takes the run's value, "{today}" the run's date.</summary>

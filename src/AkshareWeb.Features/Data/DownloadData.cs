@@ -34,7 +34,7 @@ public static class DownloadData
     /// appended with a row hash, so the same download twice adds nothing.
     /// </summary>
     public sealed class Handler(
-        Database database, ParameterBinder binder, Collection.Executions executions, ExecutionDispatcher dispatcher, Settings.UserQuotas quotas)
+        Database database, ParameterBinder binder, PartSources sources, Collection.Executions executions, ExecutionDispatcher dispatcher, Settings.UserQuotas quotas)
         : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
@@ -48,18 +48,19 @@ public static class DownloadData
             }
 
             var definitions = await InterfaceCatalog.ParametersAsync(connection, row.Id, ct);
-            var parameters = binder.Bind(definitions, command.Parameters);
             var scriptJson = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
                 "SELECT CAST(definition AS CHAR) FROM data_scripts WHERE target_table = @table AND interface_name = @name ORDER BY is_active DESC, id LIMIT 1",
                 new { table, name = row.Name }, cancellationToken: ct));
             var script = scriptJson is null ? null : DataScriptLibrary.Deserialize(scriptJson);
+            var extraColumns = script?.ExtraColumns ?? new Dictionary<string, string>();
+            var (parameters, parted) = await sources.BindAsync(definitions, command.Parameters, script?.WriteMode ?? WriteModes.Append, extraColumns, ct);
 
             var plan = new ExecutionPlan(row.Name, parameters, table,
                 script?.WriteMode ?? WriteModes.Append,
                 script?.KeyColumns ?? [],
-                script is null ? new Dictionary<string, string>() : binder.ResolveExtraColumns(script.ExtraColumns, parameters),
+                PartSources.ExtraColumns(binder, extraColumns, parameters, parted),
                 "download", UserId: command.UserId, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id,
-                DatedColumns: script?.DatedColumns);
+                DatedColumns: script?.DatedColumns, Sources: parted.Count > 0 ? parted : null);
             string executionId;
             await using (await quotas.EnterAdhocAsync(command.UserId, command.IsAdmin, scriptTest: false, ct))
             {

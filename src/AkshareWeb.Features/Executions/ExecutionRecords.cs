@@ -11,7 +11,7 @@ public sealed record ExecutionView(
     string ExecutionId, long? TaskId, string? ScriptId, string InterfaceName, string TargetTable, string Status, string TriggeredBy,
     JsonElement? Parameters, DateTime CreatedAt, DateTime? StartTime, DateTime? EndTime, double? ExecutionTime, int Progress,
     long? RowsFetched, long? RowsBefore, long? RowsAfter, long? RowsAffected, long? RowsInserted, long? RowsUpdated,
-    JsonElement? Result, string? ErrorMessage, int RetryCount, string? RetryOf);
+    JsonElement? Result, string? ErrorMessage, int RetryCount, string? RetryOf, int? PartsTotal, int? PartsDone, int? PartsFailed);
 
 public static class ExecutionStatuses
 {
@@ -35,7 +35,8 @@ public static class ExecutionRecords
         created_at AS CreatedAt, start_time AS StartTime, end_time AS EndTime, execution_time AS ExecutionTime, progress,
         rows_fetched AS RowsFetched, rows_before AS RowsBefore, rows_after AS RowsAfter, rows_affected AS RowsAffected,
         rows_inserted AS RowsInserted, rows_updated AS RowsUpdated, CAST(result AS CHAR) AS Result,
-        error_message AS ErrorMessage, retry_count AS RetryCount, retry_of AS RetryOf, user_id AS UserId
+        error_message AS ErrorMessage, retry_count AS RetryCount, retry_of AS RetryOf, user_id AS UserId,
+        parts_total AS PartsTotal, parts_done AS PartsDone, parts_failed AS PartsFailed
         """;
 
     /// <summary>The visibility filter for a caller, as SQL over the alias-free executions table.</summary>
@@ -57,11 +58,11 @@ public static class ExecutionRecords
         string ExecutionId, long? TaskId, string? ScriptId, string InterfaceName, string TargetTable, string Status, string TriggeredBy,
         string? Parameters, DateTime CreatedAt, DateTime? StartTime, DateTime? EndTime, double? ExecutionTime, int Progress,
         long? RowsFetched, long? RowsBefore, long? RowsAfter, long? RowsAffected, long? RowsInserted, long? RowsUpdated,
-        string? Result, string? ErrorMessage, int RetryCount, string? RetryOf, long? UserId)
+        string? Result, string? ErrorMessage, int RetryCount, string? RetryOf, long? UserId, int? PartsTotal, int? PartsDone, int? PartsFailed)
     {
         public ExecutionView ToView() => new(ExecutionId, TaskId, ScriptId, InterfaceName, TargetTable, Status, TriggeredBy,
             Json(Parameters), CreatedAt, StartTime, EndTime, ExecutionTime, Progress, RowsFetched, RowsBefore, RowsAfter,
-            RowsAffected, RowsInserted, RowsUpdated, Json(Result), ErrorMessage, RetryCount, RetryOf);
+            RowsAffected, RowsInserted, RowsUpdated, Json(Result), ErrorMessage, RetryCount, RetryOf, PartsTotal, PartsDone, PartsFailed);
 
         private static JsonElement? Json(string? text)
         {

@@ -17,9 +17,9 @@ public sealed class ExecutionRetries(
     Database database, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<SchedulerOptions> options, TimeProvider time)
 {
     private const string Copy = """
-        INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, target_table, write_mode,
+        INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
           key_columns, extra_columns, dated_columns, display_name, category, status, triggered_by, retry_of, retry_count, progress, created_at, schedule_key)
-        SELECT @newId, task_id, script_id, COALESCE(@userId, user_id), interface_name, parameters, target_table, write_mode,
+        SELECT @newId, task_id, script_id, COALESCE(@userId, user_id), interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
           key_columns, extra_columns, dated_columns, display_name, category, 'pending', 'retry', execution_id, retry_count + 1, 0, @now, @scheduleKey
         FROM executions WHERE execution_id = @executionId
         """;
@@ -71,9 +71,19 @@ public sealed class ExecutionRetries(
         var newId = Collection.Executions.NewExecutionId();
         try
         {
+            await using var transaction = await connection.BeginTransactionAsync(ct);
             var copied = await connection.ExecuteAsync(new CommandDefinition(Copy,
-                new { newId, userId, now = time.GetUtcNow().UtcDateTime, scheduleKey, executionId }, cancellationToken: ct));
-            return copied == 1 ? newId : null;
+                new { newId, userId, now = time.GetUtcNow().UtcDateTime, scheduleKey, executionId }, transaction, cancellationToken: ct));
+            if (copied != 1) return null;
+            // A parted run is retried by its parts that did not succeed (failed, or cancelled before they ran), with
+            // the values they had; the parts that succeeded are not fetched again.
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO execution_parts (execution_id, part_no, parameters, status)
+                SELECT @newId, part_no, parameters, 'pending' FROM execution_parts
+                WHERE execution_id = @executionId AND status IN ('failed', 'cancelled', 'pending', 'running')
+                """, new { newId, executionId }, transaction, cancellationToken: ct));
+            await transaction.CommitAsync(ct);
+            return newId;
         }
         catch (MySqlConnector.MySqlException e) when (e.ErrorCode == MySqlConnector.MySqlErrorCode.DuplicateKeyEntry)
         {

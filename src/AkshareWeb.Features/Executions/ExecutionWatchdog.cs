@@ -64,7 +64,7 @@ public sealed class ExecutionWatchdog(
         IReadOnlyCollection<string> mine = running?.Ids ?? [];
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var dead = (await connection.QueryAsync<string>(new CommandDefinition("""
-            SELECT execution_id FROM executions WHERE status = 'running' AND heartbeat_at < @staleBefore
+            SELECT execution_id FROM executions WHERE status = 'running' AND heartbeat_at < @staleBefore AND parts_total IS NULL
             ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
             """, new { staleBefore }, transaction, cancellationToken: ct))).Where(id => !mine.Contains(id)).ToList();
         if (dead.Count > 0)
@@ -77,6 +77,13 @@ public sealed class ExecutionWatchdog(
             logger.LogWarning("Marked {Count} runs whose worker died as failed: {Executions}", dead.Count, string.Join(", ", dead));
         }
 
+        // A part whose runner stopped answering goes back to pending: the run it belongs to is not failed, its
+        // other parts go on, and an instance that takes part (Executions/PartsPump) runs this one again.
+        var freed = await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE execution_parts SET status = 'pending', worker = NULL, heartbeat_at = NULL
+            WHERE status = 'running' AND heartbeat_at < @staleBefore
+            """, new { staleBefore }, transaction, cancellationToken: ct));
+        if (freed > 0) logger.LogWarning("Gave {Count} parts whose runner stopped answering back to pending", freed);
         await transaction.CommitAsync(ct);
         return dead;
     }

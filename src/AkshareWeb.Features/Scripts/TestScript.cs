@@ -25,7 +25,8 @@ public static class TestScript
         IReadOnlyList<Column> Columns, IReadOnlyList<Dictionary<string, JsonElement>> SampleRows);
 
     /// <summary>A test counts against the user's running ad-hoc work, as a download does, while it runs.</summary>
-    public sealed class Handler(DataScriptLibrary library, Database database, ParameterBinder binder, AkToolsClient akTools, Settings.UserQuotas quotas)
+    public sealed class Handler(
+        DataScriptLibrary library, Database database, ParameterBinder binder, PartSources sources, AkToolsClient akTools, Settings.UserQuotas quotas)
         : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken ct)
@@ -40,7 +41,23 @@ public static class TestScript
                 }
             }
 
-            var parameters = binder.Bind(script.Parameters, command.Parameters);
+            var (parameters, parted) = await sources.BindAsync(script.Parameters, command.Parameters, script.WriteMode, script.ExtraColumns, ct);
+            if (parted.Count > 0)
+            {
+                // A test of a parted run fetches its first part: enough to see the columns and a sample.
+                var first = (await sources.ExpandAsync(parted, ct)).FirstOrDefault() ?? [];
+                foreach (var (name, value) in first) parameters[name] = value;
+                foreach (var (name, source) in parted.Where(s => s.Value.SinceLast is not null))
+                {
+                    if (await sources.SinceLastAsync(source, script.TargetTable, parameters, ct) is { } since) parameters[name] = since;
+                }
+
+                if (AkToolsArguments.Problems(parameters) is [var problem, ..])
+                {
+                    throw ApiError.Validation(problem.Field, $"{problem.Message} (the first part's value)");
+                }
+            }
+
             var lease = await quotas.EnterAdhocAsync(command.UserId, command.IsAdmin, scriptTest: true, ct);
             await lease.DisposeAsync();
             try

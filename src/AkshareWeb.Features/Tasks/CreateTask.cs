@@ -14,7 +14,7 @@ public static class CreateTask
 {
     public sealed record Command(
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
-        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive) : ICommand<TaskView>
+        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null) : ICommand<TaskView>
     {
         internal long OwnerId { get; init; }
         internal bool IsAdmin { get; init; }
@@ -24,7 +24,7 @@ public static class CreateTask
     {
         public Validator(IOptions<SchedulerOptions> options, TimeProvider time) =>
             TaskRules.Apply(this, options.Value, time, c => c.Name, c => c.Description, c => c.ScriptId, c => c.ScheduleType, c => c.ScheduleExpression,
-                c => c.Parameters, c => c.MaxRetries, c => c.TimeoutSeconds, requireAll: true);
+                c => c.Parameters, c => c.MaxRetries, c => c.TimeoutSeconds, requireAll: true, c => c.Concurrency);
     }
 
     public sealed class Handler(
@@ -34,9 +34,9 @@ public static class CreateTask
     {
         private const string Insert = """
             INSERT INTO scheduled_tasks (name, description, script_id, schedule_type, schedule_expression, time_zone, parameters,
-              is_active, retry_on_failure, max_retries, timeout_seconds, owner_id, next_due_at, created_at, updated_at)
+              is_active, retry_on_failure, max_retries, timeout_seconds, concurrency, owner_id, next_due_at, created_at, updated_at)
             VALUES (@Name, @Description, @ScriptId, @ScheduleType, @ScheduleExpression, @TimeZone, @Parameters,
-              @IsActive, @RetryOnFailure, @MaxRetries, @TimeoutSeconds, @OwnerId, @NextDueAt, @Now, @Now);
+              @IsActive, @RetryOnFailure, @MaxRetries, @TimeoutSeconds, @Concurrency, @OwnerId, @NextDueAt, @Now, @Now);
             SELECT LAST_INSERT_ID();
             """;
 
@@ -62,6 +62,7 @@ public static class CreateTask
                 RetryOnFailure = command.RetryOnFailure ?? false,
                 MaxRetries = command.MaxRetries ?? 0,
                 command.TimeoutSeconds,
+                command.Concurrency,
                 command.OwnerId,
                 NextDueAt = command.ScheduleType == ScheduleTypes.Interval
                     ? now.AddSeconds(TaskSchedule.IntervalSeconds(command.ScheduleExpression!.Trim()))
@@ -109,7 +110,8 @@ internal static class TaskRules
         System.Linq.Expressions.Expression<Func<T, JsonElement?>> parameters,
         System.Linq.Expressions.Expression<Func<T, int?>> maxRetries,
         System.Linq.Expressions.Expression<Func<T, int?>> timeout,
-        bool requireAll)
+        bool requireAll,
+        System.Linq.Expressions.Expression<Func<T, int?>> concurrency)
     {
         var zone = TaskSchedule.Zone(options.TimeZone);
         if (requireAll)
@@ -135,5 +137,7 @@ internal static class TaskRules
             .WithMessage("parameters must be an object of name: value");
         v.RuleFor(maxRetries).InclusiveBetween(0, 10);
         v.RuleFor(timeout).InclusiveBetween(10, 86_400);
+        // Parts a run over parameter sources takes at once; a run never takes more than max_concurrent_tasks allows.
+        v.RuleFor(concurrency).InclusiveBetween(1, 100);
     }
 }

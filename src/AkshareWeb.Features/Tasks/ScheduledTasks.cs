@@ -10,14 +10,14 @@ namespace AkshareWeb.Features.Tasks;
 public sealed record ScheduledTask(
     long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
     string Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
-    DateTime? NextDueAt, DateTime? LastExecutionAt, DateTime CreatedAt, DateTime UpdatedAt, string? PausedReason);
+    DateTime? NextDueAt, DateTime? LastExecutionAt, DateTime CreatedAt, DateTime UpdatedAt, string? PausedReason, int? Concurrency);
 
 /// <summary>A task as the API shows it, with the times computed from its schedule.</summary>
 public sealed record TaskView(
     long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
     JsonElement Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
     DateTime? LastExecutionAt, DateTime? NextExecutionAt, string? LastStatus, DateTime CreatedAt, DateTime UpdatedAt,
-    string? PausedReason);
+    string? PausedReason, int? Concurrency);
 
 /// <summary>Reads of tasks that several slices share, with the ownership rule: users see their own tasks,
 /// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing.</summary>
@@ -27,7 +27,7 @@ public sealed class ScheduledTasks(Database database, TimeProvider time)
         id, name, description, script_id AS ScriptId, schedule_type AS ScheduleType, schedule_expression AS ScheduleExpression,
         time_zone AS TimeZone, CAST(parameters AS CHAR) AS Parameters, is_active AS IsActive, retry_on_failure AS RetryOnFailure,
         max_retries AS MaxRetries, timeout_seconds AS TimeoutSeconds, owner_id AS OwnerId, next_due_at AS NextDueAt,
-        last_execution_at AS LastExecutionAt, created_at AS CreatedAt, updated_at AS UpdatedAt, paused_reason AS PausedReason
+        last_execution_at AS LastExecutionAt, created_at AS CreatedAt, updated_at AS UpdatedAt, paused_reason AS PausedReason, concurrency AS Concurrency
         """;
 
     public static Task<ScheduledTask?> FindAsync(MySqlConnection connection, MySqlTransaction? transaction, long id, bool forUpdate, CancellationToken ct) =>
@@ -63,6 +63,6 @@ public sealed class ScheduledTasks(Database database, TimeProvider time)
         using var parameters = JsonDocument.Parse(task.Parameters);
         return new TaskView(task.Id, task.Name, task.Description, task.ScriptId, task.ScheduleType, task.ScheduleExpression, task.TimeZone,
             parameters.RootElement.Clone(), task.IsActive, task.RetryOnFailure, task.MaxRetries, task.TimeoutSeconds, task.OwnerId,
-            task.LastExecutionAt, next, lastStatus, task.CreatedAt, task.UpdatedAt, task.IsActive ? null : task.PausedReason);
+            task.LastExecutionAt, next, lastStatus, task.CreatedAt, task.UpdatedAt, task.IsActive ? null : task.PausedReason, task.Concurrency);
     }
 }

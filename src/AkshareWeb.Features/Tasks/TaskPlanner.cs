@@ -11,7 +11,7 @@ namespace AkshareWeb.Features.Tasks;
 /// owner gave; defaults and relative dates ("today-30d") are resolved at each run, so a daily task asks for
 /// each day's window.
 /// </summary>
-public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binder, Collection.Executions executions, ExecutionDispatcher dispatcher)
+public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, Collection.Executions executions, ExecutionDispatcher dispatcher)
 {
     /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
     public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)
@@ -27,7 +27,8 @@ public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binde
             throw ApiError.Validation("script_id", $"the data script {scriptId} is deactivated");
         }
 
-        binder.Check(f.Script.Parameters, parameters);
+        // A value may be a source of values (a list, a table's column, since_last): checked here, expanded at each run.
+        await sources.BindAsync(f.Script.Parameters, parameters, f.Script.WriteMode, f.Script.ExtraColumns, ct);
         return parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
     }
 
@@ -39,10 +40,10 @@ public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binde
         using var stored = JsonDocument.Parse(task.Parameters);
         // A stored value AKTools must not receive (written behind the service's back) reaches the run, which fails
         // with the reason and never calls AKTools; a 422 here would leave a scheduled run without a trace.
-        var parameters = binder.Bind(script.Parameters, stored.RootElement.Clone(), refuseUnsafe: false);
+        var (parameters, parted) = await sources.BindAsync(script.Parameters, stored.RootElement.Clone(), script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false);
         var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
-            binder.ResolveExtraColumns(script.ExtraColumns, parameters), triggeredBy, task.Id, script.Id, userId ?? task.OwnerId,
-            script.Name, script.Category, scheduleKey, script.DatedColumns);
+            PartSources.ExtraColumns(binder, script.ExtraColumns, parameters, parted), triggeredBy, task.Id, script.Id, userId ?? task.OwnerId,
+            script.Name, script.Category, scheduleKey, script.DatedColumns, parted.Count > 0 ? parted : null, task.Concurrency);
         var executionId = await executions.CreateAsync(plan, ct);
         if (executionId is not null)
         {

@@ -16,7 +16,7 @@ public static class UpdateTask
     /// <summary>Fields left out keep their value; a new schedule re-registers the task's job.</summary>
     public sealed record Body(
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
-        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive);
+        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null);
 
     public sealed record Command(long TaskId, Body Changes, ClaimsPrincipal Caller) : ICommand<TaskView>;
 
@@ -26,7 +26,7 @@ public static class UpdateTask
         {
             var body = new InlineValidator<Body>();
             TaskRules.Apply(body, options.Value, time, b => b.Name, b => b.Description, b => b.ScriptId, b => b.ScheduleType, b => b.ScheduleExpression,
-                b => b.Parameters, b => b.MaxRetries, b => b.TimeoutSeconds, requireAll: false);
+                b => b.Parameters, b => b.MaxRetries, b => b.TimeoutSeconds, requireAll: false, b => b.Concurrency);
             body.RuleFor(b => b.Name).NotEmpty().When(b => b.Name is not null);
             RuleFor(c => c.Changes).SetValidator(body).OverridePropertyName("");
         }
@@ -79,6 +79,7 @@ public static class UpdateTask
             if (c.MaxRetries is not null) set.Append(", max_retries = @maxRetries");
             if (c.TimeoutSeconds is not null) set.Append(", timeout_seconds = @timeout");
             if (c.IsActive is not null) set.Append(", is_active = @isActive");
+            if (c.Concurrency is not null) set.Append(", concurrency = @concurrency");
             await connection.ExecuteAsync(new CommandDefinition($"UPDATE scheduled_tasks SET {set} WHERE id = @id", new
             {
                 now,
@@ -93,6 +94,7 @@ public static class UpdateTask
                 maxRetries = c.MaxRetries,
                 timeout = c.TimeoutSeconds,
                 isActive = c.IsActive,
+                concurrency = c.Concurrency,
                 id = current.Id,
             }, cancellationToken: ct));
 

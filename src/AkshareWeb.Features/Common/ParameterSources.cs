@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AkshareWeb.Features.Common;
+
+/// <summary>
+/// A parameter given as a source of values instead of one value: <c>{"values": [...]}</c> (one part per value),
+/// <c>{"from_table": t, "column": c, "filter": {...}}</c> (one part per distinct value, read when the run starts) or,
+/// for a date, <c>{"since_last": column, "overlap_days": n}</c> (each part from its own last stored date). A
+/// since_last source also carries, fixed with the plan, the date's format and default and the key parameters it
+/// matches stored rows on (<c>Match</c>: parameter name to column).
+/// </summary>
+public sealed record ParameterSource(
+    IReadOnlyList<string>? Values = null,
+    string? FromTable = null,
+    string? Column = null,
+    IReadOnlyDictionary<string, string>? Filter = null,
+    string? SinceLast = null,
+    int OverlapDays = 0,
+    string? Format = null,
+    string? Default = null,
+    IReadOnlyDictionary<string, string>? Match = null)
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>A source that makes parts (a list or a table); since_last only shapes each part's dates.</summary>
+    [JsonIgnore]
+    public bool MakesParts => Values is not null || FromTable is not null;
+
+    public static string Serialize(IReadOnlyDictionary<string, ParameterSource> sources) => JsonSerializer.Serialize(sources, Json);
+
+    public static IReadOnlyDictionary<string, ParameterSource> Deserialize(string? json) =>
+        json is null ? new Dictionary<string, ParameterSource>() : JsonSerializer.Deserialize<Dictionary<string, ParameterSource>>(json, Json) ?? [];
+}
+
+/// <summary>Where parameter sources are accepted, how many parts a run may have at most.</summary>
+public sealed class PartsOptions
+{
+    public const string Section = "Parts";
+
+    /// <summary>The cross product of list parameters above this is a 422 (a table source: the run fails).</summary>
+    public int MaxParts { get; set; } = 20_000;
+
+    /// <summary>Parts a run takes at once when its task does not say.</summary>
+    public int DefaultConcurrency { get; set; } = 4;
+}

@@ -1,0 +1,84 @@
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Settings;
+using AkshareWeb.Features.Tasks;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>
+/// Every instance looks each second for running parted executions with parts left and joins those it is not in
+/// yet: a second instance shares a big run's parts, and after a restart (of one instance or all) the remaining
+/// parts continue wherever an instance is up. A run whose participants all vanished after its last part is ended
+/// here too. The part's claim under the execution's row lock keeps every part to one runner.
+/// </summary>
+public sealed class PartsPump(
+    Database database, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<SchedulerOptions> options,
+    TimeProvider time, ILogger<PartsPump> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var joined = new List<Task>();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                joined.RemoveAll(t => t.IsCompleted);
+                try
+                {
+                    foreach (var (executionId, timeoutSeconds) in await OpenRunsAsync(stoppingToken))
+                    {
+                        if (participations.IsIn(executionId)) continue;
+                        joined.Add(JoinAsync(executionId, timeoutSeconds, stoppingToken));
+                    }
+                }
+                catch (MySqlException e)
+                {
+                    logger.LogWarning(e, "Looking for parted runs to join failed");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(joined);
+    }
+
+    private async Task<IReadOnlyList<(string ExecutionId, int? TimeoutSeconds)>> OpenRunsAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var staleBefore = time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds);
+        return (await connection.QueryAsync<(string, int?)>(new CommandDefinition("""
+            SELECT e.execution_id, t.timeout_seconds FROM executions e LEFT JOIN scheduled_tasks t ON t.id = e.task_id
+            WHERE e.status = 'running' AND e.parts_total IS NOT NULL
+              AND (EXISTS (SELECT 1 FROM execution_parts p WHERE p.execution_id = e.execution_id AND p.status = 'pending') OR e.heartbeat_at < @staleBefore)
+            ORDER BY e.id LIMIT 20
+            """, new { staleBefore }, cancellationToken: ct))).ToList();
+    }
+
+    private async Task JoinAsync(string executionId, int? timeoutSeconds, CancellationToken ct)
+    {
+        await Task.Yield();
+        try
+        {
+            var timeout = TimeSpan.FromSeconds(timeoutSeconds ?? (await settings.GetExecutionSettingsAsync(ct)).DefaultTimeout);
+            await using var scope = scopes.CreateAsyncScope();
+            var ended = await scope.ServiceProvider.GetRequiredService<PartedRunner>().JoinAsync(executionId, timeout, ct);
+            if (ended) await scope.ServiceProvider.GetRequiredService<ExecutionRetries>().RetryIfAskedAsync(executionId, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is MySqlException or InvalidOperationException)
+        {
+            logger.LogWarning(e, "Taking part in execution {ExecutionId} failed", executionId);
+        }
+    }
+}
