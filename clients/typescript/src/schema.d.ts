@@ -607,6 +607,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/executions/{executionId}/parts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ListExecutionParts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/executions/{executionId}/cancel": {
         parameters: {
             query?: never;
@@ -1286,6 +1302,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             paused_reason: string | null;
+            /** Format: int32 */
+            concurrency: number | null;
         };
         EnvelopeOfTaskView: {
             /** Format: int32 */
@@ -1308,6 +1326,8 @@ export interface components {
             /** Format: int32 */
             timeout_seconds?: number | null;
             is_active?: boolean | null;
+            /** Format: int32 */
+            concurrency?: number | null;
         };
         UpdateTaskRequest: {
             name?: string | null;
@@ -1324,6 +1344,8 @@ export interface components {
             /** Format: int32 */
             timeout_seconds?: number | null;
             is_active?: boolean | null;
+            /** Format: int32 */
+            concurrency?: number | null;
         };
         EnvelopeOfTaskRunStarted: {
             /** Format: int32 */
@@ -1393,6 +1415,12 @@ export interface components {
             /** Format: int32 */
             retry_count: number;
             retry_of: string | null;
+            /** Format: int32 */
+            parts_total: number | null;
+            /** Format: int32 */
+            parts_done: number | null;
+            /** Format: int32 */
+            parts_failed: number | null;
         };
         EnvelopeOfExecutionStats: {
             /** Format: int32 */
@@ -1423,6 +1451,43 @@ export interface components {
             code: number;
             message: string;
             data: components["schemas"]["ExecutionView"];
+        };
+        EnvelopeOfPagedOfPartView: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["PagedOfPartView"];
+        };
+        PagedOfPartView: {
+            items: components["schemas"]["PartView"][];
+            /** Format: int64 */
+            total: number;
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int32 */
+            total_pages: number;
+        };
+        PartView: {
+            /** Format: int32 */
+            part_no: number;
+            parameters: {
+                [key: string]: unknown;
+            };
+            status: string;
+            /** Format: int32 */
+            tries: number;
+            /** Format: int64 */
+            rows_fetched: number | null;
+            /** Format: int64 */
+            rows_written: number | null;
+            error_message: string | null;
+            /** Format: date-time */
+            start_time: string | null;
+            /** Format: date-time */
+            end_time: string | null;
+            worker: string | null;
         };
         EnvelopeOfRetryStarted: {
             /** Format: int32 */
@@ -4619,6 +4684,77 @@ export interface operations {
             };
             /** @description Not found, or not the caller's (2001). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ListExecutionParts: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ExecutionStatus"];
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfPagedOfPartView"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
