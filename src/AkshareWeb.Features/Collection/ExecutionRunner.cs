@@ -118,7 +118,11 @@ public sealed class ExecutionRunner(
             rowsAfter = await write.FinishAsync(run.Token);
             progress.Inserted -= write.DuplicatesRemoved;
             status = "completed";
-            await RegisterTableAsync(plan, progress.Inserted + progress.Updated > 0 || write.TableCreated, ct);
+            await using (var registry = await database.OpenAsync(ct))
+            {
+                await RegisterTableAsync(registry, plan, progress.Inserted + progress.Updated > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, ct);
+            }
+
         }
         catch (OperationCanceledException) when (run.IsCancellationRequested)
         {
@@ -422,7 +426,12 @@ public sealed class ExecutionRunner(
     /// After the record: the date indexes the run left for later (off the run's clock; a failure is only logged),
     /// then word to the readers of the table that it changed.
     /// </summary>
-    private async Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
+    private Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes) =>
+        AfterRunAsync(writer, writes, logger, table, indexes);
+
+    /// <summary>Shared with parted runs, which end the same way.</summary>
+    internal static async Task AfterRunAsync(
+        WarehouseWriter writer, TableWrites? writes, ILogger logger, string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
     {
         await Task.Yield();
         try
@@ -437,10 +446,9 @@ public sealed class ExecutionRunner(
         writes?.Announce(table);
     }
 
-    private async Task RegisterTableAsync(ExecutionPlan plan, bool wrote, CancellationToken ct)
+    /// <summary>The table in the catalogue of managed tables, with the script that fills it; shared with parted runs.</summary>
+    internal static async Task RegisterTableAsync(MySqlConnection connection, ExecutionPlan plan, bool wrote, DateTime now, CancellationToken ct)
     {
-        var now = time.GetUtcNow().UtcDateTime;
-        await using var connection = await database.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO warehouse_tables (table_name, display_name, category, script_id, interface_name, write_mode, key_columns, created_at, last_updated_at)
             VALUES (@TargetTable, @display, @Category, @ScriptId, @InterfaceName, @WriteMode, @keys, @now, @updated)

@@ -533,7 +533,7 @@ public sealed class PartedRunner(
         };
         var ended = await EndAsync(connection, state.ExecutionId, status, error, counts.Fetched, counts.Written, rowsAfter, CancellationToken.None, result, counts);
         if (!ended) return false;
-        if (counts.Written > 0 || rowsAfter > 0) await RegisterTableAsync(connection, state.Plan, counts.Written > 0);
+        if (counts.Written > 0 || rowsAfter > 0) await ExecutionRunner.RegisterTableAsync(connection, state.Plan, counts.Written > 0, time.GetUtcNow().UtcDateTime, CancellationToken.None);
         logger.LogInformation("Parted execution {ExecutionId} ended {Status}: {Done}/{Total} parts, {Written} rows written", state.ExecutionId, status, counts.Done, counts.Total, counts.Written);
         var indexes = state.Indexes.DistinctBy(i => i.Name).ToList();
         if (indexes.Count > 0 || counts.Written > 0) _ = AfterRunAsync(state.Plan.TargetTable, indexes);
@@ -574,42 +574,6 @@ public sealed class PartedRunner(
         return exists == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
     }
 
-    private async Task RegisterTableAsync(MySqlConnection connection, ExecutionPlan plan, bool wrote)
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO warehouse_tables (table_name, display_name, category, script_id, interface_name, write_mode, key_columns, created_at, last_updated_at)
-            VALUES (@TargetTable, @display, @Category, @ScriptId, @InterfaceName, @WriteMode, @keys, @now, @updated)
-            ON DUPLICATE KEY UPDATE display_name = COALESCE(@displayGiven, display_name), category = COALESCE(@Category, category),
-              script_id = COALESCE(@ScriptId, script_id), interface_name = @InterfaceName, write_mode = @WriteMode, key_columns = @keys,
-              last_updated_at = COALESCE(@updated, last_updated_at)
-            """, new
-        {
-            plan.TargetTable,
-            display = plan.DisplayName ?? plan.InterfaceName,
-            displayGiven = plan.DisplayName,
-            plan.Category,
-            plan.ScriptId,
-            plan.InterfaceName,
-            plan.WriteMode,
-            keys = JsonSerializer.Serialize(plan.KeyColumns),
-            now,
-            updated = wrote ? now : (DateTime?)null,
-        }));
-    }
-
-    private async Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
-    {
-        await Task.Yield();
-        try
-        {
-            await writer.AddIndexesAsync(table, indexes, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Indexes of {Table} were not built; the next run on the table tries again", table);
-        }
-
-        writes?.Announce(table);
-    }
+    private Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes) =>
+        ExecutionRunner.AfterRunAsync(writer, writes, logger, table, indexes);
 }
