@@ -11,17 +11,14 @@ namespace AkshareWeb.Features.Collection;
 /// </summary>
 public sealed record DatedColumns(string Pattern, string DateColumn, string PreviousPrefix)
 {
-    private Regex? compiled;
-
-    private Regex Compiled => compiled ??= new Regex(Pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-
     /// <summary>Renames the batch's dated columns and fills the date column; a batch without any is left as it is.</summary>
     public void Apply(RowBatch batch)
     {
         var dated = new List<(int Column, string Date, string Name)>();
         for (var c = 0; c < batch.Columns.Count; c++)
         {
-            var match = Compiled.Match(batch.Columns[c]);
+            // Regex's own cache keeps the parsed pattern between batches; the record stays a plain value.
+            var match = Regex.Match(batch.Columns[c], Pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
             if (match.Success && match.Groups.Count >= 3) dated.Add((c, match.Groups[1].Value, match.Groups[2].Value));
         }
 
