@@ -303,12 +303,8 @@ public sealed class PartedRunner(
 
             if (own.Count > 0) await SaveParametersAsync(part.Id, own, partRun.Token);
 
-            // A value read from a table reaches here unchecked: it must pass AKTools' rule like any other, or the part fails with the reason.
-            if (AkToolsArguments.Problems(values) is [_, ..] problems)
-            {
-                throw new AkToolsException("AKTools was not called: " + string.Join("; ", problems.Select(p => $"{p.Field} {p.Message}")));
-            }
-
+            // A value read from a table reaches here unchecked: FetchAsync holds it to AKTools' rule like any other, so
+            // the part fails with the reason before any call or rate turn.
             AkToolsClient.Answer? answer = null;
             try
             {
