@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using AkshareWeb.Tests.Infrastructure;
 
 namespace AkshareWeb.Tests.Operations;
@@ -78,6 +80,45 @@ public sealed class MetricsTests(MetricsApp app) : IClassFixture<MetricsApp>
         Assert.True(Sum(after, "akshareweb_aktools_failures_total", "kind=\"upstream_error\"") - Sum(before, "akshareweb_aktools_failures_total", "kind=\"upstream_error\"") >= 1);
         Assert.True(Sum(after, "akshareweb_executions_total", "phase=\"finished\"", "status=\"failed\"", "script=\"interface:macro_cnbs\"")
             - Sum(before, "akshareweb_executions_total", "phase=\"finished\"", "status=\"failed\"", "script=\"interface:macro_cnbs\"") >= 1);
+    }
+
+    /// <summary>
+    /// The dashboard in deploy/grafana is only as good as the names it queries: a renamed metric or label draws an
+    /// empty panel without any error, so each series and label of every panel's query must be in a real scrape.
+    /// </summary>
+    [Fact]
+    public async Task Every_series_the_Grafana_dashboard_draws_is_exported_with_the_labels_it_uses()
+    {
+        app.AkTools.Rows("stock_zh_a_spot_em", new Dictionary<string, object?> { ["代码"] = "900001", ["最新价"] = 1.5 });
+        Assert.Equal("completed", (await app.DownloadAsync("stock_zh_a_spot_em"))["status"]!.GetValue<string>());
+        app.AkTools.Fails("macro_cnbs");
+        Assert.Equal("failed", (await app.DownloadAsync("macro_cnbs"))["status"]!.GetValue<string>());
+        var samples = (await ScrapeAsync()).Split('\n').Where(line => line.StartsWith("akshareweb_", StringComparison.Ordinal)).ToList();
+
+        var path = Path.Combine(Host.OpenApiDocumentTests.RepositoryRoot(), "deploy", "grafana", "dashboards", "akshareweb.json");
+        var panels = JsonNode.Parse(await File.ReadAllTextAsync(path))!["panels"]!.AsArray();
+        var queries = panels.SelectMany(panel => panel!["targets"]?.AsArray() ?? [])
+            .Select(target => target!["expr"]!.GetValue<string>()).ToList();
+        Assert.True(queries.Count >= 10, "the dashboard's panels hold " + queries.Count + " queries");
+        foreach (var query in queries)
+        {
+            var series = Regex.Matches(query, @"(akshareweb_[a-z0-9_]+)(\{[^}]*\})?").ToList();
+            Assert.NotEmpty(series);
+            var lines = new List<string>();
+            foreach (Match one in series)
+            {
+                var name = one.Groups[1].Value;
+                var own = samples.Where(line => line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal)).ToList();
+                Assert.True(own.Count > 0, $"'{query}' queries {name}, which /metrics does not export");
+                foreach (Match label in Regex.Matches(one.Groups[2].Value, @"([a-z_]+)\s*(?:=~|!~|!=|=)"))
+                    Assert.True(own.Any(line => line.Contains(label.Groups[1].Value + "=\"", StringComparison.Ordinal)), $"'{query}' selects on {label.Groups[1].Value}, which {name} does not carry");
+                lines.AddRange(own);
+            }
+
+            foreach (Match by in Regex.Matches(query, @"by \(([^)]*)\)"))
+                foreach (var label in by.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                    Assert.True(lines.Any(line => line.Contains(label + "=\"", StringComparison.Ordinal)), $"'{query}' groups by {label}, which its series do not carry");
+        }
     }
 
     private HttpClient Scraper()
