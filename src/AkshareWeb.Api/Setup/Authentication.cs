@@ -61,8 +61,8 @@ public static class Authentication
                     OnMessageReceived = context =>
                     {
                         if (string.IsNullOrEmpty(context.Request.Headers.Authorization)
-                            && context.Request.Path.StartsWithSegments(OpenDashboard.DashboardPath)
-                            && context.Request.Cookies.TryGetValue(OpenDashboard.CookieName, out var token))
+                            && context.Request.Path.StartsWithSegments(OpenDashboardSession.DashboardPath)
+                            && context.Request.Cookies.TryGetValue(OpenDashboardSession.CookieName, out var token))
                         {
                             context.Token = token;
                         }

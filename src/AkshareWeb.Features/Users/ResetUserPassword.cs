@@ -8,7 +8,7 @@ using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Users;
 
-public static class ResetPassword
+public static class ResetUserPassword
 {
     public sealed record Body(string? NewPassword);
 

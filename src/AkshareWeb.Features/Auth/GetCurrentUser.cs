@@ -7,7 +7,7 @@ using AkshareWeb.Features.Users;
 
 namespace AkshareWeb.Features.Auth;
 
-public static class Me
+public static class GetCurrentUser
 {
     public sealed record Query(long UserId) : IQuery<UserProfile>;
 
