@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Common;
 using Dapper;

@@ -28,6 +28,7 @@ public static class Collection
 
         services.AddSingleton<ParameterBinder>();
         services.AddSingleton<InterfaceCatalog>();
+        services.AddSingleton<ICatalogImportWatcher, ScriptHealthWatcher>();
         services.AddSingleton<DataScriptLibrary>();
         services.AddSingleton<CatalogStartup>();
         services.AddSingleton<WarehouseWriter>();

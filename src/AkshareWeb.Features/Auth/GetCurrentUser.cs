@@ -3,7 +3,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using AkshareWeb.Features.Common;
-using AkshareWeb.Features.Users;
+using AkshareWeb.Features.Accounts;
 
 namespace AkshareWeb.Features.Auth;
 

@@ -6,6 +6,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MySqlConnector;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Users;
