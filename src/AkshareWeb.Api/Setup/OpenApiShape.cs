@@ -47,6 +47,13 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
             DescribeUntyped(schema);
         }
 
+        // A request's Caller is set from its token by the endpoint, never read from a body: once the internal
+        // properties that carry it are dropped, its schema is referenced by nothing and is no part of the contract.
+        foreach (var name in schemas.Where(s => Types.TryGetValue(s.Value, out var type) && type == typeof(Caller)).Select(s => s.Key).ToList())
+        {
+            schemas.Remove(name);
+        }
+
         foreach (var description in document.Operations)
         {
             var operation = description.Operation;
