@@ -36,7 +36,7 @@ if (args.Length >= 1 && args[0] == "--run")
     var time = TimeProvider.System;
     var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(5) },
         Options.Create(new AkToolsOptions { BaseUrl = akTools, TimeoutSeconds = 300 }), NullLogger<AkToolsClient>.Instance);
-    var binder = new ParameterBinder(time);
+    var binder = new ParameterBinder(new MarketTime(Options.Create(new MarketTimeOptions()), time));
     var writer = new WarehouseWriter(warehouse, time);
     var rates = new SourceRates(database, Options.Create(new SourceRateOptions { Families = new() { ["eastmoney"] = rate } }), time);
     var parted = new PartedRunner(database, warehouse, client, writer, new PartSources(database, warehouse, binder, Options.Create(new PartsOptions())), rates,

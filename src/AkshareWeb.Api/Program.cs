@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AkshareWeb.Api.Setup;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Data;
 using AkshareWeb.Features.Executions;

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Common;
 using Dapper;
@@ -61,8 +62,8 @@ public static class Authentication
                     OnMessageReceived = context =>
                     {
                         if (string.IsNullOrEmpty(context.Request.Headers.Authorization)
-                            && context.Request.Path.StartsWithSegments(OpenDashboard.DashboardPath)
-                            && context.Request.Cookies.TryGetValue(OpenDashboard.CookieName, out var token))
+                            && context.Request.Path.StartsWithSegments(OpenDashboardSession.DashboardPath)
+                            && context.Request.Cookies.TryGetValue(OpenDashboardSession.CookieName, out var token))
                         {
                             context.Token = token;
                         }

@@ -26,8 +26,10 @@ public static class Collection
         });
         services.AddHttpClient(nameof(InterfaceCatalog), http => http.Timeout = TimeSpan.FromSeconds(60));
 
+        services.AddMarketTime(configuration);
         services.AddSingleton<ParameterBinder>();
         services.AddSingleton<InterfaceCatalog>();
+        services.AddSingleton<ICatalogImportWatcher, ScriptHealthWatcher>();
         services.AddSingleton<DataScriptLibrary>();
         services.AddSingleton<CatalogStartup>();
         services.AddSingleton<WarehouseWriter>();

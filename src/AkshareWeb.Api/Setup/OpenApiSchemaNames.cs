@@ -26,7 +26,7 @@ public sealed class OpenApiSchemaNames : ISchemaNameGenerator
         ["DownloadData.Started"] = "DownloadStarted",
         ["ExecuteTask.Started"] = "TaskRunStarted",
         ["RetryExecution.Started"] = "RetryStarted",
-        ["OpenDashboard.Result"] = "DashboardSession",
+        ["OpenDashboardSession.Result"] = "DashboardSession",
         ["TestDatabaseConnection.Result"] = "ConnectionTestResult",
         ["TestScript.Result"] = "ScriptTestResult",
         ["TestScript.Column"] = "ScriptTestColumn",
@@ -34,6 +34,9 @@ public sealed class OpenApiSchemaNames : ISchemaNameGenerator
         ["GetExecutionStats.Stats"] = "ExecutionStats",
         ["ToggleScript.Toggled"] = "ScriptToggled",
         ["Register.Pending"] = "RegistrationPending",
+        // Slices renamed to match their routes (issue 15) keep the schema names the published clients already use.
+        ["RefreshToken.Command"] = "RefreshRequest",
+        ["ResetUserPassword.Body"] = "ResetPasswordRequest",
     };
 
     public string Generate(Type type) => NameOf(type);

@@ -2,10 +2,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
-using AkshareWeb.Features.Executions;
-using AkshareWeb.Features.Tasks;
 using FluentValidation;
 using FluentValidation.Validators;
 using NJsonSchema;
@@ -21,12 +18,11 @@ namespace AkshareWeb.Api.Setup;
 /// server always sends or always needs is required, closed sets are enums, fields the server never reads are
 /// gone, every operation names the errors it can answer, and parameters carry their bounds. The rules come from
 /// the code where the code knows them (validators, constants, property visibility), so a slice changed by
-/// someone else keeps a truthful document.
+/// someone else keeps a truthful document. The closed sets are in OpenApiShape.Enums.cs, the operations' errors,
+/// parameters and examples in OpenApiShape.Operations.cs.
 /// </summary>
-public sealed class OpenApiShape(IServiceProvider services) : IDocumentProcessor
+public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentProcessor
 {
-    private const string Xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
     /// <summary>The CLR type behind each generated schema, recorded while NSwag generates them.</summary>
     public ConcurrentDictionary<JsonSchema, Type> Types { get; } = new(ReferenceEqualityComparer.Instance);
 
@@ -51,6 +47,13 @@ public sealed class OpenApiShape(IServiceProvider services) : IDocumentProcessor
             DescribeUntyped(schema);
         }
 
+        // A request's Caller is set from its token by the endpoint, never read from a body: once the internal
+        // properties that carry it are dropped, its schema is referenced by nothing and is no part of the contract.
+        foreach (var name in schemas.Where(s => Types.TryGetValue(s.Value, out var type) && type == typeof(Caller)).Select(s => s.Key).ToList())
+        {
+            schemas.Remove(name);
+        }
+
         foreach (var description in document.Operations)
         {
             var operation = description.Operation;
@@ -69,107 +72,6 @@ public sealed class OpenApiShape(IServiceProvider services) : IDocumentProcessor
     private sealed class TypeRecorder(ConcurrentDictionary<JsonSchema, Type> types) : ISchemaProcessor
     {
         public void Process(SchemaProcessorContext context) => types[context.Schema] = context.ContextualType.Type;
-    }
-
-    // ---- closed sets ---------------------------------------------------------------------------------------
-
-    private static readonly (string Code, string Meaning)[] ErrorCodeMeanings =
-    [
-        ("-1", "general: a rule of the current state (409), too many requests (429), method not allowed (405), unexpected failure (500)"),
-        ("1001", "authentication failed: missing, invalid or ended token, wrong credentials (401)"),
-        ("1002", "token expired (401)"),
-        ("1003", "permission denied: the role does not allow it (403)"),
-        ("2001", "not found (404)"),
-        ("2002", "already exists (409)"),
-        ("3001", "validation failed (422); detail lists {field, message}"),
-        ("3002", "bad format: a body that is not JSON or has the wrong shape, a query value of the wrong type (400)"),
-        ("5001", "database error (500)"),
-        ("5002", "scheduler error (500)"),
-        ("5003", "data collection error: AKTools failed or is unreachable (502/500)"),
-    ];
-
-    private static Dictionary<string, JsonSchema> AddEnums(IDictionary<string, JsonSchema> schemas)
-    {
-        var enums = new Dictionary<string, JsonSchema>(StringComparer.Ordinal)
-        {
-            ["Role"] = StringEnum("A user's role: admins manage users, settings, scripts and see everyone's tasks and executions.", Roles.All),
-            ["ExecutionStatus"] = StringEnum("Where an execution is: pending and running end in one of completed, failed, cancelled, timeout.", ExecutionStatuses.All),
-            ["ScheduleType"] = StringEnum("cron (5 fields, Beijing time), interval (seconds), or once (an ISO date-time).", ScheduleTypes.All),
-            ["WriteMode"] = StringEnum("How a script's rows reach its table: upsert on the natural key, append new rows, or replace the table.", WriteModes.All),
-            ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, or a retry.", ["scheduler", "manual", "download", "retry"]),
-            ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
-            ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM) or excel (xlsx).", ["csv", "excel"]),
-        };
-        var codes = new JsonSchema
-        {
-            Type = JsonObjectType.Integer,
-            Format = "int32",
-            Description = "The error envelope's code: " + string.Join("; ", ErrorCodeMeanings.Select(c => $"{c.Code} {c.Meaning}")) + ".",
-        };
-        foreach (var (code, _) in ErrorCodeMeanings) codes.Enumeration.Add(int.Parse(code, System.Globalization.CultureInfo.InvariantCulture));
-        foreach (var name in new[] { "General", "AuthenticationFailed", "TokenExpired", "Forbidden", "NotFound", "AlreadyExists", "ValidationFailed", "BadFormat", "Database", "Scheduler", "DataCollection" })
-        {
-            codes.EnumerationNames.Add(name);
-        }
-
-        codes.ExtensionData = new Dictionary<string, object?> { ["x-enum-descriptions"] = ErrorCodeMeanings.Select(c => c.Meaning).ToArray() };
-        enums["ErrorCode"] = codes;
-        foreach (var (name, schema) in enums) schemas[name] = schema;
-        return enums;
-    }
-
-    private static JsonSchema StringEnum(string description, IEnumerable<string> values)
-    {
-        var schema = new JsonSchema { Type = JsonObjectType.String, Description = description };
-        foreach (var value in values) schema.Enumeration.Add(value);
-        return schema;
-    }
-
-    /// <summary>schema.property → enum, for the string properties that hold a closed set.</summary>
-    private static readonly Dictionary<string, string> EnumProperties = new(StringComparer.Ordinal)
-    {
-        ["UserProfile.role"] = "Role",
-        ["UserAccount.role"] = "Role",
-        ["UpdateUserRequest.role"] = "Role",
-        ["ExecutionView.status"] = "ExecutionStatus",
-        ["ExecutionView.triggered_by"] = "TriggeredBy",
-        ["DownloadStatus.status"] = "ExecutionStatus",
-        ["DownloadResult.status"] = "ExecutionStatus",
-        ["DownloadStarted.status"] = "ExecutionStatus",
-        ["TaskRunStarted.status"] = "ExecutionStatus",
-        ["RetryStarted.status"] = "ExecutionStatus",
-        ["TaskView.last_status"] = "ExecutionStatus",
-        ["TaskView.schedule_type"] = "ScheduleType",
-        ["CreateTaskRequest.schedule_type"] = "ScheduleType",
-        ["UpdateTaskRequest.schedule_type"] = "ScheduleType",
-        ["ScriptSummary.write_mode"] = "WriteMode",
-        ["ScriptDetail.write_mode"] = "WriteMode",
-        ["ErrorEnvelope.code"] = "ErrorCode",
-    };
-
-    private static void UseEnums(string schemaName, JsonSchema schema, Dictionary<string, JsonSchema> enums, HashSet<JsonSchema> requests)
-    {
-        foreach (var (name, property) in schema.Properties.ToList())
-        {
-            if (!EnumProperties.TryGetValue(schemaName + "." + name, out var enumName)) continue;
-            var replacement = new JsonSchemaProperty { Description = property.Description };
-            // In a request an absent property and a null one mean the same (unchanged), so only an answer's null
-            // is kept. OpenAPI 3.0 ignores siblings of $ref: a nullable reference is a one-element allOf with the type.
-            if (property.IsNullable(SchemaType.OpenApi3) && !requests.Contains(schema))
-            {
-                replacement.Type = enums[enumName].Type;
-                replacement.IsNullableRaw = true;
-                replacement.AllOf.Add(new JsonSchema { Reference = enums[enumName] });
-            }
-            else
-            {
-                replacement.Reference = enums[enumName];
-            }
-
-            var required = property.IsRequired;
-            schema.Properties[name] = replacement;
-            replacement.IsRequired = required;
-        }
     }
 
     // ---- required, nullable, fields ------------------------------------------------------------------------
@@ -303,136 +205,4 @@ public sealed class OpenApiShape(IServiceProvider services) : IDocumentProcessor
             }
         }
     }
-
-    // ---- operations ----------------------------------------------------------------------------------------
-
-    private static readonly Dictionary<string, string> StatusTexts = new(StringComparer.Ordinal)
-    {
-        ["200"] = "Success: the envelope {code: 0, message, data}.",
-        ["201"] = "Created: the envelope {code: 0, message, data}.",
-        ["400"] = "A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002).",
-        ["401"] = "Missing, invalid or ended token (1001), expired token (1002), or wrong credentials.",
-        ["403"] = "The caller's role does not allow this (1003).",
-        ["404"] = "Not found, or not the caller's (2001).",
-        ["409"] = "Already exists (2002), or the current state forbids it (-1).",
-        ["422"] = "Validation failed (3001); detail lists {field, message}.",
-        ["429"] = "Too many requests (-1); the Retry-After header says when to try again.",
-        ["500"] = "Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace.",
-        ["502"] = "AKTools failed or could not be reached (5003).",
-    };
-
-    /// <summary>The global rate limiter can answer any request with 429; an authenticated one can be a 401.</summary>
-    private static void DeclareErrors(OpenApiOperation operation)
-    {
-        var error = operation.Responses.Values.Select(r => r.Content.TryGetValue("application/json", out var m) ? m.Schema : null)
-            .FirstOrDefault(s => s?.Reference is { } r && r.Properties.ContainsKey("detail"));
-        if (error is not null)
-        {
-            if (!operation.Responses.ContainsKey("429")) operation.Responses["429"] = ErrorResponse(error.Reference!);
-            if (operation.ActualSecurity?.Count > 0 && !operation.Responses.ContainsKey("401")) operation.Responses["401"] = ErrorResponse(error.Reference!);
-        }
-
-        foreach (var (status, response) in operation.Responses)
-        {
-            if (string.IsNullOrEmpty(response.Description) && StatusTexts.TryGetValue(status, out var text)) response.Description = text;
-        }
-
-        var ordered = operation.Responses.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
-        operation.Responses.Clear();
-        foreach (var (status, response) in ordered) operation.Responses[status] = response;
-    }
-
-    private static OpenApiResponse ErrorResponse(JsonSchema error)
-    {
-        var response = new OpenApiResponse();
-        response.Content["application/json"] = new OpenApiMediaType { Schema = new JsonSchema { Reference = error } };
-        return response;
-    }
-
-    private static void ShapeParameters(OpenApiOperation operation, Dictionary<string, JsonSchema> enums)
-    {
-        foreach (var parameter in operation.Parameters.Where(p => p.Kind == OpenApiParameterKind.Query))
-        {
-            var schema = parameter.Schema;
-            if (schema is null) continue;
-            // An absent query value is how a client says "none"; null is not something a query string can send.
-            schema.IsNullableRaw = null;
-            switch (parameter.Name)
-            {
-                case "page":
-                    schema.Minimum = 1;
-                    schema.Maximum = 1_000_000;
-                    schema.Default = 1;
-                    break;
-                case "page_size":
-                    schema.Minimum = 1;
-                    schema.Maximum = PageRequest.MaxPageSize;
-                    schema.Default = operation.OperationId == "GetTableData" ? PageRequest.MaxPageSize : 20;
-                    break;
-                case "limit":
-                    schema.Minimum = 1;
-                    break;
-                case "sort_order":
-                    parameter.Schema = Enum(enums["SortOrder"], "asc");
-                    break;
-                case "format":
-                    parameter.Schema = Enum(enums["ExportFormat"], "csv");
-                    break;
-                case "status":
-                    parameter.Schema = Enum(enums["ExecutionStatus"], null);
-                    break;
-                case "role":
-                    parameter.Schema = Enum(enums["Role"], null);
-                    break;
-            }
-        }
-    }
-
-    private static JsonSchema Enum(JsonSchema target, string? defaultValue)
-    {
-        var schema = new JsonSchema { Reference = target };
-        if (defaultValue is not null)
-        {
-            // OpenAPI 3.0 ignores siblings of $ref, so a default is carried by allOf around it.
-            schema = new JsonSchema { Default = defaultValue };
-            schema.AllOf.Add(new JsonSchema { Reference = target });
-        }
-
-        return schema;
-    }
-
-    private static void DeclareExportMediaTypes(OpenApiOperation operation)
-    {
-        if (!operation.Responses.TryGetValue("200", out var ok)) return;
-        ok.Description = "The table as a file: text/csv (UTF-8 with BOM) for format=csv, xlsx for format=excel.";
-        ok.Content.Clear();
-        foreach (var media in new[] { "text/csv", Xlsx })
-        {
-            ok.Content[media] = new OpenApiMediaType { Schema = new JsonSchema { Type = JsonObjectType.String, Format = JsonFormatStrings.Binary } };
-        }
-    }
-
-    // ---- examples ------------------------------------------------------------------------------------------
-
-    private static readonly Dictionary<string, object> Examples = new(StringComparer.Ordinal)
-    {
-        ["Register"] = new Dictionary<string, object?> { ["username"] = "quant01", ["email"] = "quant01@example.com", ["password"] = "s3cret-pass", ["password_confirm"] = "s3cret-pass" },
-        ["Login"] = new Dictionary<string, object?> { ["username"] = "quant01", ["password"] = "s3cret-pass" },
-        ["RefreshToken"] = new Dictionary<string, object?> { ["refresh_token"] = "the refresh_token of the last login or refresh" },
-        ["UpdateUser"] = new Dictionary<string, object?> { ["email"] = "quant01@example.org", ["role"] = "user", ["is_active"] = true },
-        ["ResetUserPassword"] = new Dictionary<string, object?> { ["new_password"] = "another-pass-1" },
-        ["ChangePassword"] = new Dictionary<string, object?> { ["current_password"] = "s3cret-pass", ["new_password"] = "another-pass-1" },
-        ["UpdateSettings"] = new Dictionary<string, object?> { ["max_concurrent_tasks"] = 4, ["default_timeout"] = 600, ["retry_enabled"] = true, ["max_retries"] = 3 },
-        ["UpdateDatabaseSettings"] = new Dictionary<string, object?> { ["host"] = "db.internal", ["port"] = 3306, ["database"] = "akshare_data", ["username"] = "akshare", ["password"] = "db-pass" },
-        ["TestDatabaseConnection"] = new Dictionary<string, object?> { ["host"] = "db.internal", ["port"] = 3306, ["database"] = "akshare_data", ["username"] = "akshare", ["password"] = "db-pass" },
-        ["TestScript"] = new Dictionary<string, object?> { ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001" } },
-        ["DownloadData"] = new Dictionary<string, object?> { ["interface_id"] = 1, ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001", ["start_date"] = "20240101", ["end_date"] = "20241231" } },
-        ["CreateTask"] = new Dictionary<string, object?>
-        {
-            ["name"] = "Ping An Bank daily bars", ["description"] = "after the close", ["script_id"] = "stock_zh_a_hist",
-            ["schedule_type"] = "cron", ["schedule_expression"] = "0 16 * * 1-5", ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001" },
-            ["retry_on_failure"] = true, ["max_retries"] = 3, ["timeout_seconds"] = 600, ["is_active"] = true,
-        },
-        ["UpdateTask"] = new Dictionary<string, object?> { ["schedule_expression"] = "30 16 * * 1-5", ["is_active"] = true },
-    };
 }

@@ -66,7 +66,7 @@ public static class Scheduling
         services.AddAntiforgery(antiforgery =>
         {
             antiforgery.Cookie.Name = "akshareweb_antiforgery";
-            antiforgery.Cookie.Path = AkshareWeb.Features.Auth.OpenDashboard.DashboardPath;
+            antiforgery.Cookie.Path = AkshareWeb.Features.Auth.OpenDashboardSession.DashboardPath;
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
             antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             antiforgery.Cookie.HttpOnly = true;
@@ -81,7 +81,7 @@ public static class Scheduling
         // Only hosts sharing a process (the tests) meet it; the wrapper answers them with a silent logger instead.
         app.Services.GetRequiredService<IGlobalConfiguration>()
             .UseLogProvider(new TolerantLogProvider(app.Services.GetRequiredService<ILoggerFactory>()));
-        app.MapHangfireDashboard(AkshareWeb.Features.Auth.OpenDashboard.DashboardPath, new DashboardOptions
+        app.MapHangfireDashboard(AkshareWeb.Features.Auth.OpenDashboardSession.DashboardPath, new DashboardOptions
         {
             // The endpoint's authorization policy decides; Hangfire's local-requests-only default would refuse
             // every remote admin.

@@ -20,14 +20,14 @@ public static class AuthApi
             .ProducesErrors(400, 403, 409, 422, 429);
         group.MapPost("/login", Login.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
             .WithName("Login").ProducesErrors(400, 401, 422, 429);
-        group.MapPost("/refresh", Refresh.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
+        group.MapPost("/refresh", RefreshToken.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
             .WithName("RefreshToken").ProducesErrors(400, 401, 422, 429)
             .WithDescription("Exchanges the refresh_token for a new access_token and a new refresh_token. Refresh tokens rotate: " +
                 "the answer's refresh_token replaces the one sent, which stops working at once; keep the new one for the next refresh. " +
                 "A used refresh_token sent again is taken for a stolen copy: 401, and the whole session ends (its newest access and " +
                 "refresh tokens too), so the user logs in again.");
         group.MapPost("/logout", Logout.Endpoint).RequireAuthorization().WithName("Logout").ProducesErrors(401);
-        group.MapPost("/dashboard-session", OpenDashboard.Endpoint).RequireAuthorization(Roles.AdminPolicy).WithName("OpenDashboardSession")
+        group.MapPost("/dashboard-session", OpenDashboardSession.Endpoint).RequireAuthorization(Roles.AdminPolicy).WithName("OpenDashboardSession")
             .WithDescription("Admins: sets an HttpOnly cookie carrying the current access token for the Hangfire dashboard at /hangfire.")
             .ProducesErrors(401, 403);
         group.MapPut("/password", ChangePassword.Endpoint).RequireAuthorization().WithName("ChangePassword")
@@ -35,7 +35,7 @@ public static class AuthApi
                 + "of the user ends at once; the session making the request stays signed in and keeps its tokens. A wrong "
                 + "current_password is a 422 and counts as a failed login.")
             .ProducesErrors(400, 401, 422, 429);
-        group.MapGet("/me", Me.Endpoint).RequireAuthorization().WithName("GetCurrentUser").ProducesErrors(401);
+        group.MapGet("/me", GetCurrentUser.Endpoint).RequireAuthorization().WithName("GetCurrentUser").ProducesErrors(401);
         return routes;
     }
 }

@@ -4,6 +4,7 @@ using FluentValidation;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Auth;
@@ -12,7 +13,7 @@ public static class ChangePassword
 {
     public sealed record Command(string? CurrentPassword, string? NewPassword) : ICommand<Unit>
     {
-        internal long UserId { get; init; }
+        internal Caller Caller { get; init; }
         internal string SessionId { get; init; } = "";
         internal string Address { get; init; } = "unknown";
     }
@@ -41,14 +42,14 @@ public static class ChangePassword
 
         public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
         {
-            var account = LoginAttempts.AccountKey(command.UserId, "");
+            var account = LoginAttempts.AccountKey(command.Caller.Id, "");
             var brake = attempts.Check(account, command.Address);
             if (brake > TimeSpan.Zero) await Task.Delay(brake, time, ct);
 
             await using var connection = await database.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
             var stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
-                "SELECT password_hash FROM users WHERE id = @id FOR UPDATE", new { id = command.UserId }, transaction, cancellationToken: ct))
+                "SELECT password_hash FROM users WHERE id = @id FOR UPDATE", new { id = command.Caller.Id }, transaction, cancellationToken: ct))
                 ?? throw ApiError.Unauthorized();
             if (!passwords.Verify(stored, command.CurrentPassword!))
             {
@@ -59,9 +60,9 @@ public static class ChangePassword
             var now = time.GetUtcNow().UtcDateTime;
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE users SET password_hash = @hash, updated_at = @now WHERE id = @id",
-                new { hash = passwords.Hash(command.NewPassword!), now, id = command.UserId }, transaction, cancellationToken: ct));
+                new { hash = passwords.Hash(command.NewPassword!), now, id = command.Caller.Id }, transaction, cancellationToken: ct));
             await connection.ExecuteAsync(new CommandDefinition(EndOtherSessions,
-                new { now, userId = command.UserId, sessionId = command.SessionId }, transaction, cancellationToken: ct));
+                new { now, userId = command.Caller.Id, sessionId = command.SessionId }, transaction, cancellationToken: ct));
             await transaction.CommitAsync(ct);
             attempts.Succeeded(account, command.Address);
             return Unit.Value;
@@ -73,7 +74,7 @@ public static class ChangePassword
         var session = user.FindFirst(TokenClaims.Session)?.Value ?? throw ApiError.Unauthorized();
         await mediator.Send(command with
         {
-            UserId = user.Id(),
+            Caller = Caller.Of(user),
             SessionId = session,
             Address = ClientAddress.Key(context.Connection.RemoteIpAddress),
         }, ct);

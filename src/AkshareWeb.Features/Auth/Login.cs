@@ -3,6 +3,7 @@ using FluentValidation;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Auth;

@@ -10,7 +10,7 @@ namespace AkshareWeb.Features.Auth;
 public static class Logout
 {
     /// <summary>Ends the session the presented access token belongs to.</summary>
-    public sealed record Command(long UserId, string SessionId) : ICommand<Unit>;
+    public sealed record Command(Caller Caller, string SessionId) : ICommand<Unit>;
 
     public sealed class Handler(Database database, TimeProvider time) : ICommandHandler<Command, Unit>
     {
@@ -25,7 +25,7 @@ public static class Logout
         {
             await using var connection = await database.OpenAsync(ct);
             await connection.ExecuteAsync(new CommandDefinition(Revoke,
-                new { now = time.GetUtcNow().UtcDateTime, command.SessionId, command.UserId }, cancellationToken: ct));
+                new { now = time.GetUtcNow().UtcDateTime, command.SessionId, userId = command.Caller.Id }, cancellationToken: ct));
             return Unit.Value;
         }
     }
@@ -33,7 +33,7 @@ public static class Logout
     internal static async Task<Ok<Envelope>> Endpoint(ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
     {
         var session = user.FindFirst(TokenClaims.Session)?.Value ?? throw ApiError.Unauthorized();
-        await mediator.Send(new Command(user.Id(), session), ct);
+        await mediator.Send(new Command(Caller.Of(user), session), ct);
         return TypedResults.Ok(Envelope.Success());
     }
 }

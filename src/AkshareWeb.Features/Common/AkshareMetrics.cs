@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using AkshareWeb.Features.Collection;
 
 namespace AkshareWeb.Features.Common;
 
@@ -35,15 +34,17 @@ public sealed class AkshareMetrics
 
     public Meter Meter { get; }
 
-    public void Started(ExecutionPlan plan) =>
-        executions.Add(1, new("phase", "started"), new("status", "running"), new("script", Script(plan)), new("trigger", plan.TriggeredBy));
+    /// <summary>An execution began. <paramref name="script"/> is its script's id, or for an ad-hoc download
+    /// <see cref="InterfaceScript"/> of its interface.</summary>
+    public void ExecutionStarted(string script, string trigger) =>
+        executions.Add(1, new("phase", "started"), new("status", "running"), new("script", script), new("trigger", trigger));
 
-    public void Finished(ExecutionPlan plan, string status, long fetched, long written)
+    public void ExecutionFinished(string script, string trigger, string status, long fetched, long written)
     {
-        var script = new KeyValuePair<string, object?>("script", Script(plan));
-        executions.Add(1, new("phase", "finished"), new("status", status), script, new("trigger", plan.TriggeredBy));
-        if (fetched > 0) rowsFetched.Add(fetched, script);
-        if (written > 0) rowsWritten.Add(written, script);
+        var scriptTag = new KeyValuePair<string, object?>("script", script);
+        executions.Add(1, new("phase", "finished"), new("status", status), scriptTag, new("trigger", trigger));
+        if (fetched > 0) rowsFetched.Add(fetched, scriptTag);
+        if (written > 0) rowsWritten.Add(written, scriptTag);
     }
 
     /// <summary>One AKTools call: <paramref name="failure"/> is null when rows (or an empty table) came back.</summary>
@@ -56,6 +57,6 @@ public sealed class AkshareMetrics
     public void HttpRequest(string route, string method, int status, double seconds) =>
         httpDuration.Record(seconds, new("route", route), new("method", method), new("status_class", $"{status / 100}xx"));
 
-    /// <summary>The script's id; an ad-hoc download has none and counts under its interface.</summary>
-    private static string Script(ExecutionPlan plan) => plan.ScriptId ?? "interface:" + plan.InterfaceName;
+    /// <summary>The script label of a run without a script (an ad-hoc download): it counts under its interface.</summary>
+    public static string InterfaceScript(string interfaceName) => "interface:" + interfaceName;
 }

@@ -23,6 +23,10 @@ public static class TokenClaims
     public const string TokenVersion = "tv";
 }
 
+/// <summary>
+/// The signed-in user's id and role read straight from the token. Superseded by <see cref="Caller"/>: Auth, Users,
+/// Scripts, Settings and Data no longer use it; remove it once Executions and Tasks carry a Caller too (issue 15).
+/// </summary>
 public static class CurrentUser
 {
     public static long Id(this ClaimsPrincipal principal) =>

@@ -23,14 +23,12 @@ public static class ParameterTypes
 /// <summary>
 /// Checks the values a caller gives against the definitions and turns them into what AKTools takes: strings in
 /// a query. Unknown names, missing required values, wrong types and values outside the allowed set are a 422
-/// naming the parameter (<c>parameters.symbol</c>). Relative dates are resolved in China's time zone, where the
-/// trading day is.
+/// naming the parameter (<c>parameters.symbol</c>). Relative dates are resolved in the market's time zone
+/// (<see cref="MarketTime"/>), where the trading day is.
 /// </summary>
-public sealed partial class ParameterBinder(TimeProvider time)
+public sealed partial class ParameterBinder(MarketTime market)
 {
-    private static readonly TimeZoneInfo China = TimeZoneInfo.FindSystemTimeZoneById("Asia/Shanghai");
-
-    public DateOnly Today => DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(time.GetUtcNow().UtcDateTime, China));
+    public DateOnly Today => market.Today;
 
     /// <summary>Checks without resolving relative dates or defaults: what a task stores and resolves at each run.</summary>
     public void Check(IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix = "parameters") =>

@@ -17,8 +17,7 @@ public static class DownloadData
 {
     public sealed record Command(long? InterfaceId, JsonElement? Parameters) : ICommand<Started>
     {
-        internal long UserId { get; init; }
-        internal bool IsAdmin { get; init; }
+        internal Caller Caller { get; init; }
     }
 
     public sealed record Started(string ExecutionId, string Status, string TableName);
@@ -59,10 +58,10 @@ public static class DownloadData
                 script?.WriteMode ?? WriteModes.Append,
                 script?.KeyColumns ?? [],
                 PartSources.ExtraColumns(binder, extraColumns, parameters, parted),
-                "download", UserId: command.UserId, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id,
+                "download", UserId: command.Caller.Id, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id,
                 DatedColumns: script?.DatedColumns, Sources: parted.Count > 0 ? parted : null);
             string executionId;
-            await using (await quotas.EnterAdhocAsync(command.UserId, command.IsAdmin, scriptTest: false, ct))
+            await using (await quotas.EnterAdhocAsync(command.Caller, scriptTest: false, ct))
             {
                 executionId = (await executions.CreateAsync(plan, ct))!;
             }
@@ -73,5 +72,5 @@ public static class DownloadData
     }
 
     internal static async Task<Ok<Envelope<Started>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(command with { UserId = user.Id(), IsAdmin = user.IsAdmin() }, ct)));
+        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(command with { Caller = Caller.Of(user) }, ct)));
 }

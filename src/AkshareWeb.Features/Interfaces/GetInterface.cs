@@ -4,7 +4,6 @@ using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using AkshareWeb.Features.Common;
-using AkshareWeb.Features.Scripts;
 
 namespace AkshareWeb.Features.Interfaces;
 

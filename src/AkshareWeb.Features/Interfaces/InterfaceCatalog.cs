@@ -5,7 +5,6 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
-using AkshareWeb.Features.Scripts;
 
 namespace AkshareWeb.Features.Interfaces;
 
@@ -32,7 +31,8 @@ public sealed record InterfaceRow(long Id, string Name, string DisplayName, stri
 /// configured (RegistrySnapshot: the same facts without the prose), and merged with the interfaces the data scripts
 /// call, whose parameter definitions (required, defaults, types, formats) are more precise than the registry's.
 /// </summary>
-public sealed class InterfaceCatalog(Database database, IOptions<CatalogOptions> options, IHttpClientFactory http, TimeProvider time)
+public sealed class InterfaceCatalog(
+    Database database, IOptions<CatalogOptions> options, IHttpClientFactory http, TimeProvider time, IEnumerable<ICatalogImportWatcher> watchers)
 {
     /// <summary>Chinese names of the categories: the data scripts' (which the API uses for AKShare's stock, fund, index,
     /// option and bond too) and every other category of AKShare's registry under its own name.</summary>
@@ -140,7 +140,7 @@ public sealed class InterfaceCatalog(Database database, IOptions<CatalogOptions>
         try
         {
             var report = await ImportAsync(connection, source, version, marker, entries, ct);
-            await ScriptHealth.CheckAsync(connection, ct);
+            foreach (var watcher in watchers) await watcher.CatalogImportedAsync(connection, ct);
             return report;
         }
         finally
@@ -245,12 +245,12 @@ public sealed class InterfaceCatalog(Database database, IOptions<CatalogOptions>
     }
 
     /// <summary>Every interface a data script calls is in the catalogue, with the script's parameter definitions.</summary>
-    public async Task MergeScriptInterfacesAsync(IReadOnlyList<DataScriptDefinition> scripts, CancellationToken ct)
+    public async Task MergeScriptInterfacesAsync(IReadOnlyList<ScriptedInterface> scripts, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await database.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        foreach (var group in scripts.GroupBy(s => s.Interface).OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach (var group in scripts.GroupBy(s => s.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var first = group.First();
             var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
@@ -261,7 +261,7 @@ public sealed class InterfaceCatalog(Database database, IOptions<CatalogOptions>
                     INSERT INTO interfaces (name, display_name, category, description, documented, in_registry, used_by_scripts, created_at, updated_at)
                     VALUES (@name, @displayName, @category, @description, 1, 0, 1, @now, @now);
                     SELECT LAST_INSERT_ID();
-                    """, new { name = group.Key, displayName = first.Name, category = first.Category, description = first.Description, now }, transaction, cancellationToken: ct));
+                    """, new { name = group.Key, displayName = first.ScriptName, category = first.Category, description = first.Description, now }, transaction, cancellationToken: ct));
             }
             else
             {

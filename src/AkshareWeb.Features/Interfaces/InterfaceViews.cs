@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AkshareWeb.Features.Scripts;
+using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Interfaces;
 

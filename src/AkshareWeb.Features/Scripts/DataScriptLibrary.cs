@@ -118,7 +118,8 @@ public sealed class DataScriptLibrary(Database database, InterfaceCatalog catalo
                 new { now, present }, cancellationToken: ct));
 
             // Under the same lock: two instances merging the same new interfaces at once would deadlock.
-            await catalog.MergeScriptInterfacesAsync(found.Select(f => f.Script).ToList(), ct);
+            await catalog.MergeScriptInterfacesAsync(
+                found.Select(f => new ScriptedInterface(f.Script.Interface, f.Script.Name, f.Script.Category, f.Script.Description, f.Script.Parameters)).ToList(), ct);
             await ScriptHealth.CheckAsync(connection, ct);
         }
         finally

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using MySqlConnector;
+using AkshareWeb.Features.Interfaces;
 
 namespace AkshareWeb.Features.Scripts;
 
@@ -46,4 +47,10 @@ public static class ScriptHealth
     public static Task<string?> BrokenReasonAsync(MySqlConnection connection, string scriptId, CancellationToken ct) =>
         connection.ExecuteScalarAsync<string?>(new CommandDefinition(
             "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
+}
+
+/// <summary>Checks the scripts after every registry import (see <see cref="ICatalogImportWatcher"/>).</summary>
+public sealed class ScriptHealthWatcher : ICatalogImportWatcher
+{
+    public Task CatalogImportedAsync(MySqlConnection connection, CancellationToken ct) => ScriptHealth.CheckAsync(connection, ct);
 }

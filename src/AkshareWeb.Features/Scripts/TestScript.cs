@@ -13,7 +13,7 @@ public static class TestScript
 {
     public sealed record Body(JsonElement? Parameters);
 
-    public sealed record Command(string ScriptId, JsonElement? Parameters, long UserId, bool IsAdmin) : ICommand<Result>;
+    public sealed record Command(string ScriptId, JsonElement? Parameters, Caller Caller) : ICommand<Result>;
 
     public sealed record Column(string Name, string Type);
 
@@ -58,7 +58,7 @@ public static class TestScript
                 }
             }
 
-            var lease = await quotas.EnterAdhocAsync(command.UserId, command.IsAdmin, scriptTest: true, ct);
+            var lease = await quotas.EnterAdhocAsync(command.Caller, scriptTest: true, ct);
             await lease.DisposeAsync();
             try
             {
@@ -113,5 +113,5 @@ public static class TestScript
     }
 
     internal static async Task<Ok<Envelope<Result>>> Endpoint(string scriptId, Body? body, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Result>.Success(await mediator.Send(new Command(scriptId, body?.Parameters, user.Id(), user.IsAdmin()), ct)));
+        TypedResults.Ok(Envelope<Result>.Success(await mediator.Send(new Command(scriptId, body?.Parameters, Caller.Of(user)), ct)));
 }

@@ -13,7 +13,7 @@ public static class UpdateDatabaseSettings
     /// password is never sent to another server (an admin token alone must not be enough to learn it).</summary>
     public sealed record Command(string? Host, int? Port, string? Database, string? Username, string? Password) : ICommand<WarehouseLocation>, IDatabaseLocation
     {
-        internal long UserId { get; init; }
+        internal Caller Caller { get; init; }
     }
 
     public sealed class Validator : AbstractValidator<Command>
@@ -44,11 +44,11 @@ public static class UpdateDatabaseSettings
                 throw new ApiError(400, ErrorCodes.Database, "cannot connect to that database; nothing was changed", probe.Error);
             }
 
-            await warehouse.SaveAsync(connectionString, command.UserId, ct);
+            await warehouse.SaveAsync(connectionString, command.Caller.Id, ct);
             return warehouse.Current();
         }
     }
 
     internal static async Task<Ok<Envelope<WarehouseLocation>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<WarehouseLocation>.Success(await mediator.Send(command with { UserId = user.Id() }, ct)));
+        TypedResults.Ok(Envelope<WarehouseLocation>.Success(await mediator.Send(command with { Caller = Caller.Of(user) }, ct)));
 }

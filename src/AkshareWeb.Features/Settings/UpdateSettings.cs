@@ -15,7 +15,7 @@ public static class UpdateSettings
         int? MaxConcurrentTasks, int? DefaultTimeout, bool? RetryEnabled, int? MaxRetries,
         int? UserMaxRunningJobs, int? UserMaxTasks, int? UserMinScheduleMinutes) : ICommand<ExecutionSettings>
     {
-        internal long? UserId { get; init; }
+        internal Caller Caller { get; init; }
     }
 
     public sealed class Validator : AbstractValidator<Command>
@@ -43,11 +43,11 @@ public static class UpdateSettings
             if (command.UserMaxRunningJobs is { } running) changes["user_max_running_jobs"] = running.ToString(CultureInfo.InvariantCulture);
             if (command.UserMaxTasks is { } owned) changes["user_max_tasks"] = owned.ToString(CultureInfo.InvariantCulture);
             if (command.UserMinScheduleMinutes is { } minutes) changes["user_min_schedule_minutes"] = minutes.ToString(CultureInfo.InvariantCulture);
-            await settings.SetManyAsync(changes, command.UserId, ct);
+            await settings.SetManyAsync(changes, command.Caller.Id, ct);
             return await settings.GetExecutionSettingsAsync(ct);
         }
     }
 
     internal static async Task<Ok<Envelope<ExecutionSettings>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<ExecutionSettings>.Success(await mediator.Send(command with { UserId = user.Id() }, ct)));
+        TypedResults.Ok(Envelope<ExecutionSettings>.Success(await mediator.Send(command with { Caller = Caller.Of(user) }, ct)));
 }

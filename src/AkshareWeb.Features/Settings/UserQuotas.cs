@@ -28,6 +28,11 @@ public sealed class UserQuotas(Database database, SystemSettings settings, TimeP
     /// quota. Dispose the lease once the download's execution row exists (it then counts by itself) or, for a
     /// script test, once the test has ended.
     /// </summary>
+    public Task<AdhocLease> EnterAdhocAsync(Caller caller, bool scriptTest, CancellationToken ct) =>
+        EnterAdhocAsync(caller.Id, caller.IsAdmin, scriptTest, ct);
+
+    /// <summary>The same for a caller given as id and role. (Issue 15: kept for Executions' RetryExecution until it
+    /// carries a <see cref="Caller"/>; remove it then.)</summary>
     public async Task<AdhocLease> EnterAdhocAsync(long userId, bool isAdmin, bool scriptTest, CancellationToken ct)
     {
         if (isAdmin)

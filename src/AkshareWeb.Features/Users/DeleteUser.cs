@@ -3,19 +3,20 @@ using Dapper;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Users;
 
 public static class DeleteUser
 {
-    public sealed record Command(long ActingUserId, long UserId) : ICommand<Unit>;
+    public sealed record Command(Caller Caller, long UserId) : ICommand<Unit>;
 
     public sealed class Handler(Database database, Tasks.OwnerTasks ownerTasks) : ICommandHandler<Command, Unit>
     {
         public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
         {
-            if (command.ActingUserId == command.UserId)
+            if (command.Caller.Id == command.UserId)
             {
                 throw ApiError.Conflict("you cannot delete your own account");
             }
@@ -44,7 +45,7 @@ public static class DeleteUser
 
     internal static async Task<Ok<Envelope>> Endpoint(long userId, ClaimsPrincipal actor, IMediator mediator, CancellationToken ct)
     {
-        await mediator.Send(new Command(actor.Id(), userId), ct);
+        await mediator.Send(new Command(Caller.Of(actor), userId), ct);
         return TypedResults.Ok(Envelope.Success());
     }
 }

@@ -5,6 +5,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Users;

@@ -6,6 +6,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using MySqlConnector;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Users;
@@ -15,7 +16,7 @@ public static class UpdateUser
     /// <summary>Fields left out (null) keep their value.</summary>
     public sealed record Body(string? Email, string? Role, bool? IsActive);
 
-    public sealed record Command(long ActingUserId, long UserId, string? Email, string? Role, bool? IsActive) : ICommand<UserAccount>;
+    public sealed record Command(Caller Caller, long UserId, string? Email, string? Role, bool? IsActive) : ICommand<UserAccount>;
 
     public sealed class Validator : AbstractValidator<Command>
     {
@@ -81,5 +82,5 @@ public static class UpdateUser
 
     internal static async Task<Ok<Envelope<UserAccount>>> Endpoint(long userId, Body body, ClaimsPrincipal actor, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<UserAccount>.Success(await mediator.Send(
-            new Command(actor.Id(), userId, body.Email, body.Role, body.IsActive), ct)));
+            new Command(Caller.Of(actor), userId, body.Email, body.Role, body.IsActive), ct)));
 }

@@ -14,7 +14,7 @@ public static class UsersApi
         group.MapGet("/{userId:long}", GetUser.Endpoint).WithName("GetUser").ProducesErrors(401, 403, 404);
         group.MapPut("/{userId:long}", UpdateUser.Endpoint).WithName("UpdateUser").ProducesErrors(400, 401, 403, 404, 409, 422);
         group.MapDelete("/{userId:long}", DeleteUser.Endpoint).WithName("DeleteUser").ProducesErrors(401, 403, 404, 409);
-        group.MapPost("/{userId:long}/reset-password", ResetPassword.Endpoint).WithName("ResetUserPassword").ProducesErrors(400, 401, 403, 404, 422);
+        group.MapPost("/{userId:long}/reset-password", ResetUserPassword.Endpoint).WithName("ResetUserPassword").ProducesErrors(400, 401, 403, 404, 422);
         return routes;
     }
 }

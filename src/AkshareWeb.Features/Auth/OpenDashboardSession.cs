@@ -10,7 +10,7 @@ namespace AkshareWeb.Features.Auth;
 /// into an HttpOnly cookie scoped to the dashboard path, which the bearer handler accepts there only. It lives
 /// no longer than the token and is revoked with it (logout, password reset).
 /// </summary>
-public static class OpenDashboard
+public static class OpenDashboardSession
 {
     public const string CookieName = "akshareweb_dashboard";
     public const string DashboardPath = "/hangfire";

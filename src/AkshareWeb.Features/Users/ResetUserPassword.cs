@@ -3,12 +3,12 @@ using FluentValidation;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using AkshareWeb.Features.Auth;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Users;
 
-public static class ResetPassword
+public static class ResetUserPassword
 {
     public sealed record Body(string? NewPassword);
 

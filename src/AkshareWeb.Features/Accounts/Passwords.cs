@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Identity;
 
-namespace AkshareWeb.Features.Auth;
+namespace AkshareWeb.Features.Accounts;
 
 /// <summary>
 /// The framework's PasswordHasher (PBKDF2-HMAC-SHA512, 100,000 iterations, random salt). A login for an unknown

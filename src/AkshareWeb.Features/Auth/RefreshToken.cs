@@ -7,7 +7,7 @@ using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Auth;
 
-public static class Refresh
+public static class RefreshToken
 {
     public sealed record Command(string? RefreshToken) : ICommand<TokenPair>;
 

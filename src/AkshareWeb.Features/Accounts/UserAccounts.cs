@@ -2,14 +2,14 @@ using Dapper;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Users;
+namespace AkshareWeb.Features.Accounts;
 
-/// <summary>A user as the API shows it.</summary>
 /// <summary>A user as the API shows it. <c>awaiting_approval</c>: registered while registration needs an admin's
 /// approval, and not yet activated.</summary>
 public sealed record UserAccount(long Id, string Username, string Email, string Role, bool IsActive, bool AwaitingApproval, DateTime CreatedAt, DateTime UpdatedAt);
 
-/// <summary>The user reads and revocations that several slices share (auth, users).</summary>
+/// <summary>The user reads and revocations that Auth and Users share: the account store both areas use, so neither
+/// uses the other.</summary>
 public sealed class UserAccounts(Database database, TimeProvider time)
 {
     public const string Columns =

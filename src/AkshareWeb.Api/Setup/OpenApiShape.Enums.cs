@@ -1,0 +1,110 @@
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Tasks;
+using NJsonSchema;
+
+namespace AkshareWeb.Api.Setup;
+
+/// <summary>The closed sets of the contract (roles, statuses, error codes...) as named enum schemas, and the properties that hold them.</summary>
+public sealed partial class OpenApiShape
+{
+    private static readonly (string Code, string Meaning)[] ErrorCodeMeanings =
+    [
+        ("-1", "general: a rule of the current state (409), too many requests (429), method not allowed (405), unexpected failure (500)"),
+        ("1001", "authentication failed: missing, invalid or ended token, wrong credentials (401)"),
+        ("1002", "token expired (401)"),
+        ("1003", "permission denied: the role does not allow it (403)"),
+        ("2001", "not found (404)"),
+        ("2002", "already exists (409)"),
+        ("3001", "validation failed (422); detail lists {field, message}"),
+        ("3002", "bad format: a body that is not JSON or has the wrong shape, a query value of the wrong type (400)"),
+        ("5001", "database error (500)"),
+        ("5002", "scheduler error (500)"),
+        ("5003", "data collection error: AKTools failed or is unreachable (502/500)"),
+    ];
+
+    private static Dictionary<string, JsonSchema> AddEnums(IDictionary<string, JsonSchema> schemas)
+    {
+        var enums = new Dictionary<string, JsonSchema>(StringComparer.Ordinal)
+        {
+            ["Role"] = StringEnum("A user's role: admins manage users, settings, scripts and see everyone's tasks and executions.", Roles.All),
+            ["ExecutionStatus"] = StringEnum("Where an execution is: pending and running end in one of completed, failed, cancelled, timeout.", ExecutionStatuses.All),
+            ["ScheduleType"] = StringEnum("cron (5 fields, Beijing time), interval (seconds), or once (an ISO date-time).", ScheduleTypes.All),
+            ["WriteMode"] = StringEnum("How a script's rows reach its table: upsert on the natural key, append new rows, or replace the table.", WriteModes.All),
+            ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, or a retry.", ["scheduler", "manual", "download", "retry"]),
+            ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
+            ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM) or excel (xlsx).", ["csv", "excel"]),
+        };
+        var codes = new JsonSchema
+        {
+            Type = JsonObjectType.Integer,
+            Format = "int32",
+            Description = "The error envelope's code: " + string.Join("; ", ErrorCodeMeanings.Select(c => $"{c.Code} {c.Meaning}")) + ".",
+        };
+        foreach (var (code, _) in ErrorCodeMeanings) codes.Enumeration.Add(int.Parse(code, System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var name in new[] { "General", "AuthenticationFailed", "TokenExpired", "Forbidden", "NotFound", "AlreadyExists", "ValidationFailed", "BadFormat", "Database", "Scheduler", "DataCollection" })
+        {
+            codes.EnumerationNames.Add(name);
+        }
+
+        codes.ExtensionData = new Dictionary<string, object?> { ["x-enum-descriptions"] = ErrorCodeMeanings.Select(c => c.Meaning).ToArray() };
+        enums["ErrorCode"] = codes;
+        foreach (var (name, schema) in enums) schemas[name] = schema;
+        return enums;
+    }
+
+    private static JsonSchema StringEnum(string description, IEnumerable<string> values)
+    {
+        var schema = new JsonSchema { Type = JsonObjectType.String, Description = description };
+        foreach (var value in values) schema.Enumeration.Add(value);
+        return schema;
+    }
+
+    /// <summary>schema.property → enum, for the string properties that hold a closed set.</summary>
+    private static readonly Dictionary<string, string> EnumProperties = new(StringComparer.Ordinal)
+    {
+        ["UserProfile.role"] = "Role",
+        ["UserAccount.role"] = "Role",
+        ["UpdateUserRequest.role"] = "Role",
+        ["ExecutionView.status"] = "ExecutionStatus",
+        ["ExecutionView.triggered_by"] = "TriggeredBy",
+        ["DownloadStatus.status"] = "ExecutionStatus",
+        ["DownloadResult.status"] = "ExecutionStatus",
+        ["DownloadStarted.status"] = "ExecutionStatus",
+        ["TaskRunStarted.status"] = "ExecutionStatus",
+        ["RetryStarted.status"] = "ExecutionStatus",
+        ["TaskView.last_status"] = "ExecutionStatus",
+        ["TaskView.schedule_type"] = "ScheduleType",
+        ["CreateTaskRequest.schedule_type"] = "ScheduleType",
+        ["UpdateTaskRequest.schedule_type"] = "ScheduleType",
+        ["ScriptSummary.write_mode"] = "WriteMode",
+        ["ScriptDetail.write_mode"] = "WriteMode",
+        ["ErrorEnvelope.code"] = "ErrorCode",
+    };
+
+    private static void UseEnums(string schemaName, JsonSchema schema, Dictionary<string, JsonSchema> enums, HashSet<JsonSchema> requests)
+    {
+        foreach (var (name, property) in schema.Properties.ToList())
+        {
+            if (!EnumProperties.TryGetValue(schemaName + "." + name, out var enumName)) continue;
+            var replacement = new JsonSchemaProperty { Description = property.Description };
+            // In a request an absent property and a null one mean the same (unchanged), so only an answer's null
+            // is kept. OpenAPI 3.0 ignores siblings of $ref: a nullable reference is a one-element allOf with the type.
+            if (property.IsNullable(SchemaType.OpenApi3) && !requests.Contains(schema))
+            {
+                replacement.Type = enums[enumName].Type;
+                replacement.IsNullableRaw = true;
+                replacement.AllOf.Add(new JsonSchema { Reference = enums[enumName] });
+            }
+            else
+            {
+                replacement.Reference = enums[enumName];
+            }
+
+            var required = property.IsRequired;
+            schema.Properties[name] = replacement;
+            replacement.IsRequired = required;
+        }
+    }
+}

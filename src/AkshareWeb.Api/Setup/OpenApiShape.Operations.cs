@@ -1,0 +1,141 @@
+using AkshareWeb.Features.Common;
+using NJsonSchema;
+using NSwag;
+
+namespace AkshareWeb.Api.Setup;
+
+/// <summary>What every operation declares: its error answers, its query parameters' bounds, its request example.</summary>
+public sealed partial class OpenApiShape
+{
+    private const string Xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+    private static readonly Dictionary<string, string> StatusTexts = new(StringComparer.Ordinal)
+    {
+        ["200"] = "Success: the envelope {code: 0, message, data}.",
+        ["201"] = "Created: the envelope {code: 0, message, data}.",
+        ["400"] = "A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002).",
+        ["401"] = "Missing, invalid or ended token (1001), expired token (1002), or wrong credentials.",
+        ["403"] = "The caller's role does not allow this (1003).",
+        ["404"] = "Not found, or not the caller's (2001).",
+        ["409"] = "Already exists (2002), or the current state forbids it (-1).",
+        ["422"] = "Validation failed (3001); detail lists {field, message}.",
+        ["429"] = "Too many requests (-1); the Retry-After header says when to try again.",
+        ["500"] = "Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace.",
+        ["502"] = "AKTools failed or could not be reached (5003).",
+    };
+
+    /// <summary>The global rate limiter can answer any request with 429; an authenticated one can be a 401.</summary>
+    private static void DeclareErrors(OpenApiOperation operation)
+    {
+        var error = operation.Responses.Values.Select(r => r.Content.TryGetValue("application/json", out var m) ? m.Schema : null)
+            .FirstOrDefault(s => s?.Reference is { } r && r.Properties.ContainsKey("detail"));
+        if (error is not null)
+        {
+            if (!operation.Responses.ContainsKey("429")) operation.Responses["429"] = ErrorResponse(error.Reference!);
+            if (operation.ActualSecurity?.Count > 0 && !operation.Responses.ContainsKey("401")) operation.Responses["401"] = ErrorResponse(error.Reference!);
+        }
+
+        foreach (var (status, response) in operation.Responses)
+        {
+            if (string.IsNullOrEmpty(response.Description) && StatusTexts.TryGetValue(status, out var text)) response.Description = text;
+        }
+
+        var ordered = operation.Responses.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
+        operation.Responses.Clear();
+        foreach (var (status, response) in ordered) operation.Responses[status] = response;
+    }
+
+    private static OpenApiResponse ErrorResponse(JsonSchema error)
+    {
+        var response = new OpenApiResponse();
+        response.Content["application/json"] = new OpenApiMediaType { Schema = new JsonSchema { Reference = error } };
+        return response;
+    }
+
+    private static void ShapeParameters(OpenApiOperation operation, Dictionary<string, JsonSchema> enums)
+    {
+        foreach (var parameter in operation.Parameters.Where(p => p.Kind == OpenApiParameterKind.Query))
+        {
+            var schema = parameter.Schema;
+            if (schema is null) continue;
+            // An absent query value is how a client says "none"; null is not something a query string can send.
+            schema.IsNullableRaw = null;
+            switch (parameter.Name)
+            {
+                case "page":
+                    schema.Minimum = 1;
+                    schema.Maximum = 1_000_000;
+                    schema.Default = 1;
+                    break;
+                case "page_size":
+                    schema.Minimum = 1;
+                    schema.Maximum = PageRequest.MaxPageSize;
+                    schema.Default = operation.OperationId == "GetTableData" ? PageRequest.MaxPageSize : 20;
+                    break;
+                case "limit":
+                    schema.Minimum = 1;
+                    break;
+                case "sort_order":
+                    parameter.Schema = Enum(enums["SortOrder"], "asc");
+                    break;
+                case "format":
+                    parameter.Schema = Enum(enums["ExportFormat"], "csv");
+                    break;
+                case "status":
+                    parameter.Schema = Enum(enums["ExecutionStatus"], null);
+                    break;
+                case "role":
+                    parameter.Schema = Enum(enums["Role"], null);
+                    break;
+            }
+        }
+    }
+
+    private static JsonSchema Enum(JsonSchema target, string? defaultValue)
+    {
+        var schema = new JsonSchema { Reference = target };
+        if (defaultValue is not null)
+        {
+            // OpenAPI 3.0 ignores siblings of $ref, so a default is carried by allOf around it.
+            schema = new JsonSchema { Default = defaultValue };
+            schema.AllOf.Add(new JsonSchema { Reference = target });
+        }
+
+        return schema;
+    }
+
+    private static void DeclareExportMediaTypes(OpenApiOperation operation)
+    {
+        if (!operation.Responses.TryGetValue("200", out var ok)) return;
+        ok.Description = "The table as a file: text/csv (UTF-8 with BOM) for format=csv, xlsx for format=excel.";
+        ok.Content.Clear();
+        foreach (var media in new[] { "text/csv", Xlsx })
+        {
+            ok.Content[media] = new OpenApiMediaType { Schema = new JsonSchema { Type = JsonObjectType.String, Format = JsonFormatStrings.Binary } };
+        }
+    }
+
+    // ---- examples ------------------------------------------------------------------------------------------
+
+    private static readonly Dictionary<string, object> Examples = new(StringComparer.Ordinal)
+    {
+        ["Register"] = new Dictionary<string, object?> { ["username"] = "quant01", ["email"] = "quant01@example.com", ["password"] = "s3cret-pass", ["password_confirm"] = "s3cret-pass" },
+        ["Login"] = new Dictionary<string, object?> { ["username"] = "quant01", ["password"] = "s3cret-pass" },
+        ["RefreshToken"] = new Dictionary<string, object?> { ["refresh_token"] = "the refresh_token of the last login or refresh" },
+        ["UpdateUser"] = new Dictionary<string, object?> { ["email"] = "quant01@example.org", ["role"] = "user", ["is_active"] = true },
+        ["ResetUserPassword"] = new Dictionary<string, object?> { ["new_password"] = "another-pass-1" },
+        ["ChangePassword"] = new Dictionary<string, object?> { ["current_password"] = "s3cret-pass", ["new_password"] = "another-pass-1" },
+        ["UpdateSettings"] = new Dictionary<string, object?> { ["max_concurrent_tasks"] = 4, ["default_timeout"] = 600, ["retry_enabled"] = true, ["max_retries"] = 3 },
+        ["UpdateDatabaseSettings"] = new Dictionary<string, object?> { ["host"] = "db.internal", ["port"] = 3306, ["database"] = "akshare_data", ["username"] = "akshare", ["password"] = "db-pass" },
+        ["TestDatabaseConnection"] = new Dictionary<string, object?> { ["host"] = "db.internal", ["port"] = 3306, ["database"] = "akshare_data", ["username"] = "akshare", ["password"] = "db-pass" },
+        ["TestScript"] = new Dictionary<string, object?> { ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001" } },
+        ["DownloadData"] = new Dictionary<string, object?> { ["interface_id"] = 1, ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001", ["start_date"] = "20240101", ["end_date"] = "20241231" } },
+        ["CreateTask"] = new Dictionary<string, object?>
+        {
+            ["name"] = "Ping An Bank daily bars", ["description"] = "after the close", ["script_id"] = "stock_zh_a_hist",
+            ["schedule_type"] = "cron", ["schedule_expression"] = "0 16 * * 1-5", ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001" },
+            ["retry_on_failure"] = true, ["max_retries"] = 3, ["timeout_seconds"] = 600, ["is_active"] = true,
+        },
+        ["UpdateTask"] = new Dictionary<string, object?> { ["schedule_expression"] = "30 16 * * 1-5", ["is_active"] = true },
+    };
+}
