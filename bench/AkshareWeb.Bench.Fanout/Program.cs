@@ -32,7 +32,7 @@ if (args.Length >= 1 && args[0] == "--run")
     var concurrency = int.Parse(args[5], CultureInfo.InvariantCulture);
     var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
     var database = new Database(configuration);
-    var warehouse = new Warehouse(configuration, database);
+    var warehouse = new WarehouseDatabase(configuration, database);
     var time = TimeProvider.System;
     var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(5) },
         Options.Create(new AkToolsOptions { BaseUrl = akTools, TimeoutSeconds = 300 }), NullLogger<AkToolsClient>.Instance);

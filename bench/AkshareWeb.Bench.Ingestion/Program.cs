@@ -26,7 +26,7 @@ if (args.Length >= 1 && args[0] == "--ingest")
     var (connection, baseUrl) = (args[1], args[2]);
     var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
     var appDatabase = new Database(configuration);
-    var warehouse = new Warehouse(configuration, appDatabase);
+    var warehouse = new WarehouseDatabase(configuration, appDatabase);
     var time = TimeProvider.System;
     var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(30) },
         Options.Create(new AkToolsOptions { BaseUrl = baseUrl, TimeoutSeconds = 1800 }), NullLogger<AkToolsClient>.Instance);

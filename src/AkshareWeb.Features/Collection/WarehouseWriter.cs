@@ -6,6 +6,7 @@ using Dapper;
 using MySqlConnector;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Collection;
 
@@ -42,7 +43,7 @@ public readonly record struct BatchResult(long Inserted, long Updated);
 /// insert them all, else it is rolled back and the batch takes the other way) or look the batch's keys up,
 /// load the new rows and update the changed ones by id. A failed batch leaves the table as it was before it.</para>
 /// </summary>
-public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider time, IOptions<CollectionOptions>? options = null)
+public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions>? options = null)
 {
     [GeneratedRegex("^ak_[a-z0-9_]{1,61}$")]
     public static partial Regex TableNamePattern();
@@ -798,8 +799,8 @@ public sealed partial class WarehouseWriter(Warehouse warehouse, TimeProvider ti
                     ownDefaults = given == executionId && !shared;
                 }
 
-                if (ColumnNames.Bookkeeping.Contains(row.Name, StringComparer.Ordinal)) continue;
-                var original = string.IsNullOrEmpty(row.Comment) ? row.Name : FromComment(row.Comment);
+                if (BookkeepingColumns.IsBookkeeping(row.Name)) continue;
+                var original = ColumnComments.OriginalName(row.Name, row.Comment);
                 var type = ColumnType.FromSql(row.DataType, row.Length, row.ColumnType);
                 if (type.Kind == ColumnKind.Text && row.DataType.Equals("varchar", StringComparison.OrdinalIgnoreCase))
                 {

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using MiniExcelLibs;
 using MySqlConnector;
-using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Tables;
@@ -28,7 +28,7 @@ public static class ExportTable
     /// streamed to a socket. A client that goes away cancels the query. Errors after the first byte cannot be
     /// reported in the envelope: the stream just ends.
     /// </summary>
-    internal static async Task Endpoint(string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, TimeProvider time)
+    internal static async Task Endpoint(string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, WarehouseDatabase warehouse, TimeProvider time)
     {
         var ct = context.RequestAborted;
         var format = (p.Format ?? "csv").ToLowerInvariant();

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using MySqlConnector;
-using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Tables;
@@ -52,7 +52,7 @@ public static class GetTableData
     /// are noticed by a background recount at most once a minute while the table is being read.</para>
     /// </summary>
     internal static async Task<Ok<Envelope<TableDataPage>>> Endpoint(
-        string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, TableReadCache cache, TableWarmer warmer,
+        string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, WarehouseDatabase warehouse, TableReadCache cache, TableWarmer warmer,
         SortIndexes sortIndexes, CancellationToken ct)
     {
         var paging = p.ToRequest(100);
