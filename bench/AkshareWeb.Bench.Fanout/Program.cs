@@ -37,7 +37,7 @@ if (args.Length >= 1 && args[0] == "--run")
     var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(5) },
         Options.Create(new AkToolsOptions { BaseUrl = akTools, TimeoutSeconds = 300 }), NullLogger<AkToolsClient>.Instance);
     var binder = new ParameterBinder(time);
-    var writer = new WarehouseWriter(warehouse, time);
+    var writer = new WarehouseWriter(warehouse, time, Options.Create(new CollectionOptions()));
     var rates = new SourceRates(database, Options.Create(new SourceRateOptions { Families = new() { ["eastmoney"] = rate } }), time);
     var parted = new PartedRunner(database, warehouse, client, writer, new PartSources(database, warehouse, binder, Options.Create(new PartsOptions())), rates,
         binder, new PartParticipations(), new SystemSettings(database, Options.Create(new QuotaOptions()), time), time, NullLogger<PartedRunner>.Instance);
