@@ -2,8 +2,8 @@ using Dapper;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 

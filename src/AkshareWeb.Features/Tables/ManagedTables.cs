@@ -2,8 +2,8 @@ using System.Globalization;
 using Dapper;
 using Microsoft.AspNetCore.Http;
 using MySqlConnector;
-using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 

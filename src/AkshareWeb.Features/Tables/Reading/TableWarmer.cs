@@ -3,8 +3,8 @@ using Dapper;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
-using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
