@@ -75,8 +75,8 @@ public sealed partial class WarehouseWriter
 
         /// <summary>
         /// An index on each later date column of the natural key (one day across all symbols; sorting by date),
-        /// missing from the table as the run leaves it. Reads need them, writes do not: the runner builds them
-        /// after the execution is recorded (<see cref="AddIndexesAsync"/>).
+        /// missing from the table as the run leaves it. Reads need them, writes do not: whoever ran the write has
+        /// them built once the run is recorded (<see cref="AddIndexesAsync"/>).
         /// </summary>
         private async Task<IReadOnlyList<BrowsingIndex>> MissingBrowsingIndexesAsync(CancellationToken ct)
         {

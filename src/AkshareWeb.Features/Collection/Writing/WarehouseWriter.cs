@@ -56,7 +56,4 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
 
     /// <summary>An index for reading the table, left for after the run: its name and its one column's SQL name.</summary>
     public sealed record BrowsingIndex(string Name, string Column) : ReaderIndex(Name, Column);
-
-    /// <summary>Names of the indexes built because readers sort by a column (<see cref="IndexNames.SortPrefix"/>).</summary>
-    public const string SortIndexPrefix = IndexNames.SortPrefix;
 }
