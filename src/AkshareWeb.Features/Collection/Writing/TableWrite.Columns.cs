@@ -17,10 +17,10 @@ public sealed partial class WarehouseWriter
             var hasRowKey = false;
             foreach (var row in rows)
             {
-                if (row.Name == "_row_hash") shape.RowHashBytes = (int)Math.Min(32, row.Octets ?? 32);
-                if (row.Name == "_row_key") shape.RowKeyBytes = (int)Math.Min(32, row.Octets ?? 32);
-                if (row.Name == "_row_key") hasRowKey = true;
-                if (row.Name == "_execution_id")
+                if (row.Name == BookkeepingColumns.RowHash) shape.RowHashBytes = (int)Math.Min(32, row.Octets ?? 32);
+                if (row.Name == BookkeepingColumns.RowKey) shape.RowKeyBytes = (int)Math.Min(32, row.Octets ?? 32);
+                if (row.Name == BookkeepingColumns.RowKey) hasRowKey = true;
+                if (row.Name == BookkeepingColumns.ExecutionId)
                 {
                     // MariaDB quotes a string default in information_schema, MySQL does not.
                     var given = row.Default is { Length: > 0 } d && d != "NULL" ? d.Trim('\'') : null;

@@ -79,7 +79,7 @@ public sealed partial class WarehouseWriter
             }
 
             var names = fields.Select(f => f.Column).ToList();
-            if (bookkeeping) names.AddRange(["_execution_id", "_collected_at"]);
+            if (bookkeeping) names.AddRange([BookkeepingColumns.ExecutionId, BookkeepingColumns.CollectedAt]);
             long total = 0, warningCount = 0;
             const int chunk = 500;
             for (var start = 0; start < rows.Count; start += chunk)
