@@ -32,12 +32,12 @@ if (args.Length >= 1 && args[0] == "--run")
     var concurrency = int.Parse(args[5], CultureInfo.InvariantCulture);
     var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
     var database = new Database(configuration);
-    var warehouse = new Warehouse(configuration, database);
+    var warehouse = new WarehouseDatabase(configuration, database);
     var time = TimeProvider.System;
     var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(5) },
         Options.Create(new AkToolsOptions { BaseUrl = akTools, TimeoutSeconds = 300 }), NullLogger<AkToolsClient>.Instance);
     var binder = new ParameterBinder(new MarketTime(Options.Create(new MarketTimeOptions()), time));
-    var writer = new WarehouseWriter(warehouse, time);
+    var writer = new WarehouseWriter(warehouse, time, Options.Create(new CollectionOptions()));
     var rates = new SourceRates(database, Options.Create(new SourceRateOptions { Families = new() { ["eastmoney"] = rate } }), time);
     var parted = new PartedRunner(database, warehouse, client, writer, new PartSources(database, warehouse, binder, Options.Create(new PartsOptions())), rates,
         binder, new PartParticipations(), new SystemSettings(database, Options.Create(new QuotaOptions()), time), time, NullLogger<PartedRunner>.Instance);

@@ -24,14 +24,31 @@ if (args.Length >= 1 && args[0] == "--ingest")
 {
     // Child: run the engine twice against the given AKTools and database; print seconds and peak memory.
     var (connection, baseUrl) = (args[1], args[2]);
-    var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
-    var appDatabase = new Database(configuration);
-    var warehouse = new Warehouse(configuration, appDatabase);
-    var time = TimeProvider.System;
-    var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(30) },
-        Options.Create(new AkToolsOptions { BaseUrl = baseUrl, TimeoutSeconds = 1800 }), NullLogger<AkToolsClient>.Instance);
-    var runner = new ExecutionRunner(appDatabase, client, new WarehouseWriter(warehouse, time), time, NullLogger<ExecutionRunner>.Instance);
-    var executions = new Executions(appDatabase, time);
+    var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["ConnectionStrings:AkshareWeb"] = connection,
+        ["AkTools:BaseUrl"] = baseUrl,
+        ["AkTools:TimeoutSeconds"] = "1800",
+    }).Build();
+    // The engine's part of the app's container, registered as the app registers it (Program.cs,
+    // Setup/Collection.cs), so the bench measures the writer as the app builds it.
+    var services = new ServiceCollection()
+        .AddSingleton<IConfiguration>(configuration)
+        .AddSingleton(TimeProvider.System)
+        .AddSingleton<Database>()
+        .AddSingleton<WarehouseDatabase>()
+        .AddSingleton<TableWrites>()
+        .AddSingleton<WarehouseWriter>()
+        .AddSingleton<Executions>()
+        .AddTransient<ExecutionRunner>()
+        .AddLogging();
+    services.Configure<AkToolsOptions>(configuration.GetSection(AkToolsOptions.Section));
+    services.Configure<CollectionOptions>(configuration.GetSection(CollectionOptions.Section));
+    services.AddHttpClient<AkToolsClient>((provider, http) =>
+        http.Timeout = TimeSpan.FromSeconds(provider.GetRequiredService<IOptions<AkToolsOptions>>().Value.TimeoutSeconds));
+    await using var provider = services.BuildServiceProvider();
+    var runner = provider.GetRequiredService<ExecutionRunner>();
+    var executions = provider.GetRequiredService<Executions>();
     foreach (var label in new[] { "first", "again" })
     {
         var plan = new ExecutionPlan("bench_daily_bars", new Dictionary<string, string>(), "ak_bench_daily_bars", WriteModes.Upsert,

@@ -23,7 +23,7 @@ builder.Configuration.AddEnvironmentVariables("AKSHAREWEB__");
 var services = builder.Services;
 services.AddSingleton(TimeProvider.System);
 services.AddSingleton<Database>();
-services.AddSingleton<Warehouse>();
+services.AddSingleton<WarehouseDatabase>();
 services.AddSingleton<SchemaMigrator>();
 services.AddSingleton<UserAccounts>();
 services.AddSingleton<FirstAdmin>();

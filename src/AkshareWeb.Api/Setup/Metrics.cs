@@ -101,7 +101,7 @@ public static class Metrics
 public sealed class OperatorGauges : IDisposable
 {
     private readonly Database database;
-    private readonly Warehouse warehouse;
+    private readonly WarehouseDatabase warehouse;
     private readonly SystemSettings settings;
     private readonly ExecutionSlots slots;
     private readonly JobStorage storage;
@@ -113,7 +113,7 @@ public sealed class OperatorGauges : IDisposable
 
     private sealed record Snapshot(int DatabaseUp, long Running, long SlotsLimit, long Enqueued, long Scheduled, long Failed, long Processing, IReadOnlyList<(string Table, long Rows)> Tables);
 
-    public OperatorGauges(AkshareMetrics metrics, Database database, Warehouse warehouse, SystemSettings settings, ExecutionSlots slots, JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
+    public OperatorGauges(AkshareMetrics metrics, Database database, WarehouseDatabase warehouse, SystemSettings settings, ExecutionSlots slots, JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
     {
         (this.database, this.warehouse, this.settings, this.slots, this.storage, this.time, this.logger) = (database, warehouse, settings, slots, storage, time, logger);
         var meter = metrics.Meter;

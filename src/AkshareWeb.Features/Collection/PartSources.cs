@@ -3,6 +3,7 @@ using System.Text;
 using Dapper;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Collection;
 
@@ -12,7 +13,7 @@ namespace AkshareWeb.Features.Collection;
 /// since_last source needs to know, expands the sources into parts when the run starts, and resolves each part's
 /// since_last date from the target table's own rows.
 /// </summary>
-public sealed class PartSources(Database database, Warehouse warehouse, ParameterBinder binder, IOptions<PartsOptions> options)
+public sealed class PartSources(Database database, WarehouseDatabase warehouse, ParameterBinder binder, IOptions<PartsOptions> options)
 {
     public int MaxParts => options.Value.MaxParts;
 

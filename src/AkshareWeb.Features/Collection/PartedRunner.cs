@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Settings;
 
 namespace AkshareWeb.Features.Collection;
@@ -33,7 +34,7 @@ public sealed class PartParticipations
 /// counts and reads the cancel flag. Whoever finds no part left open records the end.
 /// </summary>
 public sealed class PartedRunner(
-    Database database, Warehouse warehouse, AkToolsClient akTools, WarehouseWriter writer, PartSources sources, SourceRates rates,
+    Database database, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, PartSources sources, SourceRates rates,
     ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableWrites? writes = null)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>

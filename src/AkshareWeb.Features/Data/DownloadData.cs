@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Interfaces;
 using AkshareWeb.Features.Scripts;
@@ -41,7 +42,7 @@ public static class DownloadData
             await using var connection = await database.OpenAsync(ct);
             var row = await InterfaceCatalog.FindAsync(connection, command.InterfaceId!.Value, ct) ?? throw ApiError.NotFound("interface");
             var table = "ak_" + row.Name.ToLowerInvariant();
-            if (!WarehouseWriter.TableNamePattern().IsMatch(table))
+            if (!TableNames.IsWarehouseTable(table))
             {
                 throw ApiError.Validation("interface_id", $"the interface name {row.Name} does not make a table name");
             }

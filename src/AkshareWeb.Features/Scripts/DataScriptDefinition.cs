@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Scripts;
 
@@ -70,7 +71,7 @@ public static partial class DataScriptFiles
             if (scriptCategory is not null && (scriptCategory != category || !Categories.Contains(scriptCategory))) errors.Add($"\"category\" must be the folder it is in ({category}), one of {string.Join(", ", Categories)}");
             if (scriptFrequency is not null && (scriptFrequency != frequency || !Frequencies.Contains(scriptFrequency))) errors.Add($"\"frequency\" must be the sub-folder it is in ({frequency}), one of {string.Join(", ", Frequencies)}");
             if (function is not null && !FunctionPattern().IsMatch(function)) errors.Add("\"interface\" must be an AKShare function name");
-            if (table is not null && !WarehouseWriter.TableNamePattern().IsMatch(table)) errors.Add("\"target_table\" must be ak_ followed by lowercase letters, digits or _ (64 characters at most)");
+            if (table is not null && !TableNames.IsWarehouseTable(table)) errors.Add("\"target_table\" must be ak_ followed by lowercase letters, digits or _ (64 characters at most)");
             if (mode is not null && !WriteModes.All.Contains(mode)) errors.Add("\"write_mode\" must be upsert, append or replace");
 
             var parameters = new List<ParameterDefinition>();

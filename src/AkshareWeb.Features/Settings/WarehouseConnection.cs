@@ -14,9 +14,9 @@ public sealed record WarehouseLocation(string Host, int Port, string Database, s
 /// <summary>
 /// The warehouse connection an admin set through <c>/api/settings/database</c>: stored in app_settings with
 /// the password encrypted by Data Protection (keys shared through the database), and applied to
-/// <see cref="Warehouse"/> on this instance at once and on the others within a few seconds.
+/// <see cref="WarehouseDatabase"/> on this instance at once and on the others within a few seconds.
 /// </summary>
-public sealed class WarehouseConnection(SystemSettings settings, Warehouse warehouse, IDataProtectionProvider protection)
+public sealed class WarehouseConnection(SystemSettings settings, WarehouseDatabase warehouse, IDataProtectionProvider protection)
 {
     private const string Setting = "warehouse_connection";
     private readonly IDataProtector protector = protection.CreateProtector("AkshareWeb.WarehousePassword");

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using MiniExcelLibs;
 using MySqlConnector;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
@@ -22,14 +22,24 @@ public static class ExportTable
         [FromQuery(Name = "sort_order")] public string? SortOrder { get; init; }
     }
 
+    /// <summary>What the export needs from the container, as one bundle.</summary>
+    public sealed class Services
+    {
+        public required ManagedTables Tables { get; init; }
+        public required WarehouseDatabase Warehouse { get; init; }
+        public required TimeProvider Time { get; init; }
+    }
+
     /// <summary>
     /// Streams the table (same filters and sort as /data) with an unbuffered reader: CSV is written row by row
     /// to the client; XLSX is written row by row into a temporary file and then sent, since a zip cannot be
     /// streamed to a socket. A client that goes away cancels the query. Errors after the first byte cannot be
-    /// reported in the envelope: the stream just ends.
+    /// reported in the envelope: the stream just ends. It stays endpoint-only (no Mediator query): its answer is
+    /// the stream it writes to the response, not a value.
     /// </summary>
-    internal static async Task Endpoint(string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, TimeProvider time)
+    internal static async Task Endpoint(string tableName, [AsParameters] Parameters p, HttpContext context, [AsParameters] Services services)
     {
+        var (tables, warehouse, time) = (services.Tables, services.Warehouse, services.Time);
         var ct = context.RequestAborted;
         var format = (p.Format ?? "csv").ToLowerInvariant();
         if (format is not ("csv" or "excel" or "xlsx")) throw ApiError.Validation("format", "format must be csv or excel");

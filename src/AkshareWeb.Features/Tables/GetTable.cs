@@ -2,8 +2,8 @@ using Dapper;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
@@ -17,7 +17,7 @@ public static class GetTable
     public sealed record TableDetail(string TableName, string DisplayName, string? Category, long RowCount, long SizeBytes, SchemaInfo SchemaInfo,
         DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode);
 
-    public sealed class Handler(ManagedTables tables, Database database, Warehouse warehouse) : IQueryHandler<Query, TableDetail>
+    public sealed class Handler(ManagedTables tables, Database database, WarehouseDatabase warehouse) : IQueryHandler<Query, TableDetail>
     {
         public async ValueTask<TableDetail> Handle(Query query, CancellationToken ct)
         {

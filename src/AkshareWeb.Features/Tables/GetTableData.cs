@@ -1,11 +1,13 @@
 using System.Globalization;
 using Dapper;
+using FluentValidation;
+using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using MySqlConnector;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
@@ -51,105 +53,122 @@ public static class GetTableData
     /// as at start-up, so deep pages are fast from the first request. Rows written by other means than the engine
     /// are noticed by a background recount at most once a minute while the table is being read.</para>
     /// </summary>
-    internal static async Task<Ok<Envelope<TableDataPage>>> Endpoint(
-        string tableName, [AsParameters] Parameters p, HttpContext context, ManagedTables tables, Warehouse warehouse, TableReadCache cache, TableWarmer warmer,
-        SortIndexes sortIndexes, CancellationToken ct)
+    /// <param name="Filters">The query string, whose <c>filter[...]</c> keys are the filters.</param>
+    public sealed record Query(string TableName, PageRequest Paging, string? SortBy, string? SortOrder, string? Cursor, IQueryCollection Filters)
+        : IQuery<TableDataPage>;
+
+    /// <summary>Paging checked first, and only its first problem reported; the rest needs the table's columns.</summary>
+    public sealed class Validator : AbstractValidator<Query>
     {
-        var paging = p.ToRequest(100);
-        var problems = new PageRequestValidator().Validate(paging);
-        if (!problems.IsValid) throw ApiError.Validation(JsonNames.Of(problems.Errors[0].PropertyName), problems.Errors[0].ErrorMessage);
-
-        // A remembered shape is checked against the registration in the page's own round trip (when the warehouse
-        // is the application database): the page then costs one query beside the session check.
-        var remembered = tables.Remembered(tableName);
-        var (table, indexes, _) = remembered ?? await tables.ShapeAsync(tableName, ct);
-        var filters = ManagedTables.Filters(context.Request.Query, table.Columns);
-        var direction = ManagedTables.Direction(p.SortOrder);
-        var sortColumn = ManagedTables.SortColumn(p.SortBy, table.Columns);
-
-        await using var connection = await warehouse.OpenAsync(ct);
-        var plan = ManagedTables.Sort(sortColumn, direction, table.Columns, indexes);
-        var filterSignature = ManagedTables.Signature(filters);
-        var fingerprint = TableCursor.Fingerprint(table.Name, plan, filterSignature);
-        var cursor = string.IsNullOrEmpty(p.Cursor) ? null : TableCursor.Decode(p.Cursor, fingerprint, plan);
-        var quoted = ColumnNames.Quote(table.Name);
-
-        var tableKey = TableReadCache.TableKey(warehouse.ConnectionString, table.Name);
-        if (cache.CheckDue(tableKey)) warmer.Revalidate(table.Name);
-        var countKey = TableReadCache.CountKey(tableKey, filterSignature);
-        var total = await cache.TotalAsync(countKey, table.LastUpdatedAt, async () =>
+        public Validator() => RuleFor(q => q.Paging).Custom((paging, context) =>
         {
-            var args = new DynamicParameters();
-            var where = ManagedTables.Where(filters, args);
-            return await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {quoted}{where}", args, cancellationToken: ct));
+            var problems = new PageRequestValidator().Validate(paging);
+            if (!problems.IsValid) context.AddFailure(problems.Errors[0].PropertyName, problems.Errors[0].ErrorMessage);
         });
-
-        if (!plan.Indexed) sortIndexes.Request(table, sortColumn, total, indexes);
-
-        // Where the page starts: after the cursor's row; else after the nearest known position before the
-        // offset (indexed orders only: finding positions in a sorted-on-request order would sort each time).
-        var after = cursor;
-        long skip = cursor is null ? paging.Offset : 0;
-        if (cursor is null && plan.Indexed)
-        {
-            var positions = cache.Positions(TableReadCache.PositionsKey(countKey, plan), table.LastUpdatedAt, total);
-            (after, skip) = await positions.SeekAsync(connection, quoted, plan, filters, paging.Offset, ct);
-        }
-
-        var pageArgs = PagePositions.Arguments(plan, filters, after, out var pageWhere);
-        pageArgs.Add("limit", paging.PageSize + 1);
-        pageArgs.Add("offset", skip);
-        if (remembered is not null) pageArgs.Add("registeredTable", table.Name);
-        var sql = $"""
-            {(remembered is null ? "" : ManagedTables.RegistrationCheck)}
-            SELECT {ManagedTables.SelectList(table.Columns)} FROM {quoted} t
-            JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id
-            {plan.OrderBy("t.", readingIndex: false)}
-            """;
-        var shown = table.Columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
-        var keyOrdinals = plan.Keys.Select(k => shown.FindIndex(c => c.Name == k.Name)).ToArray();
-        var rows = new List<Dictionary<string, object?>>(paging.PageSize);
-        string? nextCursor = null;
-        var stale = false;
-        await using (var reader = await ReadPageAsync(connection, tables, table.Name, new CommandDefinition(sql, pageArgs, cancellationToken: ct)))
-        {
-            if (remembered is not null && !await ManagedTables.StillRegisteredAsync(reader, remembered, ct))
-            {
-                // Changed since (a run on another instance, or no longer registered): read afresh and asked again.
-                tables.Forget(table.Name);
-                stale = true;
-            }
-
-            string?[]? lastKeys = null;
-            while (!stale && await reader.ReadAsync(ct))
-            {
-                if (rows.Count == paging.PageSize)
-                {
-                    // The row after the page exists: the page's last row is where the next one starts.
-                    nextCursor = TableCursor.Encode(fingerprint, lastKeys!);
-                    break;
-                }
-
-                var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
-                for (var i = 0; i < shown.Count; i++) row[shown[i].Name] = Value(reader, i, shown[i].Type);
-                rows.Add(row);
-                if (rows.Count == paging.PageSize)
-                {
-                    lastKeys = keyOrdinals.Select((ordinal, k) => KeyValues.Token(reader.GetValue(ordinal), plan.Keys[k])).ToArray();
-                }
-            }
-        }
-
-        if (stale)
-        {
-            await connection.DisposeAsync();
-            return await Endpoint(tableName, p, context, tables, warehouse, cache, warmer, sortIndexes, ct);
-        }
-
-        var totalPages = total == 0 ? 0 : (int)Math.Min(int.MaxValue, (total + paging.PageSize - 1) / paging.PageSize);
-        return TypedResults.Ok(Envelope<TableDataPage>.Success(
-            new TableDataPage(rows, total, cursor is null ? paging.Page : null, paging.PageSize, totalPages, nextCursor)));
     }
+
+    public sealed class Handler(ManagedTables tables, WarehouseDatabase warehouse, TableReadCache cache, TableWarmer warmer, SortIndexes sortIndexes)
+        : IQueryHandler<Query, TableDataPage>
+    {
+        public async ValueTask<TableDataPage> Handle(Query query, CancellationToken ct)
+        {
+            var paging = query.Paging;
+
+            // A remembered shape is checked against the registration in the page's own round trip (when the warehouse
+            // is the application database): the page then costs one query beside the session check.
+            var remembered = tables.Remembered(query.TableName);
+            var (table, indexes, _) = remembered ?? await tables.ShapeAsync(query.TableName, ct);
+            var filters = ManagedTables.Filters(query.Filters, table.Columns);
+            var direction = ManagedTables.Direction(query.SortOrder);
+            var sortColumn = ManagedTables.SortColumn(query.SortBy, table.Columns);
+
+            await using var connection = await warehouse.OpenAsync(ct);
+            var plan = ManagedTables.Sort(sortColumn, direction, table.Columns, indexes);
+            var filterSignature = ManagedTables.Signature(filters);
+            var fingerprint = TableCursor.Fingerprint(table.Name, plan, filterSignature);
+            var cursor = string.IsNullOrEmpty(query.Cursor) ? null : TableCursor.Decode(query.Cursor, fingerprint, plan);
+            var quoted = ColumnNames.Quote(table.Name);
+
+            var tableKey = TableReadCache.TableKey(warehouse.ConnectionString, table.Name);
+            if (cache.CheckDue(tableKey)) warmer.Revalidate(table.Name);
+            var countKey = TableReadCache.CountKey(tableKey, filterSignature);
+            var total = await cache.TotalAsync(countKey, table.LastUpdatedAt, async () =>
+            {
+                var args = new DynamicParameters();
+                var where = ManagedTables.Where(filters, args);
+                return await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {quoted}{where}", args, cancellationToken: ct));
+            });
+
+            if (!plan.Indexed) sortIndexes.Request(table, sortColumn, total, indexes);
+
+            // Where the page starts: after the cursor's row; else after the nearest known position before the
+            // offset (indexed orders only: finding positions in a sorted-on-request order would sort each time).
+            var after = cursor;
+            long skip = cursor is null ? paging.Offset : 0;
+            if (cursor is null && plan.Indexed)
+            {
+                var positions = cache.Positions(TableReadCache.PositionsKey(countKey, plan), table.LastUpdatedAt, total);
+                (after, skip) = await positions.SeekAsync(connection, quoted, plan, filters, paging.Offset, ct);
+            }
+
+            var pageArgs = PagePositions.Arguments(plan, filters, after, out var pageWhere);
+            pageArgs.Add("limit", paging.PageSize + 1);
+            pageArgs.Add("offset", skip);
+            if (remembered is not null) pageArgs.Add("registeredTable", table.Name);
+            var sql = $"""
+                {(remembered is null ? "" : ManagedTables.RegistrationCheck)}
+                SELECT {ManagedTables.SelectList(table.Columns)} FROM {quoted} t
+                JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id
+                {plan.OrderBy("t.", readingIndex: false)}
+                """;
+            var shown = table.Columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
+            var keyOrdinals = plan.Keys.Select(k => shown.FindIndex(c => c.Name == k.Name)).ToArray();
+            var rows = new List<Dictionary<string, object?>>(paging.PageSize);
+            string? nextCursor = null;
+            var stale = false;
+            await using (var reader = await ReadPageAsync(connection, tables, table.Name, new CommandDefinition(sql, pageArgs, cancellationToken: ct)))
+            {
+                if (remembered is not null && !await ManagedTables.StillRegisteredAsync(reader, remembered, ct))
+                {
+                    // Changed since (a run on another instance, or no longer registered): read afresh and asked again.
+                    tables.Forget(table.Name);
+                    stale = true;
+                }
+
+                string?[]? lastKeys = null;
+                while (!stale && await reader.ReadAsync(ct))
+                {
+                    if (rows.Count == paging.PageSize)
+                    {
+                        // The row after the page exists: the page's last row is where the next one starts.
+                        nextCursor = TableCursor.Encode(fingerprint, lastKeys!);
+                        break;
+                    }
+
+                    var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
+                    for (var i = 0; i < shown.Count; i++) row[shown[i].Name] = Value(reader, i, shown[i].Type);
+                    rows.Add(row);
+                    if (rows.Count == paging.PageSize)
+                    {
+                        lastKeys = keyOrdinals.Select((ordinal, k) => KeyValues.Token(reader.GetValue(ordinal), plan.Keys[k])).ToArray();
+                    }
+                }
+            }
+
+            if (stale)
+            {
+                await connection.DisposeAsync();
+                return await Handle(query, ct);
+            }
+
+            var totalPages = total == 0 ? 0 : (int)Math.Min(int.MaxValue, (total + paging.PageSize - 1) / paging.PageSize);
+            return new TableDataPage(rows, total, cursor is null ? paging.Page : null, paging.PageSize, totalPages, nextCursor);
+        }
+    }
+
+    internal static async Task<Ok<Envelope<TableDataPage>>> Endpoint(string tableName, [AsParameters] Parameters p, HttpContext context, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<TableDataPage>.Success(await mediator.Send(
+            new Query(tableName, p.ToRequest(PageRequest.MaxPageSize), p.SortBy, p.SortOrder, p.Cursor, context.Request.Query), ct)));
 
     /// <summary>
     /// The page's query. A table changed by other means since its shape was read (a column or an index gone) makes

@@ -27,7 +27,7 @@ public static class ListTables
         public Validator() => this.RuleForPaging(q => q.Paging);
     }
 
-    public sealed class Handler(Database database, Warehouse warehouse) : IQueryHandler<Query, Paged<TableSummary>>
+    public sealed class Handler(Database database, WarehouseDatabase warehouse) : IQueryHandler<Query, Paged<TableSummary>>
     {
         public async ValueTask<Paged<TableSummary>> Handle(Query query, CancellationToken ct)
         {

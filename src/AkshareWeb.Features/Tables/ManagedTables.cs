@@ -2,8 +2,8 @@ using System.Globalization;
 using Dapper;
 using Microsoft.AspNetCore.Http;
 using MySqlConnector;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
@@ -27,7 +27,7 @@ public sealed record TableIndex(string Name, IReadOnlyList<string> Columns, bool
 public sealed class ManagedTables
 {
     /// <summary>Bookkeeping bytes no reader wants; every other column is shown.</summary>
-    public static readonly string[] Hidden = ["_row_key", "_row_hash"];
+    public static readonly string[] Hidden = BookkeepingColumns.Hidden;
 
     /// <summary>
     /// How long a table's cached columns and indexes serve without being read again: the bound on noticing DDL
@@ -37,7 +37,7 @@ public sealed class ManagedTables
     public static readonly TimeSpan ShapeLifetime = TimeSpan.FromSeconds(5);
 
     private readonly Database database;
-    private readonly Warehouse warehouse;
+    private readonly WarehouseDatabase warehouse;
     private readonly TimeProvider time;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Shape> shapes = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> generations = new(StringComparer.Ordinal);
@@ -45,7 +45,7 @@ public sealed class ManagedTables
     /// <summary>A table as /data needs it: registration, columns and indexes, and when they were read.</summary>
     public sealed record Shape(ManagedTable Table, IReadOnlyList<TableIndex> Indexes, long ReadAt);
 
-    public ManagedTables(Database database, Warehouse warehouse, TableWrites writes, TimeProvider time)
+    public ManagedTables(Database database, WarehouseDatabase warehouse, TableWrites writes, TimeProvider time)
     {
         (this.database, this.warehouse, this.time) = (database, warehouse, time);
         writes.Shaped += Forget;
@@ -127,7 +127,7 @@ public sealed class ManagedTables
     /// <summary>warehouse_tables' last_updated_at of a registered table, else a 404.</summary>
     private async Task<DateTime?> RegistrationAsync(string tableName, CancellationToken ct)
     {
-        if (!WarehouseWriter.TableNamePattern().IsMatch(tableName)) throw ApiError.NotFound("table");
+        if (!TableNames.IsWarehouseTable(tableName)) throw ApiError.NotFound("table");
         await using var app = await database.OpenAsync(ct);
         var registered = await app.QuerySingleAsync<(long Count, DateTime? LastUpdatedAt)>(new CommandDefinition(
             "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @tableName", new { tableName }, cancellationToken: ct));
@@ -142,7 +142,7 @@ public sealed class ManagedTables
             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @tableName ORDER BY ORDINAL_POSITION
             """, new { tableName }, cancellationToken: ct)))
             .Select(c => new TableColumn(c.Name, c.Type.ToUpperInvariant(), c.Nullable == "YES", c.Key.Length == 0 ? null : c.Key, c.Comment.Length == 0 ? null : c.Comment,
-                OriginalName(c.Name, c.Comment)))
+                ColumnComments.OriginalName(c.Name, c.Comment)))
             .ToList();
         if (columns.Count == 0) throw ApiError.NotFound("table");
         return columns;
@@ -162,12 +162,6 @@ public sealed class ManagedTables
             .Where(g => g.All(p => p.Column is not null && p.SubPart is null && p.Collation == "A" && p.Type == "BTREE"))
             .Select(g => new TableIndex(g.Key, g.Select(p => p.Column!).ToList(), g.First().NonUnique == 0))
             .ToList();
-    }
-
-    private static string OriginalName(string name, string comment)
-    {
-        if (name.StartsWith('_') || name == "id" || comment.Length == 0) return name;
-        return comment.StartsWith("json:", StringComparison.Ordinal) ? System.Text.Json.JsonSerializer.Deserialize<string>(comment[5..]) ?? name : comment;
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Dapper;
 using MySqlConnector;
-using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 

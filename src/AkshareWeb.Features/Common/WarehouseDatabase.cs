@@ -8,7 +8,7 @@ namespace AkshareWeb.Features.Common;
 /// <c>ConnectionStrings:Warehouse</c> (or the admin's database setting, once applied) points it elsewhere.
 /// Readers ask for <see cref="ConnectionString"/> each time, so a change applies to the next run or request.
 /// </summary>
-public sealed class Warehouse(IConfiguration configuration, Database database)
+public sealed class WarehouseDatabase(IConfiguration configuration, Database database)
 {
     private string? current = ConfiguredOrNull(configuration);
 

@@ -3,8 +3,8 @@ using Dapper;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
@@ -21,13 +21,13 @@ public sealed class TableWarmer
     public const long Threshold = 100_000;
 
     private readonly ManagedTables tables;
-    private readonly Warehouse warehouse;
+    private readonly WarehouseDatabase warehouse;
     private readonly TableReadCache cache;
     private readonly ILogger<TableWarmer> logger;
     private readonly ConcurrentDictionary<string, int> requested = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTime?> warmed = new(StringComparer.Ordinal);
 
-    public TableWarmer(ManagedTables tables, Warehouse warehouse, TableReadCache cache, TableWrites writes, ILogger<TableWarmer> logger)
+    public TableWarmer(ManagedTables tables, WarehouseDatabase warehouse, TableReadCache cache, TableWrites writes, ILogger<TableWarmer> logger)
     {
         (this.tables, this.warehouse, this.cache, this.logger) = (tables, warehouse, cache, logger);
         writes.Written += Warm;
@@ -127,7 +127,7 @@ public sealed class TableWarmer
 }
 
 /// <summary>At start, warms the managed tables big enough to need it, largest first, one at a time.</summary>
-public sealed class TableWarmup(Database database, Warehouse warehouse, TableWarmer warmer, ILogger<TableWarmup> logger) : BackgroundService
+public sealed class TableWarmup(Database database, WarehouseDatabase warehouse, TableWarmer warmer, ILogger<TableWarmup> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

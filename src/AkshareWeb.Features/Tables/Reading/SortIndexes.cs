@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
@@ -35,24 +33,17 @@ public sealed class TableOptions
 /// build that cannot have the table to itself within 10 s (a long export is reading it) gives up rather than
 /// hold up the requests queued behind it, and is asked again later.
 /// </summary>
-public sealed partial class SortIndexes(WarehouseWriter writer, TableWrites writes, IOptions<TableOptions> options, TimeProvider time, ILogger<SortIndexes> logger)
+public sealed partial class SortIndexes(WarehouseDatabase warehouse, TableWrites writes, IOptions<TableOptions> options, TimeProvider time, ILogger<SortIndexes> logger)
 {
-    public const string Prefix = WarehouseWriter.SortIndexPrefix;
+    public const string Prefix = IndexNames.SortPrefix;
     public static readonly TimeSpan RetryAfter = TimeSpan.FromMinutes(10);
 
-    /// <summary>How long a build may wait for the table to itself (see <see cref="WarehouseWriter.AddIndexesAsync"/>).</summary>
+    /// <summary>How long a build may wait for the table to itself (see <see cref="ReaderIndexes.BuildAsync"/>).</summary>
     private const int LockWaitSeconds = 10;
 
     private readonly Lock queueLock = new();
     private Task queue = Task.CompletedTask;
     private readonly ConcurrentDictionary<(string Table, string Column), DateTimeOffset> asked = new();
-
-    /// <summary>The index name for a column: readable when it fits in MySQL's 64 characters.</summary>
-    public static string IndexName(string column)
-    {
-        var name = Prefix + column;
-        return name.Length <= 64 ? name : Prefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(column)))[..16];
-    }
 
     /// <summary>
     /// Columns an index can hold whole (and so deliver in order): numbers, dates and times, and strings of at most
@@ -75,7 +66,7 @@ public sealed partial class SortIndexes(WarehouseWriter writer, TableWrites writ
     {
         var settings = options.Value;
         if (!settings.IndexSortedColumns || rows < TableWarmer.Threshold || ManagedTables.Hidden.Contains(column.Name) || !Indexable(column)) return;
-        if (indexes.Count(i => i.Name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase)) >= settings.MaxSortIndexes) return;
+        if (indexes.Count(i => IndexNames.IsSort(i.Name)) >= settings.MaxSortIndexes) return;
 
         var key = (table.Name, column.Name);
         var now = time.GetUtcNow();
@@ -100,8 +91,8 @@ public sealed partial class SortIndexes(WarehouseWriter writer, TableWrites writ
         try
         {
             var started = time.GetTimestamp();
-            var index = new WarehouseWriter.BrowsingIndex(IndexName(column), column);
-            if (await writer.AddIndexesAsync(table, [index], CancellationToken.None, LockWaitSeconds))
+            var index = new ReaderIndex(IndexNames.Sort(column), column);
+            if (await ReaderIndexes.BuildAsync(warehouse, table, [index], CancellationToken.None, LockWaitSeconds))
             {
                 logger.LogInformation("Indexed {Table}.{Column} for sorting ({Index}, {Rows} rows) in {Milliseconds:0} ms",
                     table, column, index.Name, rows, time.GetElapsedTime(started).TotalMilliseconds);

@@ -1,0 +1,117 @@
+using Dapper;
+using MySqlConnector;
+using AkshareWeb.Features.Warehouse;
+
+namespace AkshareWeb.Features.Collection;
+
+public sealed partial class WarehouseWriter
+{
+    public sealed partial class TableWrite
+    {
+        /// <summary>Replace mode: swaps the new table in atomically. The others: nothing to do.</summary>
+        public async Task<long> FinishAsync(CancellationToken ct)
+        {
+            await LockAsync(ct);
+            try
+            {
+                await EnsureIndexesAsync(ct);
+            }
+            finally
+            {
+                await UnlockAsync();
+            }
+
+            await DropDefaultsAsync();
+
+            IReadOnlyList<BrowsingIndex> carried = [];
+            if (target.Plan.WriteMode == WriteModes.Replace && shape.Exists)
+            {
+                var quoted = ColumnNames.Quote(target.Plan.TargetTable);
+                var fresh = ColumnNames.Quote(target.Table);
+                if (await TableExistsAsync(target.Plan.TargetTable, ct))
+                {
+                    // The indexes readers had built for sorting go over to the replacement.
+                    carried = (await ReaderIndexes.SortIndexesAsync(connection, target.Plan.TargetTable, ct)).Select(i => new BrowsingIndex(i.Name, i.Column)).ToList();
+                    var old = ColumnNames.Quote(target.Table[..Math.Min(target.Table.Length, 55)] + "_old");
+                    await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {old}", cancellationToken: ct));
+                    await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {quoted} TO {old}, {fresh} TO {quoted}", cancellationToken: ct));
+                    await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE {old}", cancellationToken: ct));
+                }
+                else
+                {
+                    await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {fresh} TO {quoted}", cancellationToken: ct));
+                }
+            }
+
+            if (!await TableExistsAsync(target.Plan.TargetTable, ct)) return 0;
+            BrowsingIndexes = [.. await MissingBrowsingIndexesAsync(ct), .. await StillApplicableAsync(carried, ct)];
+            return await CountAsync(target.Plan.TargetTable, ct);
+        }
+
+        /// <summary>Replace mode, after a failure: the half-filled new table goes; the old one was never touched.</summary>
+        public async Task AbandonAsync()
+        {
+            if (target.Plan.WriteMode == WriteModes.Replace)
+            {
+                await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(target.Table)}"));
+                return;
+            }
+
+            try
+            {
+                // The rows written before the failure stay; so must the index that keeps their keys unique.
+                await EnsureIndexesAsync(CancellationToken.None);
+                await DropDefaultsAsync();
+                if (await TableExistsAsync(target.Table, CancellationToken.None)) BrowsingIndexes = await MissingBrowsingIndexesAsync(CancellationToken.None);
+            }
+            catch (MySqlException)
+            {
+                // The next run on this table sees the index missing and builds it.
+            }
+        }
+
+        public async Task<long> FinishCountOnlyAsync(string table) =>
+            await TableExistsAsync(table, CancellationToken.None) ? await CountAsync(table, CancellationToken.None) : 0;
+
+        /// <summary>
+        /// An index on each later date column of the natural key (one day across all symbols; sorting by date),
+        /// missing from the table as the run leaves it. Reads need them, writes do not: whoever ran the write has
+        /// them built once the run is recorded (<see cref="AddIndexesAsync"/>).
+        /// </summary>
+        private async Task<IReadOnlyList<BrowsingIndex>> MissingBrowsingIndexesAsync(CancellationToken ct)
+        {
+            if (!shape.NaturalKey) return [];
+            var names = await IndexNamesAsync(ct);
+            var missing = new List<BrowsingIndex>();
+            for (var i = 1; i < target.KeyColumns.Count; i++)
+            {
+                if (shape.Columns.TryGetValue(target.KeyColumns[i], out var column) && column.Type.Kind is ColumnKind.Date or ColumnKind.DateTime && !names.Contains(IndexNames.KeyColumn(i)))
+                {
+                    missing.Add(new BrowsingIndex(IndexNames.KeyColumn(i), column.Sql));
+                }
+            }
+
+            return missing;
+        }
+
+        /// <summary>Those of <paramref name="indexes"/> whose column the table as the run left it still has.</summary>
+        private async Task<IReadOnlyList<BrowsingIndex>> StillApplicableAsync(IReadOnlyList<BrowsingIndex> indexes, CancellationToken ct)
+        {
+            if (indexes.Count == 0) return [];
+            var present = (await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
+                new { table = target.Plan.TargetTable }, cancellationToken: ct))).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            return indexes.Where(i => present.Contains(i.Column)).ToList();
+        }
+
+        private Task<HashSet<string>> IndexNamesAsync(CancellationToken ct) => ReaderIndexes.NamesAsync(connection, target.Table, ct);
+
+        private async Task<bool> TableExistsAsync(string table, CancellationToken ct) =>
+            await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
+                new { table }, cancellationToken: ct)) > 0;
+
+        private async Task<long> CountAsync(string table, CancellationToken ct) =>
+            await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", commandTimeout: 0, cancellationToken: ct));
+    }
+}

@@ -1,0 +1,125 @@
+using Dapper;
+using MySqlConnector;
+using AkshareWeb.Features.Warehouse;
+
+namespace AkshareWeb.Features.Collection;
+
+public sealed partial class WarehouseWriter
+{
+    /// <summary>
+    /// One run's write into its table: opened by <see cref="WarehouseWriter.OpenAsync"/>, then batch by batch
+    /// <see cref="Prepare"/> (reading side) and <see cref="WriteAsync"/>, then <see cref="FinishAsync"/> or
+    /// <see cref="AbandonAsync"/>. Its parts: the table's shape (TableWrite.Shape, .Columns), the natural key's index
+    /// (.Keys), rendering a batch (.Rendering), loading rows (.Loading), merging by key (.Merge), and the end of the
+    /// run with the replace swap and the readers' indexes (.Finish).
+    /// </summary>
+    public sealed partial class TableWrite : IAsyncDisposable
+    {
+        private readonly MySqlConnection connection;
+        private readonly TimeProvider time;
+        private readonly WriteTarget target;
+        private readonly TableShape shape = new();
+        private readonly KeyIndexState keyIndex = new();
+        private readonly LoadPath path = new();
+        private readonly BatchBuffers buffers = new();
+
+        internal TableWrite(MySqlConnection connection, ExecutionPlan plan, string executionId, TimeProvider time, bool useBulk, bool shared = false)
+        {
+            this.connection = connection;
+            this.time = time;
+            // Replace mode fills a fresh table and swaps it in at the end; readers never see a half table.
+            var table = plan.WriteMode == WriteModes.Replace ? plan.TargetTable[..Math.Min(plan.TargetTable.Length, 55)] + "__replace" : plan.TargetTable;
+            target = new WriteTarget(plan, executionId, table, plan.WriteMode == WriteModes.Upsert ? plan.KeyColumns : [], shared);
+            path.UseBulk = useBulk;
+        }
+
+        public long RowsBefore { get; private set; }
+        public bool TableCreated { get; private set; }
+        public int ColumnsAdded { get; private set; }
+        public int ColumnsWidened { get; private set; }
+        /// <summary>Rows of this run dropped when the key index was built because a newer row had the same key.</summary>
+        public long DuplicatesRemoved { get; private set; }
+        /// <summary>The table's unique index was on another key than the script's (or on whole rows), and was rebuilt on the script's.</summary>
+        public bool KeyRebuilt { get; private set; }
+        /// <summary>Rows of earlier runs that the rebuilt key found to be one row: the newest of each stayed.</summary>
+        public long EarlierDuplicatesRemoved { get; private set; }
+        /// <summary>Indexes for reading the table that it lacks once the run has ended; see <see cref="AddIndexesAsync"/>.</summary>
+        public IReadOnlyList<BrowsingIndex> BrowsingIndexes { get; private set; } = [];
+
+        internal async Task StartAsync(CancellationToken ct)
+        {
+            var targetExists = await TableExistsAsync(target.Plan.TargetTable, ct);
+            RowsBefore = targetExists ? await CountAsync(target.Plan.TargetTable, ct) : 0;
+            if (target.Plan.WriteMode == WriteModes.Replace)
+            {
+                await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(target.Table)}", cancellationToken: ct));
+                shape.Exists = false;
+                path.StraightIn = true;
+            }
+            else
+            {
+                shape.Exists = targetExists;
+                path.StraightIn = RowsBefore == 0;
+                if (shape.Exists) await LoadColumnsAsync(ct);
+            }
+
+            if (shape.Exists) Publish();
+        }
+
+        public async Task<BatchResult> WriteAsync(PreparedBatch prepared, CancellationToken ct)
+        {
+            var batch = prepared.Batch;
+            if (batch.Count == 0) return default;
+            await EnsureTableAsync(batch, ct);
+            Publish();
+            foreach (var key in target.KeyColumns)
+            {
+                if (IndexOf(batch, key) < 0)
+                {
+                    throw new InvalidOperationException($"the key column {key} is not in the data (columns: {string.Join(", ", batch.Columns)})");
+                }
+            }
+
+            var current = shape.Published!;
+            if (prepared.Schema != current) Fill(prepared, current);
+            var (rendered, rows, fields) = (prepared.Rendered!, prepared.Rows!, prepared.Fields!);
+            await LockAsync(ct);
+            try
+            {
+                if (path.StraightIn && !rendered.AnyNullKey(rows))
+                {
+                    await using var transaction = await connection.BeginTransactionAsync(ct);
+                    var (inserted, warnings) = await LoadAsync(target.Table, fields, rows, rendered, null, ignore: true, transaction, ct, prepared.Load, byDefault: path.OwnDefaults);
+                    if (inserted == rows.Count)
+                    {
+                        await FailOnWarningsAsync(warnings, transaction, ct);
+                        await transaction.CommitAsync(ct);
+                        return new BatchResult(inserted, 0);
+                    }
+
+                    // Some rows were there already: undo and sort the batch out row by row.
+                    await transaction.RollbackAsync(ct);
+                    path.StraightIn = false;
+                }
+
+                // Looking keys up needs the key's index; rows written from here on name this run themselves.
+                await EnsureIndexesAsync(ct);
+                await DropDefaultsAsync();
+                return await MergeAsync(batch, rendered, rows, fields, ct);
+            }
+            finally
+            {
+                await UnlockAsync();
+            }
+        }
+
+        public ValueTask DisposeAsync() => connection.DisposeAsync();
+
+        private async Task LockAsync(CancellationToken ct)
+        {
+            if (!await TableLock.TryTakeAsync(connection, target.Table, ct)) throw new InvalidOperationException($"another run kept {target.Table} locked for 10 minutes");
+        }
+
+        private Task UnlockAsync() => TableLock.ReleaseAsync(connection, target.Table);
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
+
+namespace AkshareWeb.Features.Collection;
+
+/// <summary>
+/// Writes one execution's rows into its ak_* table, batch by batch; this class only opens a write
+/// (<see cref="TableWrite"/> is the write).
+/// <para>How a row is recognised again: in upsert mode by its natural key, under a unique index on the key columns
+/// themselves (rows arrive roughly in key order, so the index grows at its end); in append and replace mode, or
+/// when the key columns cannot be indexed, by <c>_row_key</c>, the XXH128 of the key (of all values in append
+/// mode), under a unique index. <c>_row_hash</c> (of all non-null values) tells a changed row from an unchanged one.</para>
+/// <para>Each batch: widen the table for the batch's columns (DDL, which MySQL commits by itself and which never
+/// removes or narrows anything); render the values as MySQL reads them; then, under a per-table lock and in one
+/// transaction, either load every row straight into the table (while the table is new to them: the load must
+/// insert them all, else it is rolled back and the batch takes the other way) or look the batch's keys up,
+/// load the new rows and update the changed ones by id. A failed batch leaves the table as it was before it.</para>
+/// </summary>
+public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options)
+{
+    /// <summary>The warehouse's table-name rule (<see cref="TableNames"/>).</summary>
+    public static Regex TableNamePattern() => TableNames.Pattern();
+
+    /// <param name="shared">Several writes of the one run at once (a parted run on two instances): none of them relies on
+    /// the bookkeeping columns' defaults naming the run, which another could drop under it.</param>
+    public async Task<TableWrite> OpenAsync(ExecutionPlan plan, string executionId, CancellationToken ct, bool shared = false)
+    {
+        if (!TableNames.IsWarehouseTable(plan.TargetTable))
+        {
+            throw new InvalidOperationException($"target table {plan.TargetTable} is not {TableNames.Rule}");
+        }
+
+        var connection = await warehouse.OpenAsync(ct);
+        try
+        {
+            var write = new TableWrite(connection, plan, executionId, time, options.Value.UseBulkLoad, shared);
+            await write.StartAsync(ct);
+            return write;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds indexes a run left for later (<see cref="TableWrite.BrowsingIndexes"/>) under the table's write lock
+    /// (<see cref="ReaderIndexes.BuildAsync"/>). If it never happens (the service stopped), the next run on the
+    /// table finds the index missing and leaves it for later again. True when an index was built.
+    /// </summary>
+    public Task<bool> AddIndexesAsync(string table, IReadOnlyList<BrowsingIndex> indexes, CancellationToken ct, int? lockWaitSeconds = null) =>
+        ReaderIndexes.BuildAsync(warehouse, table, indexes, ct, lockWaitSeconds);
+
+    /// <summary>An index for reading the table, left for after the run: its name and its one column's SQL name.</summary>
+    public sealed record BrowsingIndex(string Name, string Column) : ReaderIndex(Name, Column);
+}
