@@ -7,6 +7,7 @@ using System.Globalization;
 using System.Text;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Settings;
 using Dapper;
 using Microsoft.AspNetCore.Builder;
@@ -46,7 +47,7 @@ if (args.Length >= 1 && args[0] == "--run")
         "ak_bench_bars_em", WriteModes.Upsert, ["股票代码", "日期"], new Dictionary<string, string>(), "manual",
         Sources: new Dictionary<string, ParameterSource> { ["symbol"] = new(Values: Enumerable.Range(0, symbols).Select(i => (600000 + i).ToString("D6", CultureInfo.InvariantCulture)).ToList()) },
         Concurrency: concurrency);
-    var id = (await new Executions(database, time).CreateAsync(plan, CancellationToken.None))!;
+    var id = (await new ExecutionStore(database, time).CreateAsync(plan, CancellationToken.None))!;
     var watch = Stopwatch.StartNew();
     var outcome = await runner.RunAsync(id, null, CancellationToken.None);
     var seconds = watch.Elapsed.TotalSeconds;

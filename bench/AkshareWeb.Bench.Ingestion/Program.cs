@@ -7,6 +7,7 @@ using System.Globalization;
 using System.Text;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 using Dapper;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -31,7 +32,7 @@ if (args.Length >= 1 && args[0] == "--ingest")
     var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(30) },
         Options.Create(new AkToolsOptions { BaseUrl = baseUrl, TimeoutSeconds = 1800 }), NullLogger<AkToolsClient>.Instance);
     var runner = new ExecutionRunner(appDatabase, client, new WarehouseWriter(warehouse, time), time, NullLogger<ExecutionRunner>.Instance);
-    var executions = new Executions(appDatabase, time);
+    var executions = new ExecutionStore(appDatabase, time);
     foreach (var label in new[] { "first", "again" })
     {
         var plan = new ExecutionPlan("bench_daily_bars", new Dictionary<string, string>(), "ak_bench_daily_bars", WriteModes.Upsert,

@@ -31,7 +31,7 @@ public static class Collection
         services.AddSingleton<DataScriptLibrary>();
         services.AddSingleton<CatalogStartup>();
         services.AddSingleton<WarehouseWriter>();
-        services.AddSingleton<Executions>();
+        services.AddSingleton<ExecutionStore>();
         services.AddSingleton<RunningExecutions>();
         services.AddTransient<ExecutionRunner>();
         services.Configure<PartsOptions>(configuration.GetSection(PartsOptions.Section));

@@ -68,7 +68,7 @@ public sealed class ExecutionRetries(
 
     private async Task<string?> CopyAsync(MySqlConnector.MySqlConnection connection, string executionId, long? userId, string? scheduleKey, CancellationToken ct)
     {
-        var newId = Collection.Executions.NewExecutionId();
+        var newId = ExecutionStore.NewExecutionId();
         try
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);

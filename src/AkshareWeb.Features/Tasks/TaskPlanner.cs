@@ -11,7 +11,7 @@ namespace AkshareWeb.Features.Tasks;
 /// owner gave; defaults and relative dates ("today-30d") are resolved at each run, so a daily task asks for
 /// each day's window.
 /// </summary>
-public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, Collection.Executions executions, ExecutionDispatcher dispatcher)
+public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher)
 {
     /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
     public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)

@@ -2,38 +2,13 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
 using MySqlConnector;
+using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Collection;
-
-/// <summary>
-/// Everything a run needs, fixed when the execution is created: the run repeats exactly what was asked even if
-/// the script or the catalogue changes later, and a retry repeats it again.
-/// </summary>
-public sealed record ExecutionPlan(
-    string InterfaceName,
-    IReadOnlyDictionary<string, string> Parameters,
-    string TargetTable,
-    string WriteMode,
-    IReadOnlyList<string> KeyColumns,
-    IReadOnlyDictionary<string, string> ExtraColumns,
-    string TriggeredBy,
-    long? TaskId = null,
-    string? ScriptId = null,
-    long? UserId = null,
-    string? DisplayName = null,
-    string? Category = null,
-    string? ScheduleKey = null,
-    DatedColumns? DatedColumns = null,
-    IReadOnlyDictionary<string, ParameterSource>? Sources = null,
-    int? Concurrency = null)
-{
-    /// <summary>A run over parameter sources is made of parts; one without stays a single call, as ever.</summary>
-    public bool IsParted => Sources is { Count: > 0 };
-}
+namespace AkshareWeb.Features.Executions;
 
 /// <summary>Creates and reads execution rows.</summary>
-public sealed class Executions(Database database, TimeProvider time)
+public sealed class ExecutionStore(Database database, TimeProvider time)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

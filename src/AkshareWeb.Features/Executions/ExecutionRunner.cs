@@ -4,9 +4,10 @@ using System.Threading.Channels;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
+using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Collection;
+namespace AkshareWeb.Features.Executions;
 
 /// <summary>How a run ended.</summary>
 public sealed record ExecutionOutcome(string Status, long RowsAffected, string? Error);
@@ -53,7 +54,7 @@ public sealed class ExecutionRunner(
                 WHERE execution_id = @executionId AND status = 'pending' AND cancel_requested = 0
                 """, new { now, worker = Worker, executionId }, cancellationToken: ct));
             if (claimed == 0) return null;
-            plan = (await Executions.LoadPlanAsync(connection, executionId, ct))!;
+            plan = (await ExecutionStore.LoadPlanAsync(connection, executionId, ct))!;
             broken = plan.ScriptId is null ? null : await BrokenReasonAsync(connection, plan.ScriptId, ct);
         }
 

@@ -3,10 +3,11 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
+using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
 
-namespace AkshareWeb.Features.Collection;
+namespace AkshareWeb.Features.Executions;
 
 /// <summary>The parted executions this instance takes part in, so it joins each once.</summary>
 public sealed class PartParticipations
@@ -82,7 +83,7 @@ public sealed class PartedRunner(
         ExecutionPlan? plan;
         await using (var connection = await database.OpenAsync(ct))
         {
-            plan = await Executions.LoadPlanAsync(connection, executionId, ct);
+            plan = await ExecutionStore.LoadPlanAsync(connection, executionId, ct);
         }
 
         return plan is { IsParted: true } && await ParticipateAsync(executionId, plan, partTimeout, ct);
