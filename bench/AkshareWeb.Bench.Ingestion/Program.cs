@@ -26,13 +26,18 @@ if (args.Length >= 1 && args[0] == "--ingest")
     // Child: run the engine twice against the given AKTools and database; print seconds and peak memory.
     var (connection, baseUrl) = (args[1], args[2]);
     var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
-    var appDatabase = new Database(configuration);
-    var warehouse = new Warehouse(configuration, appDatabase);
-    var time = TimeProvider.System;
-    var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(30) },
-        Options.Create(new AkToolsOptions { BaseUrl = baseUrl, TimeoutSeconds = 1800 }), NullLogger<AkToolsClient>.Instance);
-    var runner = new ExecutionRunner(appDatabase, client, new WarehouseWriter(warehouse, time), time, NullLogger<ExecutionRunner>.Instance);
-    var executions = new ExecutionStore(appDatabase, time);
+    var services = new ServiceCollection()
+        .AddSingleton<IConfiguration>(configuration)
+        .AddLogging()
+        .AddSingleton<Database>()
+        .AddSingleton<Warehouse>()
+        .AddSingleton<AkshareWeb.Features.Settings.SystemSettings>()
+        .AddExecutionRunners(configuration)
+        .Configure<AkToolsOptions>(o => (o.BaseUrl, o.TimeoutSeconds) = (baseUrl, 1800));
+    services.AddHttpClient<AkToolsClient>(http => http.Timeout = TimeSpan.FromMinutes(30));
+    await using var provider = services.BuildServiceProvider();
+    var runner = provider.GetRequiredService<ExecutionRunner>();
+    var executions = provider.GetRequiredService<ExecutionStore>();
     foreach (var label in new[] { "first", "again" })
     {
         var plan = new ExecutionPlan("bench_daily_bars", new Dictionary<string, string>(), "ak_bench_daily_bars", WriteModes.Upsert,

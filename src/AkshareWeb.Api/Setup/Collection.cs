@@ -30,16 +30,7 @@ public static class Collection
         services.AddSingleton<InterfaceCatalog>();
         services.AddSingleton<DataScriptLibrary>();
         services.AddSingleton<CatalogStartup>();
-        services.AddSingleton<WarehouseWriter>();
-        services.AddSingleton<ExecutionStore>();
-        services.AddSingleton<RunningExecutions>();
-        services.AddTransient<ExecutionRunner>();
-        services.Configure<PartsOptions>(configuration.GetSection(PartsOptions.Section));
-        services.Configure<SourceRateOptions>(configuration.GetSection(SourceRateOptions.Section));
-        services.AddSingleton<PartSources>();
-        services.AddSingleton<SourceRates>();
-        services.AddSingleton<PartParticipations>();
-        services.AddTransient<PartedRunner>();
+        services.AddExecutionRunners(configuration);
         services.AddHostedService<PartsPump>();
         services.AddSingleton<ExecutionDispatcher>();
         services.AddSingleton<ExecutionSlots>();
@@ -53,7 +44,6 @@ public static class Collection
         services.AddTransient<TaskTrigger>();
         services.AddSingleton<AkshareWeb.Features.Tables.ManagedTables>();
         services.AddSingleton<AkshareWeb.Features.Tables.TableReadCache>();
-        services.AddSingleton<TableWrites>();
         services.AddSingleton<AkshareWeb.Features.Tables.TableWarmer>();
         services.Configure<AkshareWeb.Features.Tables.TableOptions>(configuration.GetSection(AkshareWeb.Features.Tables.TableOptions.Section));
         services.AddSingleton<AkshareWeb.Features.Tables.SortIndexes>();

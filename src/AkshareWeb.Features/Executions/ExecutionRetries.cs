@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
 using AkshareWeb.Features.Collection;
-using AkshareWeb.Features.Tasks;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -14,7 +13,7 @@ namespace AkshareWeb.Features.Executions;
 /// with exponential backoff; their schedule key makes a second retry of the same failure impossible.
 /// </summary>
 public sealed class ExecutionRetries(
-    Database database, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<SchedulerOptions> options, TimeProvider time)
+    Database database, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<ExecutionOptions> options, TimeProvider time)
 {
     private const string Copy = """
         INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,

@@ -7,7 +7,15 @@ using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Executions;
 
-/// <summary>Creates and reads execution rows.</summary>
+/// <summary>A run's recorded end: what the runner writes once, whatever happened.</summary>
+public sealed record RunEnd(
+    string Status, DateTime End, double Seconds, int Progress, long Fetched, long RowsBefore, long RowsAfter,
+    long Inserted, long Updated, string Result, string? Error);
+
+/// <summary>
+/// The <c>executions</c> table's SQL for creating runs and for a single run's life: creation, the claim, the
+/// heartbeat, the end. Reads for the API are in <see cref="ExecutionRecords"/>.
+/// </summary>
 public sealed class ExecutionStore(Database database, TimeProvider time)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -67,6 +75,53 @@ public sealed class ExecutionStore(Database database, TimeProvider time)
         {
             return null;
         }
+    }
+
+    /// <summary>Pending to running, so a run runs once whoever calls; its plan, or null when it was not pending
+    /// (already taken, cancelled, or unknown).</summary>
+    public async Task<ExecutionPlan?> ClaimAsync(string executionId, string worker, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var now = time.GetUtcNow().UtcDateTime;
+        var claimed = await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @running, start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0
+            WHERE execution_id = @executionId AND status = @pending AND cancel_requested = 0
+            """, new { running = ExecutionStatuses.Running, pending = ExecutionStatuses.Pending, now, worker, executionId }, cancellationToken: ct));
+        return claimed == 0 ? null : await LoadPlanAsync(connection, executionId, ct);
+    }
+
+    /// <summary>One heartbeat with the progress so far; true when a cancel was asked for.</summary>
+    public async Task<bool> BeatAsync(MySqlConnection connection, string executionId, int percent, long fetched, long affected, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
+            UPDATE executions SET heartbeat_at = @now, progress = @percent, rows_fetched = @fetched, rows_affected = @affected
+            WHERE execution_id = @executionId;
+            SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
+            """, new { now = time.GetUtcNow().UtcDateTime, percent, fetched, affected, executionId }, cancellationToken: ct));
+
+    /// <summary>A single run's end, on a connection of its own (the caller retries while the database is away).</summary>
+    public async Task EndAsync(string executionId, RunEnd end)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @Status, end_time = @End, execution_time = @Seconds, progress = @Progress,
+              rows_fetched = @Fetched, rows_before = @RowsBefore, rows_after = @RowsAfter, rows_affected = @affected,
+              rows_inserted = @Inserted, rows_updated = @Updated, result = @Result, error_message = @Error, heartbeat_at = @End
+            WHERE execution_id = @executionId
+            """, new
+        {
+            end.Status, end.End, end.Seconds, end.Progress, end.Fetched, end.RowsBefore, end.RowsAfter,
+            affected = end.Inserted + end.Updated, end.Inserted, end.Updated, end.Result, end.Error, executionId,
+        }, cancellationToken: CancellationToken.None));
+    }
+
+    /// <summary>A claimed run that cannot start ends failed at once, with the reason.</summary>
+    public async Task FailAsync(string executionId, string problem)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @failed, end_time = @end, error_message = @problem, result = JSON_OBJECT('message', @problem)
+            WHERE execution_id = @executionId
+            """, new { failed = ExecutionStatuses.Failed, end = time.GetUtcNow().UtcDateTime, problem, executionId }, cancellationToken: CancellationToken.None));
     }
 
     public static async Task<ExecutionPlan?> LoadPlanAsync(MySqlConnection connection, string executionId, CancellationToken ct)

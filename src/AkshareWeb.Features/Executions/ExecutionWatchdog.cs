@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
-using AkshareWeb.Features.Tasks;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -19,8 +18,8 @@ namespace AkshareWeb.Features.Executions;
 /// database has answered for a whole stale period again: a live worker has beaten its heartbeat by then.</para>
 /// </summary>
 public sealed class ExecutionWatchdog(
-    Database database, ExecutionRetries retries, IOptions<SchedulerOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
-    RunningExecutions? running = null)
+    Database database, ExecutionRetries retries, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
+    RunningExecutions running)
     : BackgroundService
 {
     /// <summary>When the database answered again after the watchdog last saw it fail; null when it never failed.</summary>
@@ -61,7 +60,7 @@ public sealed class ExecutionWatchdog(
         }
 
         if (backSince is { } back && time.GetElapsedTime(back) < stale) return [];
-        IReadOnlyCollection<string> mine = running?.Ids ?? [];
+        IReadOnlyCollection<string> mine = running.Ids;
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var dead = (await connection.QueryAsync<string>(new CommandDefinition("""
             SELECT execution_id FROM executions WHERE status = 'running' AND heartbeat_at < @staleBefore AND parts_total IS NULL

@@ -7,7 +7,6 @@ using MySqlConnector;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
-using AkshareWeb.Features.Tasks;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -18,7 +17,7 @@ namespace AkshareWeb.Features.Executions;
 /// here too. The part's claim under the execution's row lock keeps every part to one runner.
 /// </summary>
 public sealed class PartsPump(
-    Database database, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<SchedulerOptions> options,
+    Database database, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<ExecutionOptions> options,
     TimeProvider time, ILogger<PartsPump> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -3,7 +3,8 @@ using Cronos;
 
 namespace AkshareWeb.Features.Tasks;
 
-/// <summary>Configuration section <c>Scheduler</c>.</summary>
+/// <summary>Configuration section <c>Scheduler</c>: how tasks are scheduled. How their runs are retried and
+/// watched is Executions' (<c>ExecutionOptions</c>), which still reads its old keys from this section.</summary>
 public sealed class SchedulerOptions
 {
     public const string Section = "Scheduler";
@@ -14,12 +15,6 @@ public sealed class SchedulerOptions
     public int MinIntervalSeconds { get; set; } = 60;
     /// <summary>How often interval tasks are checked for being due (Hangfire cron; six fields allow seconds).</summary>
     public string IntervalTickCron { get; set; } = "* * * * *";
-    /// <summary>First retry delay; each further retry doubles it.</summary>
-    public double RetryBaseDelaySeconds { get; set; } = 30;
-    /// <summary>A running execution whose heartbeat is older than this is taken for dead (its worker crashed).</summary>
-    public double StaleExecutionSeconds { get; set; } = 90;
-    /// <summary>How often each instance looks for dead executions.</summary>
-    public double WatchdogIntervalSeconds { get; set; } = 15;
 }
 
 public static class ScheduleTypes
