@@ -37,11 +37,11 @@ public static class Collection
         services.AddSingleton<ExecutionRetries>();
         services.AddTransient<ExecutionJob>();
         services.AddHostedService<ExecutionWatchdog>();
-        services.AddSingleton<ScheduledTasks>();
-        services.AddSingleton<TaskSchedules>();
+        services.AddSingleton<TaskStore>();
+        services.AddSingleton<ScheduleRegistrar>();
         services.AddSingleton<OwnerTasks>();
-        services.AddSingleton<TaskPlanner>();
-        services.AddTransient<TaskTrigger>();
+        services.AddSingleton<TaskLauncher>();
+        services.AddTransient<DueTaskJob>();
         services.AddSingleton<AkshareWeb.Features.Tables.ManagedTables>();
         services.AddSingleton<AkshareWeb.Features.Tables.TableReadCache>();
         services.AddSingleton<AkshareWeb.Features.Tables.TableWarmer>();

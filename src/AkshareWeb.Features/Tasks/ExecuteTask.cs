@@ -13,12 +13,12 @@ public static class ExecuteTask
     public sealed record Started(string ExecutionId, string Status);
 
     /// <summary>Runs the task now, whatever its schedule (a paused task too): answers at once with the pending execution.</summary>
-    public sealed class Handler(ScheduledTasks tasks, TaskPlanner planner) : ICommandHandler<Command, Started>
+    public sealed class Handler(TaskStore tasks, TaskLauncher launcher) : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {
-            var task = ScheduledTasks.Visible(await tasks.FindAsync(command.TaskId, ct), command.Caller);
-            var executionId = await planner.StartAsync(task, "manual", null, command.Caller.Id(), ct);
+            var task = TaskStore.Visible(await tasks.FindAsync(command.TaskId, ct), command.Caller);
+            var executionId = await launcher.StartAsync(task, "manual", null, command.Caller.Id(), ct);
             return new Started(executionId!, "pending");
         }
     }

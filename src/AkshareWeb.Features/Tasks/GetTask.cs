@@ -10,12 +10,12 @@ public static class GetTask
 {
     public sealed record Query(long TaskId, ClaimsPrincipal Caller) : IQuery<TaskView>;
 
-    public sealed class Handler(Database database, ScheduledTasks tasks) : IQueryHandler<Query, TaskView>
+    public sealed class Handler(Database database, TaskStore tasks) : IQueryHandler<Query, TaskView>
     {
         public async ValueTask<TaskView> Handle(Query query, CancellationToken ct)
         {
             await using var connection = await database.OpenAsync(ct);
-            var task = ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, query.TaskId, false, ct), query.Caller);
+            var task = TaskStore.Visible(await TaskStore.FindAsync(connection, null, query.TaskId, false, ct), query.Caller);
             return await tasks.ViewAsync(connection, task, ct);
         }
     }

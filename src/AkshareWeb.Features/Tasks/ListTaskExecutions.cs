@@ -35,7 +35,7 @@ public static class ListTaskExecutions
         public async ValueTask<Paged<ExecutionView>> Handle(Query query, CancellationToken ct)
         {
             await using var connection = await database.OpenAsync(ct);
-            ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, query.TaskId, false, ct), query.Caller);
+            TaskStore.Visible(await TaskStore.FindAsync(connection, null, query.TaskId, false, ct), query.Caller);
             var where = new StringBuilder("WHERE task_id = @taskId");
             if (query.Status is not null) where.Append(" AND status = @status");
             var args = new { taskId = query.TaskId, status = query.Status, limit = query.Paging.PageSize, offset = query.Paging.Offset };

@@ -24,7 +24,7 @@ public static class ListTasks
         public Validator() => this.RuleForPaging(q => q.Paging);
     }
 
-    public sealed class Handler(Database database, ScheduledTasks tasks) : IQueryHandler<Query, Paged<TaskView>>
+    public sealed class Handler(Database database, TaskStore tasks) : IQueryHandler<Query, Paged<TaskView>>
     {
         public async ValueTask<Paged<TaskView>> Handle(Query query, CancellationToken ct)
         {
@@ -35,8 +35,8 @@ public static class ListTasks
 
             await using var connection = await database.OpenAsync(ct);
             var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM scheduled_tasks t {where}", args, cancellationToken: ct));
-            var rows = (await connection.QueryAsync<ScheduledTask>(new CommandDefinition(
-                $"SELECT {ScheduledTasks.Columns} FROM scheduled_tasks t {where} ORDER BY t.id LIMIT @limit OFFSET @offset", args, cancellationToken: ct))).AsList();
+            var rows = (await connection.QueryAsync<TaskRow>(new CommandDefinition(
+                $"SELECT {TaskStore.Columns} FROM scheduled_tasks t {where} ORDER BY t.id LIMIT @limit OFFSET @offset", args, cancellationToken: ct))).AsList();
             var lastStatuses = rows.Count == 0
                 ? new Dictionary<long, string>()
                 : (await connection.QueryAsync<(long TaskId, string Status)>(new CommandDefinition("""

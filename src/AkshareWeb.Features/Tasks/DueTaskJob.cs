@@ -9,12 +9,16 @@ namespace AkshareWeb.Features.Tasks;
 /// execution's schedule key (task + due time) is unique, so even a second fire of the same due time — two
 /// instances, a retried Hangfire job — cannot start a second run.
 /// </summary>
-public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProvider time, ILogger<TaskTrigger> logger)
+public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimeProvider time, ILogger<DueTaskJob> logger)
 {
+    /// <summary>The name Hangfire stored for this job before it was renamed (it was TaskTrigger): recurring and
+    /// once jobs registered then still name it, and resolve to this class (Setup/Scheduling.cs).</summary>
+    public const string FormerTypeName = "AkshareWeb.Features.Tasks.TaskTrigger";
+
     public async Task FireAsync(long taskId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var task = await ScheduledTasks.FindAsync(connection, null, taskId, false, ct);
+        var task = await TaskStore.FindAsync(connection, null, taskId, false, ct);
         if (task is null || !task.IsActive)
         {
             return;
@@ -34,7 +38,7 @@ public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProv
         switch (task.ScheduleType)
         {
             case ScheduleTypes.Cron:
-                var due = TaskSchedule.LatestCronOccurrenceUtc(task.ScheduleExpression, TaskSchedule.Zone(task.TimeZone), now) ?? now;
+                var due = ScheduleRules.LatestCronOccurrenceUtc(task.ScheduleExpression, ScheduleRules.Zone(task.TimeZone), now) ?? now;
                 scheduleKey = $"{task.Id}@{due:yyyy-MM-ddTHH:mm:ss}";
                 break;
 
@@ -45,7 +49,7 @@ public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProv
                 }
 
                 // Skip due times missed while paused or down, but keep the grid: no drift, no burst of catch-up runs.
-                var interval = TimeSpan.FromSeconds(TaskSchedule.IntervalSeconds(task.ScheduleExpression));
+                var interval = TimeSpan.FromSeconds(ScheduleRules.IntervalSeconds(task.ScheduleExpression));
                 var steps = (long)Math.Floor((now - nextDue) / interval) + 1;
                 var advanced = await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE scheduled_tasks SET next_due_at = @next WHERE id = @id AND next_due_at = @nextDue",
@@ -67,7 +71,7 @@ public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProv
                 return;
         }
 
-        var executionId = await planner.StartAsync(task, "scheduler", scheduleKey, task.OwnerId, ct);
+        var executionId = await launcher.StartAsync(task, "scheduler", scheduleKey, task.OwnerId, ct);
         if (executionId is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(

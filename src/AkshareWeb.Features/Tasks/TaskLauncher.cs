@@ -11,7 +11,7 @@ namespace AkshareWeb.Features.Tasks;
 /// owner gave; defaults and relative dates ("today-30d") are resolved at each run, so a daily task asks for
 /// each day's window.
 /// </summary>
-public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher)
+public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher)
 {
     /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
     public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)
@@ -33,7 +33,7 @@ public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binde
     }
 
     /// <summary>The new execution's id, or null when this schedule key already ran (a duplicate fire).</summary>
-    public async Task<string?> StartAsync(ScheduledTask task, string triggeredBy, string? scheduleKey, long? userId, CancellationToken ct)
+    public async Task<string?> StartAsync(TaskRow task, string triggeredBy, string? scheduleKey, long? userId, CancellationToken ct)
     {
         var (script, _) = await scripts.FindAsync(task.ScriptId, ct)
             ?? throw ApiError.Conflict($"the task's data script {task.ScriptId} no longer exists");
