@@ -16,7 +16,7 @@ public sealed record RunEnd(
 /// The <c>executions</c> table's SQL for creating runs and for a single run's life: creation, the claim, the
 /// heartbeat, the end. Reads for the API are in <see cref="ExecutionRecords"/>.
 /// </summary>
-public sealed class ExecutionStore(Database database, TimeProvider time)
+public sealed partial class ExecutionStore(Database database, TimeProvider time)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -36,6 +36,15 @@ public sealed class ExecutionStore(Database database, TimeProvider time)
         return "exec_" + new string(chars);
     }
 
+    /// <summary>What a run repeats exactly, fixed when it is created; a retry copies these from the run it repeats.</summary>
+    private const string PlanColumns = """
+        task_id, script_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
+          key_columns, extra_columns, dated_columns, display_name, category
+        """;
+
+    /// <summary>The one column list of a new execution: who and why, then its plan.</summary>
+    private const string InsertColumns = "execution_id, user_id, status, triggered_by, retry_of, retry_count, progress, created_at, schedule_key, " + PlanColumns;
+
     /// <summary>A pending execution; null when the plan's schedule key was already used (that due time has run).</summary>
     public async Task<string?> CreateAsync(ExecutionPlan plan, CancellationToken ct)
     {
@@ -43,13 +52,13 @@ public sealed class ExecutionStore(Database database, TimeProvider time)
         await using var connection = await database.OpenAsync(ct);
         try
         {
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
-                  key_columns, extra_columns, dated_columns, display_name, category, status, triggered_by, retry_count, progress, created_at, schedule_key)
-                VALUES (@id, @TaskId, @ScriptId, @UserId, @InterfaceName, @parameters, @sources, @Concurrency, @TargetTable, @WriteMode,
-                  @keys, @extras, @dated, @DisplayName, @Category, 'pending', @TriggeredBy, 0, 0, @now, @ScheduleKey)
+            await connection.ExecuteAsync(new CommandDefinition($"""
+                INSERT INTO executions ({InsertColumns})
+                VALUES (@id, @UserId, @pending, @TriggeredBy, NULL, 0, 0, @now, @ScheduleKey, @TaskId, @ScriptId, @InterfaceName, @parameters, @sources,
+                  @Concurrency, @TargetTable, @WriteMode, @keys, @extras, @dated, @DisplayName, @Category)
                 """, new
             {
+                pending = ExecutionStatuses.Pending,
                 id,
                 plan.TaskId,
                 plan.ScriptId,

@@ -12,14 +12,12 @@ namespace AkshareWeb.Features.Executions;
 
 public static class ListExecutionParts
 {
-    public static readonly string[] Statuses = ["pending", "running", "completed", "failed", "cancelled"];
-
     /// <summary>One part of a parted execution: the values it varies (its since_last date once it started), how it went.</summary>
     public sealed record PartView(
         int PartNo, JsonElement Parameters, string Status, int Tries, long? RowsFetched, long? RowsWritten, string? ErrorMessage,
         DateTime? StartTime, DateTime? EndTime, string? Worker);
 
-    public sealed record Query(string ExecutionId, PageRequest Paging, string? Status, ClaimsPrincipal Caller) : IQuery<Paged<PartView>>;
+    public sealed record Query(string ExecutionId, PageRequest Paging, string? Status, Caller Caller) : IQuery<Paged<PartView>>;
 
     public sealed class Parameters : PageParameters
     {
@@ -32,18 +30,18 @@ public static class ListExecutionParts
         public Validator()
         {
             this.RuleForPaging(q => q.Paging);
-            RuleFor(q => q.Status).Must(s => s is null || Statuses.Contains(s))
+            RuleFor(q => q.Status).Must(s => s is null || PartStatuses.All.Contains(s))
                 .WithMessage("status must be one of pending, running, completed, failed, cancelled");
         }
     }
 
     /// <summary>The parts in their order; a run without parameter sources has none (an empty page).</summary>
-    public sealed class Handler(Database database) : IQueryHandler<Query, Paged<PartView>>
+    public sealed class Handler(Database database, ExecutionStore executions) : IQueryHandler<Query, Paged<PartView>>
     {
         public async ValueTask<Paged<PartView>> Handle(Query query, CancellationToken ct)
         {
+            var execution = await executions.FindAsync(query.ExecutionId, query.Caller, ct) ?? throw ApiError.NotFound("execution");
             await using var connection = await database.OpenAsync(ct);
-            var execution = await ExecutionRecords.FindAsync(connection, query.ExecutionId, query.Caller, ct) ?? throw ApiError.NotFound("execution");
             var where = "WHERE execution_id = @executionId" + (query.Status is null ? "" : " AND status = @status");
             var args = new { executionId = execution.ExecutionId, status = query.Status, limit = query.Paging.PageSize, offset = query.Paging.Offset };
             var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM execution_parts {where}", args, cancellationToken: ct));
@@ -67,5 +65,5 @@ public static class ListExecutionParts
     }
 
     internal static async Task<Ok<Envelope<Paged<PartView>>>> Endpoint(string executionId, [AsParameters] Parameters p, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Paged<PartView>>.Success(await mediator.Send(new Query(executionId, p.ToRequest(), p.Status, user), ct)));
+        TypedResults.Ok(Envelope<Paged<PartView>>.Success(await mediator.Send(new Query(executionId, p.ToRequest(), p.Status, Caller.Of(user)), ct)));
 }

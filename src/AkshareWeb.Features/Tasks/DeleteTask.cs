@@ -9,7 +9,7 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class DeleteTask
 {
-    public sealed record Command(long TaskId, ClaimsPrincipal Caller) : ICommand<Unit>;
+    public sealed record Command(long TaskId, Caller Caller) : ICommand<Unit>;
 
     /// <summary>Removes the task and its Hangfire job; its executions stay, still naming the task id.</summary>
     public sealed class Handler(Database database, ScheduleRegistrar scheduler) : ICommandHandler<Command, Unit>
@@ -26,7 +26,7 @@ public static class DeleteTask
 
     internal static async Task<Ok<Envelope>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
     {
-        await mediator.Send(new Command(taskId, user), ct);
+        await mediator.Send(new Command(taskId, Caller.Of(user)), ct);
         return TypedResults.Ok(Envelope.Success());
     }
 }

@@ -26,11 +26,19 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
 
         // Belt and braces: deactivating or deleting the owner pauses their tasks, but a fire already queued (or a
         // job whose removal failed) must not run for them either.
-        if (task.OwnerId is { } owner && await connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
-                "SELECT is_active FROM users WHERE id = @owner", new { owner }, cancellationToken: ct)) != true)
+        // The run acts for the owner, under the rules a request of theirs would meet.
+        Caller? owner = null;
+        if (task.OwnerId is { } ownerId)
         {
-            logger.LogWarning("Task {TaskId} not run: its owner {OwnerId} is deactivated or deleted", task.Id, owner);
-            return;
+            var account = await connection.QuerySingleOrDefaultAsync<OwnerAccount>(new CommandDefinition(
+                "SELECT is_active AS IsActive, role AS Role FROM users WHERE id = @ownerId", new { ownerId }, cancellationToken: ct));
+            if (account is not { IsActive: true } active)
+            {
+                logger.LogWarning("Task {TaskId} not run: its owner {OwnerId} is deactivated or deleted", task.Id, ownerId);
+                return;
+            }
+
+            owner = new Caller(ownerId, active.Role == Roles.Admin);
         }
 
         var now = time.GetUtcNow().UtcDateTime;
@@ -71,11 +79,13 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
                 return;
         }
 
-        var executionId = await launcher.StartAsync(task, "scheduler", scheduleKey, task.OwnerId, ct);
+        var executionId = await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct);
         if (executionId is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE scheduled_tasks SET last_execution_at = @now WHERE id = @id", new { now, id = task.Id }, cancellationToken: ct));
         }
     }
+
+    private sealed record OwnerAccount(bool IsActive, string Role);
 }

@@ -8,7 +8,7 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class ExecuteTask
 {
-    public sealed record Command(long TaskId, ClaimsPrincipal Caller) : ICommand<Started>;
+    public sealed record Command(long TaskId, Caller Caller) : ICommand<Started>;
 
     public sealed record Started(string ExecutionId, string Status);
 
@@ -18,11 +18,11 @@ public static class ExecuteTask
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {
             var task = TaskStore.Visible(await tasks.FindAsync(command.TaskId, ct), command.Caller);
-            var executionId = await launcher.StartAsync(task, "manual", null, command.Caller.Id(), ct);
+            var executionId = await launcher.StartAsync(task, command.Caller, "manual", null, ct);
             return new Started(executionId!, "pending");
         }
     }
 
     internal static async Task<Ok<Envelope<Started>>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(new Command(taskId, user), ct)));
+        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(new Command(taskId, Caller.Of(user)), ct)));
 }

@@ -9,7 +9,7 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class PauseTask
 {
-    public sealed record Command(long TaskId, ClaimsPrincipal Caller) : ICommand<Unit>;
+    public sealed record Command(long TaskId, Caller Caller) : ICommand<Unit>;
 
     /// <summary>Stops firing: the task's Hangfire job is removed. Runs already started go on.</summary>
     public sealed class Handler(Database database, ScheduleRegistrar scheduler, TimeProvider time) : ICommandHandler<Command, Unit>
@@ -28,7 +28,7 @@ public static class PauseTask
 
     internal static async Task<Ok<Envelope>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
     {
-        await mediator.Send(new Command(taskId, user), ct);
+        await mediator.Send(new Command(taskId, Caller.Of(user)), ct);
         return TypedResults.Ok(Envelope.Success());
     }
 }

@@ -9,7 +9,7 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class ResumeTask
 {
-    public sealed record Command(long TaskId, ClaimsPrincipal Caller) : ICommand<Unit>;
+    public sealed record Command(long TaskId, Caller Caller) : ICommand<Unit>;
 
     /// <summary>Fires again from now on; an interval restarts from now, and a once-time already past is refused.</summary>
     public sealed class Handler(Database database, ScheduleRegistrar scheduler, TimeProvider time) : ICommandHandler<Command, Unit>
@@ -45,7 +45,7 @@ public static class ResumeTask
 
     internal static async Task<Ok<Envelope>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
     {
-        await mediator.Send(new Command(taskId, user), ct);
+        await mediator.Send(new Command(taskId, Caller.Of(user)), ct);
         return TypedResults.Ok(Envelope.Success());
     }
 }

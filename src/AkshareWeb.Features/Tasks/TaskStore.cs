@@ -1,8 +1,8 @@
-using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 
 namespace AkshareWeb.Features.Tasks;
 
@@ -21,7 +21,7 @@ public sealed record TaskView(
 
 /// <summary>Reads of tasks that several slices share, with the ownership rule: users see their own tasks,
 /// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing.</summary>
-public sealed class TaskStore(Database database, TimeProvider time)
+public sealed class TaskStore(Database database, TimeProvider time, ExecutionStore executions)
 {
     public const string Columns = """
         id, name, description, script_id AS ScriptId, schedule_type AS ScheduleType, schedule_expression AS ScheduleExpression,
@@ -41,15 +41,12 @@ public sealed class TaskStore(Database database, TimeProvider time)
     }
 
     /// <summary>The task if the caller may see it, else a 404.</summary>
-    public static TaskRow Visible(TaskRow? task, ClaimsPrincipal caller) =>
-        task is not null && (caller.IsAdmin() || task.OwnerId == caller.Id()) ? task : throw ApiError.NotFound("task");
+    public static TaskRow Visible(TaskRow? task, Caller caller) =>
+        task is not null && caller.MayActOn(task.OwnerId) ? task : throw ApiError.NotFound("task");
 
-    public async Task<TaskView> ViewAsync(MySqlConnection connection, TaskRow task, CancellationToken ct)
-    {
-        var lastStatus = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT status FROM executions WHERE task_id = @id ORDER BY id DESC LIMIT 1", new { id = task.Id }, cancellationToken: ct));
-        return View(task, lastStatus);
-    }
+    /// <summary>The task as shown, with the status of its latest execution (Executions knows it).</summary>
+    public async Task<TaskView> ViewAsync(TaskRow task, CancellationToken ct) =>
+        View(task, (await executions.LatestStatusesAsync([task.Id], ct)).GetValueOrDefault(task.Id));
 
     public TaskView View(TaskRow task, string? lastStatus)
     {

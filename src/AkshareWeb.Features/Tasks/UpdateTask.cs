@@ -18,7 +18,7 @@ public static class UpdateTask
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
         JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null);
 
-    public sealed record Command(long TaskId, Body Changes, ClaimsPrincipal Caller) : ICommand<TaskView>;
+    public sealed record Command(long TaskId, Body Changes, Caller Caller) : ICommand<TaskView>;
 
     public sealed class Validator : AbstractValidator<Command>
     {
@@ -56,7 +56,7 @@ public static class UpdateTask
             {
                 var problem = ScheduleRules.Problem(type, expression, now, options.Value.MinIntervalSeconds, zone);
                 if (problem is not null) throw ApiError.Validation("schedule_expression", problem);
-                await quotas.CheckScheduleAsync(floor => ScheduleRules.ShortestGap(type, expression, zone, now, floor), command.Caller.IsAdmin(), ct);
+                await quotas.CheckScheduleAsync(floor => ScheduleRules.ShortestGap(type, expression, zone, now, floor), command.Caller.IsAdmin, ct);
             }
 
             // Parameters are checked against the script the task will have after the change.
@@ -100,10 +100,10 @@ public static class UpdateTask
 
             var updated = (await TaskStore.FindAsync(connection, null, current.Id, false, ct))!;
             await scheduler.ApplyAsync(connection, updated, ct);
-            return await tasks.ViewAsync(connection, updated, ct);
+            return await tasks.ViewAsync(updated, ct);
         }
     }
 
     internal static async Task<Ok<Envelope<TaskView>>> Endpoint(long taskId, Body body, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<TaskView>.Success(await mediator.Send(new Command(taskId, body, user), ct)));
+        TypedResults.Ok(Envelope<TaskView>.Success(await mediator.Send(new Command(taskId, body, Caller.Of(user)), ct)));
 }
