@@ -43,13 +43,18 @@ public sealed class ExecutionRunner(
     /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown).</summary>
     public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct)
     {
+        // From the claim on this instance holds the run: its watchdog leaves it alone whatever the heartbeat says,
+        // even if the database stops answering before the first beat. Held before the claim, so no moment is left
+        // between the two (a run not claimed here is released at once).
+        using var held = running.Hold(executionId);
         // The claim's connection is not held through the run: a run spends most of its time on AKTools, and a
         // connection idle all that while is one the database may have dropped meanwhile.
         if (await store.ClaimAsync(executionId, Worker, ct) is not { } plan) return null;
-        string? broken;
-        await using (var connection = await database.OpenAsync(ct))
+        string? broken = null;
+        if (plan.ScriptId is not null)
         {
-            broken = plan.ScriptId is null ? null : await BrokenReasonAsync(connection, plan.ScriptId, ct);
+            await using var connection = await database.OpenAsync(ct);
+            broken = await BrokenReasonAsync(connection, plan.ScriptId, ct);
         }
 
         if (plan.IsParted)
@@ -61,8 +66,6 @@ public sealed class ExecutionRunner(
             return new ExecutionOutcome(ExecutionStatuses.Failed, 0, problem);
         }
 
-        // From here this instance holds the run: its watchdog leaves it alone whatever the heartbeat says.
-        using var held = running.Hold(executionId);
         metrics.Started(plan);
         var watch = Stopwatch.StartNew();
         var progress = new RunProgress();

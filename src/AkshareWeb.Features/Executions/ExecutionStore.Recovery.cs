@@ -43,7 +43,7 @@ public sealed partial class ExecutionStore
                 """, new { newId, userId, pending = ExecutionStatuses.Pending, now = time.GetUtcNow().UtcDateTime, scheduleKey, executionId },
                 transaction, cancellationToken: ct));
             if (copied != 1) return null;
-            await PartStore.CopyUnfinishedAsync(connection, transaction, executionId, newId, ct);
+            await CopyUnfinishedPartsAsync(connection, transaction, executionId, newId, ct);
             await transaction.CommitAsync(ct);
             return newId;
         }
@@ -77,7 +77,7 @@ public sealed partial class ExecutionStore
                 """, new { failed = ExecutionStatuses.Failed, running = ExecutionStatuses.Running, now, dead }, transaction, cancellationToken: ct));
         }
 
-        var freed = await PartStore.FreeStaleAsync(connection, transaction, staleBefore, ct);
+        var freed = await FreeStalePartsAsync(connection, transaction, staleBefore, ct);
         await transaction.CommitAsync(ct);
         return (dead, freed);
     }

@@ -133,7 +133,14 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
             """, new { failed = ExecutionStatuses.Failed, end = time.GetUtcNow().UtcDateTime, problem, executionId }, cancellationToken: CancellationToken.None));
     }
 
-    public static async Task<ExecutionPlan?> LoadPlanAsync(MySqlConnection connection, string executionId, CancellationToken ct)
+    /// <summary>What the run repeats, as fixed at its creation; null for an unknown run.</summary>
+    public async Task<ExecutionPlan?> PlanAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await LoadPlanAsync(connection, executionId, ct);
+    }
+
+    private static async Task<ExecutionPlan?> LoadPlanAsync(MySqlConnection connection, string executionId, CancellationToken ct)
     {
         var row = await connection.QuerySingleOrDefaultAsync<PlanRow>(new CommandDefinition("""
             SELECT interface_name AS InterfaceName, CAST(parameters AS CHAR) AS Parameters, target_table AS TargetTable, write_mode AS WriteMode,
