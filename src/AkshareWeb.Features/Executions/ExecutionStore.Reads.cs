@@ -113,6 +113,31 @@ public sealed partial class ExecutionStore
             """, new { executionId }, cancellationToken: ct));
     }
 
+    /// <summary>A page of a run's parts, in their order.</summary>
+    public async Task<Paged<ListExecutionParts.PartView>> ListPartsAsync(string executionId, string? status, PageRequest paging, CancellationToken ct)
+    {
+        var where = "WHERE execution_id = @executionId" + (status is null ? "" : " AND status = @status");
+        var args = new { executionId, status, limit = paging.PageSize, offset = paging.Offset };
+        await using var connection = await database.OpenAsync(ct);
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM execution_parts {where}", args, cancellationToken: ct));
+        var rows = await connection.QueryAsync<PartViewRow>(new CommandDefinition($"""
+            SELECT part_no AS PartNo, CAST(parameters AS CHAR) AS Parameters, status AS Status, tries AS Tries, rows_fetched AS RowsFetched,
+              rows_written AS RowsWritten, error_message AS ErrorMessage, start_time AS StartTime, end_time AS EndTime, worker AS Worker
+            FROM execution_parts {where} ORDER BY part_no LIMIT @limit OFFSET @offset
+            """, args, cancellationToken: ct));
+        return Paged<ListExecutionParts.PartView>.Of(rows.Select(r => r.ToView()).ToList(), total, paging);
+    }
+
+    private sealed record PartViewRow(int PartNo, string Parameters, string Status, int Tries, long? RowsFetched, long? RowsWritten, string? ErrorMessage,
+        DateTime? StartTime, DateTime? EndTime, string? Worker)
+    {
+        public ListExecutionParts.PartView ToView()
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(Parameters);
+            return new ListExecutionParts.PartView(PartNo, document.RootElement.Clone(), Status, Tries, RowsFetched, RowsWritten, ErrorMessage, StartTime, EndTime, Worker);
+        }
+    }
+
     /// <summary>The run's status now; null when there is no such run.</summary>
     public async Task<string?> StatusAsync(string executionId, CancellationToken ct)
     {
