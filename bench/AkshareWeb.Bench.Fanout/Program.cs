@@ -7,6 +7,7 @@ using System.Globalization;
 using System.Text;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Settings;
 using Dapper;
 using Microsoft.AspNetCore.Builder;
@@ -31,22 +32,25 @@ if (args.Length >= 1 && args[0] == "--run")
     var rate = double.Parse(args[4], CultureInfo.InvariantCulture);
     var concurrency = int.Parse(args[5], CultureInfo.InvariantCulture);
     var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
-    var database = new Database(configuration);
-    var warehouse = new WarehouseDatabase(configuration, database);
-    var time = TimeProvider.System;
-    var client = new AkToolsClient(new HttpClient { Timeout = TimeSpan.FromMinutes(5) },
-        Options.Create(new AkToolsOptions { BaseUrl = akTools, TimeoutSeconds = 300 }), NullLogger<AkToolsClient>.Instance);
-    var binder = new ParameterBinder(new MarketTime(Options.Create(new MarketTimeOptions()), time));
-    var writer = new WarehouseWriter(warehouse, time, Options.Create(new CollectionOptions()));
-    var rates = new SourceRates(database, Options.Create(new SourceRateOptions { Families = new() { ["eastmoney"] = rate } }), time);
-    var parted = new PartedRunner(database, warehouse, client, writer, new PartSources(database, warehouse, binder, Options.Create(new PartsOptions())), rates,
-        binder, new PartParticipations(), new SystemSettings(database, Options.Create(new QuotaOptions()), time), time, NullLogger<PartedRunner>.Instance);
-    var runner = new ExecutionRunner(database, client, writer, time, NullLogger<ExecutionRunner>.Instance, parted: parted);
+    // The app's registrations (ExecutionServices), with this run's source rate and a client for the fake AKTools.
+    var services = new ServiceCollection()
+        .AddSingleton<IConfiguration>(configuration)
+        .AddLogging()
+        .AddSingleton<Database>()
+        .AddSingleton<WarehouseDatabase>()
+        .AddSingleton<SystemSettings>()
+        .AddMarketTime(configuration)
+        .AddExecutionRunners(configuration)
+        .Configure<SourceRateOptions>(o => o.Families = new() { ["eastmoney"] = rate })
+        .Configure<AkToolsOptions>(o => (o.BaseUrl, o.TimeoutSeconds) = (akTools, 300));
+    services.AddHttpClient<AkToolsClient>(http => http.Timeout = TimeSpan.FromMinutes(5));
+    await using var provider = services.BuildServiceProvider();
+    var runner = provider.GetRequiredService<ExecutionRunner>();
     var plan = new ExecutionPlan(Function, new Dictionary<string, string> { ["period"] = "daily", ["start_date"] = "20230101", ["end_date"] = "20231231" },
         "ak_bench_bars_em", WriteModes.Upsert, ["股票代码", "日期"], new Dictionary<string, string>(), "manual",
         Sources: new Dictionary<string, ParameterSource> { ["symbol"] = new(Values: Enumerable.Range(0, symbols).Select(i => (600000 + i).ToString("D6", CultureInfo.InvariantCulture)).ToList()) },
         Concurrency: concurrency);
-    var id = (await new Executions(database, time).CreateAsync(plan, CancellationToken.None))!;
+    var id = (await provider.GetRequiredService<ExecutionStore>().CreateAsync(plan, CancellationToken.None))!;
     var watch = Stopwatch.StartNew();
     var outcome = await runner.RunAsync(id, null, CancellationToken.None);
     var seconds = watch.Elapsed.TotalSeconds;

@@ -7,6 +7,7 @@ using System.Globalization;
 using System.Text;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 using Dapper;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -24,31 +25,20 @@ if (args.Length >= 1 && args[0] == "--ingest")
 {
     // Child: run the engine twice against the given AKTools and database; print seconds and peak memory.
     var (connection, baseUrl) = (args[1], args[2]);
-    var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["ConnectionStrings:AkshareWeb"] = connection,
-        ["AkTools:BaseUrl"] = baseUrl,
-        ["AkTools:TimeoutSeconds"] = "1800",
-    }).Build();
-    // The engine's part of the app's container, registered as the app registers it (Program.cs,
-    // Setup/Collection.cs), so the bench measures the writer as the app builds it.
+    var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:AkshareWeb"] = connection }).Build();
     var services = new ServiceCollection()
         .AddSingleton<IConfiguration>(configuration)
-        .AddSingleton(TimeProvider.System)
+        .AddLogging()
         .AddSingleton<Database>()
         .AddSingleton<WarehouseDatabase>()
-        .AddSingleton<TableWrites>()
-        .AddSingleton<WarehouseWriter>()
-        .AddSingleton<Executions>()
-        .AddTransient<ExecutionRunner>()
-        .AddLogging();
-    services.Configure<AkToolsOptions>(configuration.GetSection(AkToolsOptions.Section));
-    services.Configure<CollectionOptions>(configuration.GetSection(CollectionOptions.Section));
-    services.AddHttpClient<AkToolsClient>((provider, http) =>
-        http.Timeout = TimeSpan.FromSeconds(provider.GetRequiredService<IOptions<AkToolsOptions>>().Value.TimeoutSeconds));
+        .AddSingleton<AkshareWeb.Features.Settings.SystemSettings>()
+        .AddMarketTime(configuration)
+        .AddExecutionRunners(configuration)
+        .Configure<AkToolsOptions>(o => (o.BaseUrl, o.TimeoutSeconds) = (baseUrl, 1800));
+    services.AddHttpClient<AkToolsClient>(http => http.Timeout = TimeSpan.FromMinutes(30));
     await using var provider = services.BuildServiceProvider();
     var runner = provider.GetRequiredService<ExecutionRunner>();
-    var executions = provider.GetRequiredService<Executions>();
+    var executions = provider.GetRequiredService<ExecutionStore>();
     foreach (var label in new[] { "first", "again" })
     {
         var plan = new ExecutionPlan("bench_daily_bars", new Dictionary<string, string>(), "ak_bench_daily_bars", WriteModes.Upsert,

@@ -101,6 +101,7 @@ public static class Metrics
 public sealed class OperatorGauges : IDisposable
 {
     private readonly Database database;
+    private readonly ExecutionStore executions;
     private readonly WarehouseDatabase warehouse;
     private readonly SystemSettings settings;
     private readonly ExecutionSlots slots;
@@ -113,9 +114,9 @@ public sealed class OperatorGauges : IDisposable
 
     private sealed record Snapshot(int DatabaseUp, long Running, long SlotsLimit, long Enqueued, long Scheduled, long Failed, long Processing, IReadOnlyList<(string Table, long Rows)> Tables);
 
-    public OperatorGauges(AkshareMetrics metrics, Database database, WarehouseDatabase warehouse, SystemSettings settings, ExecutionSlots slots, JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
+    public OperatorGauges(AkshareMetrics metrics, Database database, ExecutionStore executions, WarehouseDatabase warehouse, SystemSettings settings, ExecutionSlots slots, JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
     {
-        (this.database, this.warehouse, this.settings, this.slots, this.storage, this.time, this.logger) = (database, warehouse, settings, slots, storage, time, logger);
+        (this.database, this.executions, this.warehouse, this.settings, this.slots, this.storage, this.time, this.logger) = (database, executions, warehouse, settings, slots, storage, time, logger);
         var meter = metrics.Meter;
         meter.CreateObservableGauge("akshareweb.database.up", () => current.DatabaseUp, description: "1 when the application database answered the last scrape");
         meter.CreateObservableGauge("akshareweb.executions.running", () => current.Running, description: "Executions running now, on every instance");
@@ -165,7 +166,7 @@ public sealed class OperatorGauges : IDisposable
         List<string> names;
         await using (var connection = await database.OpenAsync(ct))
         {
-            running = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM executions WHERE status = 'running'", cancellationToken: ct));
+            running = await executions.CountRunningAsync(ct);
             names = (await connection.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables", cancellationToken: ct))).AsList();
         }
 

@@ -28,12 +28,19 @@ public sealed class SchedulingOptions
 /// </summary>
 public static class Scheduling
 {
+    /// <summary>Job types by the name Hangfire stored; a job class renamed since keeps its stored jobs running.</summary>
+    internal static Type ResolveJobType(string typeName) =>
+        typeName.StartsWith(AkshareWeb.Features.Tasks.DueTaskJob.FormerTypeName + ",", StringComparison.Ordinal)
+            ? typeof(AkshareWeb.Features.Tasks.DueTaskJob)
+            : global::Hangfire.Common.TypeHelper.DefaultTypeResolver(typeName);
+
     public static IServiceCollection AddAkshareWebScheduling(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(SchedulingOptions.Section).Get<SchedulingOptions>() ?? new SchedulingOptions();
         services.AddHangfire((provider, hangfire) => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
+            .UseTypeResolver(ResolveJobType)
             .UseRecommendedSerializerSettings()
             .UseMySqlStorage(provider.GetRequiredService<Database>().ConnectionString, new MySqlStorageOptions
             {

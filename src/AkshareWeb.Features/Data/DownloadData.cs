@@ -34,7 +34,7 @@ public static class DownloadData
     /// appended with a row hash, so the same download twice adds nothing.
     /// </summary>
     public sealed class Handler(
-        Database database, ParameterBinder binder, PartSources sources, Collection.Executions executions, ExecutionDispatcher dispatcher, Settings.UserQuotas quotas)
+        Database database, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, Settings.UserQuotas quotas)
         : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)

@@ -10,21 +10,20 @@ namespace AkshareWeb.Features.Data;
 
 public static class GetDownloadResult
 {
-    public sealed record Query(string ExecutionId, ClaimsPrincipal Caller) : IQuery<DownloadResult>;
+    public sealed record Query(string ExecutionId, Caller Caller) : IQuery<DownloadResult>;
 
     public sealed record DownloadResult(string ExecutionId, string Status, long RowsAffected, long? RowsBefore, long? RowsAfter, string TableName,
         double? ExecutionTime, string? ErrorMessage, JsonElement? Result);
 
-    public sealed class Handler(Database database) : IQueryHandler<Query, DownloadResult>
+    public sealed class Handler(ExecutionStore executions) : IQueryHandler<Query, DownloadResult>
     {
         public async ValueTask<DownloadResult> Handle(Query query, CancellationToken ct)
         {
-            await using var connection = await database.OpenAsync(ct);
-            var e = await ExecutionRecords.FindAsync(connection, query.ExecutionId, query.Caller, ct) ?? throw ApiError.NotFound("execution");
+            var e = await executions.FindAsync(query.ExecutionId, query.Caller, ct) ?? throw ApiError.NotFound("execution");
             return new DownloadResult(e.ExecutionId, e.Status, e.RowsAffected ?? 0, e.RowsBefore, e.RowsAfter, e.TargetTable, e.ExecutionTime, e.ErrorMessage, e.Result);
         }
     }
 
     internal static async Task<Ok<Envelope<DownloadResult>>> Endpoint(string executionId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<DownloadResult>.Success(await mediator.Send(new Query(executionId, user), ct)));
+        TypedResults.Ok(Envelope<DownloadResult>.Success(await mediator.Send(new Query(executionId, Caller.Of(user)), ct)));
 }

@@ -1,11 +1,7 @@
-using Dapper;
 using Hangfire;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
-using AkshareWeb.Features.Tasks;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -15,7 +11,7 @@ namespace AkshareWeb.Features.Executions;
 /// and schedules the retry the task asks for. Hangfire's own retries are off: a retry is a new, visible execution.
 /// </summary>
 public sealed class ExecutionJob(
-    Database database, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
+    ExecutionStore store, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
     TimeProvider time, ILogger<ExecutionJob> logger)
 {
     [AutomaticRetry(Attempts = 0)]
@@ -39,27 +35,14 @@ public sealed class ExecutionJob(
             if (slot is not null) break;
 
             // Waiting: stop if the run was cancelled meanwhile (or another worker took it).
-            await using (var connection = await database.OpenAsync(ct))
-            {
-                var status = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                    "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
-                if (status != ExecutionStatuses.Pending) return;
-            }
+            if (await store.StatusAsync(executionId, ct) != ExecutionStatuses.Pending) return;
 
             await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct);
         }
 
         await using (slot)
         {
-            int? taskTimeout;
-            await using (var connection = await database.OpenAsync(ct))
-            {
-                taskTimeout = await connection.ExecuteScalarAsync<int?>(new CommandDefinition("""
-                    SELECT t.timeout_seconds FROM executions e JOIN scheduled_tasks t ON t.id = e.task_id WHERE e.execution_id = @executionId
-                    """, new { executionId }, cancellationToken: ct));
-            }
-
-            var timeout = TimeSpan.FromSeconds(taskTimeout ?? current.DefaultTimeout);
+            var timeout = TimeSpan.FromSeconds(await store.TaskTimeoutAsync(executionId, ct) ?? current.DefaultTimeout);
             logger.LogInformation("Running execution {ExecutionId} (timeout {Timeout})", executionId, timeout);
             await runner.RunAsync(executionId, timeout, ct);
         }

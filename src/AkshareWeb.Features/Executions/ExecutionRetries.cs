@@ -1,10 +1,7 @@
-using Dapper;
 using Hangfire;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
-using AkshareWeb.Features.Collection;
-using AkshareWeb.Features.Tasks;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -14,24 +11,12 @@ namespace AkshareWeb.Features.Executions;
 /// with exponential backoff; their schedule key makes a second retry of the same failure impossible.
 /// </summary>
 public sealed class ExecutionRetries(
-    Database database, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<SchedulerOptions> options, TimeProvider time)
+    ExecutionStore store, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<ExecutionOptions> options)
 {
-    private const string Copy = """
-        INSERT INTO executions (execution_id, task_id, script_id, user_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
-          key_columns, extra_columns, dated_columns, display_name, category, status, triggered_by, retry_of, retry_count, progress, created_at, schedule_key)
-        SELECT @newId, task_id, script_id, COALESCE(@userId, user_id), interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
-          key_columns, extra_columns, dated_columns, display_name, category, 'pending', 'retry', execution_id, retry_count + 1, 0, @now, @scheduleKey
-        FROM executions WHERE execution_id = @executionId
-        """;
-
     /// <summary>After a run ended: schedules the retry its task asks for, if any.</summary>
     public async Task RetryIfAskedAsync(string executionId, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var run = await connection.QuerySingleOrDefaultAsync<(string Status, int RetryCount, bool? RetryOnFailure, int? MaxRetries)>(new CommandDefinition("""
-            SELECT e.status, e.retry_count, t.retry_on_failure, t.max_retries
-            FROM executions e LEFT JOIN scheduled_tasks t ON t.id = e.task_id WHERE e.execution_id = @executionId
-            """, new { executionId }, cancellationToken: ct));
+        if (await store.RetryPolicyAsync(executionId, ct) is not { } run) return;
         if (run.Status is not (ExecutionStatuses.Failed or ExecutionStatuses.Timeout) || run.RetryOnFailure != true)
         {
             return;
@@ -43,7 +28,7 @@ public sealed class ExecutionRetries(
             return;
         }
 
-        var newId = await CopyAsync(connection, executionId, null, $"retry-of:{executionId}", ct);
+        var newId = await store.CopyForRetryAsync(executionId, null, $"retry-of:{executionId}", ct);
         if (newId is null) return;
         var delay = TimeSpan.FromSeconds(options.Value.RetryBaseDelaySeconds * Math.Pow(2, run.RetryCount));
         jobs.Schedule<ExecutionJob>(j => j.RunAsync(newId, CancellationToken.None), delay);
@@ -52,8 +37,7 @@ public sealed class ExecutionRetries(
     /// <summary>A retry asked for by a user: any finished run, at once; a download's on the ad-hoc queue.</summary>
     public async Task<string> RetryNowAsync(string executionId, long userId, bool adhoc, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var newId = await CopyAsync(connection, executionId, userId, null, ct) ?? throw ApiError.NotFound("execution");
+        var newId = await store.CopyForRetryAsync(executionId, userId, null, ct) ?? throw ApiError.NotFound("execution");
         if (adhoc)
         {
             dispatcher.DispatchAdhoc(newId);
@@ -64,30 +48,5 @@ public sealed class ExecutionRetries(
         }
 
         return newId;
-    }
-
-    private async Task<string?> CopyAsync(MySqlConnector.MySqlConnection connection, string executionId, long? userId, string? scheduleKey, CancellationToken ct)
-    {
-        var newId = Collection.Executions.NewExecutionId();
-        try
-        {
-            await using var transaction = await connection.BeginTransactionAsync(ct);
-            var copied = await connection.ExecuteAsync(new CommandDefinition(Copy,
-                new { newId, userId, now = time.GetUtcNow().UtcDateTime, scheduleKey, executionId }, transaction, cancellationToken: ct));
-            if (copied != 1) return null;
-            // A parted run is retried by its parts that did not succeed (failed, or cancelled before they ran), with
-            // the values they had; the parts that succeeded are not fetched again.
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO execution_parts (execution_id, part_no, parameters, status)
-                SELECT @newId, part_no, parameters, 'pending' FROM execution_parts
-                WHERE execution_id = @executionId AND status IN ('failed', 'cancelled', 'pending', 'running')
-                """, new { newId, executionId }, transaction, cancellationToken: ct));
-            await transaction.CommitAsync(ct);
-            return newId;
-        }
-        catch (MySqlConnector.MySqlException e) when (e.ErrorCode == MySqlConnector.MySqlErrorCode.DuplicateKeyEntry)
-        {
-            return null;
-        }
     }
 }

@@ -1,10 +1,8 @@
-using Dapper;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
-using AkshareWeb.Features.Tasks;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -19,8 +17,8 @@ namespace AkshareWeb.Features.Executions;
 /// database has answered for a whole stale period again: a live worker has beaten its heartbeat by then.</para>
 /// </summary>
 public sealed class ExecutionWatchdog(
-    Database database, ExecutionRetries retries, IOptions<SchedulerOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
-    RunningExecutions? running = null)
+    Database database, ExecutionStore store, ExecutionRetries retries, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
+    RunningExecutions running)
     : BackgroundService
 {
     /// <summary>When the database answered again after the watchdog last saw it fail; null when it never failed.</summary>
@@ -50,41 +48,21 @@ public sealed class ExecutionWatchdog(
 
     public async Task<IReadOnlyList<string>> RecoverAsync(CancellationToken ct)
     {
-        var now = time.GetUtcNow().UtcDateTime;
         var stale = TimeSpan.FromSeconds(options.Value.StaleExecutionSeconds);
-        var staleBefore = now - stale;
-        await using var connection = await database.OpenAsync(ct);
         if (failing)
         {
-            failing = false;
-            backSince = time.GetTimestamp();
+            // The first look that gets this far after an outage: the database answers again from now on.
+            await using (await database.OpenAsync(ct))
+            {
+                failing = false;
+                backSince = time.GetTimestamp();
+            }
         }
 
         if (backSince is { } back && time.GetElapsedTime(back) < stale) return [];
-        IReadOnlyCollection<string> mine = running?.Ids ?? [];
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        var dead = (await connection.QueryAsync<string>(new CommandDefinition("""
-            SELECT execution_id FROM executions WHERE status = 'running' AND heartbeat_at < @staleBefore AND parts_total IS NULL
-            ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
-            """, new { staleBefore }, transaction, cancellationToken: ct))).Where(id => !mine.Contains(id)).ToList();
-        if (dead.Count > 0)
-        {
-            await connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE executions SET status = 'failed', end_time = @now,
-                  error_message = CONCAT('the worker running it stopped answering (', COALESCE(worker, 'unknown'), '); rows it wrote before stay, keyed, and a re-run cannot duplicate them')
-                WHERE execution_id IN @dead AND status = 'running'
-                """, new { now, dead }, transaction, cancellationToken: ct));
-            logger.LogWarning("Marked {Count} runs whose worker died as failed: {Executions}", dead.Count, string.Join(", ", dead));
-        }
-
-        // A part whose runner stopped answering goes back to pending: the run it belongs to is not failed, its
-        // other parts go on, and an instance that takes part (Executions/PartsPump) runs this one again.
-        var freed = await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE execution_parts SET status = 'pending', worker = NULL, heartbeat_at = NULL
-            WHERE status = 'running' AND heartbeat_at < @staleBefore
-            """, new { staleBefore }, transaction, cancellationToken: ct));
+        var (dead, freed) = await store.RecoverStaleAsync(time.GetUtcNow().UtcDateTime - stale, running.Ids, ct);
+        if (dead.Count > 0) logger.LogWarning("Marked {Count} runs whose worker died as failed: {Executions}", dead.Count, string.Join(", ", dead));
         if (freed > 0) logger.LogWarning("Gave {Count} parts whose runner stopped answering back to pending", freed);
-        await transaction.CommitAsync(ct);
         return dead;
     }
 }

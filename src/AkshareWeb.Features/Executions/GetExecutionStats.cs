@@ -9,21 +9,18 @@ namespace AkshareWeb.Features.Executions;
 
 public static class GetExecutionStats
 {
-    public sealed record Query(ClaimsPrincipal Caller) : IQuery<Stats>;
+    public sealed record Query(Caller Caller) : IQuery<Stats>;
 
     /// <summary>success_rate: completed runs as a percentage of finished ones (completed, failed, timeout,
     /// cancelled), one decimal; 0 when none has finished.</summary>
     public sealed record Stats(long TotalCount, long SuccessCount, long FailedCount, long RunningCount, long PendingCount,
         long CancelledCount, long TimeoutCount, double SuccessRate);
 
-    public sealed class Handler(Database database) : IQueryHandler<Query, Stats>
+    public sealed class Handler(ExecutionStore executions) : IQueryHandler<Query, Stats>
     {
         public async ValueTask<Stats> Handle(Query query, CancellationToken ct)
         {
-            await using var connection = await database.OpenAsync(ct);
-            var counts = (await connection.QueryAsync<(string Status, long Count)>(new CommandDefinition(
-                $"SELECT status, COUNT(*) FROM executions WHERE {ExecutionRecords.VisibleTo(query.Caller)} GROUP BY status",
-                new { callerId = query.Caller.Id() }, cancellationToken: ct))).ToDictionary(r => r.Status, r => r.Count);
+            var counts = await executions.CountByStatusAsync(query.Caller, ct);
             long Of(string status) => counts.GetValueOrDefault(status);
             var finished = ExecutionStatuses.Finished.Sum(Of);
             return new Stats(counts.Values.Sum(), Of(ExecutionStatuses.Completed), Of(ExecutionStatuses.Failed), Of(ExecutionStatuses.Running),
@@ -33,5 +30,5 @@ public static class GetExecutionStats
     }
 
     internal static async Task<Ok<Envelope<Stats>>> Endpoint(ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Stats>.Success(await mediator.Send(new Query(user), ct)));
+        TypedResults.Ok(Envelope<Stats>.Success(await mediator.Send(new Query(Caller.Of(user)), ct)));
 }

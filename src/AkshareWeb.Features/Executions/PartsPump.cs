@@ -1,13 +1,10 @@
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
-using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
-using AkshareWeb.Features.Tasks;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -18,7 +15,7 @@ namespace AkshareWeb.Features.Executions;
 /// here too. The part's claim under the execution's row lock keeps every part to one runner.
 /// </summary>
 public sealed class PartsPump(
-    Database database, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<SchedulerOptions> options,
+    ExecutionStore store, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<ExecutionOptions> options,
     TimeProvider time, ILogger<PartsPump> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -51,17 +48,8 @@ public sealed class PartsPump(
         await Task.WhenAll(joined);
     }
 
-    private async Task<IReadOnlyList<(string ExecutionId, int? TimeoutSeconds)>> OpenRunsAsync(CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        var staleBefore = time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds);
-        return (await connection.QueryAsync<(string, int?)>(new CommandDefinition("""
-            SELECT e.execution_id, t.timeout_seconds FROM executions e LEFT JOIN scheduled_tasks t ON t.id = e.task_id
-            WHERE e.status = 'running' AND e.parts_total IS NOT NULL
-              AND (EXISTS (SELECT 1 FROM execution_parts p WHERE p.execution_id = e.execution_id AND p.status = 'pending') OR e.heartbeat_at < @staleBefore)
-            ORDER BY e.id LIMIT 20
-            """, new { staleBefore }, cancellationToken: ct))).ToList();
-    }
+    private Task<IReadOnlyList<(string ExecutionId, int? TimeoutSeconds)>> OpenRunsAsync(CancellationToken ct) =>
+        store.OpenPartedRunsAsync(time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds), ct);
 
     private async Task JoinAsync(string executionId, int? timeoutSeconds, CancellationToken ct)
     {

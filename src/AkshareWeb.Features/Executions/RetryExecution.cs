@@ -9,40 +9,36 @@ namespace AkshareWeb.Features.Executions;
 
 public static class RetryExecution
 {
-    public sealed record Command(string ExecutionId, ClaimsPrincipal Caller) : ICommand<Started>;
+    public sealed record Command(string ExecutionId, Caller Caller) : ICommand<Started>;
 
     public sealed record Started(string ExecutionId, string Status, string RetryOf);
 
     /// <summary>A finished run is repeated as a new execution linked to it (retry_of, retry_count + 1); a run
     /// still pending or running is a 409. A download's retry is a download again: the caller's running-work quota
     /// applies, and it runs on the ad-hoc queue.</summary>
-    public sealed class Handler(Database database, ExecutionRetries retries, Settings.UserQuotas quotas) : ICommandHandler<Command, Started>
+    public sealed class Handler(ExecutionStore executions, ExecutionRetries retries, Settings.UserQuotas quotas) : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {
-            bool adhoc;
-            await using (var connection = await database.OpenAsync(ct))
+            var execution = await executions.FindAsync(command.ExecutionId, command.Caller, ct) ?? throw ApiError.NotFound("execution");
+            if (!ExecutionStatuses.Finished.Contains(execution.Status))
             {
-                var execution = await ExecutionRecords.FindAsync(connection, command.ExecutionId, command.Caller, ct) ?? throw ApiError.NotFound("execution");
-                if (!ExecutionStatuses.Finished.Contains(execution.Status))
-                {
-                    throw ApiError.Conflict($"the execution is still {execution.Status}; retry it once it has ended");
-                }
-
-                adhoc = execution.TaskId is null;
+                throw ApiError.Conflict($"the execution is still {execution.Status}; retry it once it has ended");
             }
+
+            var adhoc = execution.TaskId is null;
 
             string newId;
             if (adhoc)
             {
-                await using (await quotas.EnterAdhocAsync(command.Caller.Id(), command.Caller.IsAdmin(), scriptTest: false, ct))
+                await using (await quotas.EnterAdhocAsync(command.Caller.Id, command.Caller.IsAdmin, scriptTest: false, ct))
                 {
-                    newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id(), adhoc: true, ct);
+                    newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id, adhoc: true, ct);
                 }
             }
             else
             {
-                newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id(), adhoc: false, ct);
+                newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id, adhoc: false, ct);
             }
 
             return new Started(newId, ExecutionStatuses.Pending, command.ExecutionId);
@@ -50,5 +46,5 @@ public static class RetryExecution
     }
 
     internal static async Task<Ok<Envelope<Started>>> Endpoint(string executionId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(new Command(executionId, user), ct)));
+        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(new Command(executionId, Caller.Of(user)), ct)));
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 
 namespace AkshareWeb.Features.Scripts;
 

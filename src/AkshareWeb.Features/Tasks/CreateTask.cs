@@ -28,7 +28,7 @@ public static class CreateTask
     }
 
     public sealed class Handler(
-        Database database, ScheduledTasks tasks, TaskSchedules scheduler, TaskPlanner planner, Settings.UserQuotas quotas,
+        Database database, TaskStore tasks, ScheduleRegistrar scheduler, TaskLauncher launcher, Settings.UserQuotas quotas,
         IOptions<SchedulerOptions> options, TimeProvider time)
         : ICommandHandler<Command, TaskView>
     {
@@ -42,11 +42,11 @@ public static class CreateTask
 
         public async ValueTask<TaskView> Handle(Command command, CancellationToken ct)
         {
-            var parameters = await planner.ValidateParametersAsync(command.ScriptId!, command.Parameters, ct);
+            var parameters = await launcher.ValidateParametersAsync(command.ScriptId!, command.Parameters, ct);
             var now = time.GetUtcNow().UtcDateTime;
-            var zone = TaskSchedule.Zone(options.Value.TimeZone);
+            var zone = ScheduleRules.Zone(options.Value.TimeZone);
             await quotas.CheckScheduleAsync(
-                floor => TaskSchedule.ShortestGap(command.ScheduleType!, command.ScheduleExpression!.Trim(), zone, now, floor), command.IsAdmin, ct);
+                floor => ScheduleRules.ShortestGap(command.ScheduleType!, command.ScheduleExpression!.Trim(), zone, now, floor), command.IsAdmin, ct);
             await using var quota = await quotas.EnterTaskCreationAsync(command.OwnerId, command.IsAdmin, ct);
             await using var connection = await database.OpenAsync(ct);
             var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(Insert, new
@@ -65,14 +65,14 @@ public static class CreateTask
                 command.Concurrency,
                 command.OwnerId,
                 NextDueAt = command.ScheduleType == ScheduleTypes.Interval
-                    ? now.AddSeconds(TaskSchedule.IntervalSeconds(command.ScheduleExpression!.Trim()))
+                    ? now.AddSeconds(ScheduleRules.IntervalSeconds(command.ScheduleExpression!.Trim()))
                     : (DateTime?)null,
                 Now = now,
             }, cancellationToken: ct));
 
             await quota.DisposeAsync();
 
-            var task = (await ScheduledTasks.FindAsync(connection, null, id, false, ct))!;
+            var task = (await TaskStore.FindAsync(connection, null, id, false, ct))!;
             await scheduler.ApplyAsync(connection, task, ct);
             return tasks.View(task, null);
         }
@@ -113,7 +113,7 @@ internal static class TaskRules
         bool requireAll,
         System.Linq.Expressions.Expression<Func<T, int?>> concurrency)
     {
-        var zone = TaskSchedule.Zone(options.TimeZone);
+        var zone = ScheduleRules.Zone(options.TimeZone);
         if (requireAll)
         {
             v.RuleFor(name).NotEmpty();
@@ -130,8 +130,8 @@ internal static class TaskRules
         v.RuleFor(type).Must(t => t is null || ScheduleTypes.All.Contains(t)).WithMessage("schedule_type must be cron, interval or once");
         var getType = type.Compile();
         v.RuleFor(expression)
-            .Must((task, e) => e is null || getType(task) is null || TaskSchedule.Problem(getType(task)!, e.Trim(), time.GetUtcNow().UtcDateTime, options.MinIntervalSeconds, zone) is null)
-            .WithMessage((task, e) => TaskSchedule.Problem(getType(task) ?? "", e?.Trim(), time.GetUtcNow().UtcDateTime, options.MinIntervalSeconds, zone) ?? "")
+            .Must((task, e) => e is null || getType(task) is null || ScheduleRules.Problem(getType(task)!, e.Trim(), time.GetUtcNow().UtcDateTime, options.MinIntervalSeconds, zone) is null)
+            .WithMessage((task, e) => ScheduleRules.Problem(getType(task) ?? "", e?.Trim(), time.GetUtcNow().UtcDateTime, options.MinIntervalSeconds, zone) ?? "")
             .When(task => getType(task) is not null && ScheduleTypes.All.Contains(getType(task)));
         v.RuleFor(parameters).Must(p => p is null || p.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Null)
             .WithMessage("parameters must be an object of name: value");

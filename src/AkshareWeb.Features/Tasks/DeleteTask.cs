@@ -9,15 +9,15 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class DeleteTask
 {
-    public sealed record Command(long TaskId, ClaimsPrincipal Caller) : ICommand<Unit>;
+    public sealed record Command(long TaskId, Caller Caller) : ICommand<Unit>;
 
     /// <summary>Removes the task and its Hangfire job; its executions stay, still naming the task id.</summary>
-    public sealed class Handler(Database database, TaskSchedules scheduler) : ICommandHandler<Command, Unit>
+    public sealed class Handler(Database database, ScheduleRegistrar scheduler) : ICommandHandler<Command, Unit>
     {
         public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
         {
             await using var connection = await database.OpenAsync(ct);
-            var task = ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, command.TaskId, false, ct), command.Caller);
+            var task = TaskStore.Visible(await TaskStore.FindAsync(connection, null, command.TaskId, false, ct), command.Caller);
             await scheduler.RemoveAsync(connection, task.Id, ct);
             await connection.ExecuteAsync(new CommandDefinition("DELETE FROM scheduled_tasks WHERE id = @id", new { id = task.Id }, cancellationToken: ct));
             return Unit.Value;
@@ -26,7 +26,7 @@ public static class DeleteTask
 
     internal static async Task<Ok<Envelope>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
     {
-        await mediator.Send(new Command(taskId, user), ct);
+        await mediator.Send(new Command(taskId, Caller.Of(user)), ct);
         return TypedResults.Ok(Envelope.Success());
     }
 }

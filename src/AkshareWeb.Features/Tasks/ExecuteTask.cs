@@ -8,21 +8,21 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class ExecuteTask
 {
-    public sealed record Command(long TaskId, ClaimsPrincipal Caller) : ICommand<Started>;
+    public sealed record Command(long TaskId, Caller Caller) : ICommand<Started>;
 
     public sealed record Started(string ExecutionId, string Status);
 
     /// <summary>Runs the task now, whatever its schedule (a paused task too): answers at once with the pending execution.</summary>
-    public sealed class Handler(ScheduledTasks tasks, TaskPlanner planner) : ICommandHandler<Command, Started>
+    public sealed class Handler(TaskStore tasks, TaskLauncher launcher) : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {
-            var task = ScheduledTasks.Visible(await tasks.FindAsync(command.TaskId, ct), command.Caller);
-            var executionId = await planner.StartAsync(task, "manual", null, command.Caller.Id(), ct);
+            var task = TaskStore.Visible(await tasks.FindAsync(command.TaskId, ct), command.Caller);
+            var executionId = await launcher.StartAsync(task, command.Caller, "manual", null, ct);
             return new Started(executionId!, "pending");
         }
     }
 
     internal static async Task<Ok<Envelope<Started>>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(new Command(taskId, user), ct)));
+        TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(new Command(taskId, Caller.Of(user)), ct)));
 }

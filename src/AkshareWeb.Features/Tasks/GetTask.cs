@@ -8,18 +8,18 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class GetTask
 {
-    public sealed record Query(long TaskId, ClaimsPrincipal Caller) : IQuery<TaskView>;
+    public sealed record Query(long TaskId, Caller Caller) : IQuery<TaskView>;
 
-    public sealed class Handler(Database database, ScheduledTasks tasks) : IQueryHandler<Query, TaskView>
+    public sealed class Handler(Database database, TaskStore tasks) : IQueryHandler<Query, TaskView>
     {
         public async ValueTask<TaskView> Handle(Query query, CancellationToken ct)
         {
             await using var connection = await database.OpenAsync(ct);
-            var task = ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, query.TaskId, false, ct), query.Caller);
-            return await tasks.ViewAsync(connection, task, ct);
+            var task = TaskStore.Visible(await TaskStore.FindAsync(connection, null, query.TaskId, false, ct), query.Caller);
+            return await tasks.ViewAsync(task, ct);
         }
     }
 
     internal static async Task<Ok<Envelope<TaskView>>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<TaskView>.Success(await mediator.Send(new Query(taskId, user), ct)));
+        TypedResults.Ok(Envelope<TaskView>.Success(await mediator.Send(new Query(taskId, Caller.Of(user)), ct)));
 }

@@ -13,7 +13,7 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class ListTaskExecutions
 {
-    public sealed record Query(long TaskId, PageRequest Paging, string? Status, ClaimsPrincipal Caller) : IQuery<Paged<ExecutionView>>;
+    public sealed record Query(long TaskId, PageRequest Paging, string? Status, Caller Caller) : IQuery<Paged<ExecutionView>>;
 
     public sealed class Parameters : PageParameters
     {
@@ -30,23 +30,17 @@ public static class ListTaskExecutions
         }
     }
 
-    public sealed class Handler(Database database) : IQueryHandler<Query, Paged<ExecutionView>>
+    /// <summary>Every execution of a task the caller may see, whoever started each one.</summary>
+    public sealed class Handler(TaskStore tasks, ExecutionStore executions) : IQueryHandler<Query, Paged<ExecutionView>>
     {
         public async ValueTask<Paged<ExecutionView>> Handle(Query query, CancellationToken ct)
         {
-            await using var connection = await database.OpenAsync(ct);
-            ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, query.TaskId, false, ct), query.Caller);
-            var where = new StringBuilder("WHERE task_id = @taskId");
-            if (query.Status is not null) where.Append(" AND status = @status");
-            var args = new { taskId = query.TaskId, status = query.Status, limit = query.Paging.PageSize, offset = query.Paging.Offset };
-            var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM executions {where}", args, cancellationToken: ct));
-            var items = await ExecutionRecords.QueryAsync(connection,
-                $"SELECT {ExecutionRecords.Columns} FROM executions {where} ORDER BY id DESC LIMIT @limit OFFSET @offset", args, ct);
-            return Paged<ExecutionView>.Of(items, total, query.Paging);
+            TaskStore.Visible(await tasks.FindAsync(query.TaskId, ct), query.Caller);
+            return await executions.ListAsync(null, query.TaskId, query.Status, query.Paging, ct);
         }
     }
 
     internal static async Task<Ok<Envelope<Paged<ExecutionView>>>> Endpoint(long taskId, [AsParameters] Parameters p, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<Paged<ExecutionView>>.Success(await mediator.Send(
-            new Query(taskId, p.ToRequest(), p.Status, user), ct)));
+            new Query(taskId, p.ToRequest(), p.Status, Caller.Of(user)), ct)));
 }

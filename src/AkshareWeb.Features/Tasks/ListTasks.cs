@@ -7,12 +7,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 
 namespace AkshareWeb.Features.Tasks;
 
 public static class ListTasks
 {
-    public sealed record Query(PageRequest Paging, bool? IsActive, long CallerId, bool CallerIsAdmin) : IQuery<Paged<TaskView>>;
+    public sealed record Query(PageRequest Paging, bool? IsActive, Caller Caller) : IQuery<Paged<TaskView>>;
 
     public sealed class Parameters : PageParameters
     {
@@ -24,25 +25,20 @@ public static class ListTasks
         public Validator() => this.RuleForPaging(q => q.Paging);
     }
 
-    public sealed class Handler(Database database, ScheduledTasks tasks) : IQueryHandler<Query, Paged<TaskView>>
+    public sealed class Handler(Database database, TaskStore tasks, ExecutionStore executions) : IQueryHandler<Query, Paged<TaskView>>
     {
         public async ValueTask<Paged<TaskView>> Handle(Query query, CancellationToken ct)
         {
             var where = new StringBuilder("WHERE 1 = 1");
-            if (!query.CallerIsAdmin) where.Append(" AND t.owner_id = @callerId");
+            if (!query.Caller.IsAdmin) where.Append(" AND t.owner_id = @callerId");
             if (query.IsActive is not null) where.Append(" AND t.is_active = @isActive");
-            var args = new { callerId = query.CallerId, isActive = query.IsActive, limit = query.Paging.PageSize, offset = query.Paging.Offset };
+            var args = new { callerId = query.Caller.Id, isActive = query.IsActive, limit = query.Paging.PageSize, offset = query.Paging.Offset };
 
             await using var connection = await database.OpenAsync(ct);
             var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM scheduled_tasks t {where}", args, cancellationToken: ct));
-            var rows = (await connection.QueryAsync<ScheduledTask>(new CommandDefinition(
-                $"SELECT {ScheduledTasks.Columns} FROM scheduled_tasks t {where} ORDER BY t.id LIMIT @limit OFFSET @offset", args, cancellationToken: ct))).AsList();
-            var lastStatuses = rows.Count == 0
-                ? new Dictionary<long, string>()
-                : (await connection.QueryAsync<(long TaskId, string Status)>(new CommandDefinition("""
-                    SELECT e.task_id, e.status FROM executions e
-                    JOIN (SELECT task_id, MAX(id) AS id FROM executions WHERE task_id IN @ids GROUP BY task_id) latest ON latest.id = e.id
-                    """, new { ids = rows.Select(r => r.Id).ToArray() }, cancellationToken: ct))).ToDictionary(r => r.TaskId, r => r.Status);
+            var rows = (await connection.QueryAsync<TaskRow>(new CommandDefinition(
+                $"SELECT {TaskStore.Columns} FROM scheduled_tasks t {where} ORDER BY t.id LIMIT @limit OFFSET @offset", args, cancellationToken: ct))).AsList();
+            var lastStatuses = await executions.LatestStatusesAsync(rows.Select(r => r.Id).ToArray(), ct);
             var items = rows.Select(r => tasks.View(r, lastStatuses.GetValueOrDefault(r.Id))).ToList();
             return Paged<TaskView>.Of(items, total, query.Paging);
         }
@@ -50,5 +46,5 @@ public static class ListTasks
 
     internal static async Task<Ok<Envelope<Paged<TaskView>>>> Endpoint([AsParameters] Parameters p, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<Paged<TaskView>>.Success(await mediator.Send(
-            new Query(p.ToRequest(), p.IsActive, user.Id(), user.IsAdmin()), ct)));
+            new Query(p.ToRequest(), p.IsActive, Caller.Of(user)), ct)));
 }

@@ -8,7 +8,7 @@ namespace AkshareWeb.Features.Tasks;
 /// (shown to admins as paused_reason) and their Hangfire jobs removed. Reactivating the user does not resume
 /// them; the owner or an admin does, task by task.
 /// </summary>
-public sealed class OwnerTasks(TaskSchedules scheduler, TimeProvider time)
+public sealed class OwnerTasks(ScheduleRegistrar scheduler, TimeProvider time)
 {
     /// <summary>Pauses the owner's active tasks inside the caller's transaction; returns their ids for
     /// <see cref="UnscheduleAsync"/>, which must run after the commit.</summary>

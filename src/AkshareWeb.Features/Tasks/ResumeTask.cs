@@ -9,17 +9,17 @@ namespace AkshareWeb.Features.Tasks;
 
 public static class ResumeTask
 {
-    public sealed record Command(long TaskId, ClaimsPrincipal Caller) : ICommand<Unit>;
+    public sealed record Command(long TaskId, Caller Caller) : ICommand<Unit>;
 
     /// <summary>Fires again from now on; an interval restarts from now, and a once-time already past is refused.</summary>
-    public sealed class Handler(Database database, TaskSchedules scheduler, TimeProvider time) : ICommandHandler<Command, Unit>
+    public sealed class Handler(Database database, ScheduleRegistrar scheduler, TimeProvider time) : ICommandHandler<Command, Unit>
     {
         public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
         {
             await using var connection = await database.OpenAsync(ct);
-            var task = ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, command.TaskId, false, ct), command.Caller);
+            var task = TaskStore.Visible(await TaskStore.FindAsync(connection, null, command.TaskId, false, ct), command.Caller);
             var now = time.GetUtcNow().UtcDateTime;
-            if (task.ScheduleType == ScheduleTypes.Once && TaskSchedule.OnceAtUtc(task.ScheduleExpression, TaskSchedule.Zone(task.TimeZone)) <= now)
+            if (task.ScheduleType == ScheduleTypes.Once && ScheduleRules.OnceAtUtc(task.ScheduleExpression, ScheduleRules.Zone(task.TimeZone)) <= now)
             {
                 throw ApiError.Conflict("the date-time of this once task has passed; update its schedule to run it again");
             }
@@ -35,17 +35,17 @@ public static class ResumeTask
                 new
                 {
                     now,
-                    nextDue = task.ScheduleType == ScheduleTypes.Interval ? now.AddSeconds(TaskSchedule.IntervalSeconds(task.ScheduleExpression)) : (DateTime?)null,
+                    nextDue = task.ScheduleType == ScheduleTypes.Interval ? now.AddSeconds(ScheduleRules.IntervalSeconds(task.ScheduleExpression)) : (DateTime?)null,
                     id = task.Id,
                 }, cancellationToken: ct));
-            await scheduler.ApplyAsync(connection, (await ScheduledTasks.FindAsync(connection, null, task.Id, false, ct))!, ct);
+            await scheduler.ApplyAsync(connection, (await TaskStore.FindAsync(connection, null, task.Id, false, ct))!, ct);
             return Unit.Value;
         }
     }
 
     internal static async Task<Ok<Envelope>> Endpoint(long taskId, ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
     {
-        await mediator.Send(new Command(taskId, user), ct);
+        await mediator.Send(new Command(taskId, Caller.Of(user)), ct);
         return TypedResults.Ok(Envelope.Success());
     }
 }

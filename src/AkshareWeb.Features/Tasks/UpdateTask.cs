@@ -18,7 +18,7 @@ public static class UpdateTask
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
         JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null);
 
-    public sealed record Command(long TaskId, Body Changes, ClaimsPrincipal Caller) : ICommand<TaskView>;
+    public sealed record Command(long TaskId, Body Changes, Caller Caller) : ICommand<TaskView>;
 
     public sealed class Validator : AbstractValidator<Command>
     {
@@ -33,7 +33,7 @@ public static class UpdateTask
     }
 
     public sealed class Handler(
-        Database database, ScheduledTasks tasks, TaskSchedules scheduler, TaskPlanner planner, Settings.UserQuotas quotas,
+        Database database, TaskStore tasks, ScheduleRegistrar scheduler, TaskLauncher launcher, Settings.UserQuotas quotas,
         IOptions<SchedulerOptions> options, TimeProvider time)
         : ICommandHandler<Command, TaskView>
     {
@@ -41,7 +41,7 @@ public static class UpdateTask
         {
             var c = command.Changes;
             await using var connection = await database.OpenAsync(ct);
-            var current = ScheduledTasks.Visible(await ScheduledTasks.FindAsync(connection, null, command.TaskId, false, ct), command.Caller);
+            var current = TaskStore.Visible(await TaskStore.FindAsync(connection, null, command.TaskId, false, ct), command.Caller);
 
             var type = c.ScheduleType ?? current.ScheduleType;
             var expression = c.ScheduleExpression?.Trim() ?? current.ScheduleExpression;
@@ -50,13 +50,13 @@ public static class UpdateTask
                 throw ApiError.Validation("schedule_expression", "a new schedule_type needs its schedule_expression");
             }
 
-            var zone = TaskSchedule.Zone(current.TimeZone);
+            var zone = ScheduleRules.Zone(current.TimeZone);
             var now = time.GetUtcNow().UtcDateTime;
             if (c.ScheduleType is not null || c.ScheduleExpression is not null)
             {
-                var problem = TaskSchedule.Problem(type, expression, now, options.Value.MinIntervalSeconds, zone);
+                var problem = ScheduleRules.Problem(type, expression, now, options.Value.MinIntervalSeconds, zone);
                 if (problem is not null) throw ApiError.Validation("schedule_expression", problem);
-                await quotas.CheckScheduleAsync(floor => TaskSchedule.ShortestGap(type, expression, zone, now, floor), command.Caller.IsAdmin(), ct);
+                await quotas.CheckScheduleAsync(floor => ScheduleRules.ShortestGap(type, expression, zone, now, floor), command.Caller.IsAdmin, ct);
             }
 
             // Parameters are checked against the script the task will have after the change.
@@ -65,7 +65,7 @@ public static class UpdateTask
             if (c.Parameters is not null || c.ScriptId is not null)
             {
                 var supplied = c.Parameters ?? JsonDocument.Parse(current.Parameters).RootElement;
-                parameters = await planner.ValidateParametersAsync(scriptId, supplied, ct);
+                parameters = await launcher.ValidateParametersAsync(scriptId, supplied, ct);
             }
 
             var scheduleChanged = type != current.ScheduleType || expression != current.ScheduleExpression;
@@ -88,7 +88,7 @@ public static class UpdateTask
                 scriptId,
                 type,
                 expression,
-                nextDue = type == ScheduleTypes.Interval ? now.AddSeconds(TaskSchedule.IntervalSeconds(expression)) : (DateTime?)null,
+                nextDue = type == ScheduleTypes.Interval ? now.AddSeconds(ScheduleRules.IntervalSeconds(expression)) : (DateTime?)null,
                 parameters,
                 retryOnFailure = c.RetryOnFailure,
                 maxRetries = c.MaxRetries,
@@ -98,12 +98,12 @@ public static class UpdateTask
                 id = current.Id,
             }, cancellationToken: ct));
 
-            var updated = (await ScheduledTasks.FindAsync(connection, null, current.Id, false, ct))!;
+            var updated = (await TaskStore.FindAsync(connection, null, current.Id, false, ct))!;
             await scheduler.ApplyAsync(connection, updated, ct);
-            return await tasks.ViewAsync(connection, updated, ct);
+            return await tasks.ViewAsync(updated, ct);
         }
     }
 
     internal static async Task<Ok<Envelope<TaskView>>> Endpoint(long taskId, Body body, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<TaskView>.Success(await mediator.Send(new Command(taskId, body, user), ct)));
+        TypedResults.Ok(Envelope<TaskView>.Success(await mediator.Send(new Command(taskId, body, Caller.Of(user)), ct)));
 }

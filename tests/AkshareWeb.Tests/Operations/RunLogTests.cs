@@ -57,7 +57,8 @@ public sealed class RunLogTests(RunLogApp app) : IClassFixture<RunLogApp>
         var ended = await app.DownloadAsync("stock_zh_a_spot_em");
         var executionId = ended["execution_id"]!.GetValue<string>();
 
-        var mentioning = app.Lines.Where(l => l.Message.Contains(executionId, StringComparison.Ordinal) && l.Category.StartsWith("AkshareWeb.Features.Executions.ExecutionJob", StringComparison.Ordinal)
+        // The job and the runners (Executions) and the engine they call (Collection).
+        var mentioning = app.Lines.Where(l => l.Message.Contains(executionId, StringComparison.Ordinal) && l.Category.StartsWith("AkshareWeb.Features.Executions", StringComparison.Ordinal)
             || l.Message.Contains(executionId, StringComparison.Ordinal) && l.Category.StartsWith("AkshareWeb.Features.Collection", StringComparison.Ordinal)).ToList();
         Assert.Contains(mentioning, l => l.Message.StartsWith("Running execution", StringComparison.Ordinal));
         Assert.Contains(mentioning, l => l.Message.Contains("ended completed", StringComparison.Ordinal));

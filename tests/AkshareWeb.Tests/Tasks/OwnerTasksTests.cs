@@ -80,7 +80,7 @@ public sealed class OwnerTasksTests(CollectingApp app) : IClassFixture<Collectin
             await db.ExecuteAsync("UPDATE scheduled_tasks SET is_active = 1 WHERE id = @id", new { id });
         }
 
-        var trigger = app.Services.GetRequiredService<AkshareWeb.Features.Tasks.TaskTrigger>();
+        var trigger = app.Services.GetRequiredService<AkshareWeb.Features.Tasks.DueTaskJob>();
         await trigger.FireAsync(id, CancellationToken.None);
         Assert.Empty(await app.ExecutionsOfAsync(id));
     }

@@ -10,12 +10,12 @@ namespace AkshareWeb.Features.Tasks;
 /// ticks and fires when due), a once task is one scheduled job. Hangfire's recurring scheduler takes a
 /// distributed lock per job, so a due time fires once however many instances run.
 /// </summary>
-public sealed class TaskSchedules(IRecurringJobManager recurring, IBackgroundJobClient jobs, IOptions<SchedulerOptions> options)
+public sealed class ScheduleRegistrar(IRecurringJobManager recurring, IBackgroundJobClient jobs, IOptions<SchedulerOptions> options)
 {
     public static string RecurringJobId(long taskId) => $"task-{taskId}";
 
     /// <summary>Registers (or re-registers after a change) the job of an active task; removes it otherwise.</summary>
-    public async Task ApplyAsync(MySqlConnection connection, ScheduledTask task, CancellationToken ct)
+    public async Task ApplyAsync(MySqlConnection connection, TaskRow task, CancellationToken ct)
     {
         await RemoveAsync(connection, task.Id, ct);
         if (!task.IsActive)
@@ -23,20 +23,20 @@ public sealed class TaskSchedules(IRecurringJobManager recurring, IBackgroundJob
             return;
         }
 
-        var zone = TaskSchedule.Zone(task.TimeZone);
+        var zone = ScheduleRules.Zone(task.TimeZone);
         switch (task.ScheduleType)
         {
             case ScheduleTypes.Cron:
-                recurring.AddOrUpdate<TaskTrigger>(RecurringJobId(task.Id), t => t.FireAsync(task.Id, CancellationToken.None),
+                recurring.AddOrUpdate<DueTaskJob>(RecurringJobId(task.Id), t => t.FireAsync(task.Id, CancellationToken.None),
                     task.ScheduleExpression, new RecurringJobOptions { TimeZone = zone });
                 break;
             case ScheduleTypes.Interval:
-                recurring.AddOrUpdate<TaskTrigger>(RecurringJobId(task.Id), t => t.FireAsync(task.Id, CancellationToken.None),
+                recurring.AddOrUpdate<DueTaskJob>(RecurringJobId(task.Id), t => t.FireAsync(task.Id, CancellationToken.None),
                     options.Value.IntervalTickCron, new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
                 break;
             case ScheduleTypes.Once:
-                var at = TaskSchedule.OnceAtUtc(task.ScheduleExpression, zone);
-                var jobId = jobs.Schedule<TaskTrigger>(t => t.FireAsync(task.Id, CancellationToken.None), new DateTimeOffset(at, TimeSpan.Zero));
+                var at = ScheduleRules.OnceAtUtc(task.ScheduleExpression, zone);
+                var jobId = jobs.Schedule<DueTaskJob>(t => t.FireAsync(task.Id, CancellationToken.None), new DateTimeOffset(at, TimeSpan.Zero));
                 await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE scheduled_tasks SET once_job_id = @jobId WHERE id = @id", new { jobId, id = task.Id }, cancellationToken: ct));
                 break;

@@ -4,9 +4,10 @@ using System.Threading.Channels;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
+using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Collection;
+namespace AkshareWeb.Features.Executions;
 
 /// <summary>How a run ended.</summary>
 public sealed record ExecutionOutcome(string Status, long RowsAffected, string? Error);
@@ -14,12 +15,13 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// <summary>
 /// Runs one execution: claims it (pending to running, so it runs once whoever calls), streams the rows from
 /// AKTools, writes them batch by batch with progress, and records a truthful end: completed only when every
-/// row was written. While it runs it beats a heartbeat (so a crashed worker is noticed) and polls the cancel
-/// flag every second, which is how a cancel reaches it on whichever instance it runs.
+/// row was written. While it runs, its <see cref="ExecutionHeartbeat"/> beats (so a crashed worker is noticed)
+/// and brings a cancel; what stopped a run becomes its status through <see cref="RunFailures"/>. A run over
+/// parameter sources is handed to <see cref="PartedRunner"/> once claimed.
 /// </summary>
 public sealed class ExecutionRunner(
-    Database database, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger, TableWrites? writes = null,
-    RunningExecutions? running = null, AkshareMetrics? metrics = null, PartedRunner? parted = null)
+    Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
+    TableWrites writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted)
 {
     /// <summary>
     /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
@@ -41,45 +43,47 @@ public sealed class ExecutionRunner(
     /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown).</summary>
     public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct)
     {
-        ExecutionPlan plan;
-        string? broken;
+        // From the claim on this instance holds the run: its watchdog leaves it alone whatever the heartbeat says,
+        // even if the database stops answering before the first beat. Held before the claim, so no moment is left
+        // between the two (a run not claimed here is released at once).
+        using var held = running.Hold(executionId);
         // The claim's connection is not held through the run: a run spends most of its time on AKTools, and a
         // connection idle all that while is one the database may have dropped meanwhile.
-        await using (var connection = await database.OpenAsync(ct))
+        if (await store.ClaimAsync(executionId, Worker, ct) is not { } plan) return null;
+        string? broken = null;
+        if (plan.ScriptId is not null)
         {
-            var now = time.GetUtcNow().UtcDateTime;
-            var claimed = await connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE executions SET status = 'running', start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0
-                WHERE execution_id = @executionId AND status = 'pending' AND cancel_requested = 0
-                """, new { now, worker = Worker, executionId }, cancellationToken: ct));
-            if (claimed == 0) return null;
-            plan = (await Executions.LoadPlanAsync(connection, executionId, ct))!;
-            broken = plan.ScriptId is null ? null : await BrokenReasonAsync(connection, plan.ScriptId, ct);
+            await using var connection = await database.OpenAsync(ct);
+            broken = await BrokenReasonAsync(connection, plan.ScriptId, ct);
         }
 
         if (plan.IsParted)
         {
-            // Parts keep their own heartbeats and records (PartedRunner); this connection serves only the start.
-            await using var partedConnection = await database.OpenAsync(ct);
-            return await RunPartedAsync(partedConnection, executionId, plan, timeout, ct);
+            // A run over parameter sources: the task's timeout applies to each part, a whole market taking as long as it takes.
+            if (broken is null) return await parted.RunClaimedAsync(executionId, plan, timeout, ct);
+            var problem = $"the data script {plan.ScriptId} is broken: {broken}";
+            await store.FailAsync(executionId, problem);
+            return new ExecutionOutcome(ExecutionStatuses.Failed, 0, problem);
         }
 
-        // From here this instance holds the run: its watchdog leaves it alone whatever the heartbeat says.
-        using var held = running?.Hold(executionId);
-        metrics?.Started(plan);
+        metrics.Started(plan);
         var watch = Stopwatch.StartNew();
-        var progress = new Progress();
+        var progress = new RunProgress();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var stop = StopReason.None;
+        var cancelled = false;
         if (timeout is { } limit)
         {
             run.CancelAfter(limit);
         }
 
-        using var monitorStop = new CancellationTokenSource();
-        var monitor = MonitorAsync(executionId, progress, run, () => stop = StopReason.Cancelled, monitorStop.Token);
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = new ExecutionHeartbeat(store, database, time, logger).BeatAsync(executionId, progress, async () =>
+        {
+            cancelled = true;
+            await run.CancelAsync();
+        }, heartbeatStop.Token);
 
-        string status;
+        var status = ExecutionStatuses.Completed;
         string? error = null;
         long rowsBefore = 0, rowsAfter = 0;
         var result = new Dictionary<string, object?>();
@@ -87,7 +91,6 @@ public sealed class ExecutionRunner(
         IReadOnlyList<WarehouseWriter.BrowsingIndex> laterIndexes = [];
         try
         {
-            var parameters = plan.Parameters;
             // A script the last registry import found broken (interface or parameter gone) is not sent to AKTools,
             // whose answer would be a bare "no such interface": the run fails with the reason the import found.
             if (broken is not null)
@@ -98,7 +101,7 @@ public sealed class ExecutionRunner(
             AkToolsClient.Answer? answer = null;
             try
             {
-                answer = await akTools.FetchAsync(plan.InterfaceName, parameters, run.Token);
+                answer = await akTools.FetchAsync(plan.InterfaceName, plan.Parameters, run.Token);
             }
             catch (AkToolsException e) when (e.EmptyResult)
             {
@@ -117,54 +120,27 @@ public sealed class ExecutionRunner(
 
             rowsAfter = await write.FinishAsync(run.Token);
             progress.Inserted -= write.DuplicatesRemoved;
-            status = "completed";
-            await using (var registry = await database.OpenAsync(ct))
-            {
-                await RegisterTableAsync(registry, plan, progress.Inserted + progress.Updated > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, ct);
-            }
-
+            await using var registry = await database.OpenAsync(ct);
+            await RegisterTableAsync(registry, plan, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, ct);
         }
-        catch (OperationCanceledException) when (run.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException || run.IsCancellationRequested)
         {
-            (status, error) = stop == StopReason.Cancelled
-                ? ("cancelled", "cancelled while running")
-                : ct.IsCancellationRequested
-                    ? ("failed", "interrupted: the service stopped while the run was in progress")
-                    : ("timeout", $"did not finish within {timeout!.Value.TotalSeconds:0} s");
-        }
-        catch (AkToolsException e)
-        {
-            (status, error) = ("failed", e.Message);
-        }
-        catch (MySqlException e)
-        {
-            (status, error) = ("failed", DatabaseCause(e));
-        }
-        catch (InvalidOperationException e)
-        {
-            (status, error) = ("failed", e.Message);
-        }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
-        {
-            (status, error) = ("failed", $"the database stopped answering during the run: {e.Message}");
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Whatever went wrong, the record must not stay 'running': it ends failed, with the reason.
-            logger.LogError(e, "Execution {ExecutionId} failed unexpectedly", executionId);
-            (status, error) = ("failed", $"internal error: {e.Message}");
+            var stop = cancelled ? RunStop.Cancelled : ct.IsCancellationRequested ? RunStop.ServiceStopping : RunStop.TimedOut;
+            var failure = RunFailures.Of(e, stop, timeout);
+            if (failure.Unexpected) logger.LogError(e, "Execution {ExecutionId} failed unexpectedly", executionId);
+            (status, error) = (failure.Status, failure.Message);
         }
         finally
         {
-            await monitorStop.CancelAsync();
-            await monitor;
+            await heartbeatStop.CancelAsync();
+            await heartbeat;
         }
 
         if (write is not null)
         {
             try
             {
-                if (status != "completed")
+                if (status != ExecutionStatuses.Completed)
                 {
                     await write.AbandonAsync();
                     progress.Inserted -= write.DuplicatesRemoved;
@@ -197,78 +173,38 @@ public sealed class ExecutionRunner(
 
             // Readers that cached the table's columns and indexes must see what this run made of them as soon as
             // the run reads as ended.
-            writes?.Changed(plan.TargetTable);
+            writes.Changed(plan.TargetTable);
         }
 
-        if (error is not null && progress.Inserted + progress.Updated > 0)
+        if (error is not null && progress.Affected > 0)
         {
-            error += $" ({progress.Inserted + progress.Updated} rows of the batches before the failure were written and stay)";
+            error += $" ({progress.Affected} rows of the batches before the failure were written and stay)";
         }
 
-        result.TryAdd("message", status != "completed" ? error
+        result.TryAdd("message", status != ExecutionStatuses.Completed ? error
             : progress.Fetched == 0 ? "AKShare returned an empty table for these parameters: 0 rows" : "success");
         result["rows_fetched"] = progress.Fetched;
         result["rows_inserted"] = progress.Inserted;
         result["rows_updated"] = progress.Updated;
-        result["rows_unchanged"] = Math.Max(0, progress.Written - progress.Inserted - progress.Updated);
+        result["rows_unchanged"] = Math.Max(0, progress.Written - progress.Affected);
         result["table_name"] = plan.TargetTable;
-        var end = time.GetUtcNow().UtcDateTime;
-        var record = new CommandDefinition("""
-            UPDATE executions SET status = @status, end_time = @end, execution_time = @seconds, progress = @finalProgress,
-              rows_fetched = @fetched, rows_before = @rowsBefore, rows_after = @rowsAfter, rows_affected = @affected,
-              rows_inserted = @inserted, rows_updated = @updated, result = @result, error_message = @error, heartbeat_at = @end
-            WHERE execution_id = @executionId
-            """, new
-        {
-            status,
-            end,
-            seconds = Math.Round(watch.Elapsed.TotalSeconds, 3),
-            finalProgress = status == "completed" ? 100 : progress.Percent,
-            fetched = progress.Fetched,
-            rowsBefore,
-            rowsAfter,
-            affected = progress.Inserted + progress.Updated,
-            inserted = progress.Inserted,
-            updated = progress.Updated,
-            result = JsonSerializer.Serialize(result),
-            error,
-            executionId,
-        }, cancellationToken: CancellationToken.None);
+        var end = new RunEnd(status, time.GetUtcNow().UtcDateTime, Math.Round(watch.Elapsed.TotalSeconds, 3),
+            status == ExecutionStatuses.Completed ? 100 : progress.Percent, progress.Fetched, rowsBefore, rowsAfter,
+            progress.Inserted, progress.Updated, JsonSerializer.Serialize(result), error);
         // Counted before the record: whoever sees the run ended finds it counted.
-        metrics?.Finished(plan, status, progress.Fetched, progress.Inserted + progress.Updated);
-        await RecordAsync(executionId, record);
-        logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Inserted + progress.Updated, watch.Elapsed.TotalSeconds);
-        var wrote = progress.Inserted + progress.Updated > 0 || write?.TableCreated == true;
+        metrics.Finished(plan, status, progress.Fetched, progress.Affected);
+        await RecordAsync(executionId, end);
+        logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Affected, watch.Elapsed.TotalSeconds);
+        var wrote = progress.Affected > 0 || write?.TableCreated == true;
         if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
-        return new ExecutionOutcome(status, progress.Inserted + progress.Updated, error);
-    }
-
-    /// <summary>A run over parameter sources: the task's timeout applies to each part, a whole market taking as long as it takes.</summary>
-    private async Task<ExecutionOutcome> RunPartedAsync(MySqlConnection connection, string executionId, ExecutionPlan plan, TimeSpan? timeout, CancellationToken ct)
-    {
-        string? problem = parted is null ? "this engine was built without parted runs" : null;
-        if (problem is null && plan.ScriptId is not null && await BrokenReasonAsync(connection, plan.ScriptId, ct) is { } broken)
-        {
-            problem = $"the data script {plan.ScriptId} is broken: {broken}";
-        }
-
-        if (problem is not null)
-        {
-            await connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE executions SET status = 'failed', end_time = @end, error_message = @problem, result = JSON_OBJECT('message', @problem)
-                WHERE execution_id = @executionId
-                """, new { end = time.GetUtcNow().UtcDateTime, problem, executionId }, cancellationToken: CancellationToken.None));
-            return new ExecutionOutcome("failed", 0, problem);
-        }
-
-        return await parted!.RunClaimedAsync(executionId, plan, timeout, ct);
+        return new ExecutionOutcome(status, progress.Affected, error);
     }
 
     /// <summary>
     /// Reading and writing overlap: one task parses and renders the next batch from AKTools while
     /// this one writes the current batch to MySQL. A failure on either side stops both.
     /// </summary>
-    private static async Task ReadAndWriteAsync(AkToolsClient.Answer answer, ExecutionPlan plan, WarehouseWriter.TableWrite write, Progress progress, CancellationToken ct)
+    private static async Task ReadAndWriteAsync(AkToolsClient.Answer answer, ExecutionPlan plan, WarehouseWriter.TableWrite write, RunProgress progress, CancellationToken ct)
     {
         var batches = Channel.CreateBounded<WarehouseWriter.PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         // Written batches come back to be filled again: three batches' buffers serve the whole run.
@@ -312,7 +248,7 @@ public sealed class ExecutionRunner(
         }
     }
 
-    private static async Task WriteAsync(WarehouseWriter.TableWrite write, WarehouseWriter.PreparedBatch batch, Progress progress, AkToolsClient.Answer answer, CancellationToken ct)
+    private static async Task WriteAsync(WarehouseWriter.TableWrite write, WarehouseWriter.PreparedBatch batch, RunProgress progress, AkToolsClient.Answer answer, CancellationToken ct)
     {
         if (batch.Batch.Count == 0) return;
         var written = await write.WriteAsync(batch, ct);
@@ -330,7 +266,7 @@ public sealed class ExecutionRunner(
     /// is waited for (retries with backoff, for <see cref="RecordPatience"/> at most), so the run ends with its
     /// own cause and not with the watchdog's guess.
     /// </summary>
-    private async Task RecordAsync(string executionId, CommandDefinition record)
+    private async Task RecordAsync(string executionId, RunEnd end)
     {
         var started = time.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(250);
@@ -338,8 +274,7 @@ public sealed class ExecutionRunner(
         {
             try
             {
-                await using var connection = await database.OpenAsync(CancellationToken.None);
-                await connection.ExecuteAsync(record);
+                await store.EndAsync(executionId, end);
                 if (attempt > 1) logger.LogInformation("Recorded the end of execution {ExecutionId} once the database answered again ({Attempts} attempts)", executionId, attempt);
                 return;
             }
@@ -349,76 +284,6 @@ public sealed class ExecutionRunner(
                 await Task.Delay(delay, time);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
-        }
-    }
-
-    /// <summary>A database failure in words: a lost connection says so, an SQL error keeps its number.</summary>
-    private static string DatabaseCause(MySqlException e) =>
-        e.ErrorCode is MySqlErrorCode.UnableToConnectToHost || e.InnerException is IOException or System.Net.Sockets.SocketException || e.Number == 0
-            ? $"the database stopped answering during the run: {e.Message}"
-            : $"database error {e.Number}: {e.Message}";
-
-    /// <summary>
-    /// Heartbeat and progress every second; the cancel flag is read at the same time. A database that stops
-    /// answering stops the beats, not the loop: they resume on a new connection as soon as it answers again.
-    /// </summary>
-    private async Task MonitorAsync(string executionId, Progress progress, CancellationTokenSource run, Action cancelled, CancellationToken stop)
-    {
-        MySqlConnection? connection = null;
-        var failing = false;
-        try
-        {
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
-            while (await timer.WaitForNextTickAsync(stop))
-            {
-                try
-                {
-                    connection ??= await database.OpenAsync(stop);
-                    var flagged = await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
-                        UPDATE executions SET heartbeat_at = @now, progress = @percent, rows_fetched = @fetched, rows_affected = @affected
-                        WHERE execution_id = @executionId;
-                        SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
-                        """, new { now = time.GetUtcNow().UtcDateTime, percent = progress.Percent, fetched = progress.Fetched, affected = progress.Inserted + progress.Updated, executionId },
-                        cancellationToken: stop));
-                    if (failing) logger.LogInformation("Heartbeat of execution {ExecutionId} resumed", executionId);
-                    failing = false;
-                    if (flagged)
-                    {
-                        cancelled();
-                        await run.CancelAsync();
-                    }
-                }
-                catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
-                {
-                    // Never out of here: the run's end awaits this loop, and must still record what happened.
-                    if (!failing) logger.LogWarning(e, "Heartbeat of execution {ExecutionId} failed; retrying every second", executionId);
-                    failing = true;
-                    if (connection is not null)
-                    {
-                        await DisposeQuietlyAsync(connection);
-                        connection = null;
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            if (connection is not null) await DisposeQuietlyAsync(connection);
-        }
-    }
-
-    private static async Task DisposeQuietlyAsync(MySqlConnection connection)
-    {
-        try
-        {
-            await connection.DisposeAsync();
-        }
-        catch (Exception e) when (e is MySqlException or IOException)
-        {
-            // A connection the database dropped: nothing left to close.
         }
     }
 
@@ -480,16 +345,5 @@ public sealed class ExecutionRunner(
         {
             return 0;
         }
-    }
-
-    private enum StopReason { None, Cancelled }
-
-    private sealed class Progress
-    {
-        public long Fetched;
-        public long Written;
-        public long Inserted;
-        public long Updated;
-        public int Percent;
     }
 }

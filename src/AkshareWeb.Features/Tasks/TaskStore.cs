@@ -1,13 +1,13 @@
-using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 
 namespace AkshareWeb.Features.Tasks;
 
 /// <summary>A task as stored.</summary>
-public sealed record ScheduledTask(
+public sealed record TaskRow(
     long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
     string Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
     DateTime? NextDueAt, DateTime? LastExecutionAt, DateTime CreatedAt, DateTime UpdatedAt, string? PausedReason, int? Concurrency);
@@ -21,7 +21,7 @@ public sealed record TaskView(
 
 /// <summary>Reads of tasks that several slices share, with the ownership rule: users see their own tasks,
 /// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing.</summary>
-public sealed class ScheduledTasks(Database database, TimeProvider time)
+public sealed class TaskStore(Database database, TimeProvider time, ExecutionStore executions)
 {
     public const string Columns = """
         id, name, description, script_id AS ScriptId, schedule_type AS ScheduleType, schedule_expression AS ScheduleExpression,
@@ -30,33 +30,30 @@ public sealed class ScheduledTasks(Database database, TimeProvider time)
         last_execution_at AS LastExecutionAt, created_at AS CreatedAt, updated_at AS UpdatedAt, paused_reason AS PausedReason, concurrency AS Concurrency
         """;
 
-    public static Task<ScheduledTask?> FindAsync(MySqlConnection connection, MySqlTransaction? transaction, long id, bool forUpdate, CancellationToken ct) =>
-        connection.QuerySingleOrDefaultAsync<ScheduledTask>(new CommandDefinition(
+    public static Task<TaskRow?> FindAsync(MySqlConnection connection, MySqlTransaction? transaction, long id, bool forUpdate, CancellationToken ct) =>
+        connection.QuerySingleOrDefaultAsync<TaskRow>(new CommandDefinition(
             $"SELECT {Columns} FROM scheduled_tasks WHERE id = @id{(forUpdate ? " FOR UPDATE" : "")}", new { id }, transaction, cancellationToken: ct));
 
-    public async Task<ScheduledTask?> FindAsync(long id, CancellationToken ct)
+    public async Task<TaskRow?> FindAsync(long id, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         return await FindAsync(connection, null, id, false, ct);
     }
 
     /// <summary>The task if the caller may see it, else a 404.</summary>
-    public static ScheduledTask Visible(ScheduledTask? task, ClaimsPrincipal caller) =>
-        task is not null && (caller.IsAdmin() || task.OwnerId == caller.Id()) ? task : throw ApiError.NotFound("task");
+    public static TaskRow Visible(TaskRow? task, Caller caller) =>
+        task is not null && caller.MayActOn(task.OwnerId) ? task : throw ApiError.NotFound("task");
 
-    public async Task<TaskView> ViewAsync(MySqlConnection connection, ScheduledTask task, CancellationToken ct)
-    {
-        var lastStatus = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT status FROM executions WHERE task_id = @id ORDER BY id DESC LIMIT 1", new { id = task.Id }, cancellationToken: ct));
-        return View(task, lastStatus);
-    }
+    /// <summary>The task as shown, with the status of its latest execution (Executions knows it).</summary>
+    public async Task<TaskView> ViewAsync(TaskRow task, CancellationToken ct) =>
+        View(task, (await executions.LatestStatusesAsync([task.Id], ct)).GetValueOrDefault(task.Id));
 
-    public TaskView View(ScheduledTask task, string? lastStatus)
+    public TaskView View(TaskRow task, string? lastStatus)
     {
         DateTime? next = null;
         if (task.IsActive)
         {
-            next = TaskSchedule.NextUtc(task.ScheduleType, task.ScheduleExpression, TaskSchedule.Zone(task.TimeZone),
+            next = ScheduleRules.NextUtc(task.ScheduleType, task.ScheduleExpression, ScheduleRules.Zone(task.TimeZone),
                 time.GetUtcNow().UtcDateTime, task.NextDueAt);
         }
 

@@ -9,12 +9,16 @@ namespace AkshareWeb.Features.Tasks;
 /// execution's schedule key (task + due time) is unique, so even a second fire of the same due time — two
 /// instances, a retried Hangfire job — cannot start a second run.
 /// </summary>
-public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProvider time, ILogger<TaskTrigger> logger)
+public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimeProvider time, ILogger<DueTaskJob> logger)
 {
+    /// <summary>The name Hangfire stored for this job before it was renamed (it was TaskTrigger): recurring and
+    /// once jobs registered then still name it, and resolve to this class (Setup/Scheduling.cs).</summary>
+    public const string FormerTypeName = "AkshareWeb.Features.Tasks.TaskTrigger";
+
     public async Task FireAsync(long taskId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var task = await ScheduledTasks.FindAsync(connection, null, taskId, false, ct);
+        var task = await TaskStore.FindAsync(connection, null, taskId, false, ct);
         if (task is null || !task.IsActive)
         {
             return;
@@ -22,11 +26,19 @@ public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProv
 
         // Belt and braces: deactivating or deleting the owner pauses their tasks, but a fire already queued (or a
         // job whose removal failed) must not run for them either.
-        if (task.OwnerId is { } owner && await connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
-                "SELECT is_active FROM users WHERE id = @owner", new { owner }, cancellationToken: ct)) != true)
+        // The run acts for the owner, under the rules a request of theirs would meet.
+        Caller? owner = null;
+        if (task.OwnerId is { } ownerId)
         {
-            logger.LogWarning("Task {TaskId} not run: its owner {OwnerId} is deactivated or deleted", task.Id, owner);
-            return;
+            var account = await connection.QuerySingleOrDefaultAsync<OwnerAccount>(new CommandDefinition(
+                "SELECT is_active AS IsActive, role AS Role FROM users WHERE id = @ownerId", new { ownerId }, cancellationToken: ct));
+            if (account is not { IsActive: true } active)
+            {
+                logger.LogWarning("Task {TaskId} not run: its owner {OwnerId} is deactivated or deleted", task.Id, ownerId);
+                return;
+            }
+
+            owner = new Caller(ownerId, active.Role == Roles.Admin);
         }
 
         var now = time.GetUtcNow().UtcDateTime;
@@ -34,7 +46,7 @@ public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProv
         switch (task.ScheduleType)
         {
             case ScheduleTypes.Cron:
-                var due = TaskSchedule.LatestCronOccurrenceUtc(task.ScheduleExpression, TaskSchedule.Zone(task.TimeZone), now) ?? now;
+                var due = ScheduleRules.LatestCronOccurrenceUtc(task.ScheduleExpression, ScheduleRules.Zone(task.TimeZone), now) ?? now;
                 scheduleKey = $"{task.Id}@{due:yyyy-MM-ddTHH:mm:ss}";
                 break;
 
@@ -45,7 +57,7 @@ public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProv
                 }
 
                 // Skip due times missed while paused or down, but keep the grid: no drift, no burst of catch-up runs.
-                var interval = TimeSpan.FromSeconds(TaskSchedule.IntervalSeconds(task.ScheduleExpression));
+                var interval = TimeSpan.FromSeconds(ScheduleRules.IntervalSeconds(task.ScheduleExpression));
                 var steps = (long)Math.Floor((now - nextDue) / interval) + 1;
                 var advanced = await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE scheduled_tasks SET next_due_at = @next WHERE id = @id AND next_due_at = @nextDue",
@@ -67,11 +79,13 @@ public sealed class TaskTrigger(Database database, TaskPlanner planner, TimeProv
                 return;
         }
 
-        var executionId = await planner.StartAsync(task, "scheduler", scheduleKey, task.OwnerId, ct);
+        var executionId = await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct);
         if (executionId is not null)
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE scheduled_tasks SET last_execution_at = @now WHERE id = @id", new { now, id = task.Id }, cancellationToken: ct));
         }
     }
+
+    private sealed record OwnerAccount(bool IsActive, string Role);
 }

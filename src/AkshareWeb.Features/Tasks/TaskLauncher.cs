@@ -11,7 +11,7 @@ namespace AkshareWeb.Features.Tasks;
 /// owner gave; defaults and relative dates ("today-30d") are resolved at each run, so a daily task asks for
 /// each day's window.
 /// </summary>
-public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, Collection.Executions executions, ExecutionDispatcher dispatcher)
+public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher)
 {
     /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
     public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)
@@ -32,9 +32,15 @@ public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binde
         return parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
     }
 
-    /// <summary>The new execution's id, or null when this schedule key already ran (a duplicate fire).</summary>
-    public async Task<string?> StartAsync(ScheduledTask task, string triggeredBy, string? scheduleKey, long? userId, CancellationToken ct)
+    /// <summary>
+    /// The new execution's id, or null when this schedule key already ran (a duplicate fire). The caller is who
+    /// the run acts for (a user who started it, or the task's owner when its schedule fires): the same rule as
+    /// for a request decides whether they may, and the run is theirs. Null only for the schedule of a task whose
+    /// owner is gone: its run belongs to no user, as before.
+    /// </summary>
+    public async Task<string?> StartAsync(TaskRow task, Caller? caller, string triggeredBy, string? scheduleKey, CancellationToken ct)
     {
+        if (caller is { } acting) TaskStore.Visible(task, acting);
         var (script, _) = await scripts.FindAsync(task.ScriptId, ct)
             ?? throw ApiError.Conflict($"the task's data script {task.ScriptId} no longer exists");
         using var stored = JsonDocument.Parse(task.Parameters);
@@ -42,7 +48,7 @@ public sealed class TaskPlanner(DataScriptLibrary scripts, ParameterBinder binde
         // with the reason and never calls AKTools; a 422 here would leave a scheduled run without a trace.
         var (parameters, parted) = await sources.BindAsync(script.Parameters, stored.RootElement.Clone(), script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false);
         var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
-            PartSources.ExtraColumns(binder, script.ExtraColumns, parameters, parted), triggeredBy, task.Id, script.Id, userId ?? task.OwnerId,
+            PartSources.ExtraColumns(binder, script.ExtraColumns, parameters, parted), triggeredBy, task.Id, script.Id, caller?.Id,
             script.Name, script.Category, scheduleKey, script.DatedColumns, parted.Count > 0 ? parted : null, task.Concurrency);
         var executionId = await executions.CreateAsync(plan, ct);
         if (executionId is not null)

@@ -3,25 +3,6 @@ using Cronos;
 
 namespace AkshareWeb.Features.Tasks;
 
-/// <summary>Configuration section <c>Scheduler</c>.</summary>
-public sealed class SchedulerOptions
-{
-    public const string Section = "Scheduler";
-
-    /// <summary>Cron schedules are read in this zone: China's markets keep Beijing time.</summary>
-    public string TimeZone { get; set; } = "Asia/Shanghai";
-    /// <summary>Smallest interval an interval task may have.</summary>
-    public int MinIntervalSeconds { get; set; } = 60;
-    /// <summary>How often interval tasks are checked for being due (Hangfire cron; six fields allow seconds).</summary>
-    public string IntervalTickCron { get; set; } = "* * * * *";
-    /// <summary>First retry delay; each further retry doubles it.</summary>
-    public double RetryBaseDelaySeconds { get; set; } = 30;
-    /// <summary>A running execution whose heartbeat is older than this is taken for dead (its worker crashed).</summary>
-    public double StaleExecutionSeconds { get; set; } = 90;
-    /// <summary>How often each instance looks for dead executions.</summary>
-    public double WatchdogIntervalSeconds { get; set; } = 15;
-}
-
 public static class ScheduleTypes
 {
     public const string Cron = "cron";
@@ -31,7 +12,7 @@ public static class ScheduleTypes
 }
 
 /// <summary>Parses and evaluates the three kinds of schedule.</summary>
-public static class TaskSchedule
+public static class ScheduleRules
 {
     /// <summary>Null when valid; otherwise what is wrong, in words a user can act on.</summary>
     public static string? Problem(string type, string? expression, DateTime nowUtc, int minIntervalSeconds, TimeZoneInfo zone)

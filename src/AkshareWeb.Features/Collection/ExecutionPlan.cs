@@ -1,0 +1,29 @@
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Collection;
+
+/// <summary>
+/// Everything a run needs, fixed when the execution is created: the run repeats exactly what was asked even if
+/// the script or the catalogue changes later, and a retry repeats it again.
+/// </summary>
+public sealed record ExecutionPlan(
+    string InterfaceName,
+    IReadOnlyDictionary<string, string> Parameters,
+    string TargetTable,
+    string WriteMode,
+    IReadOnlyList<string> KeyColumns,
+    IReadOnlyDictionary<string, string> ExtraColumns,
+    string TriggeredBy,
+    long? TaskId = null,
+    string? ScriptId = null,
+    long? UserId = null,
+    string? DisplayName = null,
+    string? Category = null,
+    string? ScheduleKey = null,
+    DatedColumns? DatedColumns = null,
+    IReadOnlyDictionary<string, ParameterSource>? Sources = null,
+    int? Concurrency = null)
+{
+    /// <summary>A run over parameter sources is made of parts; one without stays a single call, as ever.</summary>
+    public bool IsParted => Sources is { Count: > 0 };
+}

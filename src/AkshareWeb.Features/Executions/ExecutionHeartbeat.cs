@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>What a single run has done so far; the heartbeat reports it while the run goes on.</summary>
+internal sealed class RunProgress
+{
+    public long Fetched;
+    public long Written;
+    public long Inserted;
+    public long Updated;
+    public int Percent;
+    public long Affected => Inserted + Updated;
+}
+
+/// <summary>
+/// A single run's heartbeat: every second it records the progress and reads the cancel flag, which is how a
+/// cancel reaches the run on whichever instance it runs. A database that stops answering stops the beats, not
+/// the loop: they resume on a new connection as soon as it answers again, and the loop never throws, because
+/// the run's end awaits it and must still record what happened.
+/// </summary>
+internal sealed class ExecutionHeartbeat(ExecutionStore store, Common.Database database, TimeProvider time, ILogger logger)
+{
+    /// <summary>Beats until <paramref name="stop"/>; calls <paramref name="cancelled"/> once a cancel is asked for.</summary>
+    public async Task BeatAsync(string executionId, RunProgress progress, Func<Task> cancelled, CancellationToken stop)
+    {
+        MySqlConnection? connection = null;
+        var failing = false;
+        try
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    connection ??= await database.OpenAsync(stop);
+                    var flagged = await store.BeatAsync(connection, executionId, progress.Percent, progress.Fetched, progress.Affected, stop);
+                    if (failing) logger.LogInformation("Heartbeat of execution {ExecutionId} resumed", executionId);
+                    failing = false;
+                    if (flagged) await cancelled();
+                }
+                catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+                {
+                    if (!failing) logger.LogWarning(e, "Heartbeat of execution {ExecutionId} failed; retrying every second", executionId);
+                    failing = true;
+                    if (connection is not null)
+                    {
+                        await DisposeQuietlyAsync(connection);
+                        connection = null;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (connection is not null) await DisposeQuietlyAsync(connection);
+        }
+    }
+
+    private static async Task DisposeQuietlyAsync(MySqlConnection connection)
+    {
+        try
+        {
+            await connection.DisposeAsync();
+        }
+        catch (Exception e) when (e is MySqlException or IOException)
+        {
+            // A connection the database dropped: nothing left to close.
+        }
+    }
+}

@@ -1,0 +1,19 @@
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>
+/// Configuration section <c>Executions</c>: how runs are retried and how a dead run is noticed. These keys were
+/// once read from <c>Scheduler</c>; that section is still read first (<see cref="LegacySection"/>), so an existing
+/// configuration keeps working, and a key under <c>Executions</c> wins over the same key under <c>Scheduler</c>.
+/// </summary>
+public sealed class ExecutionOptions
+{
+    public const string Section = "Executions";
+    public const string LegacySection = "Scheduler";
+
+    /// <summary>First retry delay; each further retry doubles it.</summary>
+    public double RetryBaseDelaySeconds { get; set; } = 30;
+    /// <summary>A running execution whose heartbeat is older than this is taken for dead (its worker crashed).</summary>
+    public double StaleExecutionSeconds { get; set; } = 90;
+    /// <summary>How often each instance looks for dead executions.</summary>
+    public double WatchdogIntervalSeconds { get; set; } = 15;
+}

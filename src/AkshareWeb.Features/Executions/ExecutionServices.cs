@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>
+/// The engine and the runners, registered once for the app and for the benchmarks alike, so a benchmark runs
+/// what the app runs. The app adds the jobs and background services around them (Setup/Collection.cs);
+/// AkToolsClient comes from whoever hosts it, with its HTTP client.
+/// </summary>
+public static class ExecutionServices
+{
+    public static IServiceCollection AddExecutionRunners(this IServiceCollection services, IConfiguration configuration)
+    {
+        // The old Scheduler:* keys first, then Executions:* over them.
+        services.Configure<ExecutionOptions>(configuration.GetSection(ExecutionOptions.LegacySection));
+        services.Configure<ExecutionOptions>(configuration.GetSection(ExecutionOptions.Section));
+        services.Configure<PartsOptions>(configuration.GetSection(PartsOptions.Section));
+        services.Configure<SourceRateOptions>(configuration.GetSection(SourceRateOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<AkshareMetrics>();
+        services.TryAddSingleton<TableWrites>();
+        services.TryAddSingleton<ParameterBinder>();
+        services.AddSingleton<WarehouseWriter>();
+        services.AddSingleton<ExecutionStore>();
+        services.AddSingleton<RunningExecutions>();
+        services.AddTransient<ExecutionRunner>();
+        services.AddSingleton<PartSources>();
+        services.AddSingleton<SourceRates>();
+        services.AddSingleton<PartParticipations>();
+        services.AddTransient<PartedRunner>();
+        return services;
+    }
+}

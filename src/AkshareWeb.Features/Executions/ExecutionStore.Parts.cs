@@ -1,0 +1,248 @@
+using System.Text.Json;
+using Dapper;
+using MySqlConnector;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>Statuses of a part of a parted run (execution_parts.status).</summary>
+public static class PartStatuses
+{
+    public const string Pending = "pending";
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+    public static readonly string[] All = [Pending, Running, Completed, Failed, Cancelled];
+}
+
+/// <summary>A part as a runner takes it: its values (JSON) and how often it was tried.</summary>
+public sealed record PartRow(long Id, int PartNo, string Parameters, int Tries);
+
+/// <summary>How the parts of a run stand; Recent counts those that ended since the time asked about.</summary>
+public sealed record PartCounts(long Total, long Done, long Failed, long Pending, long Running, long Cancelled, long Recent, long Fetched, long Written)
+{
+    /// <summary>The share of parts that have ended, failed ones included (they are done with, until a retry).</summary>
+    public int Progress => Total == 0 ? 0 : (int)Math.Min(100, 100 * (Done + Failed + Cancelled) / Total);
+}
+
+public enum PartClaimKind { Part, Busy, None, Stopped }
+
+/// <summary>What a worker's attempt to take a part found.</summary>
+public sealed record PartClaim(PartClaimKind Kind, PartRow? Part = null, bool CancelRequested = false);
+
+/// <summary>
+/// The SQL of parted runs: <c>execution_parts</c>, the participants of a run, and the parted run's own row in
+/// <c>executions</c>. A part is claimed under the execution's row lock, so it runs once however many instances
+/// take part; a part is recorded only by the worker that holds it.
+/// </summary>
+public sealed partial class ExecutionStore
+{
+    private const string PartCountsSql = """
+        SELECT COUNT(*) AS Total, CAST(COALESCE(SUM(status = 'completed'), 0) AS SIGNED) AS Done, CAST(COALESCE(SUM(status = 'failed'), 0) AS SIGNED) AS Failed,
+          CAST(COALESCE(SUM(status = 'pending'), 0) AS SIGNED) AS Pending, CAST(COALESCE(SUM(status = 'running'), 0) AS SIGNED) AS Running,
+          CAST(COALESCE(SUM(status = 'cancelled'), 0) AS SIGNED) AS Cancelled, CAST(COALESCE(SUM(end_time >= @recent), 0) AS SIGNED) AS Recent,
+          CAST(COALESCE(SUM(rows_fetched), 0) AS SIGNED) AS Fetched, CAST(COALESCE(SUM(rows_written), 0) AS SIGNED) AS Written
+        FROM execution_parts WHERE execution_id = @executionId
+        """;
+
+    private async Task<int> RunAsync(string sql, object args, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: ct));
+    }
+
+    /// <summary>The parts a run has already (a retry brings its own); 0 for a run just claimed.</summary>
+    public async Task<long> CountPartsAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM execution_parts WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
+    }
+
+    /// <summary>The parts of a run, numbered from 1 in the order given, in one transaction.</summary>
+    public async Task InsertPartsAsync(string executionId, IReadOnlyList<Dictionary<string, string>> parts, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        for (var start = 0; start < parts.Count; start += 500)
+        {
+            var chunk = parts.Skip(start).Take(500).ToList();
+            var sql = "INSERT INTO execution_parts (execution_id, part_no, parameters, status) VALUES "
+                + string.Join(", ", chunk.Select((_, i) => $"(@e, @n{i}, @p{i}, 'pending')"));
+            var args = new DynamicParameters();
+            args.Add("e", executionId);
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                args.Add($"n{i}", start + i + 1);
+                args.Add($"p{i}", JsonSerializer.Serialize(chunk[i]));
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(sql, args, transaction, cancellationToken: ct));
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>The parted run's starting counts: the rows its table had, its parts, those a retry's parent completed.</summary>
+    public Task StartPartedAsync(string executionId, long rowsBefore, CancellationToken ct) => RunAsync("""
+        UPDATE executions SET rows_before = @rowsBefore,
+          parts_total = (SELECT COUNT(*) FROM execution_parts WHERE execution_id = @executionId),
+          parts_done = (SELECT COUNT(*) FROM execution_parts WHERE execution_id = @executionId AND status = 'completed'),
+          parts_failed = 0
+        WHERE execution_id = @executionId
+        """, new { rowsBefore, executionId }, ct);
+
+    /// <summary>The run's end as recorded (whoever recorded it).</summary>
+    public async Task<ExecutionOutcome> OutcomeAsync(string executionId)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        var end = await connection.QuerySingleAsync<(string Status, long? Affected, string? Error)>(new CommandDefinition(
+            "SELECT status, rows_affected, error_message FROM executions WHERE execution_id = @executionId", new { executionId }));
+        return new ExecutionOutcome(end.Status, end.Affected ?? 0, end.Error);
+    }
+
+    /// <summary>This instance is taking part now: the run's concurrency is shared among those seen lately.</summary>
+    public Task SeenAsync(string executionId, string worker, CancellationToken ct) => RunAsync("""
+        INSERT INTO execution_participants (execution_id, worker, seen_at) VALUES (@executionId, @worker, @now)
+        ON DUPLICATE KEY UPDATE seen_at = VALUES(seen_at)
+        """, new { executionId, worker, now = time.GetUtcNow().UtcDateTime }, ct);
+
+    public Task LeaveAsync(string executionId, string worker) => RunAsync(
+        "DELETE FROM execution_participants WHERE execution_id = @executionId AND worker = @worker", new { executionId, worker }, CancellationToken.None);
+
+    /// <summary>
+    /// Takes the next pending part for <paramref name="worker"/>, unless the run stopped (ended or cancel asked),
+    /// no part is pending, or the run's concurrency is used up: in all, or this instance's share of it among the
+    /// instances seen taking part in the last few seconds (<paramref name="runningHere"/> are its parts running).
+    /// </summary>
+    public async Task<PartClaim> ClaimPartAsync(string executionId, string worker, int concurrency, int runningHere, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var execution = await connection.QuerySingleOrDefaultAsync<(string Status, bool Cancel)>(new CommandDefinition(
+            "SELECT status, cancel_requested FROM executions WHERE execution_id = @executionId FOR UPDATE", new { executionId }, transaction, cancellationToken: ct));
+        if (execution.Status != ExecutionStatuses.Running || execution.Cancel) return new PartClaim(PartClaimKind.Stopped, CancelRequested: execution.Cancel);
+        var counts = await connection.QuerySingleAsync<(long Running, long Pending)>(new CommandDefinition("""
+            SELECT CAST(COALESCE(SUM(status = 'running'), 0) AS SIGNED), CAST(COALESCE(SUM(status = 'pending'), 0) AS SIGNED) FROM execution_parts
+            WHERE execution_id = @executionId AND status IN ('running', 'pending')
+            """, new { executionId }, transaction, cancellationToken: ct));
+        if (counts.Pending == 0) return new PartClaim(PartClaimKind.None);
+        if (counts.Running >= concurrency) return new PartClaim(PartClaimKind.Busy);
+        var participants = Math.Max(1, await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM execution_participants WHERE execution_id = @executionId AND seen_at >= @recent",
+            new { executionId, recent = time.GetUtcNow().UtcDateTime.AddSeconds(-3) }, transaction, cancellationToken: ct)));
+        if (runningHere >= (concurrency + participants - 1) / participants) return new PartClaim(PartClaimKind.Busy);
+        var part = await connection.QuerySingleAsync<PartRow>(new CommandDefinition("""
+            SELECT id AS Id, part_no AS PartNo, CAST(parameters AS CHAR) AS Parameters, tries AS Tries FROM execution_parts
+            WHERE execution_id = @executionId AND status = 'pending' ORDER BY id LIMIT 1
+            """, new { executionId }, transaction, cancellationToken: ct));
+        var now = time.GetUtcNow().UtcDateTime;
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE execution_parts SET status = 'running', worker = @worker, start_time = @now, end_time = NULL, heartbeat_at = @now, error_message = NULL
+            WHERE id = @Id
+            """, new { worker, now, part.Id }, transaction, cancellationToken: ct));
+        await transaction.CommitAsync(ct);
+        return new PartClaim(PartClaimKind.Part, part);
+    }
+
+    /// <summary>The part's own values as they were fetched (a since_last date resolved at its start).</summary>
+    public Task SavePartParametersAsync(long partId, Dictionary<string, string> own, CancellationToken ct) => RunAsync(
+        "UPDATE execution_parts SET parameters = @parameters WHERE id = @partId", new { parameters = JsonSerializer.Serialize(own), partId }, ct);
+
+    /// <summary>How the part ended; back to pending (not a try) when the service stopped under it. Only the
+    /// worker holding the part records it: a part the watchdog gave to someone else is theirs now.</summary>
+    public Task RecordPartAsync(long partId, string worker, string status, int tries, long fetched, long written, string? error) => RunAsync("""
+        UPDATE execution_parts SET status = @status, tries = tries + @tries, rows_fetched = @fetched, rows_written = @written,
+          error_message = @error, end_time = @end, heartbeat_at = @end
+        WHERE id = @partId AND worker = @worker AND status = 'running'
+        """, new
+    {
+        status,
+        tries = status == PartStatuses.Pending ? 0 : Math.Max(1, tries),
+        fetched,
+        written,
+        error,
+        end = status == PartStatuses.Pending ? (DateTime?)null : time.GetUtcNow().UtcDateTime,
+        partId,
+        worker,
+    }, CancellationToken.None);
+
+    public Task BeatPartsAsync(IReadOnlyCollection<long> parts, CancellationToken ct) => parts.Count == 0 ? Task.CompletedTask : RunAsync(
+        "UPDATE execution_parts SET heartbeat_at = @now WHERE id IN @parts AND status = 'running'", new { now = time.GetUtcNow().UtcDateTime, parts }, ct);
+
+    public async Task<PartCounts> PartCountsAsync(string executionId, DateTime recent, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.QuerySingleAsync<PartCounts>(new CommandDefinition(PartCountsSql, new { executionId, recent }, cancellationToken: ct));
+    }
+
+    /// <summary>The parted run's heartbeat with its counts and live result; true when a cancel was asked for.</summary>
+    public async Task<bool> BeatPartedAsync(string executionId, PartCounts counts, string result, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
+            UPDATE executions SET heartbeat_at = @now, progress = @progress, parts_done = @Done, parts_failed = @Failed,
+              rows_fetched = @Fetched, rows_affected = @Written, result = @result
+            WHERE execution_id = @executionId AND status = 'running';
+            SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
+            """, new { now = time.GetUtcNow().UtcDateTime, progress = counts.Progress, counts.Done, counts.Failed, counts.Fetched, counts.Written, result, executionId },
+            cancellationToken: ct));
+    }
+
+    /// <summary>The parts <paramref name="worker"/> had open go back to pending for whoever continues.</summary>
+    public Task ReleasePartsAsync(string executionId, string worker) => RunAsync(
+        "UPDATE execution_parts SET status = 'pending', worker = NULL, heartbeat_at = NULL WHERE execution_id = @executionId AND worker = @worker AND status = 'running'",
+        new { executionId, worker }, CancellationToken.None);
+
+    public Task CancelPendingPartsAsync(string executionId) => RunAsync("""
+        UPDATE execution_parts SET status = 'cancelled', error_message = 'cancelled before it started', end_time = @now
+        WHERE execution_id = @executionId AND status = 'pending'
+        """, new { executionId, now = time.GetUtcNow().UtcDateTime }, CancellationToken.None);
+
+    public async Task<bool> CancelRequestedAsync(string executionId)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT cancel_requested FROM executions WHERE execution_id = @executionId", new { executionId }));
+    }
+
+    /// <summary>Records a parted run's end once: the status change from running is the lock. True for the one
+    /// call that recorded it.</summary>
+    public async Task<bool> EndPartedAsync(string executionId, string status, string? error, long rowsAfter, string result, PartCounts? counts) =>
+        await RunAsync("""
+            UPDATE executions SET status = @status, end_time = @end, execution_time = TIMESTAMPDIFF(MICROSECOND, start_time, @end) / 1e6,
+              progress = @progress, rows_fetched = @fetched, rows_after = @rowsAfter, rows_affected = @written,
+              parts_total = @total, parts_done = @done, parts_failed = @failed, result = @result, error_message = @error, heartbeat_at = @end
+            WHERE execution_id = @executionId AND status = 'running'
+            """, new
+        {
+            status,
+            end = time.GetUtcNow().UtcDateTime,
+            progress = status == ExecutionStatuses.Completed ? 100 : counts?.Progress ?? 0,
+            fetched = counts?.Fetched ?? 0,
+            rowsAfter,
+            written = counts?.Written ?? 0,
+            total = counts?.Total ?? 0,
+            done = counts?.Done ?? 0,
+            failed = counts?.Failed ?? 0,
+            result,
+            error,
+            executionId,
+        }, CancellationToken.None) == 1;
+
+    /// <summary>The parts of <paramref name="from"/> that did not succeed become pending parts of <paramref name="to"/>.</summary>
+    private static Task CopyUnfinishedPartsAsync(MySqlConnection connection, MySqlTransaction transaction, string from, string to, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO execution_parts (execution_id, part_no, parameters, status)
+            SELECT @to, part_no, parameters, 'pending' FROM execution_parts
+            WHERE execution_id = @from AND status IN ('failed', 'cancelled', 'pending', 'running')
+            """, new { to, from }, transaction, cancellationToken: ct));
+
+    /// <summary>A part whose runner stopped answering goes back to pending: the run it belongs to is not failed,
+    /// its other parts go on, and an instance that takes part (PartsPump) runs this one again.</summary>
+    private static Task<int> FreeStalePartsAsync(MySqlConnection connection, MySqlTransaction transaction, DateTime staleBefore, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE execution_parts SET status = 'pending', worker = NULL, heartbeat_at = NULL
+            WHERE status = 'running' AND heartbeat_at < @staleBefore
+            """, new { staleBefore }, transaction, cancellationToken: ct));
+}

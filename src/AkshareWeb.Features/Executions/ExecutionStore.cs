@@ -1,0 +1,168 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dapper;
+using MySqlConnector;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>A run's recorded end: what the runner writes once, whatever happened.</summary>
+public sealed record RunEnd(
+    string Status, DateTime End, double Seconds, int Progress, long Fetched, long RowsBefore, long RowsAfter,
+    long Inserted, long Updated, string Result, string? Error);
+
+/// <summary>
+/// The <c>executions</c> table's SQL for creating runs and for a single run's life: creation, the claim, the
+/// heartbeat, the end. Reads for the API are in <see cref="ExecutionRecords"/>.
+/// </summary>
+public sealed partial class ExecutionStore(Database database, TimeProvider time)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary><c>exec_</c> and 26 base32 characters of 16 random bytes: unguessable, URL-safe.</summary>
+    public static string NewExecutionId()
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        var bytes = RandomNumberGenerator.GetBytes(17);
+        var chars = new char[26];
+        for (var i = 0; i < 26; i++)
+        {
+            var bit = i * 5;
+            var value = ((bytes[bit / 8] << 8) | bytes[(bit / 8) + 1]) >> (11 - (bit % 8));
+            chars[i] = alphabet[value & 31];
+        }
+
+        return "exec_" + new string(chars);
+    }
+
+    /// <summary>What a run repeats exactly, fixed when it is created; a retry copies these from the run it repeats.</summary>
+    private const string PlanColumns = """
+        task_id, script_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
+          key_columns, extra_columns, dated_columns, display_name, category
+        """;
+
+    /// <summary>The one column list of a new execution: who and why, then its plan.</summary>
+    private const string InsertColumns = "execution_id, user_id, status, triggered_by, retry_of, retry_count, progress, created_at, schedule_key, " + PlanColumns;
+
+    /// <summary>A pending execution; null when the plan's schedule key was already used (that due time has run).</summary>
+    public async Task<string?> CreateAsync(ExecutionPlan plan, CancellationToken ct)
+    {
+        var id = NewExecutionId();
+        await using var connection = await database.OpenAsync(ct);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"""
+                INSERT INTO executions ({InsertColumns})
+                VALUES (@id, @UserId, @pending, @TriggeredBy, NULL, 0, 0, @now, @ScheduleKey, @TaskId, @ScriptId, @InterfaceName, @parameters, @sources,
+                  @Concurrency, @TargetTable, @WriteMode, @keys, @extras, @dated, @DisplayName, @Category)
+                """, new
+            {
+                pending = ExecutionStatuses.Pending,
+                id,
+                plan.TaskId,
+                plan.ScriptId,
+                plan.UserId,
+                plan.InterfaceName,
+                parameters = JsonSerializer.Serialize(plan.Parameters, Json),
+                sources = plan.IsParted ? ParameterSource.Serialize(plan.Sources!) : null,
+                plan.Concurrency,
+                plan.TargetTable,
+                plan.WriteMode,
+                keys = JsonSerializer.Serialize(plan.KeyColumns, Json),
+                extras = JsonSerializer.Serialize(plan.ExtraColumns, Json),
+                dated = plan.DatedColumns is null ? null : JsonSerializer.Serialize(plan.DatedColumns, Json),
+                plan.DisplayName,
+                plan.Category,
+                plan.TriggeredBy,
+                now = time.GetUtcNow().UtcDateTime,
+                plan.ScheduleKey,
+            }, cancellationToken: ct));
+            return id;
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && plan.ScheduleKey is not null)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Pending to running, so a run runs once whoever calls; its plan, or null when it was not pending
+    /// (already taken, cancelled, or unknown).</summary>
+    public async Task<ExecutionPlan?> ClaimAsync(string executionId, string worker, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var now = time.GetUtcNow().UtcDateTime;
+        var claimed = await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @running, start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0
+            WHERE execution_id = @executionId AND status = @pending AND cancel_requested = 0
+            """, new { running = ExecutionStatuses.Running, pending = ExecutionStatuses.Pending, now, worker, executionId }, cancellationToken: ct));
+        return claimed == 0 ? null : await LoadPlanAsync(connection, executionId, ct);
+    }
+
+    /// <summary>One heartbeat with the progress so far; true when a cancel was asked for.</summary>
+    public async Task<bool> BeatAsync(MySqlConnection connection, string executionId, int percent, long fetched, long affected, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
+            UPDATE executions SET heartbeat_at = @now, progress = @percent, rows_fetched = @fetched, rows_affected = @affected
+            WHERE execution_id = @executionId;
+            SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
+            """, new { now = time.GetUtcNow().UtcDateTime, percent, fetched, affected, executionId }, cancellationToken: ct));
+
+    /// <summary>A single run's end, on a connection of its own (the caller retries while the database is away).</summary>
+    public async Task EndAsync(string executionId, RunEnd end)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @Status, end_time = @End, execution_time = @Seconds, progress = @Progress,
+              rows_fetched = @Fetched, rows_before = @RowsBefore, rows_after = @RowsAfter, rows_affected = @affected,
+              rows_inserted = @Inserted, rows_updated = @Updated, result = @Result, error_message = @Error, heartbeat_at = @End
+            WHERE execution_id = @executionId
+            """, new
+        {
+            end.Status, end.End, end.Seconds, end.Progress, end.Fetched, end.RowsBefore, end.RowsAfter,
+            affected = end.Inserted + end.Updated, end.Inserted, end.Updated, end.Result, end.Error, executionId,
+        }, cancellationToken: CancellationToken.None));
+    }
+
+    /// <summary>A claimed run that cannot start ends failed at once, with the reason.</summary>
+    public async Task FailAsync(string executionId, string problem)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @failed, end_time = @end, error_message = @problem, result = JSON_OBJECT('message', @problem)
+            WHERE execution_id = @executionId
+            """, new { failed = ExecutionStatuses.Failed, end = time.GetUtcNow().UtcDateTime, problem, executionId }, cancellationToken: CancellationToken.None));
+    }
+
+    /// <summary>What the run repeats, as fixed at its creation; null for an unknown run.</summary>
+    public async Task<ExecutionPlan?> PlanAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await LoadPlanAsync(connection, executionId, ct);
+    }
+
+    private static async Task<ExecutionPlan?> LoadPlanAsync(MySqlConnection connection, string executionId, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<PlanRow>(new CommandDefinition("""
+            SELECT interface_name AS InterfaceName, CAST(parameters AS CHAR) AS Parameters, target_table AS TargetTable, write_mode AS WriteMode,
+              CAST(key_columns AS CHAR) AS KeyColumns, CAST(extra_columns AS CHAR) AS ExtraColumns, CAST(dated_columns AS CHAR) AS DatedColumns, triggered_by AS TriggeredBy,
+              task_id AS TaskId, script_id AS ScriptId, user_id AS UserId, display_name AS DisplayName, category AS Category,
+              CAST(parameter_sources AS CHAR) AS Sources, concurrency AS Concurrency
+            FROM executions WHERE execution_id = @executionId
+            """, new { executionId }, cancellationToken: ct));
+        return row is null ? null : new ExecutionPlan(
+            row.InterfaceName,
+            JsonSerializer.Deserialize<Dictionary<string, string>>(row.Parameters, Json) ?? [],
+            row.TargetTable,
+            row.WriteMode,
+            JsonSerializer.Deserialize<List<string>>(row.KeyColumns, Json) ?? [],
+            JsonSerializer.Deserialize<Dictionary<string, string>>(row.ExtraColumns, Json) ?? [],
+            row.TriggeredBy, row.TaskId, row.ScriptId, row.UserId, row.DisplayName, row.Category,
+            DatedColumns: row.DatedColumns is null ? null : JsonSerializer.Deserialize<DatedColumns>(row.DatedColumns, Json),
+            Sources: row.Sources is null ? null : ParameterSource.Deserialize(row.Sources),
+            Concurrency: row.Concurrency);
+    }
+
+    private sealed record PlanRow(string InterfaceName, string Parameters, string TargetTable, string WriteMode, string KeyColumns,
+        string ExtraColumns, string? DatedColumns, string TriggeredBy, long? TaskId, string? ScriptId, long? UserId, string? DisplayName, string? Category,
+        string? Sources, int? Concurrency);
+}

@@ -1,0 +1,42 @@
+using System.Collections.Concurrent;
+using AkshareWeb.Features.Collection;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>The parted executions this instance takes part in, so it joins each once.</summary>
+public sealed class PartParticipations
+{
+    private readonly ConcurrentDictionary<string, byte> active = new(StringComparer.Ordinal);
+
+    /// <summary>This instance's name in execution_parts.worker: two instances in one process are told apart too.</summary>
+    public string Worker { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+
+    public bool TryEnter(string executionId) => active.TryAdd(executionId, 0);
+
+    public void Leave(string executionId) => active.TryRemove(executionId, out _);
+
+    public bool IsIn(string executionId) => active.ContainsKey(executionId);
+}
+
+/// <summary>What one instance's share of a parted run holds while it takes part.</summary>
+internal sealed class Participation(string executionId, ExecutionPlan plan, int concurrency, string family, TimeSpan? partTimeout)
+{
+    public string ExecutionId { get; } = executionId;
+    public ExecutionPlan Plan { get; } = plan;
+    public int Concurrency { get; } = concurrency;
+    public string Family { get; } = family;
+    public TimeSpan? PartTimeout { get; } = partTimeout;
+    public ConcurrentDictionary<long, byte> Running { get; } = new();
+    public ConcurrentBag<WarehouseWriter.BrowsingIndex> Indexes { get; } = [];
+    public volatile bool Cancelled;
+    public long Written;
+
+    /// <summary>
+    /// The participation's one write to the table, shared by its workers in turn: the engine's table write keeps
+    /// state across batches (the key index built once, defaults naming the run), as one run's write always did.
+    /// Fetching, the slow part, runs in parallel; writing a part's rows takes milliseconds.
+    /// </summary>
+    public WarehouseWriter.TableWrite? Write { get; set; }
+
+    public SemaphoreSlim WriteGate { get; } = new(1, 1);
+}

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using MySqlConnector;
+using AkshareWeb.Features.Collection;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>One part of a parted run: its values (a since_last date resolved at its start), its turn under the
+/// site family's rate, the fetch, and its rows written through the participation's shared write.</summary>
+public sealed partial class PartedRunner
+{
+    private async Task RunPartAsync(Participation state, PartRow part, CancellationToken ct)
+    {
+        var plan = state.Plan;
+        var values = new Dictionary<string, string>(plan.Parameters, StringComparer.Ordinal);
+        var own = JsonSerializer.Deserialize<Dictionary<string, string>>(part.Parameters) ?? [];
+        foreach (var (name, value) in own) values[name] = value;
+        long fetched = 0, inserted = 0, updated = 0;
+        var tries = 0;
+        string status;
+        string? error = null;
+        using var partRun = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (state.PartTimeout is { } limit) partRun.CancelAfter(limit);
+        try
+        {
+            foreach (var (name, source) in plan.Sources!.Where(s => s.Value.SinceLast is not null))
+            {
+                if (await sources.SinceLastAsync(source, plan.TargetTable, values, partRun.Token) is { } since)
+                {
+                    values[name] = since;
+                    own[name] = since;
+                }
+            }
+
+            if (own.Count > 0) await store.SavePartParametersAsync(part.Id, own, partRun.Token);
+
+            // A value read from a table reaches here unchecked: FetchAsync holds it to AKTools' rule like any other, so
+            // the part fails with the reason before any call or rate turn.
+            AkToolsClient.Answer? answer = null;
+            try
+            {
+                answer = await akTools.FetchAsync(plan.InterfaceName, values, partRun.Token, async (attempt, token) =>
+                {
+                    tries = attempt;
+                    await rates.WaitTurnAsync(state.Family, token);
+                });
+            }
+            catch (AkToolsException e) when (e.EmptyResult)
+            {
+            }
+
+            if (answer is not null)
+            {
+                using (answer)
+                {
+                    var extra = binder.ResolveExtraColumns(plan.ExtraColumns, values);
+                    RowBatch? spare = null;
+                    while (await answer.Rows.ReadAsync(ExecutionRunner.BatchSize, ExecutionRunner.BatchBytes, partRun.Token, spare) is { } batch)
+                    {
+                        plan.DatedColumns?.Apply(batch);
+                        foreach (var (name, value) in extra) batch.SetEverywhere(name, value);
+                        fetched += batch.Count;
+                        await state.WriteGate.WaitAsync(partRun.Token);
+                        try
+                        {
+                            state.Write ??= await writer.OpenAsync(plan, state.ExecutionId, partRun.Token, shared: true);
+                            var prepared = state.Write.Prepare(batch);
+                            var result = await state.Write.WriteAsync(prepared, partRun.Token);
+                            inserted += result.Inserted;
+                            updated += result.Updated;
+                            spare = state.Write.Recycle(prepared);
+                        }
+                        finally
+                        {
+                            state.WriteGate.Release();
+                        }
+                    }
+                }
+            }
+
+            status = PartStatuses.Completed;
+        }
+        catch (OperationCanceledException) when (partRun.IsCancellationRequested)
+        {
+            (status, error) = state.Cancelled ? (PartStatuses.Cancelled, "cancelled while running")
+                : ct.IsCancellationRequested ? (PartStatuses.Pending, null)
+                : (PartStatuses.Failed, $"did not finish within {state.PartTimeout!.Value.TotalSeconds:0} s");
+        }
+        catch (AkToolsException e)
+        {
+            (status, error) = (PartStatuses.Failed, e.Message);
+        }
+        catch (MySqlException e)
+        {
+            (status, error) = (PartStatuses.Failed, $"database error {e.Number}: {e.Message}");
+        }
+        catch (InvalidOperationException e)
+        {
+            (status, error) = (PartStatuses.Failed, e.Message);
+        }
+
+        Interlocked.Add(ref state.Written, inserted + updated);
+        await store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted + updated, error);
+
+        state.Running.TryRemove(part.Id, out _);
+    }
+}

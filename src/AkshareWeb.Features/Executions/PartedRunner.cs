@@ -1,0 +1,249 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
+using AkshareWeb.Features.Settings;
+
+namespace AkshareWeb.Features.Executions;
+
+/// <summary>
+/// Runs a parted execution. The instance that claimed the execution expands its sources into execution_parts;
+/// then it, and every other instance that joins (see Executions/PartsPump), takes parts one at a time under the
+/// execution's row lock, so a part runs once however many take part, and at most the run's concurrency run at
+/// once in all. Each part waits for its turn under its site family's rate, is fetched (AKTools' transient answers
+/// retried with backoff, each try also waiting its turn) and written as it finishes with the same keyed writes as
+/// a single run. Every second a participant beats the heartbeats of its parts and of the execution, updates the
+/// counts and reads the cancel flag. Whoever finds no part left open records the end.
+/// </summary>
+public sealed partial class PartedRunner(
+    Database database, ExecutionStore store, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, PartSources sources, SourceRates rates,
+    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableWrites writes)
+{
+    /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
+    public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
+    {
+        if (await store.CountPartsAsync(executionId, ct) == 0)
+        {
+            List<Dictionary<string, string>> parts;
+            try
+            {
+                parts = await sources.ExpandAsync(plan.Sources!, ct);
+            }
+            catch (Exception e) when (e is InvalidOperationException or MySqlException)
+            {
+                var problem = $"the parameter sources could not be read: {e.Message}";
+                await store.EndPartedAsync(executionId, ExecutionStatuses.Failed, problem, 0,
+                    JsonSerializer.Serialize(new Dictionary<string, object?> { ["message"] = problem }), null);
+                return new ExecutionOutcome(ExecutionStatuses.Failed, 0, e.Message);
+            }
+
+            await store.InsertPartsAsync(executionId, parts, ct);
+        }
+
+        await store.StartPartedAsync(executionId, await CountRowsAsync(plan.TargetTable, ct), ct);
+        await ParticipateAsync(executionId, plan, partTimeout, ct);
+        return await store.OutcomeAsync(executionId);
+    }
+
+    /// <summary>Takes part in a running parted execution started elsewhere (or before a restart); true when this call recorded its end.</summary>
+    public async Task<bool> JoinAsync(string executionId, TimeSpan? partTimeout, CancellationToken ct)
+    {
+        var plan = await store.PlanAsync(executionId, ct);
+        return plan is { IsParted: true } && await ParticipateAsync(executionId, plan, partTimeout, ct);
+    }
+
+    private async Task<bool> ParticipateAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
+    {
+        if (!participations.TryEnter(executionId)) return false;
+        try
+        {
+            var global = await settings.GetExecutionSettingsAsync(ct);
+            var concurrency = Math.Clamp(plan.Concurrency ?? sources.DefaultConcurrency, 1, Math.Max(1, global.MaxConcurrentTasks));
+            var family = await rates.FamilyAsync(plan.InterfaceName, ct);
+            var state = new Participation(executionId, plan, concurrency, family, partTimeout);
+            await store.SeenAsync(executionId, participations.Worker, ct);
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var monitorStop = new CancellationTokenSource();
+            var monitor = MonitorAsync(state, run, monitorStop.Token);
+            var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(() => WorkAsync(state, run.Token), CancellationToken.None)).ToList();
+            await Task.WhenAll(workers);
+            await monitorStop.CancelAsync();
+            await monitor;
+            await CloseWriteAsync(state);
+            if (ct.IsCancellationRequested)
+            {
+                // The service is stopping: the parts this instance had open go back to pending for whoever continues.
+                await ReleaseAsync(state);
+                return false;
+            }
+
+            return await TryFinishAsync(state);
+        }
+        finally
+        {
+            participations.Leave(executionId);
+            await LeftAsync(executionId);
+        }
+    }
+
+    private async Task LeftAsync(string executionId)
+    {
+        try
+        {
+            await store.LeaveAsync(executionId, participations.Worker);
+        }
+        catch (MySqlException e)
+        {
+            logger.LogWarning(e, "Leaving parted execution {ExecutionId} was not recorded", executionId);
+        }
+    }
+
+    private async Task CloseWriteAsync(Participation state)
+    {
+        if (state.Write is not { } write) return;
+        try
+        {
+            await write.FinishAsync(CancellationToken.None);
+            foreach (var index in write.BrowsingIndexes) state.Indexes.Add(index);
+        }
+        catch (MySqlException e)
+        {
+            logger.LogWarning(e, "Closing the write of parted execution {ExecutionId} failed", state.ExecutionId);
+        }
+
+        await write.DisposeAsync();
+        state.Write = null;
+    }
+
+    private async Task WorkAsync(Participation state, CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var claim = await store.ClaimPartAsync(state.ExecutionId, participations.Worker, state.Concurrency, state.Running.Count, ct);
+                state.Cancelled |= claim.CancelRequested;
+                if (claim.Kind is PartClaimKind.None or PartClaimKind.Stopped) break;
+                if (claim.Kind == PartClaimKind.Busy)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), time, ct);
+                    continue;
+                }
+
+                state.Running[claim.Part!.Id] = 0;
+                await RunPartAsync(state, claim.Part, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is MySqlException or InvalidOperationException)
+        {
+            logger.LogWarning(e, "A worker of parted execution {ExecutionId} stopped", state.ExecutionId);
+        }
+    }
+
+    /// <summary>Every second: heartbeats, counts, progress, and the cancel flag (seen on any instance within a second).</summary>
+    private async Task MonitorAsync(Participation state, CancellationTokenSource run, CancellationToken stop)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                await store.BeatPartsAsync(state.Running.Keys.ToArray(), stop);
+                await store.SeenAsync(state.ExecutionId, participations.Worker, stop);
+                var flagged = await UpdateCountsAsync(state, stop);
+                if (flagged && !state.Cancelled)
+                {
+                    state.Cancelled = true;
+                    await run.CancelAsync();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (MySqlException e)
+        {
+            logger.LogWarning(e, "Heartbeat of parted execution {ExecutionId} failed", state.ExecutionId);
+        }
+    }
+
+    private async Task<bool> UpdateCountsAsync(Participation state, CancellationToken ct)
+    {
+        var counts = await store.PartCountsAsync(state.ExecutionId, time.GetUtcNow().UtcDateTime.AddSeconds(-10), ct);
+        var live = new Dictionary<string, object?>
+        {
+            ["message"] = $"{counts.Done + counts.Failed} of {counts.Total} parts done",
+            ["source_family"] = state.Family,
+            ["rate_limit"] = rates.RateOf(state.Family),
+            ["effective_rate"] = Math.Round(counts.Recent / 10.0, 2),
+            ["parts_waiting"] = counts.Pending,
+            ["parts_running"] = counts.Running,
+        };
+        return await store.BeatPartedAsync(state.ExecutionId, counts, JsonSerializer.Serialize(live), ct);
+    }
+
+    private async Task ReleaseAsync(Participation state)
+    {
+        try
+        {
+            await store.ReleasePartsAsync(state.ExecutionId, participations.Worker);
+        }
+        catch (MySqlException e)
+        {
+            logger.LogWarning(e, "Parts of {ExecutionId} could not be released; the watchdog frees them", state.ExecutionId);
+        }
+    }
+
+    /// <summary>
+    /// When no part is open any more, records the end once (the status change from running is the lock): completed
+    /// when every part succeeded, failed naming how many did not, cancelled when asked.
+    /// </summary>
+    private async Task<bool> TryFinishAsync(Participation state)
+    {
+        if (state.Cancelled) await store.CancelPendingPartsAsync(state.ExecutionId);
+        var counts = await store.PartCountsAsync(state.ExecutionId, DateTime.MaxValue, CancellationToken.None);
+        if (counts.Pending + counts.Running > 0) return false;
+        var cancelled = state.Cancelled || await store.CancelRequestedAsync(state.ExecutionId);
+        var (status, error) = cancelled ? (ExecutionStatuses.Cancelled, $"cancelled while running: {counts.Done} of {counts.Total} parts completed")
+            : counts.Failed > 0 ? (ExecutionStatuses.Failed, $"{counts.Failed} of {counts.Total} parts failed after their retries; POST /api/executions/{state.ExecutionId}/retry runs only those again")
+            : (ExecutionStatuses.Completed, (string?)null);
+        var rowsAfter = await CountRowsAsync(state.Plan.TargetTable, CancellationToken.None);
+        var result = new Dictionary<string, object?>
+        {
+            ["message"] = error ?? $"success: {counts.Total} parts",
+            ["rows_fetched"] = counts.Fetched,
+            ["rows_written"] = counts.Written,
+            ["table_name"] = state.Plan.TargetTable,
+            ["source_family"] = state.Family,
+            ["rate_limit"] = rates.RateOf(state.Family),
+            ["parts_total"] = counts.Total,
+            ["parts_done"] = counts.Done,
+            ["parts_failed"] = counts.Failed,
+        };
+        if (!await store.EndPartedAsync(state.ExecutionId, status, error, rowsAfter, JsonSerializer.Serialize(result), counts)) return false;
+        await using var registry = await database.OpenAsync(CancellationToken.None);
+        if (counts.Written > 0 || rowsAfter > 0) await ExecutionRunner.RegisterTableAsync(registry, state.Plan, counts.Written > 0, time.GetUtcNow().UtcDateTime, CancellationToken.None);
+        logger.LogInformation("Parted execution {ExecutionId} ended {Status}: {Done}/{Total} parts, {Written} rows written", state.ExecutionId, status, counts.Done, counts.Total, counts.Written);
+        var indexes = state.Indexes.DistinctBy(i => i.Name).ToList();
+        if (indexes.Count > 0 || counts.Written > 0) _ = AfterRunAsync(state.Plan.TargetTable, indexes);
+        return true;
+    }
+
+    private async Task<long> CountRowsAsync(string table, CancellationToken ct)
+    {
+        await using var connection = await warehouse.OpenAsync(ct);
+        var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table", new { table }, cancellationToken: ct));
+        return exists == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
+    }
+
+    private Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes) =>
+        ExecutionRunner.AfterRunAsync(writer, writes, logger, table, indexes);
+}
