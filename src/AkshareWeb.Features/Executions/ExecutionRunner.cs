@@ -108,7 +108,7 @@ public sealed class ExecutionRunner(
                 result["message"] = e.Message;
             }
 
-            write = await writer.OpenAsync(plan, executionId, run.Token);
+            write = await writer.OpenAsync(plan.Destination, executionId, run.Token);
             rowsBefore = write.RowsBefore;
             if (answer is not null)
             {

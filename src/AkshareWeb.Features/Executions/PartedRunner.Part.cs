@@ -62,7 +62,7 @@ public sealed partial class PartedRunner
                         await state.WriteGate.WaitAsync(partRun.Token);
                         try
                         {
-                            state.Write ??= await writer.OpenAsync(plan, state.ExecutionId, partRun.Token, shared: true);
+                            state.Write ??= await writer.OpenAsync(plan.Destination, state.ExecutionId, partRun.Token, shared: true);
                             var prepared = state.Write.Prepare(batch);
                             var result = await state.Write.WriteAsync(prepared, partRun.Token);
                             inserted += result.Inserted;

@@ -45,7 +45,7 @@ public sealed partial class WarehouseWriter
                 throw new InvalidOperationException($"{target.Table} has no _row_key column, so rows cannot be told apart without a natural key; write it in upsert mode with key columns or drop it");
             }
 
-            if (hasRowKey && target.Plan.WriteMode == WriteModes.Upsert && KeyIsIndexable() && target.Table == target.Plan.TargetTable)
+            if (hasRowKey && target.Destination.WriteMode == WriteModes.Upsert && KeyIsIndexable() && target.Table == target.Destination.Table)
             {
                 // Written before in append mode, whose _row_key hashes the whole row, and now upserted on a key (a
                 // script whose rows changed meaning on later days): the rows there get the key as the table's unique

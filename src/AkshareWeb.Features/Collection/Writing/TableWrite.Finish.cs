@@ -24,14 +24,14 @@ public sealed partial class WarehouseWriter
             await DropDefaultsAsync();
 
             IReadOnlyList<BrowsingIndex> carried = [];
-            if (target.Plan.WriteMode == WriteModes.Replace && shape.Exists)
+            if (target.Destination.WriteMode == WriteModes.Replace && shape.Exists)
             {
-                var quoted = ColumnNames.Quote(target.Plan.TargetTable);
+                var quoted = ColumnNames.Quote(target.Destination.Table);
                 var fresh = ColumnNames.Quote(target.Table);
-                if (await TableExistsAsync(target.Plan.TargetTable, ct))
+                if (await TableExistsAsync(target.Destination.Table, ct))
                 {
                     // The indexes readers had built for sorting go over to the replacement.
-                    carried = (await ReaderIndexes.SortIndexesAsync(connection, target.Plan.TargetTable, ct)).Select(i => new BrowsingIndex(i.Name, i.Column)).ToList();
+                    carried = (await ReaderIndexes.SortIndexesAsync(connection, target.Destination.Table, ct)).Select(i => new BrowsingIndex(i.Name, i.Column)).ToList();
                     var old = ColumnNames.Quote(target.Table[..Math.Min(target.Table.Length, 55)] + "_old");
                     await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {old}", cancellationToken: ct));
                     await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {quoted} TO {old}, {fresh} TO {quoted}", cancellationToken: ct));
@@ -43,15 +43,15 @@ public sealed partial class WarehouseWriter
                 }
             }
 
-            if (!await TableExistsAsync(target.Plan.TargetTable, ct)) return 0;
+            if (!await TableExistsAsync(target.Destination.Table, ct)) return 0;
             BrowsingIndexes = [.. await MissingBrowsingIndexesAsync(ct), .. await StillApplicableAsync(carried, ct)];
-            return await CountAsync(target.Plan.TargetTable, ct);
+            return await CountAsync(target.Destination.Table, ct);
         }
 
         /// <summary>Replace mode, after a failure: the half-filled new table goes; the old one was never touched.</summary>
         public async Task AbandonAsync()
         {
-            if (target.Plan.WriteMode == WriteModes.Replace)
+            if (target.Destination.WriteMode == WriteModes.Replace)
             {
                 await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(target.Table)}"));
                 return;
@@ -100,7 +100,7 @@ public sealed partial class WarehouseWriter
             if (indexes.Count == 0) return [];
             var present = (await connection.QueryAsync<string>(new CommandDefinition(
                 "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
-                new { table = target.Plan.TargetTable }, cancellationToken: ct))).ToHashSet(StringComparer.OrdinalIgnoreCase);
+                new { table = target.Destination.Table }, cancellationToken: ct))).ToHashSet(StringComparer.OrdinalIgnoreCase);
             return indexes.Where(i => present.Contains(i.Column)).ToList();
         }
 

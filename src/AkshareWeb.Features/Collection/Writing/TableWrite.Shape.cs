@@ -70,10 +70,10 @@ public sealed partial class WarehouseWriter
                       _execution_id VARCHAR(40) NOT NULL DEFAULT {ColumnComments.Literal(target.ExecutionId)} COMMENT 'the execution that last wrote the row',
                       _collected_at DATETIME(6) NOT NULL DEFAULT '{time.GetUtcNow().UtcDateTime:yyyy-MM-dd HH:mm:ss.ffffff}' COMMENT 'when (UTC)',
                       _row_hash BINARY({NewRowHashBytes}) NOT NULL COMMENT 'XXH128 of all non-null values'{key}
-                    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT={ColumnComments.Literal(target.Plan.DisplayName ?? target.Plan.InterfaceName)}
+                    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT={ColumnComments.Literal(target.Destination.Comment)}
                     """, cancellationToken: ct));
                 shape.Exists = true;
-                TableCreated = target.Plan.WriteMode != WriteModes.Replace || RowsBefore == 0;
+                TableCreated = target.Destination.WriteMode != WriteModes.Replace || RowsBefore == 0;
                 if (target.Shared)
                 {
                     path.OwnDefaults = true;

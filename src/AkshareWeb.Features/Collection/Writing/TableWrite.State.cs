@@ -13,7 +13,7 @@ public sealed partial class WarehouseWriter
         /// <param name="Table">The table the rows go into: the target, or in replace mode a fresh table swapped in at the end.</param>
         /// <param name="KeyColumns">The natural key (upsert mode only).</param>
         /// <param name="Shared">Several writes of the one run at once (a parted run on two instances).</param>
-        private sealed record WriteTarget(ExecutionPlan Plan, string ExecutionId, string Table, IReadOnlyList<string> KeyColumns, bool Shared);
+        private sealed record WriteTarget(TableDestination Destination, string ExecutionId, string Table, IReadOnlyList<string> KeyColumns, bool Shared);
 
         /// <summary>The table as this write knows it.</summary>
         private sealed class TableShape

@@ -23,13 +23,13 @@ public sealed partial class WarehouseWriter
         private readonly LoadPath path = new();
         private readonly BatchBuffers buffers = new();
 
-        internal TableWrite(MySqlConnection connection, ExecutionPlan plan, string executionId, TimeProvider time, bool useBulk, bool shared = false)
+        internal TableWrite(MySqlConnection connection, TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false)
         {
             this.connection = connection;
             this.time = time;
             // Replace mode fills a fresh table and swaps it in at the end; readers never see a half table.
-            var table = plan.WriteMode == WriteModes.Replace ? plan.TargetTable[..Math.Min(plan.TargetTable.Length, 55)] + "__replace" : plan.TargetTable;
-            target = new WriteTarget(plan, executionId, table, plan.WriteMode == WriteModes.Upsert ? plan.KeyColumns : [], shared);
+            var table = destination.WriteMode == WriteModes.Replace ? destination.Table[..Math.Min(destination.Table.Length, 55)] + "__replace" : destination.Table;
+            target = new WriteTarget(destination, executionId, table, destination.WriteMode == WriteModes.Upsert ? destination.KeyColumns : [], shared);
             path.UseBulk = useBulk;
         }
 
@@ -48,9 +48,9 @@ public sealed partial class WarehouseWriter
 
         internal async Task StartAsync(CancellationToken ct)
         {
-            var targetExists = await TableExistsAsync(target.Plan.TargetTable, ct);
-            RowsBefore = targetExists ? await CountAsync(target.Plan.TargetTable, ct) : 0;
-            if (target.Plan.WriteMode == WriteModes.Replace)
+            var targetExists = await TableExistsAsync(target.Destination.Table, ct);
+            RowsBefore = targetExists ? await CountAsync(target.Destination.Table, ct) : 0;
+            if (target.Destination.WriteMode == WriteModes.Replace)
             {
                 await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(target.Table)}", cancellationToken: ct));
                 shape.Exists = false;

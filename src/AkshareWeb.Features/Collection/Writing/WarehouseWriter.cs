@@ -25,17 +25,17 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
 
     /// <param name="shared">Several writes of the one run at once (a parted run on two instances): none of them relies on
     /// the bookkeeping columns' defaults naming the run, which another could drop under it.</param>
-    public async Task<TableWrite> OpenAsync(ExecutionPlan plan, string executionId, CancellationToken ct, bool shared = false)
+    public async Task<TableWrite> OpenAsync(TableDestination destination, string executionId, CancellationToken ct, bool shared = false)
     {
-        if (!TableNames.IsWarehouseTable(plan.TargetTable))
+        if (!TableNames.IsWarehouseTable(destination.Table))
         {
-            throw new InvalidOperationException($"target table {plan.TargetTable} is not {TableNames.Rule}");
+            throw new InvalidOperationException($"target table {destination.Table} is not {TableNames.Rule}");
         }
 
         var connection = await warehouse.OpenAsync(ct);
         try
         {
-            var write = new TableWrite(connection, plan, executionId, time, options.Value.UseBulkLoad, shared);
+            var write = new TableWrite(connection, destination, executionId, time, options.Value.UseBulkLoad, shared);
             await write.StartAsync(ct);
             return write;
         }

@@ -1,6 +1,7 @@
+using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Collection;
+namespace AkshareWeb.Features.Executions;
 
 /// <summary>
 /// Everything a run needs, fixed when the execution is created: the run repeats exactly what was asked even if
@@ -26,4 +27,7 @@ public sealed record ExecutionPlan(
 {
     /// <summary>A run over parameter sources is made of parts; one without stays a single call, as ever.</summary>
     public bool IsParted => Sources is { Count: > 0 };
+
+    /// <summary>What the engine needs of the plan to write: the table, the mode, the key and the new table's comment.</summary>
+    public TableDestination Destination => new(TargetTable, WriteMode, KeyColumns, DisplayName ?? InterfaceName);
 }

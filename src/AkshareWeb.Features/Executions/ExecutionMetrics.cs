@@ -1,9 +1,8 @@
 using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Collection;
+namespace AkshareWeb.Features.Executions;
 
-/// <summary>An execution's plan as the labels of <see cref="AkshareMetrics"/>, which lives in Common and so knows
-/// no plan. (Issue 15: kept here so the runner's calls stay as they are; the integrator may fold it into the runner.)</summary>
+/// <summary>An execution's plan as the labels of <see cref="AkshareMetrics"/>, which lives in Common and so knows no plan.</summary>
 public static class ExecutionMetrics
 {
     public static void Started(this AkshareMetrics metrics, ExecutionPlan plan) =>
