@@ -34,7 +34,7 @@ public static class DownloadData
     /// appended with a row hash, so the same download twice adds nothing.
     /// </summary>
     public sealed class Handler(
-        Database database, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, Settings.UserQuotas quotas)
+        Database database, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, AdhocQuota quotas)
         : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
@@ -62,7 +62,7 @@ public static class DownloadData
                 "download", UserId: command.Caller.Id, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id,
                 DatedColumns: script?.DatedColumns, Sources: parted.Count > 0 ? parted : null);
             string executionId;
-            await using (await quotas.EnterAdhocAsync(command.Caller, scriptTest: false, ct))
+            await using (await quotas.EnterAsync(command.Caller, scriptTest: false, ct))
             {
                 executionId = (await executions.CreateAsync(plan, ct))!;
             }

@@ -1,5 +1,6 @@
 using System.Text;
 using Dapper;
+using MySqlConnector;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Executions;
@@ -76,6 +77,13 @@ public sealed partial class ExecutionStore
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT COUNT(*) FROM executions WHERE status = @running", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
     }
+
+    /// <summary>A user's ad-hoc runs waiting or running: downloads and retries of them (runs without a task),
+    /// counted on the connection that holds the user's quota lock.</summary>
+    public async Task<long> CountRunningAdhocAsync(MySqlConnection connection, long userId, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
+            SELECT COUNT(*) FROM executions WHERE user_id = @userId AND task_id IS NULL AND status IN (@pending, @running)
+            """, new { userId, pending = ExecutionStatuses.Pending, running = ExecutionStatuses.Running }, cancellationToken: ct));
 
     /// <summary>The status of each task's latest execution; tasks that never ran are absent.</summary>
     public async Task<IReadOnlyDictionary<long, string>> LatestStatusesAsync(IReadOnlyCollection<long> taskIds, CancellationToken ct)

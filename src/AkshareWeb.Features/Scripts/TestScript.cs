@@ -27,7 +27,7 @@ public static class TestScript
 
     /// <summary>A test counts against the user's running ad-hoc work, as a download does, while it runs.</summary>
     public sealed class Handler(
-        DataScriptLibrary library, Database database, ParameterBinder binder, PartSources sources, AkToolsClient akTools, Settings.UserQuotas quotas)
+        DataScriptLibrary library, Database database, ParameterBinder binder, PartSources sources, AkToolsClient akTools, Executions.AdhocQuota quotas)
         : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken ct)
@@ -59,7 +59,7 @@ public static class TestScript
                 }
             }
 
-            var lease = await quotas.EnterAdhocAsync(command.Caller, scriptTest: true, ct);
+            var lease = await quotas.EnterAsync(command.Caller, scriptTest: true, ct);
             await lease.DisposeAsync();
             try
             {

@@ -16,20 +16,19 @@ public static class CreateTask
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
         JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null) : ICommand<TaskView>
     {
-        internal long OwnerId { get; init; }
-        internal bool IsAdmin { get; init; }
+        internal Caller Caller { get; init; }
     }
 
     public sealed class Validator : AbstractValidator<Command>
     {
-        public Validator(IOptions<SchedulerOptions> options, TimeProvider time) =>
-            TaskRules.Apply(this, options.Value, time, c => c.Name, c => c.Description, c => c.ScriptId, c => c.ScheduleType, c => c.ScheduleExpression,
+        public Validator(IOptions<SchedulerOptions> options, MarketTime market, TimeProvider time) =>
+            TaskRules.Apply(this, options.Value, market.Zone, time, c => c.Name, c => c.Description, c => c.ScriptId, c => c.ScheduleType, c => c.ScheduleExpression,
                 c => c.Parameters, c => c.MaxRetries, c => c.TimeoutSeconds, requireAll: true, c => c.Concurrency);
     }
 
     public sealed class Handler(
-        Database database, TaskStore tasks, ScheduleRegistrar scheduler, TaskLauncher launcher, Settings.UserQuotas quotas,
-        IOptions<SchedulerOptions> options, TimeProvider time)
+        Database database, TaskStore tasks, ScheduleRegistrar scheduler, TaskLauncher launcher, TaskQuotas quotas,
+        MarketTime market, TimeProvider time)
         : ICommandHandler<Command, TaskView>
     {
         private const string Insert = """
@@ -44,10 +43,9 @@ public static class CreateTask
         {
             var parameters = await launcher.ValidateParametersAsync(command.ScriptId!, command.Parameters, ct);
             var now = time.GetUtcNow().UtcDateTime;
-            var zone = ScheduleRules.Zone(options.Value.TimeZone);
             await quotas.CheckScheduleAsync(
-                floor => ScheduleRules.ShortestGap(command.ScheduleType!, command.ScheduleExpression!.Trim(), zone, now, floor), command.IsAdmin, ct);
-            await using var quota = await quotas.EnterTaskCreationAsync(command.OwnerId, command.IsAdmin, ct);
+                floor => ScheduleRules.ShortestGap(command.ScheduleType!, command.ScheduleExpression!.Trim(), market.Zone, now, floor), command.Caller, ct);
+            await using var quota = await quotas.EnterCreationAsync(command.Caller, ct);
             await using var connection = await database.OpenAsync(ct);
             var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(Insert, new
             {
@@ -56,14 +54,14 @@ public static class CreateTask
                 command.ScriptId,
                 command.ScheduleType,
                 ScheduleExpression = command.ScheduleExpression!.Trim(),
-                options.Value.TimeZone,
+                TimeZone = market.ZoneId,
                 Parameters = parameters,
                 IsActive = command.IsActive ?? true,
                 RetryOnFailure = command.RetryOnFailure ?? false,
                 MaxRetries = command.MaxRetries ?? 0,
                 command.TimeoutSeconds,
                 command.Concurrency,
-                command.OwnerId,
+                OwnerId = command.Caller.Id,
                 NextDueAt = command.ScheduleType == ScheduleTypes.Interval
                     ? now.AddSeconds(ScheduleRules.IntervalSeconds(command.ScheduleExpression!.Trim()))
                     : (DateTime?)null,
@@ -80,7 +78,7 @@ public static class CreateTask
 
     internal static async Task<Created<Envelope<TaskView>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
     {
-        var task = await mediator.Send(command with { OwnerId = user.Id(), IsAdmin = user.IsAdmin() }, ct);
+        var task = await mediator.Send(command with { Caller = Caller.Of(user) }, ct);
         return TypedResults.Created($"/api/tasks/{task.Id}", Envelope<TaskView>.Success(task));
     }
 }
@@ -101,7 +99,7 @@ internal static class TaskRules
     public const int ScheduleExpressionMaxLength = 1000;
 
     public static void Apply<T>(
-        AbstractValidator<T> v, SchedulerOptions options, TimeProvider time,
+        AbstractValidator<T> v, SchedulerOptions options, TimeZoneInfo zone, TimeProvider time,
         System.Linq.Expressions.Expression<Func<T, string?>> name,
         System.Linq.Expressions.Expression<Func<T, string?>> description,
         System.Linq.Expressions.Expression<Func<T, string?>> scriptId,
@@ -113,7 +111,6 @@ internal static class TaskRules
         bool requireAll,
         System.Linq.Expressions.Expression<Func<T, int?>> concurrency)
     {
-        var zone = ScheduleRules.Zone(options.TimeZone);
         if (requireAll)
         {
             v.RuleFor(name).NotEmpty();

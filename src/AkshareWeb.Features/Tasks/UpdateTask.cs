@@ -22,10 +22,10 @@ public static class UpdateTask
 
     public sealed class Validator : AbstractValidator<Command>
     {
-        public Validator(IOptions<SchedulerOptions> options, TimeProvider time)
+        public Validator(IOptions<SchedulerOptions> options, MarketTime market, TimeProvider time)
         {
             var body = new InlineValidator<Body>();
-            TaskRules.Apply(body, options.Value, time, b => b.Name, b => b.Description, b => b.ScriptId, b => b.ScheduleType, b => b.ScheduleExpression,
+            TaskRules.Apply(body, options.Value, market.Zone, time, b => b.Name, b => b.Description, b => b.ScriptId, b => b.ScheduleType, b => b.ScheduleExpression,
                 b => b.Parameters, b => b.MaxRetries, b => b.TimeoutSeconds, requireAll: false, b => b.Concurrency);
             body.RuleFor(b => b.Name).NotEmpty().When(b => b.Name is not null);
             RuleFor(c => c.Changes).SetValidator(body).OverridePropertyName("");
@@ -33,7 +33,7 @@ public static class UpdateTask
     }
 
     public sealed class Handler(
-        Database database, TaskStore tasks, ScheduleRegistrar scheduler, TaskLauncher launcher, Settings.UserQuotas quotas,
+        Database database, TaskStore tasks, ScheduleRegistrar scheduler, TaskLauncher launcher, TaskQuotas quotas,
         IOptions<SchedulerOptions> options, TimeProvider time)
         : ICommandHandler<Command, TaskView>
     {
@@ -56,7 +56,7 @@ public static class UpdateTask
             {
                 var problem = ScheduleRules.Problem(type, expression, now, options.Value.MinIntervalSeconds, zone);
                 if (problem is not null) throw ApiError.Validation("schedule_expression", problem);
-                await quotas.CheckScheduleAsync(floor => ScheduleRules.ShortestGap(type, expression, zone, now, floor), command.Caller.IsAdmin, ct);
+                await quotas.CheckScheduleAsync(floor => ScheduleRules.ShortestGap(type, expression, zone, now, floor), command.Caller, ct);
             }
 
             // Parameters are checked against the script the task will have after the change.

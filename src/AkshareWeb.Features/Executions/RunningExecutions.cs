@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace AkshareWeb.Features.Common;
+namespace AkshareWeb.Features.Executions;
 
 /// <summary>
 /// The runs this instance is running now. The watchdog takes a run whose heartbeat stopped for dead only when no
