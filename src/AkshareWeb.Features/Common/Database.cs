@@ -24,9 +24,12 @@ public sealed class Database
 
     public string ConnectionString { get; }
 
-    public async Task<MySqlConnection> OpenAsync(CancellationToken ct)
+    public Task<MySqlConnection> OpenAsync(CancellationToken ct) => OpenAsync(ConnectionString, ct);
+
+    /// <summary>An open connection, or none at all: a connection that failed to open is disposed, not leaked.</summary>
+    public static async Task<MySqlConnection> OpenAsync(string connectionString, CancellationToken ct)
     {
-        var connection = new MySqlConnection(ConnectionString);
+        var connection = new MySqlConnection(connectionString);
         try
         {
             await connection.OpenAsync(ct);

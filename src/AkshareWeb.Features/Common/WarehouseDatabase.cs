@@ -20,20 +20,7 @@ public sealed class WarehouseDatabase(IConfiguration configuration, Database dat
     public void Use(string? connectionString) =>
         current = string.IsNullOrWhiteSpace(connectionString) ? null : Database.Normalise(connectionString);
 
-    public async Task<MySqlConnection> OpenAsync(CancellationToken ct)
-    {
-        var connection = new MySqlConnection(ConnectionString);
-        try
-        {
-            await connection.OpenAsync(ct);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    public Task<MySqlConnection> OpenAsync(CancellationToken ct) => Database.OpenAsync(ConnectionString, ct);
 
     private static string? ConfiguredOrNull(IConfiguration configuration)
     {
