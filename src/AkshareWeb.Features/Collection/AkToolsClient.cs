@@ -39,6 +39,10 @@ public static class AkToolsFailures
     public const string NoData = "no_data";
     public const string ParameterError = "parameter_error";
 
+    /// <summary>AKTools' 404 "未找到该接口": AKShare on the AKTools host lacks the function. Apart from
+    /// parameter_error because the fix is on that host (upgrade AKShare) or in the script, not in a run's values.</summary>
+    public const string NoInterface = "no_interface";
+
     public static string Of(AkToolsException e) => e.Kind ?? (e.EmptyResult ? NoData : e.InnerException switch
     {
         HttpRequestException { StatusCode: HttpStatusCode.InternalServerError } => UpstreamError,
@@ -197,7 +201,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         {
             return new AkToolsException(
                 $"AKShare on the AKTools host has no interface {function}: upgrade AKShare there, or correct the interface the script names (AKTools: \"{error}\")")
-            { Kind = AkToolsFailures.ParameterError };
+            { Kind = AkToolsFailures.NoInterface };
         }
 
         if (error.Contains("参数错误", StringComparison.Ordinal))

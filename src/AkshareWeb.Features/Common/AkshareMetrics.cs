@@ -27,7 +27,7 @@ public sealed class AkshareMetrics
         rowsWritten = Meter.CreateCounter<long>("akshareweb.rows.written", description: "Rows inserted or updated in the warehouse, by script");
         akToolsDuration = Meter.CreateHistogram<double>("akshareweb.aktools.call.duration", "s", "Time until AKTools' answer began (or the call failed), by outcome",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] });
-        akToolsFailures = Meter.CreateCounter<long>("akshareweb.aktools.failures", description: "Failed AKTools calls, by kind: unreachable, upstream_error, no_data, parameter_error");
+        akToolsFailures = Meter.CreateCounter<long>("akshareweb.aktools.failures", description: "Failed AKTools calls, by kind: unreachable, upstream_error, no_data, parameter_error, no_interface (AKShare on the AKTools host lacks the function)");
         httpDuration = Meter.CreateHistogram<double>("akshareweb.http.request.duration", "s", "HTTP requests, by route template, method and status class",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
     }

@@ -82,6 +82,22 @@ public sealed class MetricsTests(MetricsApp app) : IClassFixture<MetricsApp>
             - Sum(before, "akshareweb_executions_total", "phase=\"finished\"", "status=\"failed\"", "script=\"interface:macro_cnbs\"") >= 1);
     }
 
+    /// <summary>AKTools' 404 "未找到该接口" (AKShare on its host lacks the function) is its own kind, not a parameter error.</summary>
+    [Fact]
+    public async Task A_function_AKShare_lacks_on_the_AKTools_host_counts_as_no_interface()
+    {
+        app.AkTools.Raw("hostile_fn", "{\"error\": \"" + FakeAkTools.UnknownFunction + "\"}", 404);
+        var before = await ScrapeAsync();
+        var ended = await app.DownloadAsync("hostile_fn", new { level = 1 });
+        Assert.Equal("failed", ended["status"]!.GetValue<string>());
+        Assert.Contains("no interface hostile_fn", ended["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var after = await ScrapeAsync();
+        Assert.Equal(1, Sum(after, "akshareweb_aktools_failures_total", "kind=\"no_interface\"") - Sum(before, "akshareweb_aktools_failures_total", "kind=\"no_interface\""));
+        Assert.Equal(0, Sum(after, "akshareweb_aktools_failures_total", "kind=\"parameter_error\"") - Sum(before, "akshareweb_aktools_failures_total", "kind=\"parameter_error\""));
+        Assert.Equal(1, Sum(after, "akshareweb_aktools_call_duration_seconds_count", "outcome=\"no_interface\"")
+            - Sum(before, "akshareweb_aktools_call_duration_seconds_count", "outcome=\"no_interface\""));
+    }
+
     /// <summary>
     /// The dashboard in deploy/grafana is only as good as the names it queries: a renamed metric or label draws an
     /// empty panel without any error, so each series and label of every panel's query must be in a real scrape.
