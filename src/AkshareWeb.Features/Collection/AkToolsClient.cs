@@ -76,8 +76,10 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
 
     /// <param name="beforeTry">Awaited before each try with its number (1, 2, ...): a parted run waits there for its
     /// turn under the site's rate, so a retry is as polite as a first call.</param>
+    /// <param name="family">The upstream site family the calls count under (<see cref="SourceRates"/>); without it,
+    /// the one the function's name tells.</param>
     public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct,
-        Func<int, CancellationToken, Task>? beforeTry = null)
+        Func<int, CancellationToken, Task>? beforeTry = null, string? family = null)
     {
         if (AkToolsArguments.FunctionProblem(function) is { } badFunction)
         {
@@ -92,7 +94,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var answer = await CallAsync(function, parameters, beforeTry, ct);
+            var answer = await CallAsync(function, parameters, beforeTry, family ?? SourceRates.FamilyOf(function, null), ct);
             metrics?.AkToolsCall(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, null);
             return answer;
         }
@@ -104,7 +106,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
     }
 
     private async Task<Answer> CallAsync(
-        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, CancellationToken ct)
+        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, string family, CancellationToken ct)
     {
         var url = BuildUrl(function, parameters);
         var tries = 0;
@@ -112,6 +114,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         {
             tries++;
             if (beforeTry is not null) await beforeTry(tries, ct);
+            metrics?.AkToolsTry(family);
             HttpResponseMessage? response = null;
             try
             {

@@ -21,7 +21,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// </summary>
 public sealed class ExecutionRunner(
     Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
-    TableWrites writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted)
+    TableWrites writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SourceRates rates)
 {
     /// <summary>
     /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
@@ -101,7 +101,7 @@ public sealed class ExecutionRunner(
             AkToolsClient.Answer? answer = null;
             try
             {
-                answer = await akTools.FetchAsync(plan.InterfaceName, plan.Parameters, run.Token);
+                answer = await akTools.FetchAsync(plan.InterfaceName, plan.Parameters, run.Token, family: await rates.FamilyAsync(plan.InterfaceName, run.Token));
             }
             catch (AkToolsException e) when (e.EmptyResult)
             {

@@ -42,7 +42,9 @@ public sealed partial class PartedRunner
                 {
                     tries = attempt;
                     await rates.WaitTurnAsync(state.Family, token);
-                });
+                    // Stored, not kept in memory: the run's rate counts the calls of every instance taking part.
+                    await store.RecordCallAsync(state.ExecutionId, token);
+                }, state.Family);
             }
             catch (AkToolsException e) when (e.EmptyResult)
             {
