@@ -1421,6 +1421,12 @@ export interface components {
             parts_done: number | null;
             /** Format: int32 */
             parts_failed: number | null;
+            /** Format: int32 */
+            parts_running: number | null;
+            /** Format: int32 */
+            parts_waiting: number | null;
+            /** Format: double */
+            calls_per_second: number | null;
         };
         EnvelopeOfExecutionStats: {
             /** Format: int32 */

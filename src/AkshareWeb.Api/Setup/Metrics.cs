@@ -110,9 +110,10 @@ public sealed class OperatorGauges : IDisposable
     private readonly ILogger<OperatorGauges> logger;
     private readonly SemaphoreSlim gate = new(1, 1);
     private long readAt;
-    private volatile Snapshot current = new(0, 0, 0, 0, 0, 0, 0, []);
+    private volatile Snapshot current = new(0, 0, 0, 0, 0, 0, 0, [], 0, 0);
 
-    private sealed record Snapshot(int DatabaseUp, long Running, long SlotsLimit, long Enqueued, long Scheduled, long Failed, long Processing, IReadOnlyList<(string Table, long Rows)> Tables);
+    private sealed record Snapshot(int DatabaseUp, long Running, long SlotsLimit, long Enqueued, long Scheduled, long Failed, long Processing,
+        IReadOnlyList<(string Table, long Rows)> Tables, long PartsWaiting, long PartsRunning);
 
     public OperatorGauges(AkshareMetrics metrics, Database database, ExecutionStore executions, WarehouseDatabase warehouse, SystemSettings settings, ExecutionSlots slots, JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
     {
@@ -129,6 +130,11 @@ public sealed class OperatorGauges : IDisposable
             new(current.Failed, new KeyValuePair<string, object?>("state", "failed")),
             new(current.Processing, new KeyValuePair<string, object?>("state", "processing")),
         }, description: "Hangfire jobs by state");
+        meter.CreateObservableGauge("akshareweb.execution.parts", () => new Measurement<long>[]
+        {
+            new(current.PartsWaiting, new KeyValuePair<string, object?>("state", "waiting")),
+            new(current.PartsRunning, new KeyValuePair<string, object?>("state", "running")),
+        }, description: "Parts of running executions, on every instance: waiting (pending, not started yet) and running");
         meter.CreateObservableGauge("akshareweb.warehouse.tables", () => current.Tables.Count, description: "Managed warehouse tables");
         meter.CreateObservableGauge("akshareweb.warehouse.table.rows",
             () => current.Tables.Select(t => new Measurement<long>(t.Rows, new KeyValuePair<string, object?>("table", t.Table))),
@@ -163,10 +169,12 @@ public sealed class OperatorGauges : IDisposable
     private async Task<Snapshot> ReadAsync(CancellationToken ct)
     {
         long running;
+        (long Waiting, long Running) parts;
         List<string> names;
         await using (var connection = await database.OpenAsync(ct))
         {
             running = await executions.CountRunningAsync(ct);
+            parts = await executions.OpenPartsAsync(ct);
             names = (await connection.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables", cancellationToken: ct))).AsList();
         }
 
@@ -182,6 +190,6 @@ public sealed class OperatorGauges : IDisposable
                 """, new { names }, cancellationToken: ct))).AsList();
         }
 
-        return new Snapshot(1, running, limit, stats.Enqueued, stats.Scheduled, stats.Failed, stats.Processing, tables);
+        return new Snapshot(1, running, limit, stats.Enqueued, stats.Scheduled, stats.Failed, stats.Processing, tables, parts.Waiting, parts.Running);
     }
 }

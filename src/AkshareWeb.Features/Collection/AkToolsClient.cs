@@ -39,6 +39,10 @@ public static class AkToolsFailures
     public const string NoData = "no_data";
     public const string ParameterError = "parameter_error";
 
+    /// <summary>AKTools' 404 "未找到该接口": AKShare on the AKTools host lacks the function. Apart from
+    /// parameter_error because the fix is on that host (upgrade AKShare) or in the script, not in a run's values.</summary>
+    public const string NoInterface = "no_interface";
+
     public static string Of(AkToolsException e) => e.Kind ?? (e.EmptyResult ? NoData : e.InnerException switch
     {
         HttpRequestException { StatusCode: HttpStatusCode.InternalServerError } => UpstreamError,
@@ -72,8 +76,10 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
 
     /// <param name="beforeTry">Awaited before each try with its number (1, 2, ...): a parted run waits there for its
     /// turn under the site's rate, so a retry is as polite as a first call.</param>
+    /// <param name="family">The upstream site family the calls count under (<see cref="SourceRates"/>); without it,
+    /// the one the function's name tells.</param>
     public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct,
-        Func<int, CancellationToken, Task>? beforeTry = null)
+        Func<int, CancellationToken, Task>? beforeTry = null, string? family = null)
     {
         if (AkToolsArguments.FunctionProblem(function) is { } badFunction)
         {
@@ -88,7 +94,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var answer = await CallAsync(function, parameters, beforeTry, ct);
+            var answer = await CallAsync(function, parameters, beforeTry, family ?? SourceRates.FamilyOf(function, null), ct);
             metrics?.AkToolsCall(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, null);
             return answer;
         }
@@ -100,7 +106,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
     }
 
     private async Task<Answer> CallAsync(
-        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, CancellationToken ct)
+        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, string family, CancellationToken ct)
     {
         var url = BuildUrl(function, parameters);
         var tries = 0;
@@ -108,6 +114,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         {
             tries++;
             if (beforeTry is not null) await beforeTry(tries, ct);
+            metrics?.AkToolsTry(family);
             HttpResponseMessage? response = null;
             try
             {
@@ -197,7 +204,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         {
             return new AkToolsException(
                 $"AKShare on the AKTools host has no interface {function}: upgrade AKShare there, or correct the interface the script names (AKTools: \"{error}\")")
-            { Kind = AkToolsFailures.ParameterError };
+            { Kind = AkToolsFailures.NoInterface };
         }
 
         if (error.Contains("参数错误", StringComparison.Ordinal))

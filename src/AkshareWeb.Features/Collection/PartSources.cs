@@ -19,10 +19,15 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
 
     public int DefaultConcurrency => options.Value.DefaultConcurrency;
 
-    /// <summary>Binds the values and the sources, then checks the sources against the database (a 422 naming the problem).</summary>
+    /// <summary>
+    /// Binds the values and the sources, then checks the sources against the database (a 422 naming the problem).
+    /// With <paramref name="countParts"/> (a request: a task saved, a download, a script test) the parts the
+    /// sources would make now, table sources counted with their filters, must be within <see cref="MaxParts"/>;
+    /// a run's own start counts again when it reads the tables (<see cref="ExpandAsync"/>).
+    /// </summary>
     public async Task<(Dictionary<string, string> Values, IReadOnlyDictionary<string, ParameterSource> Sources)> BindAsync(
         IReadOnlyList<ParameterDefinition> definitions, System.Text.Json.JsonElement? supplied, string writeMode,
-        IReadOnlyDictionary<string, string> extraColumns, CancellationToken ct, bool refuseUnsafe = true)
+        IReadOnlyDictionary<string, string> extraColumns, CancellationToken ct, bool refuseUnsafe = true, bool countParts = true)
     {
         var (values, sources) = binder.BindWithSources(definitions, supplied, MaxParts, refuseUnsafe: refuseUnsafe);
         if (sources.Count == 0) return (values, sources);
@@ -36,7 +41,30 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
             await CheckTableAsync(name, source, ct);
         }
 
+        if (countParts && sources.Values.Any(s => s.FromTable is not null)) await CountPartsAsync(sources, ct);
         return (values, Complete(sources, definitions, extraColumns));
+    }
+
+    /// <summary>A 422 when the sources would make more than <see cref="MaxParts"/> parts with the tables as they are now.</summary>
+    private async Task CountPartsAsync(IReadOnlyDictionary<string, ParameterSource> sources, CancellationToken ct)
+    {
+        long parts = 1;
+        var counted = new List<string>();
+        foreach (var (name, source) in sources.Where(s => s.Value.MakesParts))
+        {
+            long count = source.Values?.Count ?? await CountDistinctAsync(source, ct);
+            parts *= count;
+            counted.Add(source.Values is null ? $"parameters.{name}: {count} values in {source.FromTable} now" : $"parameters.{name}: {count} values");
+            if (parts > MaxParts)
+            {
+                break;
+            }
+        }
+
+        if (parts > MaxParts)
+        {
+            throw ApiError.Validation("parameters", $"the sources make {parts} parts ({string.Join(" x ", counted)}); at most {MaxParts} are allowed");
+        }
     }
 
     private async Task CheckTableAsync(string name, ParameterSource source, CancellationToken ct)
@@ -50,25 +78,30 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
             if (!managed) throw ApiError.Validation($"{field}.from_table", $"no managed table {table}; see GET /api/tables/");
         }
 
-        var columns = await ColumnsAsync(table, ct);
+        var columns = await ColumnTypesAsync(table, ct);
         if (columns.Count == 0) throw ApiError.Validation($"{field}.from_table", $"no managed table {table}; see GET /api/tables/");
-        if (!columns.Contains(source.Column!))
+        if (!columns.ContainsKey(source.Column!))
         {
             throw ApiError.Validation($"{field}.column", $"no column {source.Column} in {table}");
         }
 
-        foreach (var filtered in source.Filter?.Keys ?? [])
+        foreach (var (column, op, value) in source.Conditions())
         {
-            if (!columns.Contains(filtered)) throw ApiError.Validation($"{field}.filter.{filtered}", $"no column {filtered} in {table}");
+            if (!columns.TryGetValue(column, out var type)) throw ApiError.Validation($"{field}.filter.{column}", $"no column {column} in {table}");
+            if (!FilterOperators.Fits(type, value)) throw ApiError.Validation($"{field}.filter.{column}", $"{op}: {value} is not a value of {type}");
         }
     }
 
-    private async Task<HashSet<string>> ColumnsAsync(string table, CancellationToken ct)
+    private async Task<HashSet<string>> ColumnsAsync(string table, CancellationToken ct) =>
+        (await ColumnTypesAsync(table, ct)).Keys.ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The table's columns and their types (COLUMN_TYPE in capitals, as the data page's filters know them).</summary>
+    private async Task<Dictionary<string, string>> ColumnTypesAsync(string table, CancellationToken ct)
     {
         await using var connection = await warehouse.OpenAsync(ct);
-        return (await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
-            new { table }, cancellationToken: ct))).ToHashSet(StringComparer.Ordinal);
+        return (await connection.QueryAsync<(string Name, string Type)>(new CommandDefinition(
+            "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table",
+            new { table }, cancellationToken: ct))).ToDictionary(c => c.Name, c => c.Type.ToUpperInvariant(), StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -109,7 +142,9 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
             var values = source.Values ?? await ReadColumnAsync(source, ct);
             if ((long)parts.Count * values.Count > MaxParts)
             {
-                throw new InvalidOperationException($"the parameter sources make {(long)parts.Count * values.Count} parts; at most {MaxParts} are allowed");
+                var origin = source.FromTable is null ? $"{values.Count} values" : $"{values.Count} values in {source.FromTable} now";
+                throw new TooManyPartsException(
+                    $"the parameter sources make {(long)parts.Count * values.Count} parts (parameters.{name}: {origin}); at most {MaxParts} are allowed (Parts:MaxParts)");
             }
 
             parts = [.. parts.SelectMany(p => values.Select(v => new Dictionary<string, string>(p, StringComparer.Ordinal) { [name] = v }))];
@@ -120,21 +155,38 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
 
     private async Task<IReadOnlyList<string>> ReadColumnAsync(ParameterSource source, CancellationToken ct)
     {
+        var (from, args) = await DistinctSqlAsync(source, ct);
+        await using var connection = await warehouse.OpenAsync(ct);
+        return (await connection.QueryAsync<string>(new CommandDefinition(
+            $"SELECT DISTINCT CAST({ColumnNames.Quote(source.Column!)} AS CHAR) {from} ORDER BY 1", args, cancellationToken: ct))).ToList();
+    }
+
+    private async Task<long> CountDistinctAsync(ParameterSource source, CancellationToken ct)
+    {
+        var (from, args) = await DistinctSqlAsync(source, ct);
+        await using var connection = await warehouse.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"SELECT COUNT(DISTINCT CAST({ColumnNames.Quote(source.Column!)} AS CHAR)) {from}", args, cancellationToken: ct));
+    }
+
+    /// <summary>FROM and WHERE of a table source's values: its column not null and its filter, each condition as the
+    /// data page's filter of the same operator makes it (<see cref="FilterOperators"/>).</summary>
+    private async Task<(string From, DynamicParameters Args)> DistinctSqlAsync(ParameterSource source, CancellationToken ct)
+    {
         var columns = await ColumnsAsync(source.FromTable!, ct);
         if (!columns.Contains(source.Column!)) throw new InvalidOperationException($"the table {source.FromTable} has no column {source.Column} (any more)");
-        var sql = new StringBuilder($"SELECT DISTINCT CAST({ColumnNames.Quote(source.Column!)} AS CHAR) FROM {ColumnNames.Quote(source.FromTable!)} WHERE {ColumnNames.Quote(source.Column!)} IS NOT NULL");
+        var sql = new StringBuilder($"FROM {ColumnNames.Quote(source.FromTable!)} WHERE {ColumnNames.Quote(source.Column!)} IS NOT NULL");
         var args = new DynamicParameters();
         var i = 0;
-        foreach (var (column, value) in source.Filter ?? new Dictionary<string, string>())
+        foreach (var (column, op, value) in source.Conditions())
         {
             if (!columns.Contains(column)) throw new InvalidOperationException($"the table {source.FromTable} has no column {column} (any more)");
-            sql.Append(CultureInfo.InvariantCulture, $" AND {ColumnNames.Quote(column)} = @f{i}");
-            args.Add($"f{i++}", value);
+            var name = "f" + i++.ToString(CultureInfo.InvariantCulture);
+            sql.Append(" AND ").Append(FilterOperators.Condition(ColumnNames.Quote(column), op, name));
+            args.Add(name, FilterOperators.Argument(op, value));
         }
 
-        sql.Append(" ORDER BY 1");
-        await using var connection = await warehouse.OpenAsync(ct);
-        return (await connection.QueryAsync<string>(new CommandDefinition(sql.ToString(), args, cancellationToken: ct))).ToList();
+        return (sql.ToString(), args);
     }
 
     /// <summary>
@@ -171,3 +223,6 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
         return source.Default is null ? null : binder.ResolveDate(source.Default, source.Format, out _) ?? source.Default;
     }
 }
+
+/// <summary>A run's sources make more parts than Parts:MaxParts allows (a table grew since the request was checked).</summary>
+public sealed class TooManyPartsException(string message) : InvalidOperationException(message);

@@ -214,24 +214,24 @@ public sealed partial class ParameterBinder(MarketTime market)
                 return null;
             }
 
-            var filter = new Dictionary<string, string>(StringComparer.Ordinal);
+            var filter = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             if (value.TryGetProperty("filter", out var f) && f.ValueKind != JsonValueKind.Null)
             {
                 if (f.ValueKind != JsonValueKind.Object)
                 {
-                    errors.Add(new FieldError($"{field}.filter", "must be an object of column: value"));
+                    errors.Add(new FieldError($"{field}.filter", "must be an object of column: value or column: {operator: value}"));
                     return null;
                 }
 
                 foreach (var condition in f.EnumerateObject())
                 {
-                    if (condition.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null)
+                    if (FilterProblem(condition.Value) is { } problem)
                     {
-                        errors.Add(new FieldError($"{field}.filter.{Printable(condition.Name)}", "must be a single value"));
+                        errors.Add(new FieldError($"{field}.filter.{Printable(condition.Name)}", problem));
                         return null;
                     }
 
-                    filter[condition.Name] = condition.Value.ValueKind == JsonValueKind.String ? condition.Value.GetString()! : condition.Value.GetRawText();
+                    filter[condition.Name] = condition.Value.Clone();
                 }
             }
 
@@ -264,6 +264,24 @@ public sealed partial class ParameterBinder(MarketTime market)
 
         errors.Add(new FieldError(field, "an object here must be {\"values\": [...]}, {\"from_table\": ..., \"column\": ...} or, for a date, {\"since_last\": ..., \"overlap_days\": n}"));
         return null;
+    }
+
+    /// <summary>What is wrong with one column's filter: a single value (equality) or an object of operator: single
+    /// value, the operators those of the data page's filter[列][op] (<see cref="FilterOperators"/>).</summary>
+    private static string? FilterProblem(JsonElement condition)
+    {
+        static bool Single(JsonElement v) => v.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False;
+        if (Single(condition)) return null;
+        if (condition.ValueKind != JsonValueKind.Object) return "must be a single value or {operator: value}";
+        var any = false;
+        foreach (var op in condition.EnumerateObject())
+        {
+            any = true;
+            if (!FilterOperators.IsKnown(op.Name)) return $"{FilterOperators.Expected}, not {Printable(op.Name)}";
+            if (!Single(op.Value)) return $"{op.Name}: must be a single value";
+        }
+
+        return any ? null : "must name at least one operator: eq, gt, gte, lt, lte or like";
     }
 
     /// <summary>Fills a script's constant columns: "{param}" takes the run's value, "{today}" the run's date.</summary>

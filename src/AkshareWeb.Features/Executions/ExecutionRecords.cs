@@ -2,12 +2,18 @@ using System.Text.Json;
 
 namespace AkshareWeb.Features.Executions;
 
-/// <summary>An execution as the API shows it.</summary>
+/// <summary>
+/// An execution as the API shows it. A parted run also shows, read from the database when asked (so whichever
+/// instances run its parts): <c>parts_running</c>, <c>parts_waiting</c> (pending, not started yet) and
+/// <c>calls_per_second</c>, its AKTools calls, tries included, of the last 60 seconds divided by 60. All three are
+/// null for a run without parts.
+/// </summary>
 public sealed record ExecutionView(
     string ExecutionId, long? TaskId, string? ScriptId, string InterfaceName, string TargetTable, string Status, string TriggeredBy,
     JsonElement? Parameters, DateTime CreatedAt, DateTime? StartTime, DateTime? EndTime, double? ExecutionTime, int Progress,
     long? RowsFetched, long? RowsBefore, long? RowsAfter, long? RowsAffected, long? RowsInserted, long? RowsUpdated,
-    JsonElement? Result, string? ErrorMessage, int RetryCount, string? RetryOf, int? PartsTotal, int? PartsDone, int? PartsFailed);
+    JsonElement? Result, string? ErrorMessage, int RetryCount, string? RetryOf, int? PartsTotal, int? PartsDone, int? PartsFailed,
+    int? PartsRunning, int? PartsWaiting, double? CallsPerSecond);
 
 public static class ExecutionStatuses
 {
@@ -29,11 +35,16 @@ public static class ExecutionRecords
         string ExecutionId, long? TaskId, string? ScriptId, string InterfaceName, string TargetTable, string Status, string TriggeredBy,
         string? Parameters, DateTime CreatedAt, DateTime? StartTime, DateTime? EndTime, double? ExecutionTime, int Progress,
         long? RowsFetched, long? RowsBefore, long? RowsAfter, long? RowsAffected, long? RowsInserted, long? RowsUpdated,
-        string? Result, string? ErrorMessage, int RetryCount, string? RetryOf, long? UserId, int? PartsTotal, int? PartsDone, int? PartsFailed)
+        string? Result, string? ErrorMessage, int RetryCount, string? RetryOf, long? UserId, int? PartsTotal, int? PartsDone, int? PartsFailed,
+        long? PartsRunning, long? PartsWaiting, long? CallsLastMinute)
     {
         public ExecutionView ToView() => new(ExecutionId, TaskId, ScriptId, InterfaceName, TargetTable, Status, TriggeredBy,
             Json(Parameters), CreatedAt, StartTime, EndTime, ExecutionTime, Progress, RowsFetched, RowsBefore, RowsAfter,
-            RowsAffected, RowsInserted, RowsUpdated, Json(Result), ErrorMessage, RetryCount, RetryOf, PartsTotal, PartsDone, PartsFailed);
+            RowsAffected, RowsInserted, RowsUpdated, Json(Result), ErrorMessage, RetryCount, RetryOf, PartsTotal, PartsDone, PartsFailed,
+            (int?)PartsRunning, (int?)PartsWaiting, CallsLastMinute is { } calls ? Math.Round(calls / (double)RateWindowSeconds, 2) : null);
+
+        /// <summary>The window of calls_per_second, in seconds.</summary>
+        public const int RateWindowSeconds = 60;
 
         private static JsonElement? Json(string? text)
         {

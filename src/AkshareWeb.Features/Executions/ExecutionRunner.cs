@@ -21,7 +21,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// </summary>
 public sealed class ExecutionRunner(
     Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
-    TableWrites writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted)
+    TableWrites writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SourceRates rates)
 {
     /// <summary>
     /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
@@ -66,6 +66,19 @@ public sealed class ExecutionRunner(
             return new ExecutionOutcome(ExecutionStatuses.Failed, 0, problem);
         }
 
+        // Looked up now, next to the claim, not between the heartbeat and the call: a run that is waiting for AKTools
+        // does not otherwise need the database. The family only labels the calls counter, so a lookup that fails
+        // falls back to what the function's name tells instead of failing the run.
+        string family;
+        try
+        {
+            family = await rates.FamilyAsync(plan.InterfaceName, ct);
+        }
+        catch (MySqlException)
+        {
+            family = SourceRates.FamilyOf(plan.InterfaceName, null);
+        }
+
         metrics.Started(plan);
         var watch = Stopwatch.StartNew();
         var progress = new RunProgress();
@@ -101,7 +114,7 @@ public sealed class ExecutionRunner(
             AkToolsClient.Answer? answer = null;
             try
             {
-                answer = await akTools.FetchAsync(plan.InterfaceName, plan.Parameters, run.Token);
+                answer = await akTools.FetchAsync(plan.InterfaceName, plan.Parameters, run.Token, family: family);
             }
             catch (AkToolsException e) when (e.EmptyResult)
             {

@@ -167,6 +167,21 @@ public sealed partial class ExecutionStore
         worker,
     }, CancellationToken.None);
 
+    /// <summary>One AKTools call (a try) of the run, at the database's clock, which every instance shares.</summary>
+    public Task RecordCallAsync(string executionId, CancellationToken ct) => RunAsync(
+        "INSERT INTO execution_calls (execution_id, called_at) VALUES (@executionId, UTC_TIMESTAMP(6))", new { executionId }, ct);
+
+    /// <summary>Parts of running executions that wait for their turn and that run now, on every instance.</summary>
+    public async Task<(long Waiting, long Running)> OpenPartsAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.QuerySingleAsync<(long, long)>(new CommandDefinition("""
+            SELECT CAST(COALESCE(SUM(p.status = 'pending'), 0) AS SIGNED), CAST(COALESCE(SUM(p.status = 'running'), 0) AS SIGNED)
+            FROM executions e JOIN execution_parts p ON p.execution_id = e.execution_id AND p.status IN ('pending', 'running')
+            WHERE e.status = 'running'
+            """, cancellationToken: ct));
+    }
+
     public Task BeatPartsAsync(IReadOnlyCollection<long> parts, CancellationToken ct) => parts.Count == 0 ? Task.CompletedTask : RunAsync(
         "UPDATE execution_parts SET heartbeat_at = @now WHERE id IN @parts AND status = 'running'", new { now = time.GetUtcNow().UtcDateTime, parts }, ct);
 
@@ -184,6 +199,7 @@ public sealed partial class ExecutionStore
             UPDATE executions SET heartbeat_at = @now, progress = @progress, parts_done = @Done, parts_failed = @Failed,
               rows_fetched = @Fetched, rows_affected = @Written, result = @result
             WHERE execution_id = @executionId AND status = 'running';
+            DELETE FROM execution_calls WHERE execution_id = @executionId AND called_at < UTC_TIMESTAMP(6) - INTERVAL 2 MINUTE;
             SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
             """, new { now = time.GetUtcNow().UtcDateTime, progress = counts.Progress, counts.Done, counts.Failed, counts.Fetched, counts.Written, result, executionId },
             cancellationToken: ct));
@@ -208,8 +224,9 @@ public sealed partial class ExecutionStore
 
     /// <summary>Records a parted run's end once: the status change from running is the lock. True for the one
     /// call that recorded it.</summary>
-    public async Task<bool> EndPartedAsync(string executionId, string status, string? error, long rowsAfter, string result, PartCounts? counts) =>
-        await RunAsync("""
+    public async Task<bool> EndPartedAsync(string executionId, string status, string? error, long rowsAfter, string result, PartCounts? counts)
+    {
+        var ended = await RunAsync("""
             UPDATE executions SET status = @status, end_time = @end, execution_time = TIMESTAMPDIFF(MICROSECOND, start_time, @end) / 1e6,
               progress = @progress, rows_fetched = @fetched, rows_after = @rowsAfter, rows_affected = @written,
               parts_total = @total, parts_done = @done, parts_failed = @failed, result = @result, error_message = @error, heartbeat_at = @end
@@ -229,6 +246,10 @@ public sealed partial class ExecutionStore
             error,
             executionId,
         }, CancellationToken.None) == 1;
+        // An ended run makes no more calls: its rate is 0 from now on, and its calls are not kept.
+        if (ended) await RunAsync("DELETE FROM execution_calls WHERE execution_id = @executionId", new { executionId }, CancellationToken.None);
+        return ended;
+    }
 
     /// <summary>The parts of <paramref name="from"/> that did not succeed become pending parts of <paramref name="to"/>.</summary>
     private static Task CopyUnfinishedPartsAsync(MySqlConnection connection, MySqlTransaction transaction, string from, string to, CancellationToken ct) =>

@@ -30,7 +30,13 @@ public sealed partial class ExecutionStore
         rows_fetched AS RowsFetched, rows_before AS RowsBefore, rows_after AS RowsAfter, rows_affected AS RowsAffected,
         rows_inserted AS RowsInserted, rows_updated AS RowsUpdated, CAST(result AS CHAR) AS Result,
         error_message AS ErrorMessage, retry_count AS RetryCount, retry_of AS RetryOf, user_id AS UserId,
-        parts_total AS PartsTotal, parts_done AS PartsDone, parts_failed AS PartsFailed
+        parts_total AS PartsTotal, parts_done AS PartsDone, parts_failed AS PartsFailed,
+        CASE WHEN parts_total IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM execution_parts p
+          WHERE p.execution_id = executions.execution_id AND p.status = 'running') END AS PartsRunning,
+        CASE WHEN parts_total IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM execution_parts p
+          WHERE p.execution_id = executions.execution_id AND p.status = 'pending') END AS PartsWaiting,
+        CASE WHEN parts_total IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM execution_calls c
+          WHERE c.execution_id = executions.execution_id AND c.called_at >= UTC_TIMESTAMP(6) - INTERVAL 60 SECOND) END AS CallsLastMinute
         """;
 
     /// <summary>The visibility filter for a caller, as SQL over the alias-free executions table (parameter @callerId).</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Collection;
 
@@ -42,7 +43,8 @@ public sealed partial class PartedRunner
                 {
                     tries = attempt;
                     await rates.WaitTurnAsync(state.Family, token);
-                });
+                    await RecordCallAsync(state.ExecutionId, token);
+                }, state.Family);
             }
             catch (AkToolsException e) when (e.EmptyResult)
             {
@@ -102,5 +104,21 @@ public sealed partial class PartedRunner
         await store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted + updated, error);
 
         state.Running.TryRemove(part.Id, out _);
+    }
+
+    /// <summary>
+    /// Stored, not kept in memory: the run's calls_per_second counts the calls of every instance taking part. Only
+    /// a figure to watch, so a record the database refuses does not fail the part about to be fetched.
+    /// </summary>
+    private async Task RecordCallAsync(string executionId, CancellationToken ct)
+    {
+        try
+        {
+            await store.RecordCallAsync(executionId, ct);
+        }
+        catch (MySqlException e)
+        {
+            logger.LogDebug(e, "A call of parted execution {ExecutionId} was not recorded for its rate", executionId);
+        }
     }
 }

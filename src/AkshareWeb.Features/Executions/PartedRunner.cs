@@ -35,7 +35,7 @@ public sealed partial class PartedRunner(
             }
             catch (Exception e) when (e is InvalidOperationException or MySqlException)
             {
-                var problem = $"the parameter sources could not be read: {e.Message}";
+                var problem = e is TooManyPartsException ? e.Message : $"the parameter sources could not be read: {e.Message}";
                 await store.EndPartedAsync(executionId, ExecutionStatuses.Failed, problem, 0,
                     JsonSerializer.Serialize(new Dictionary<string, object?> { ["message"] = problem }), null);
                 return new ExecutionOutcome(ExecutionStatuses.Failed, 0, e.Message);

@@ -27,7 +27,7 @@ public static class TestScript
 
     /// <summary>A test counts against the user's running ad-hoc work, as a download does, while it runs.</summary>
     public sealed class Handler(
-        DataScriptLibrary library, Database database, ParameterBinder binder, PartSources sources, AkToolsClient akTools, Executions.AdhocQuota quotas)
+        DataScriptLibrary library, Database database, ParameterBinder binder, PartSources sources, AkToolsClient akTools, SourceRates rates, Executions.AdhocQuota quotas)
         : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken ct)
@@ -80,7 +80,7 @@ public static class TestScript
             long count = 0;
             try
             {
-                using var answer = await akTools.FetchAsync(script.Interface, parameters, ct);
+                using var answer = await akTools.FetchAsync(script.Interface, parameters, ct, family: await rates.FamilyAsync(script.Interface, ct));
                 while (await answer.Rows.ReadAsync(ExecutionRunner.BatchSize, ExecutionRunner.BatchBytes, ct) is { } batch)
                 {
                     script.DatedColumns?.Apply(batch);

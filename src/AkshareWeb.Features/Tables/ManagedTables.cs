@@ -186,7 +186,7 @@ public sealed class ManagedTables
             var close = key.IndexOf(']', StringComparison.Ordinal);
             var name = close > 7 ? key[7..close] : "";
             var rest = key[(close + 1)..];
-            var op = rest.Length == 0 ? "eq" : rest.Length > 2 && rest.StartsWith('[') && rest.EndsWith(']') ? rest[1..^1] : "?";
+            var op = rest.Length == 0 ? FilterOperators.Equal : rest.Length > 2 && rest.StartsWith('[') && rest.EndsWith(']') ? rest[1..^1] : "?";
             var column = columns.FirstOrDefault(c => c.Name == name) ?? columns.FirstOrDefault(c => c.OriginalName == name);
             if (column is null || Hidden.Contains(column.Name))
             {
@@ -194,16 +194,16 @@ public sealed class ManagedTables
                 continue;
             }
 
-            if (op is not ("eq" or "gt" or "gte" or "lt" or "lte" or "like"))
+            if (!FilterOperators.IsKnown(op))
             {
-                errors.Add(new FieldError(key, "operator must be eq, gt, gte, lt, lte or like"));
+                errors.Add(new FieldError(key, FilterOperators.Expected));
                 continue;
             }
 
             foreach (var value in values)
             {
                 if (value is null) continue;
-                if (!Fits(column.Type, value))
+                if (!FilterOperators.Fits(column.Type, value))
                 {
                     errors.Add(new FieldError(key, $"{value} is not a value of {column.Type}"));
                     continue;
@@ -216,15 +216,6 @@ public sealed class ManagedTables
         if (errors.Count > 0) throw new ApiError(422, ErrorCodes.ValidationFailed, "invalid filters", errors);
         return filters;
     }
-
-    private static bool Fits(string type, string value) =>
-        type.StartsWith("BIGINT", StringComparison.Ordinal) || type.StartsWith("INT", StringComparison.Ordinal) || type.StartsWith("TINYINT", StringComparison.Ordinal)
-            ? long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
-            : type.StartsWith("DOUBLE", StringComparison.Ordinal) || type.StartsWith("DECIMAL", StringComparison.Ordinal)
-                ? decimal.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
-                : type.StartsWith("DATE", StringComparison.Ordinal)
-                    ? DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
-                    : true;
 
     /// <summary>WHERE clause (identifiers from the catalogue, values as parameters).</summary>
     public static string Where(IReadOnlyList<ColumnFilter> filters, DynamicParameters args)
@@ -240,10 +231,9 @@ public sealed class ManagedTables
         for (var i = 0; i < filters.Count; i++)
         {
             var f = filters[i];
-            var op = f.Operator switch { "gt" => ">", "gte" => ">=", "lt" => "<", "lte" => "<=", "like" => "LIKE", _ => "=" };
             var name = "f" + i.ToString(CultureInfo.InvariantCulture);
-            conditions.Add($"{ColumnNames.Quote(f.Column.Name)} {op} @{name}");
-            args.Add(name, f.Operator == "like" ? Like.Contains(f.Value) : f.Value);
+            conditions.Add(FilterOperators.Condition(ColumnNames.Quote(f.Column.Name), f.Operator, name));
+            args.Add(name, FilterOperators.Argument(f.Operator, f.Value));
         }
 
         return conditions;

@@ -45,8 +45,10 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
             ?? throw ApiError.Conflict($"the task's data script {task.ScriptId} no longer exists");
         using var stored = JsonDocument.Parse(task.Parameters);
         // A stored value AKTools must not receive (written behind the service's back) reaches the run, which fails
-        // with the reason and never calls AKTools; a 422 here would leave a scheduled run without a trace.
-        var (parameters, parted) = await sources.BindAsync(script.Parameters, stored.RootElement.Clone(), script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false);
+        // with the reason and never calls AKTools; a 422 here would leave a scheduled run without a trace. For the same
+        // reason a table source that grew past the part cap is not counted here: the run counts when it reads it, and fails.
+        var (parameters, parted) = await sources.BindAsync(
+            script.Parameters, stored.RootElement.Clone(), script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false, countParts: false);
         var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
             PartSources.ExtraColumns(binder, script.ExtraColumns, parameters, parted), triggeredBy, task.Id, script.Id, caller?.Id,
             script.Name, script.Category, scheduleKey, script.DatedColumns, parted.Count > 0 ? parted : null, task.Concurrency);

@@ -1,8 +1,13 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AkshareWeb.Tests.Infrastructure;
+using AkshareWeb.Tests.Tasks;
+using Dapper;
+using Microsoft.AspNetCore.Http;
 
 namespace AkshareWeb.Tests.Operations;
 
@@ -80,6 +85,70 @@ public sealed class MetricsTests(MetricsApp app) : IClassFixture<MetricsApp>
         Assert.True(Sum(after, "akshareweb_aktools_failures_total", "kind=\"upstream_error\"") - Sum(before, "akshareweb_aktools_failures_total", "kind=\"upstream_error\"") >= 1);
         Assert.True(Sum(after, "akshareweb_executions_total", "phase=\"finished\"", "status=\"failed\"", "script=\"interface:macro_cnbs\"")
             - Sum(before, "akshareweb_executions_total", "phase=\"finished\"", "status=\"failed\"", "script=\"interface:macro_cnbs\"") >= 1);
+    }
+
+    /// <summary>AKTools' 404 "未找到该接口" (AKShare on its host lacks the function) is its own kind, not a parameter error.</summary>
+    [Fact]
+    public async Task A_function_AKShare_lacks_on_the_AKTools_host_counts_as_no_interface()
+    {
+        app.AkTools.Raw("hostile_fn", "{\"error\": \"" + FakeAkTools.UnknownFunction + "\"}", 404);
+        var before = await ScrapeAsync();
+        var ended = await app.DownloadAsync("hostile_fn", new { level = 1 });
+        Assert.Equal("failed", ended["status"]!.GetValue<string>());
+        Assert.Contains("no interface hostile_fn", ended["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var after = await ScrapeAsync();
+        Assert.Equal(1, Sum(after, "akshareweb_aktools_failures_total", "kind=\"no_interface\"") - Sum(before, "akshareweb_aktools_failures_total", "kind=\"no_interface\""));
+        Assert.Equal(0, Sum(after, "akshareweb_aktools_failures_total", "kind=\"parameter_error\"") - Sum(before, "akshareweb_aktools_failures_total", "kind=\"parameter_error\""));
+        Assert.Equal(1, Sum(after, "akshareweb_aktools_call_duration_seconds_count", "outcome=\"no_interface\"")
+            - Sum(before, "akshareweb_aktools_call_duration_seconds_count", "outcome=\"no_interface\""));
+    }
+
+    /// <summary>
+    /// A parted download of five symbols, its four parts at once (the default concurrency) held at AKTools: the
+    /// parts gauge shows four running and one waiting, the calls counter four calls toward eastmoney (the family of
+    /// stock_zh_a_hist's module), and five once every part is done.
+    /// </summary>
+    [Fact]
+    public async Task Parts_waiting_and_running_and_calls_by_site_family_are_exported()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        string[] symbols = ["970001", "970002", "970003", "970004", "970005"];
+        app.AkTools.Handle("stock_zh_a_hist", async context =>
+        {
+            await gate.Task.WaitAsync(context.RequestAborted);
+            var symbol = context.Request.Query["symbol"].ToString();
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new[] { TestScripts.Bar(symbol, new DateOnly(2024, 6, 3), 10) }), context.RequestAborted);
+        });
+        var before = await ScrapeAsync();
+        var (client, _, _) = await app.NewUserAsync();
+        long interfaceId;
+        await using (var db = await app.OpenDatabaseAsync())
+        {
+            interfaceId = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = 'stock_zh_a_hist'");
+        }
+
+        var id = (await (await client.PostAsJsonAsync("/api/data/download", new
+        {
+            interface_id = interfaceId, parameters = new { symbol = new { values = symbols }, start_date = "20240603", end_date = "20240603" },
+        })).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
+        await TaskTestKit.EventuallyAsync(() => Task.FromResult(app.AkTools.Calls.Count(c => c.Function == "stock_zh_a_hist")), n => n >= 4);
+
+        var during = await ScrapeAsync();
+        Assert.Equal(4, Sum(during, "akshareweb_execution_parts", "state=\"running\""));
+        Assert.Equal(1, Sum(during, "akshareweb_execution_parts", "state=\"waiting\""));
+        Assert.Equal(4, Sum(during, "akshareweb_aktools_calls_total", "family=\"eastmoney\"") - Sum(before, "akshareweb_aktools_calls_total", "family=\"eastmoney\""));
+        var execution = (await (await client.GetAsync($"/api/executions/{id}")).ExpectAsync(200, 0))["data"]!;
+        Assert.Equal(4, execution["parts_running"]!.GetValue<int>());
+        Assert.Equal(1, execution["parts_waiting"]!.GetValue<int>());
+        Assert.Equal(Math.Round(4 / 60.0, 2), execution["calls_per_second"]!.GetValue<double>());
+
+        gate.SetResult();
+        Assert.Equal("completed", (await app.WaitForEndAsync(client, id))["status"]!.GetValue<string>());
+        var after = await ScrapeAsync();
+        Assert.Equal(5, Sum(after, "akshareweb_aktools_calls_total", "family=\"eastmoney\"") - Sum(before, "akshareweb_aktools_calls_total", "family=\"eastmoney\""));
+        Assert.Equal(0, Sum(after, "akshareweb_execution_parts"));
+        Assert.Contains("akshareweb_execution_parts{", after);
     }
 
     /// <summary>

@@ -56,6 +56,41 @@ public sealed class PartsAcrossInstancesTests
         await ((IAsyncLifetime)first).DisposeAsync();
     }
 
+    /// <summary>
+    /// calls_per_second counts the calls of every instance taking part: once both have called twice or more, the
+    /// calls of the last minute it stands for are at least all the calls both fakes had received before the question
+    /// (more than the asked instance made) and at most those received a little after it.
+    /// </summary>
+    [Fact]
+    public async Task The_call_rate_of_a_run_counts_the_calls_of_both_instances()
+    {
+        await using var first = new PartsApp();
+        await first.InitializeAsync();
+        first.ServeWindowBars("fanout_bars_em", TimeSpan.FromMilliseconds(300));
+        await using var second = new OtherInstance(first);
+        await second.InitializeAsync();
+        second.ServeWindowBars("fanout_bars_em", TimeSpan.FromMilliseconds(300));
+        _ = second.Server;
+
+        var (client, _, _) = await first.NewUserAsync();
+        var symbols = Enumerable.Range(1, 48).Select(i => $"86{i:D4}").ToArray();
+        var taskId = await first.ScriptTaskAsync(client, "fanout_bars_em", new { symbol = new { values = symbols } }, concurrency: 4);
+        var id = await PartsApp.ExecuteAsync(client, taskId);
+        await TaskTestKit.EventuallyAsync(() => Task.FromResult((first.Arrivals.Count, second.Arrivals.Count)), n => n.Item1 >= 2 && n.Item2 >= 2);
+
+        var before = first.Arrivals.Count + second.Arrivals.Count;
+        var execution = (await (await client.GetAsync($"/api/executions/{id}")).ExpectAsync(200, 0))["data"]!;
+        await Task.Delay(200);
+        var after = first.Arrivals.Count + second.Arrivals.Count;
+        var calls = (int)Math.Round(execution["calls_per_second"]!.GetValue<double>() * 60);
+        Assert.True(execution["status"]!.GetValue<string>() == "running" && calls >= before && calls <= after,
+            $"calls {calls}, fakes {before}..{after}: {execution.ToJsonString()}");
+        Assert.Equal("completed", (await first.EndAsync(client, id))["status"]!.GetValue<string>());
+
+        await ((IAsyncLifetime)second).DisposeAsync();
+        await ((IAsyncLifetime)first).DisposeAsync();
+    }
+
     [Fact]
     public async Task A_restart_mid_run_finishes_the_remaining_parts_without_duplicates()
     {

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Web;
+using AkshareWeb.Tests.Infrastructure;
+using AkshareWeb.Tests.Tasks;
+using Microsoft.AspNetCore.Http;
+
+namespace AkshareWeb.Tests.Parts;
+
+/// <summary>A parted run shows its parts running and waiting and its effective call rate wherever it is listed.</summary>
+public sealed class PartRateTests(PartsApp app) : IClassFixture<PartsApp>
+{
+    private static void Shows(JsonNode execution, int running, int waiting, double callsPerSecond)
+    {
+        Assert.Equal(running, execution["parts_running"]!.GetValue<int>());
+        Assert.Equal(waiting, execution["parts_waiting"]!.GetValue<int>());
+        Assert.Equal(callsPerSecond, execution["calls_per_second"]!.GetValue<double>());
+    }
+
+    /// <summary>
+    /// One part at a time: 980001 is fetched, 980002 fails on each of its 3 tries (AKTools' 500), 980003 is held at
+    /// the fake while 980004 and 980005 wait. Five calls reached AKTools: the rate is 5/60 per second, tries included.
+    /// </summary>
+    [Fact]
+    public async Task A_parted_run_shows_parts_running_and_waiting_and_its_calls_of_the_last_minute()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.AkTools.Handle("fanout_bars_em", async context =>
+        {
+            var symbol = context.Request.Query["symbol"].ToString();
+            if (symbol == "980002")
+            {
+                context.Response.StatusCode = 500;
+                await context.Response.WriteAsync("Internal Server Error", context.RequestAborted);
+                return;
+            }
+
+            if (symbol == "980003") await gate.Task.WaitAsync(context.RequestAborted);
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new[] { TestScripts.Bar(symbol, new DateOnly(2024, 6, 3), 10) }), context.RequestAborted);
+        });
+        var (client, _, _) = await app.NewUserAsync();
+
+        var single = await app.DownloadAsync("fanout_bars_em", new { symbol = "980009" }, client: client);
+        Assert.Equal("completed", single["status"]!.GetValue<string>());
+        Assert.Null(single["parts_running"]);
+        Assert.Null(single["parts_waiting"]);
+        Assert.Null(single["calls_per_second"]);
+
+        string[] symbols = ["980001", "980002", "980003", "980004", "980005"];
+        var taskId = await app.ScriptTaskAsync(client, "fanout_bars_em", new { symbol = new { values = symbols } }, concurrency: 1);
+        var id = await PartsApp.ExecuteAsync(client, taskId);
+        int Calls() => app.AkTools.Calls.Count(c => c.Function == "fanout_bars_em" && symbols.Contains(HttpUtility.ParseQueryString(c.Query)["symbol"]));
+        await TaskTestKit.EventuallyAsync(() => Task.FromResult(app.AkTools.Calls.Any(c => c.Function == "fanout_bars_em" && c.Query.Contains("980003", StringComparison.Ordinal))), held => held);
+        Assert.Equal(5, Calls());
+
+        // parts_done and parts_failed are the heartbeat's counts, up to a second behind; the new three are read when asked.
+        var execution = await TaskTestKit.EventuallyAsync(async () => (await (await client.GetAsync($"/api/executions/{id}")).ExpectAsync(200, 0))["data"]!,
+            e => e["parts_done"]!.GetValue<int>() == 1);
+        Assert.Equal(1, execution["parts_failed"]!.GetValue<int>());
+        Shows(execution, running: 1, waiting: 2, callsPerSecond: Math.Round(5 / 60.0, 2));
+        var listed = (await (await client.GetAsync("/api/executions/?page_size=100")).ExpectAsync(200, 0))["data"]!["items"]!.AsArray()
+            .Single(e => e!["execution_id"]!.GetValue<string>() == id)!;
+        Shows(listed, running: 1, waiting: 2, callsPerSecond: Math.Round(5 / 60.0, 2));
+        var ofTask = Assert.Single((await (await client.GetAsync($"/api/tasks/{taskId}/executions")).ExpectAsync(200, 0))["data"]!["items"]!.AsArray())!;
+        Shows(ofTask, running: 1, waiting: 2, callsPerSecond: Math.Round(5 / 60.0, 2));
+
+        gate.SetResult();
+        var ended = await app.EndAsync(client, id);
+        Assert.Equal("failed", ended["status"]!.GetValue<string>());
+        Assert.Equal(4, ended["parts_done"]!.GetValue<int>());
+        Assert.Equal(7, Calls());
+        // Ended: nothing runs or waits, and it calls no more.
+        Shows(ended, running: 0, waiting: 0, callsPerSecond: 0);
+    }
+}
