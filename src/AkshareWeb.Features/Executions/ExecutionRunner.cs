@@ -32,7 +32,6 @@ public sealed class ExecutionRunner(
     public const int BatchSize = 20_000;
     /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
     public const int BatchBytes = 16 << 20;
-    private static readonly string Worker = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <summary>data_scripts.broken_reason, kept by Scripts/ScriptHealth; read here by SQL so the engine does not
     /// depend on the Scripts area, which depends on it.</summary>
@@ -49,7 +48,7 @@ public sealed class ExecutionRunner(
         using var held = running.Hold(executionId);
         // The claim's connection is not held through the run: a run spends most of its time on AKTools, and a
         // connection idle all that while is one the database may have dropped meanwhile.
-        if (await store.ClaimAsync(executionId, Worker, ct) is not { } plan) return null;
+        if (await store.ClaimAsync(executionId, running.Worker, ct) is not { } plan) return null;
         string? broken = null;
         if (plan.ScriptId is not null)
         {
