@@ -2,7 +2,9 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Tests.Infrastructure;
+using AkshareWeb.Tests.Tasks;
 using Dapper;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AkshareWeb.Tests.Operations;
@@ -169,6 +171,76 @@ public sealed class InstanceOutageTests
             await db.ExecuteAsync("UPDATE execution_instances SET heartbeat_at = UTC_TIMESTAMP(6) - INTERVAL 31 SECOND WHERE worker = 'living-host:1:bbbbbbbb'");
             var later = await WaitForAsync(client, runs[1], v => v["status"]!.GetValue<string>() != "running", 10);
             Assert.Equal("failed", later["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            await DisposeAsync(cut, direct);
+        }
+    }
+
+    [Fact]
+    public async Task A_run_whose_slot_lock_went_with_its_connection_keeps_its_slot_and_max_concurrent_tasks_holds()
+    {
+        var (cut, direct) = await PairAsync();
+        try
+        {
+            var admin = await cut.AdminAsync();
+            await (await admin.PutAsJsonAsync("/api/settings/", new { max_concurrent_tasks = 1 })).ExpectAsync(200, 0);
+            // AKTools as both instances see it: how many calls are in flight at once, at most.
+            int inFlight = 0, most = 0;
+            cut.AkTools.Handle("stock_zh_a_hist", async context =>
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                for (var seen = Volatile.Read(ref most); now > seen && Interlocked.CompareExchange(ref most, now, seen) != seen; seen = Volatile.Read(ref most))
+                {
+                }
+
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(6), context.RequestAborted);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref inFlight);
+                }
+
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(
+                    new[] { TestScripts.Bar(context.Request.Query["symbol"].ToString(), new DateOnly(2024, 6, 3), 9.5) }), context.RequestAborted);
+            });
+            var (client, username, _) = await cut.NewUserAsync();
+            var taskId = (await client.CreateAsync(TaskTestKit.Daily("000321", "cron", "0 3 1 1 *")))["id"]!.GetValue<long>();
+
+            // The first run, on the first instance (the only one yet), holds the one slot.
+            var first = (await (await client.PostAsync($"/api/tasks/{taskId}/execute", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
+            await WaitForAsync(client, first, v => v["status"]!.GetValue<string>() == "running");
+            var other = await direct.SignedInAsync(username, "password-123");
+
+            // The first instance loses the database: the slot's lock goes with its connection, the run goes on.
+            cut.Proxy.Cut();
+            string second;
+            try
+            {
+                await Task.Delay(500);
+                second = (await (await other.PostAsync($"/api/tasks/{taskId}/execute", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
+                for (var i = 0; i < 10; i++)
+                {
+                    await Task.Delay(250);
+                    Assert.Equal("pending", (await ExecutionAsync(other, second))["status"]!.GetValue<string>());
+                }
+            }
+            finally
+            {
+                cut.Proxy.Restore();
+            }
+
+            var firstEnd = await direct.WaitForEndAsync(other, first, 30);
+            var secondEnd = await direct.WaitForEndAsync(other, second, 30);
+            Assert.True(firstEnd["status"]!.GetValue<string>() == "completed", firstEnd.ToJsonString());
+            Assert.True(secondEnd["status"]!.GetValue<string>() == "completed", secondEnd.ToJsonString());
+            Assert.Equal(1, Volatile.Read(ref most));
+            Assert.True(secondEnd["start_time"]!.GetValue<DateTime>() >= firstEnd["end_time"]!.GetValue<DateTime>(),
+                $"the second run started at {secondEnd["start_time"]}, before the first ended at {firstEnd["end_time"]}");
         }
         finally
         {
