@@ -61,14 +61,15 @@ public sealed class ExecutionSlots(Database database)
                 await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@name)", new { name }));
                 await connection.DisposeAsync();
             }
-            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException)
+            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
             {
-                // The database dropped the session holding the lock, and the lock with it.
+                // The database dropped the session holding the lock, and the lock with it (a reset connection
+                // surfaces as a bare SocketException on the write).
                 try
                 {
                     await connection.DisposeAsync();
                 }
-                catch (Exception again) when (again is MySqlException or IOException)
+                catch (Exception again) when (again is MySqlException or IOException or System.Net.Sockets.SocketException)
                 {
                     // Nothing left to close.
                 }
