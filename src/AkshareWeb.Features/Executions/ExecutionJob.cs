@@ -14,6 +14,14 @@ public sealed class ExecutionJob(
     ExecutionStore store, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
     TimeProvider time, ILogger<ExecutionJob> logger)
 {
+    /// <summary>After a pause: false when the run was cancelled meanwhile (or another worker took it).</summary>
+    private async Task<bool> StillWaitingAsync(string executionId, CancellationToken ct)
+    {
+        if (await store.StatusAsync(executionId, ct) != ExecutionStatuses.Pending) return false;
+        await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct);
+        return true;
+    }
+
     [AutomaticRetry(Attempts = 0)]
     public Task RunAsync(string executionId, CancellationToken ct) => RunExecutionAsync(executionId, useSlot: true, ct);
 
@@ -26,25 +34,29 @@ public sealed class ExecutionJob(
     {
         // Every line logged for this run, here, in the runner and in what they call, names the execution.
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["ExecutionId"] = executionId });
-        ExecutionSlots.Slot? slot = null;
-        ExecutionSettings current = await settings.GetExecutionSettingsAsync(ct);
-        while (useSlot)
+        while (true)
         {
-            current = await settings.GetExecutionSettingsAsync(ct);
-            slot = await slots.TryAcquireAsync(current.MaxConcurrentTasks, ct);
-            if (slot is not null) break;
+            ExecutionSlots.Slot? slot = null;
+            var current = await settings.GetExecutionSettingsAsync(ct);
+            while (useSlot)
+            {
+                current = await settings.GetExecutionSettingsAsync(ct);
+                slot = await slots.TryAcquireAsync(current.MaxConcurrentTasks, ct);
+                if (slot is not null) break;
+                if (!await StillWaitingAsync(executionId, ct)) return;
+            }
 
-            // Waiting: stop if the run was cancelled meanwhile (or another worker took it).
-            if (await store.StatusAsync(executionId, ct) != ExecutionStatuses.Pending) return;
+            await using (slot)
+            {
+                var timeout = TimeSpan.FromSeconds(await store.TaskTimeoutAsync(executionId, ct) ?? current.DefaultTimeout);
+                logger.LogInformation("Running execution {ExecutionId} (timeout {Timeout})", executionId, timeout);
+                var outcome = await runner.RunAsync(executionId, timeout, ct, useSlot ? current.MaxConcurrentTasks : null);
+                if (!ReferenceEquals(outcome, ExecutionRunner.NoRoom)) break;
+            }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct);
-        }
-
-        await using (slot)
-        {
-            var timeout = TimeSpan.FromSeconds(await store.TaskTimeoutAsync(executionId, ct) ?? current.DefaultTimeout);
-            logger.LogInformation("Running execution {ExecutionId} (timeout {Timeout})", executionId, timeout);
-            await runner.RunAsync(executionId, timeout, ct);
+            // A slot's lock was free but the limit's runs are still recorded as running (one lost its lock with
+            // its connection): the slot goes back and the run waits like any other.
+            if (!await StillWaitingAsync(executionId, ct)) return;
         }
 
         await retries.RetryIfAskedAsync(executionId, ct);

@@ -14,6 +14,12 @@ public sealed class ExecutionOptions
     public double RetryBaseDelaySeconds { get; set; } = 30;
     /// <summary>A running execution whose heartbeat is older than this is taken for dead (its worker crashed).</summary>
     public double StaleExecutionSeconds { get; set; } = 90;
+    /// <summary>
+    /// An instance whose watchdog has not beaten execution_instances for this long is taken for dead, and only then
+    /// are its runs with a stale heartbeat (another instance's) taken for dead: an instance cut off from the database
+    /// alone stops beating both, and is alive. Hangfire's own server timeout is the same 5 minutes.
+    /// </summary>
+    public double InstanceTimeoutSeconds { get; set; } = 300;
     /// <summary>How often each instance looks for dead executions.</summary>
     public double WatchdogIntervalSeconds { get; set; } = 15;
 }

@@ -32,7 +32,6 @@ public sealed class ExecutionRunner(
     public const int BatchSize = 20_000;
     /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
     public const int BatchBytes = 16 << 20;
-    private static readonly string Worker = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <summary>data_scripts.broken_reason, kept by Scripts/ScriptHealth; read here by SQL so the engine does not
     /// depend on the Scripts area, which depends on it.</summary>
@@ -40,8 +39,13 @@ public sealed class ExecutionRunner(
         connection.ExecuteScalarAsync<string?>(new CommandDefinition(
             "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
 
-    /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown).</summary>
-    public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct)
+    /// <summary>What <see cref="RunAsync"/> answers when max_concurrent_tasks task runs are running already:
+    /// the run was not claimed and is still pending.</summary>
+    public static readonly ExecutionOutcome NoRoom = new(ExecutionStatuses.Pending, 0, null);
+
+    /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown); <see cref="NoRoom"/>
+    /// when <paramref name="slotLimit"/> (a task's run) task runs are running already.</summary>
+    public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct, int? slotLimit = null)
     {
         // From the claim on this instance holds the run: its watchdog leaves it alone whatever the heartbeat says,
         // even if the database stops answering before the first beat. Held before the claim, so no moment is left
@@ -49,7 +53,9 @@ public sealed class ExecutionRunner(
         using var held = running.Hold(executionId);
         // The claim's connection is not held through the run: a run spends most of its time on AKTools, and a
         // connection idle all that while is one the database may have dropped meanwhile.
-        if (await store.ClaimAsync(executionId, Worker, ct) is not { } plan) return null;
+        var claim = await store.ClaimAsync(executionId, running.Worker, slotLimit, ct);
+        if (claim.Full) return NoRoom;
+        if (claim.Plan is not { } plan) return null;
         string? broken = null;
         if (plan.ScriptId is not null)
         {

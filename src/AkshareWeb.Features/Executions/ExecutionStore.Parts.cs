@@ -258,12 +258,4 @@ public sealed partial class ExecutionStore
             SELECT @to, part_no, parameters, 'pending' FROM execution_parts
             WHERE execution_id = @from AND status IN ('failed', 'cancelled', 'pending', 'running')
             """, new { to, from }, transaction, cancellationToken: ct));
-
-    /// <summary>A part whose runner stopped answering goes back to pending: the run it belongs to is not failed,
-    /// its other parts go on, and an instance that takes part (PartsPump) runs this one again.</summary>
-    private static Task<int> FreeStalePartsAsync(MySqlConnection connection, MySqlTransaction transaction, DateTime staleBefore, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE execution_parts SET status = 'pending', worker = NULL, heartbeat_at = NULL
-            WHERE status = 'running' AND heartbeat_at < @staleBefore
-            """, new { staleBefore }, transaction, cancellationToken: ct));
 }

@@ -53,21 +53,45 @@ public sealed partial class ExecutionStore
         }
     }
 
+    /// <summary>This instance is alive: its row in execution_instances, beaten by its watchdog; rows of instances
+    /// silent for a day go.</summary>
+    public async Task BeatInstanceAsync(string worker, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO execution_instances (worker, started_at, heartbeat_at) VALUES (@worker, @now, @now)
+              ON DUPLICATE KEY UPDATE heartbeat_at = @now;
+            DELETE FROM execution_instances WHERE heartbeat_at < @longGone;
+            """, new { worker, now, longGone = now.AddDays(-1) }, cancellationToken: ct));
+    }
+
+    /// <summary>A cleanly stopped instance: what it leaves running (nothing, normally) is judged at once by the others.</summary>
+    public async Task LeaveInstanceAsync(string worker, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM execution_instances WHERE worker = @worker", new { worker }, cancellationToken: ct));
+    }
+
     /// <summary>
     /// Marks failed, with the reason, the single runs still 'running' without a heartbeat since
-    /// <paramref name="staleBefore"/> (except those this instance holds), and gives parts whose runner stopped
-    /// answering back to pending. SKIP LOCKED lets instances share the work without taking a run twice.
+    /// <paramref name="staleBefore"/> whose worker is known to be gone: this instance (<paramref name="me"/>) when it
+    /// no longer holds them, or an instance whose watchdog has not beaten since <paramref name="instanceSilentBefore"/>
+    /// (or that never did, or stopped). Parts are given back to pending on the same terms. SKIP LOCKED lets
+    /// instances share the work without taking a run twice.
     /// </summary>
     public async Task<(IReadOnlyList<string> Dead, int PartsFreed)> RecoverStaleAsync(
-        DateTime staleBefore, IReadOnlyCollection<string> heldHere, CancellationToken ct)
+        DateTime staleBefore, DateTime instanceSilentBefore, string me, IReadOnlyCollection<string> heldHere, IReadOnlyCollection<string> partedHere, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await database.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var dead = (await connection.QueryAsync<string>(new CommandDefinition("""
-            SELECT execution_id FROM executions WHERE status = @running AND heartbeat_at < @staleBefore AND parts_total IS NULL
-            ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
-            """, new { running = ExecutionStatuses.Running, staleBefore }, transaction, cancellationToken: ct))).Where(id => !heldHere.Contains(id)).ToList();
+        var dead = (await connection.QueryAsync<(string Id, string? Worker)>(new CommandDefinition($"""
+            SELECT e.execution_id, e.worker FROM executions e
+            WHERE e.status = @running AND e.heartbeat_at < @staleBefore AND e.parts_total IS NULL AND {WorkerGone("e")}
+            ORDER BY e.id LIMIT 100 FOR UPDATE SKIP LOCKED
+            """, new { running = ExecutionStatuses.Running, staleBefore, me, instanceSilentBefore }, transaction, cancellationToken: ct)))
+            .Where(r => !(r.Worker == me && heldHere.Contains(r.Id))).Select(r => r.Id).ToList();
         if (dead.Count > 0)
         {
             await connection.ExecuteAsync(new CommandDefinition("""
@@ -77,10 +101,20 @@ public sealed partial class ExecutionStore
                 """, new { failed = ExecutionStatuses.Failed, running = ExecutionStatuses.Running, now, dead }, transaction, cancellationToken: ct));
         }
 
-        var freed = await FreeStalePartsAsync(connection, transaction, staleBefore, ct);
+        var freed = await connection.ExecuteAsync(new CommandDefinition($"""
+            UPDATE execution_parts p SET p.status = 'pending', p.worker = NULL, p.heartbeat_at = NULL
+            WHERE p.status = 'running' AND p.heartbeat_at < @staleBefore AND {WorkerGone("p")}
+              AND NOT (p.worker = @me AND p.execution_id IN @partedHere)
+            """, new { staleBefore, me, instanceSilentBefore, partedHere }, transaction, cancellationToken: ct));
         await transaction.CommitAsync(ct);
         return (dead, freed);
     }
+
+    /// <summary>The worker of the row aliased <paramref name="alias"/> is this instance, or an instance silent
+    /// (or unknown) since @instanceSilentBefore.</summary>
+    private static string WorkerGone(string alias) => $"""
+        ({alias}.worker = @me OR NOT EXISTS (SELECT 1 FROM execution_instances i WHERE i.worker = {alias}.worker AND i.heartbeat_at >= @instanceSilentBefore))
+        """;
 
     /// <summary>Running parted runs with parts left, or whose participants all stopped beating (one must end
     /// it), with their task's timeout.</summary>

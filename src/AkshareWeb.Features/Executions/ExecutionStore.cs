@@ -86,11 +86,42 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
         }
     }
 
-    /// <summary>Pending to running, so a run runs once whoever calls; its plan, or null when it was not pending
-    /// (already taken, cancelled, or unknown).</summary>
-    public async Task<ExecutionPlan?> ClaimAsync(string executionId, string worker, CancellationToken ct)
+    /// <summary>A claim's answer: the plan when claimed; <see cref="Full"/> when max_concurrent_tasks runs are
+    /// recorded as running already (the run stays pending); neither when it was not pending.</summary>
+    public readonly record struct Claim(ExecutionPlan? Plan, bool Full);
+
+    /// <summary>
+    /// Pending to running, so a run runs once whoever calls. With <paramref name="slotLimit"/> (a task's run, which
+    /// holds a slot) it is claimed only while fewer task runs than that are recorded as running: a slot's lock
+    /// goes with its connection when the database drops it, and the run that held it goes on meanwhile, so the
+    /// lock alone would let another instance start one run too many. Claims are taken one at a time (a server lock),
+    /// so two of them never count the same room.
+    /// </summary>
+    public async Task<Claim> ClaimAsync(string executionId, string worker, int? slotLimit, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
+        if (slotLimit is not { } limit) return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
+        var claims = ExecutionSlots.LockName(connection.Database, "slot-claims");
+        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@claims, 10)", new { claims }, cancellationToken: ct)) != 1)
+        {
+            return new Claim(null, true);
+        }
+
+        try
+        {
+            var running = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
+            if (running >= limit) return new Claim(null, true);
+            return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
+        }
+        finally
+        {
+            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@claims)", new { claims }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    private async Task<ExecutionPlan?> ClaimOnAsync(MySqlConnection connection, string executionId, string worker, CancellationToken ct)
+    {
         var now = time.GetUtcNow().UtcDateTime;
         var claimed = await connection.ExecuteAsync(new CommandDefinition("""
             UPDATE executions SET status = @running, start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0

@@ -15,10 +15,15 @@ namespace AkshareWeb.Features.Executions;
 /// then, and the workers are alive. So the runs this instance holds (<see cref="RunningExecutions"/>) are never
 /// taken, and after the watchdog itself lost the database, runs of other instances are judged only once the
 /// database has answered for a whole stale period again: a live worker has beaten its heartbeat by then.</para>
+/// <para>An instance may also lose the database alone (its network, its proxy) while the others keep it: their
+/// watchdogs saw no outage, and its runs' heartbeats stop. So each watchdog also beats its instance's row in
+/// execution_instances, and a stale run of another instance is taken for dead only once that instance has been
+/// silent for <see cref="ExecutionOptions.InstanceTimeoutSeconds"/> (5 minutes, as Hangfire judges its servers) or
+/// is unknown or stopped cleanly. The price: a crashed instance's runs are failed after that longer wait.</para>
 /// </summary>
 public sealed class ExecutionWatchdog(
     Database database, ExecutionStore store, ExecutionRetries retries, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
-    RunningExecutions running)
+    RunningExecutions running, PartParticipations participations)
     : BackgroundService
 {
     /// <summary>When the database answered again after the watchdog last saw it fail; null when it never failed.</summary>
@@ -46,6 +51,20 @@ public sealed class ExecutionWatchdog(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await store.LeaveInstanceAsync(running.Worker, cancellationToken);
+        }
+        catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or OperationCanceledException)
+        {
+            // Left as it was: the others take the instance for dead once its row has been silent long enough.
+            logger.LogDebug(e, "This instance's row in execution_instances was not removed");
+        }
+    }
+
     public async Task<IReadOnlyList<string>> RecoverAsync(CancellationToken ct)
     {
         var stale = TimeSpan.FromSeconds(options.Value.StaleExecutionSeconds);
@@ -59,8 +78,11 @@ public sealed class ExecutionWatchdog(
             }
         }
 
+        await store.BeatInstanceAsync(running.Worker, ct);
         if (backSince is { } back && time.GetElapsedTime(back) < stale) return [];
-        var (dead, freed) = await store.RecoverStaleAsync(time.GetUtcNow().UtcDateTime - stale, running.Ids, ct);
+        var now = time.GetUtcNow().UtcDateTime;
+        var (dead, freed) = await store.RecoverStaleAsync(
+            now - stale, now - TimeSpan.FromSeconds(options.Value.InstanceTimeoutSeconds), running.Worker, running.Ids, participations.Ids, ct);
         if (dead.Count > 0) logger.LogWarning("Marked {Count} runs whose worker died as failed: {Executions}", dead.Count, string.Join(", ", dead));
         if (freed > 0) logger.LogWarning("Gave {Count} parts whose runner stopped answering back to pending", freed);
         return dead;

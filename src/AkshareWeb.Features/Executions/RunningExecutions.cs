@@ -11,6 +11,13 @@ public sealed class RunningExecutions
 {
     private readonly ConcurrentDictionary<string, byte> held = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// This instance's name in executions.worker, execution_parts.worker and execution_instances: the machine, the
+    /// process and a random part, so two instances in one process (or two containers that are each process 1) are
+    /// told apart.
+    /// </summary>
+    public string Worker { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+
     public int Count => held.Count;
 
     public IReadOnlyCollection<string> Ids => held.Keys.ToList();

@@ -75,9 +75,11 @@ public static class GetTableData
             var paging = query.Paging;
 
             // A remembered shape is checked against the registration in the page's own round trip (when the warehouse
-            // is the application database): the page then costs one query beside the session check.
+            // is the application database) or trusted for its short lifetime (a warehouse apart): either way the page
+            // then costs one query beside the session check.
             var remembered = tables.Remembered(query.TableName);
-            var (table, indexes, _) = remembered ?? await tables.ShapeAsync(query.TableName, ct);
+            var checkedShape = remembered is { Check: true } ? remembered.Value.Shape : null;
+            var (table, indexes, _) = remembered?.Shape ?? await tables.ShapeAsync(query.TableName, ct);
             var filters = ManagedTables.Filters(query.Filters, table.Columns);
             var direction = ManagedTables.Direction(query.SortOrder);
             var sortColumn = ManagedTables.SortColumn(query.SortBy, table.Columns);
@@ -114,9 +116,9 @@ public static class GetTableData
             var pageArgs = PagePositions.Arguments(plan, filters, after, out var pageWhere);
             pageArgs.Add("limit", paging.PageSize + 1);
             pageArgs.Add("offset", skip);
-            if (remembered is not null) pageArgs.Add("registeredTable", table.Name);
+            if (checkedShape is not null) pageArgs.Add("registeredTable", table.Name);
             var sql = $"""
-                {(remembered is null ? "" : ManagedTables.RegistrationCheck)}
+                {(checkedShape is null ? "" : ManagedTables.RegistrationCheck)}
                 SELECT {ManagedTables.SelectList(table.Columns)} FROM {quoted} t
                 JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id
                 {plan.OrderBy("t.", readingIndex: false)}
@@ -128,7 +130,7 @@ public static class GetTableData
             var stale = false;
             await using (var reader = await ReadPageAsync(connection, tables, table.Name, new CommandDefinition(sql, pageArgs, cancellationToken: ct)))
             {
-                if (remembered is not null && !await ManagedTables.StillRegisteredAsync(reader, remembered, ct))
+                if (checkedShape is not null && !await ManagedTables.StillRegisteredAsync(reader, checkedShape, ct))
                 {
                     // Changed since (a run on another instance, or no longer registered): read afresh and asked again.
                     tables.Forget(table.Name);

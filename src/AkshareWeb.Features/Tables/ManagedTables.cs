@@ -84,14 +84,16 @@ public sealed class ManagedTables
     }
 
     /// <summary>
-    /// The remembered shape, to be checked by the caller in its own query (<see cref="RegistrationCheck"/>): only
-    /// when the warehouse is the application database (warehouse_tables is then in the same database) and the
-    /// shape is younger than <see cref="ShapeLifetime"/>.
+    /// The remembered shape, younger than <see cref="ShapeLifetime"/>, and whether the caller must check it in its
+    /// own query (<see cref="RegistrationCheck"/>). It must when the warehouse is the application database:
+    /// warehouse_tables is then at hand in the page's own round trip, and a change made on another instance (or by
+    /// hand) is seen at once. With a warehouse apart, warehouse_tables is in another database, and checking it would
+    /// cost a query of its own: the shape is then trusted for its lifetime, so such a change is seen within
+    /// <see cref="ShapeLifetime"/>; this instance's own runs and index builds drop it at once either way.
     /// </summary>
-    public Shape? Remembered(string tableName) =>
-        string.Equals(warehouse.ConnectionString, database.ConnectionString, StringComparison.Ordinal)
-        && shapes.TryGetValue(warehouse.ConnectionString + "\u001e" + tableName, out var known) && time.GetElapsedTime(known.ReadAt) < ShapeLifetime
-            ? known
+    public (Shape Shape, bool Check)? Remembered(string tableName) =>
+        shapes.TryGetValue(warehouse.ConnectionString + "\u001e" + tableName, out var known) && time.GetElapsedTime(known.ReadAt) < ShapeLifetime
+            ? (known, string.Equals(warehouse.ConnectionString, database.ConnectionString, StringComparison.Ordinal))
             : null;
 
     /// <summary>The first statement of a batch that uses a remembered shape; its argument is @registeredTable.</summary>

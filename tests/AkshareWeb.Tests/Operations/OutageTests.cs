@@ -5,7 +5,8 @@ using MySqlConnector;
 
 namespace AkshareWeb.Tests.Operations;
 
-/// <summary>The service on a database behind a proxy the test cuts and restores; dead runs are judged after 2 s.</summary>
+/// <summary>The service on a database behind a proxy the test cuts and restores; dead runs are judged after 2 s,
+/// silent instances after 30 s.</summary>
 public sealed class OutageApp : CollectingApp
 {
     public TcpProxy Proxy { get; private set; } = null!;
@@ -14,6 +15,7 @@ public sealed class OutageApp : CollectingApp
     {
         Set("Scheduler:StaleExecutionSeconds", "2");
         Set("Scheduler:WatchdogIntervalSeconds", "0.5");
+        Set("Scheduler:InstanceTimeoutSeconds", "30");
     }
 
     protected override string ServiceConnectionString(string connectionString)
