@@ -4,7 +4,7 @@ using AkshareWeb.Features.Collection;
 namespace AkshareWeb.Features.Executions;
 
 /// <summary>The parted executions this instance takes part in, so it joins each once.</summary>
-public sealed class PartParticipations(Common.RunningExecutions running)
+public sealed class PartParticipations(RunningExecutions running)
 {
     private readonly ConcurrentDictionary<string, byte> active = new(StringComparer.Ordinal);
 
