@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Tests.Infrastructure;
 using AkshareWeb.Tests.Tasks;
