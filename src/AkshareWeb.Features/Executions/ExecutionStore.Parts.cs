@@ -171,6 +171,13 @@ public sealed partial class ExecutionStore
     public Task RecordCallAsync(string executionId, CancellationToken ct) => RunAsync(
         "INSERT INTO execution_calls (execution_id, called_at) VALUES (@executionId, UTC_TIMESTAMP(6))", new { executionId }, ct);
 
+    /// <summary>
+    /// Calls older than the rate's window of every run: a run's own heartbeat and end drop its rows, but a run that
+    /// ended otherwise (its instance died, a recovery failed it) leaves them; the watchdogs sweep those.
+    /// </summary>
+    public Task<int> ForgetOldCallsAsync(CancellationToken ct) => RunAsync(
+        "DELETE FROM execution_calls WHERE called_at < UTC_TIMESTAMP(6) - INTERVAL 2 MINUTE LIMIT 10000", new { }, ct);
+
     /// <summary>Parts of running executions that wait for their turn and that run now, on every instance.</summary>
     public async Task<(long Waiting, long Running)> OpenPartsAsync(CancellationToken ct)
     {

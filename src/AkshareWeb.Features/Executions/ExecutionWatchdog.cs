@@ -79,6 +79,7 @@ public sealed class ExecutionWatchdog(
         }
 
         await store.BeatInstanceAsync(running.Worker, ct);
+        await store.ForgetOldCallsAsync(ct);
         if (backSince is { } back && time.GetElapsedTime(back) < stale) return [];
         var now = time.GetUtcNow().UtcDateTime;
         var (dead, freed) = await store.RecoverStaleAsync(

@@ -73,4 +73,26 @@ public sealed class PartRateTests(PartsApp app) : IClassFixture<PartsApp>
         // Ended: nothing runs or waits, and it calls no more.
         Shows(ended, running: 0, waiting: 0, callsPerSecond: 0);
     }
+
+    /// <summary>A run that ended without its own clean-up (its instance died) leaves calls behind: the watchdog sweeps them.</summary>
+    [Fact]
+    public async Task Calls_left_behind_by_a_run_that_ended_otherwise_are_swept()
+    {
+        // The service up (its schema made), with its watchdog looking every second.
+        await app.NewUserAsync();
+        await using (var db = await app.OpenDatabaseAsync())
+        {
+            await Dapper.SqlMapper.ExecuteAsync(db, """
+                INSERT INTO execution_calls (execution_id, called_at)
+                VALUES ('exec_left_behind', UTC_TIMESTAMP(6) - INTERVAL 10 MINUTE), ('exec_left_behind', UTC_TIMESTAMP(6) - INTERVAL 3 MINUTE)
+                """);
+        }
+
+        var left = await TaskTestKit.EventuallyAsync(async () =>
+        {
+            await using var db = await app.OpenDatabaseAsync();
+            return await Dapper.SqlMapper.ExecuteScalarAsync<long>(db, "SELECT COUNT(*) FROM execution_calls WHERE execution_id = 'exec_left_behind'");
+        }, left => left == 0, 15);
+        Assert.Equal(0, left);
+    }
 }
