@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Threading.Channels;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
@@ -19,7 +18,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// and brings a cancel; what stopped a run becomes its status through <see cref="RunFailures"/>. A run over
 /// parameter sources is handed to <see cref="PartedRunner"/> once claimed.
 /// </summary>
-public sealed class ExecutionRunner(
+public sealed partial class ExecutionRunner(
     Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
     TableWrites writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SourceRates rates)
 {
@@ -35,9 +34,12 @@ public sealed class ExecutionRunner(
 
     /// <summary>data_scripts.broken_reason, kept by Scripts/ScriptHealth; read here by SQL so the engine does not
     /// depend on the Scripts area, which depends on it.</summary>
-    private static Task<string?> BrokenReasonAsync(MySqlConnection connection, string scriptId, CancellationToken ct) =>
-        connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+    private async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
             "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
+    }
 
     /// <summary>What <see cref="RunAsync"/> answers when max_concurrent_tasks task runs are running already:
     /// the run was not claimed and is still pending.</summary>
@@ -56,13 +58,7 @@ public sealed class ExecutionRunner(
         var claim = await store.ClaimAsync(executionId, running.Worker, slotLimit, ct);
         if (claim.Full) return NoRoom;
         if (claim.Plan is not { } plan) return null;
-        string? broken = null;
-        if (plan.ScriptId is not null)
-        {
-            await using var connection = await database.OpenAsync(ct);
-            broken = await BrokenReasonAsync(connection, plan.ScriptId, ct);
-        }
-
+        var broken = plan.ScriptId is null ? null : await BrokenReasonAsync(plan.ScriptId, ct);
         if (plan.IsParted)
         {
             // A run over parameter sources: the task's timeout applies to each part, a whole market taking as long as it takes.
@@ -72,42 +68,60 @@ public sealed class ExecutionRunner(
             return new ExecutionOutcome(ExecutionStatuses.Failed, 0, problem);
         }
 
-        // Looked up now, next to the claim, not between the heartbeat and the call: a run that is waiting for AKTools
-        // does not otherwise need the database. The family only labels the calls counter, so a lookup that fails
-        // falls back to what the function's name tells instead of failing the run.
-        string family;
+        var family = await FamilyAsync(plan, ct);
+        metrics.Started(plan);
+        var single = new SingleRun(executionId, plan);
+        await CollectAsync(single, broken, family, timeout, ct);
+        await CloseWriteAsync(single);
+        return await RecordEndAsync(single);
+    }
+
+    /// <summary>What one single run has done so far: read by its heartbeat, completed step by step, then recorded.</summary>
+    private sealed class SingleRun(string executionId, ExecutionPlan plan)
+    {
+        public string ExecutionId { get; } = executionId;
+        public ExecutionPlan Plan { get; } = plan;
+        public Stopwatch Watch { get; } = Stopwatch.StartNew();
+        public RunProgress Progress { get; } = new();
+        public Dictionary<string, object?> Result { get; } = new();
+        public WarehouseWriter.TableWrite? Write { get; set; }
+        public string Status { get; set; } = ExecutionStatuses.Completed;
+        public string? Error { get; set; }
+        public long RowsBefore { get; set; }
+        public long RowsAfter { get; set; }
+    }
+
+    // Looked up next to the claim, not between the heartbeat and the call: a run that is waiting for AKTools does
+    // not otherwise need the database. The family only labels the calls counter, so a lookup that fails falls back
+    // to what the function's name tells instead of failing the run.
+    private async Task<string> FamilyAsync(ExecutionPlan plan, CancellationToken ct)
+    {
         try
         {
-            family = await rates.FamilyAsync(plan.InterfaceName, ct);
+            return await rates.FamilyAsync(plan.InterfaceName, ct);
         }
         catch (MySqlException)
         {
-            family = SourceRates.FamilyOf(plan.InterfaceName, null);
+            return SourceRates.FamilyOf(plan.InterfaceName, null);
         }
+    }
 
-        metrics.Started(plan);
-        var watch = Stopwatch.StartNew();
-        var progress = new RunProgress();
+    /// <summary>
+    /// Fetches and writes under the run's heartbeat and time limit; whatever stops it becomes the run's status and
+    /// reason through <see cref="RunFailures"/>.
+    /// </summary>
+    private async Task CollectAsync(SingleRun single, string? broken, string family, TimeSpan? timeout, CancellationToken ct)
+    {
+        var (plan, progress) = (single.Plan, single.Progress);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var cancelled = false;
-        if (timeout is { } limit)
-        {
-            run.CancelAfter(limit);
-        }
-
+        if (timeout is { } limit) run.CancelAfter(limit);
         using var heartbeatStop = new CancellationTokenSource();
-        var heartbeat = new ExecutionHeartbeat(store, database, time, logger).BeatAsync(executionId, progress, async () =>
+        var heartbeat = new ExecutionHeartbeat(store, database, time, logger).BeatAsync(single.ExecutionId, progress, async () =>
         {
             cancelled = true;
             await run.CancelAsync();
         }, heartbeatStop.Token);
-
-        var status = ExecutionStatuses.Completed;
-        string? error = null;
-        long rowsBefore = 0, rowsAfter = 0;
-        var result = new Dictionary<string, object?>();
-        WarehouseWriter.TableWrite? write = null;
-        IReadOnlyList<WarehouseWriter.BrowsingIndex> laterIndexes = [];
         try
         {
             // A script the last registry import found broken (interface or parameter gone) is not sent to AKTools,
@@ -124,11 +138,11 @@ public sealed class ExecutionRunner(
             }
             catch (AkToolsException e) when (e.EmptyResult)
             {
-                result["message"] = e.Message;
+                single.Result["message"] = e.Message;
             }
 
-            write = await writer.OpenAsync(plan.Destination, executionId, run.Token);
-            rowsBefore = write.RowsBefore;
+            var write = single.Write = await writer.OpenAsync(plan.Destination, single.ExecutionId, run.Token);
+            single.RowsBefore = write.RowsBefore;
             if (answer is not null)
             {
                 using (answer)
@@ -137,7 +151,7 @@ public sealed class ExecutionRunner(
                 }
             }
 
-            rowsAfter = await write.FinishAsync(run.Token);
+            single.RowsAfter = await write.FinishAsync(run.Token);
             progress.Inserted -= write.DuplicatesRemoved;
             await using var registry = await database.OpenAsync(ct);
             await RegisterTableAsync(registry, plan, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, ct);
@@ -146,55 +160,65 @@ public sealed class ExecutionRunner(
         {
             var stop = cancelled ? RunStop.Cancelled : ct.IsCancellationRequested ? RunStop.ServiceStopping : RunStop.TimedOut;
             var failure = RunFailures.Of(e, stop, timeout);
-            if (failure.Unexpected) logger.LogError(e, "Execution {ExecutionId} failed unexpectedly", executionId);
-            (status, error) = (failure.Status, failure.Message);
+            if (failure.Unexpected) logger.LogError(e, "Execution {ExecutionId} failed unexpectedly", single.ExecutionId);
+            (single.Status, single.Error) = (failure.Status, failure.Message);
         }
         finally
         {
             await heartbeatStop.CancelAsync();
             await heartbeat;
         }
+    }
 
-        if (write is not null)
+    /// <summary>
+    /// Ends the table write: a failed run's staging is dropped (its counts taken again), what the write did to the
+    /// table goes into the result, and readers that cached the table's columns and indexes are told.
+    /// </summary>
+    private async Task CloseWriteAsync(SingleRun single)
+    {
+        if (single.Write is not { } write) return;
+        try
         {
-            try
+            if (single.Status != ExecutionStatuses.Completed)
             {
-                if (status != ExecutionStatuses.Completed)
-                {
-                    await write.AbandonAsync();
-                    progress.Inserted -= write.DuplicatesRemoved;
-                    rowsAfter = await CountQuietlyAsync(write, plan);
-                }
+                await write.AbandonAsync();
+                single.Progress.Inserted -= write.DuplicatesRemoved;
+                single.RowsAfter = await CountQuietlyAsync(write, single.Plan);
             }
-            catch (Exception e) when (e is MySqlException or InvalidOperationException or IOException)
-            {
-                // The database is what failed the run: the clean-up waits for the next run on the table.
-                logger.LogWarning(e, "Cleaning up after execution {ExecutionId} failed", executionId);
-            }
-
-            laterIndexes = write.BrowsingIndexes;
-            result["columns_added"] = write.ColumnsAdded;
-            result["columns_widened"] = write.ColumnsWidened;
-            if (write.KeyRebuilt)
-            {
-                result["key_rebuilt"] = plan.KeyColumns;
-                result["earlier_duplicates_removed"] = write.EarlierDuplicatesRemoved;
-            }
-
-            try
-            {
-                await write.DisposeAsync();
-            }
-            catch (Exception e) when (e is MySqlException or IOException)
-            {
-                logger.LogDebug(e, "Closing the write connection of execution {ExecutionId} failed", executionId);
-            }
-
-            // Readers that cached the table's columns and indexes must see what this run made of them as soon as
-            // the run reads as ended.
-            writes.Changed(plan.TargetTable);
+        }
+        catch (Exception e) when (e is MySqlException or InvalidOperationException or IOException)
+        {
+            // The database is what failed the run: the clean-up waits for the next run on the table.
+            logger.LogWarning(e, "Cleaning up after execution {ExecutionId} failed", single.ExecutionId);
         }
 
+        single.Result["columns_added"] = write.ColumnsAdded;
+        single.Result["columns_widened"] = write.ColumnsWidened;
+        if (write.KeyRebuilt)
+        {
+            single.Result["key_rebuilt"] = single.Plan.KeyColumns;
+            single.Result["earlier_duplicates_removed"] = write.EarlierDuplicatesRemoved;
+        }
+
+        try
+        {
+            await write.DisposeAsync();
+        }
+        catch (Exception e) when (e is MySqlException or IOException)
+        {
+            logger.LogDebug(e, "Closing the write connection of execution {ExecutionId} failed", single.ExecutionId);
+        }
+
+        // Readers must see what this run made of the table as soon as the run reads as ended.
+        writes.Changed(single.Plan.TargetTable);
+    }
+
+    /// <summary>Counts the run, records its end (the record waits out a short database outage), then builds the
+    /// indexes readers asked for in the background.</summary>
+    private async Task<ExecutionOutcome> RecordEndAsync(SingleRun single)
+    {
+        var (plan, progress, result, status) = (single.Plan, single.Progress, single.Result, single.Status);
+        var error = single.Error;
         if (error is not null && progress.Affected > 0)
         {
             error += $" ({progress.Affected} rows of the batches before the failure were written and stay)";
@@ -207,77 +231,18 @@ public sealed class ExecutionRunner(
         result["rows_updated"] = progress.Updated;
         result["rows_unchanged"] = Math.Max(0, progress.Written - progress.Affected);
         result["table_name"] = plan.TargetTable;
-        var end = new RunEnd(status, time.GetUtcNow().UtcDateTime, Math.Round(watch.Elapsed.TotalSeconds, 3),
-            status == ExecutionStatuses.Completed ? 100 : progress.Percent, progress.Fetched, rowsBefore, rowsAfter,
+        var end = new RunEnd(status, time.GetUtcNow().UtcDateTime, Math.Round(single.Watch.Elapsed.TotalSeconds, 3),
+            status == ExecutionStatuses.Completed ? 100 : progress.Percent, progress.Fetched, single.RowsBefore, single.RowsAfter,
             progress.Inserted, progress.Updated, JsonSerializer.Serialize(result), error);
         // Counted before the record: whoever sees the run ended finds it counted.
         metrics.Finished(plan, status, progress.Fetched, progress.Affected);
-        await RecordAsync(executionId, end);
-        logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s", executionId, status, progress.Affected, watch.Elapsed.TotalSeconds);
-        var wrote = progress.Affected > 0 || write?.TableCreated == true;
+        await RecordAsync(single.ExecutionId, end);
+        logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s",
+            single.ExecutionId, status, progress.Affected, single.Watch.Elapsed.TotalSeconds);
+        var laterIndexes = single.Write?.BrowsingIndexes ?? [];
+        var wrote = progress.Affected > 0 || single.Write?.TableCreated == true;
         if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
         return new ExecutionOutcome(status, progress.Affected, error);
-    }
-
-    /// <summary>
-    /// Reading and writing overlap: one task parses and renders the next batch from AKTools while
-    /// this one writes the current batch to MySQL. A failure on either side stops both.
-    /// </summary>
-    private static async Task ReadAndWriteAsync(AkToolsClient.Answer answer, ExecutionPlan plan, WarehouseWriter.TableWrite write, RunProgress progress, CancellationToken ct)
-    {
-        var batches = Channel.CreateBounded<WarehouseWriter.PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        // Written batches come back to be filled again: three batches' buffers serve the whole run.
-        var spare = new System.Collections.Concurrent.ConcurrentBag<RowBatch>();
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var reader = Task.Run(async () =>
-        {
-            try
-            {
-                while (await answer.Rows.ReadAsync(BatchSize, BatchBytes, reading.Token, spare.TryTake(out var empty) ? empty : null) is { } batch)
-                {
-                    plan.DatedColumns?.Apply(batch);
-                    foreach (var (name, value) in plan.ExtraColumns) batch.SetEverywhere(name, value);
-                    Interlocked.Add(ref progress.Fetched, batch.Count);
-                    await batches.Writer.WriteAsync(write.Prepare(batch), reading.Token);
-                }
-
-                batches.Writer.TryComplete();
-            }
-            catch (Exception e)
-            {
-                batches.Writer.TryComplete(e);
-            }
-        }, CancellationToken.None);
-
-        try
-        {
-            while (await batches.Reader.WaitToReadAsync(ct))
-            {
-                while (batches.Reader.TryRead(out var batch))
-                {
-                    await WriteAsync(write, batch, progress, answer, ct);
-                    spare.Add(write.Recycle(batch));
-                }
-            }
-        }
-        finally
-        {
-            await reading.CancelAsync();
-            await reader;
-        }
-    }
-
-    private static async Task WriteAsync(WarehouseWriter.TableWrite write, WarehouseWriter.PreparedBatch batch, RunProgress progress, AkToolsClient.Answer answer, CancellationToken ct)
-    {
-        if (batch.Batch.Count == 0) return;
-        var written = await write.WriteAsync(batch, ct);
-        progress.Inserted += written.Inserted;
-        progress.Updated += written.Updated;
-        progress.Written += batch.Batch.Count;
-        // With a known length, progress follows the bytes read; without one it creeps towards 95 by batches.
-        progress.Percent = answer.ContentLength is > 0 and var length
-            ? (int)Math.Clamp(95.0 * answer.BytesRead() / length, 1, 95)
-            : (int)Math.Min(95, 95 * (1 - Math.Pow(0.8, progress.Written / (double)BatchSize)));
     }
 
     /// <summary>
