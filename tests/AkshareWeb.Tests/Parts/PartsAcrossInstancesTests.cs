@@ -24,16 +24,25 @@ public sealed class PartsAcrossInstancesTests
         return await db.ExecuteScalarAsync<long>(sql);
     }
 
-    [Fact]
-    public async Task Two_instances_share_the_parts_of_one_run_and_no_part_runs_twice()
+    /// <summary>Two instances on one database, both serving bars after 300 ms; the second started too.</summary>
+    private static async Task<(PartsApp First, OtherInstance Second)> TwoInstancesAsync()
     {
-        await using var first = new PartsApp();
+        var first = new PartsApp();
         await first.InitializeAsync();
         first.ServeWindowBars("fanout_bars_em", TimeSpan.FromMilliseconds(300));
-        await using var second = new OtherInstance(first);
+        var second = new OtherInstance(first);
         await second.InitializeAsync();
         second.ServeWindowBars("fanout_bars_em", TimeSpan.FromMilliseconds(300));
         _ = second.Server;
+        return (first, second);
+    }
+
+    [Fact]
+    public async Task Two_instances_share_the_parts_of_one_run_and_no_part_runs_twice()
+    {
+        var (first, second) = await TwoInstancesAsync();
+        await using var firstInstance = first;
+        await using var secondInstance = second;
 
         var (client, _, _) = await first.NewUserAsync();
         var symbols = Enumerable.Range(1, 48).Select(i => $"8{i:D5}").ToArray();
@@ -64,13 +73,9 @@ public sealed class PartsAcrossInstancesTests
     [Fact]
     public async Task The_call_rate_of_a_run_counts_the_calls_of_both_instances()
     {
-        await using var first = new PartsApp();
-        await first.InitializeAsync();
-        first.ServeWindowBars("fanout_bars_em", TimeSpan.FromMilliseconds(300));
-        await using var second = new OtherInstance(first);
-        await second.InitializeAsync();
-        second.ServeWindowBars("fanout_bars_em", TimeSpan.FromMilliseconds(300));
-        _ = second.Server;
+        var (first, second) = await TwoInstancesAsync();
+        await using var firstInstance = first;
+        await using var secondInstance = second;
 
         var (client, _, _) = await first.NewUserAsync();
         var symbols = Enumerable.Range(1, 48).Select(i => $"86{i:D4}").ToArray();
