@@ -44,4 +44,10 @@ public static class PagingRules
     /// <summary>page and page_size checked, and reported under those names.</summary>
     public static void RuleForPaging<T>(this AbstractValidator<T> validator, System.Linq.Expressions.Expression<Func<T, PageRequest>> paging) =>
         validator.RuleFor(paging).SetValidator(new PageRequestValidator()).OverridePropertyName("");
+
+    /// <summary>A list's optional status filter: absent, or one of <paramref name="statuses"/>, named in the message.</summary>
+    public static void RuleForStatusFilter<T>(
+        this AbstractValidator<T> validator, System.Linq.Expressions.Expression<Func<T, string?>> status, IReadOnlyCollection<string> statuses) =>
+        validator.RuleFor(status).Must(s => s is null || statuses.Contains(s))
+            .WithMessage("status must be one of " + string.Join(", ", statuses));
 }

@@ -29,8 +29,7 @@ public static class ListExecutionParts
         public Validator()
         {
             this.RuleForPaging(q => q.Paging);
-            RuleFor(q => q.Status).Must(s => s is null || PartStatuses.All.Contains(s))
-                .WithMessage("status must be one of pending, running, completed, failed, cancelled");
+            this.RuleForStatusFilter(q => q.Status, PartStatuses.All);
         }
     }
 

@@ -26,8 +26,7 @@ public static class ListExecutions
         public Validator()
         {
             this.RuleForPaging(q => q.Paging);
-            RuleFor(q => q.Status).Must(s => s is null || ExecutionStatuses.All.Contains(s))
-                .WithMessage("status must be one of pending, running, completed, failed, cancelled, timeout");
+            this.RuleForStatusFilter(q => q.Status, ExecutionStatuses.All);
         }
     }
 

@@ -25,8 +25,7 @@ public static class ListTaskExecutions
         public Validator()
         {
             this.RuleForPaging(q => q.Paging);
-            RuleFor(q => q.Status).Must(s => s is null || ExecutionStatuses.All.Contains(s))
-                .WithMessage("status must be one of pending, running, completed, failed, cancelled, timeout");
+            this.RuleForStatusFilter(q => q.Status, ExecutionStatuses.All);
         }
     }
 
