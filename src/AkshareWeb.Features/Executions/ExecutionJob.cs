@@ -37,13 +37,14 @@ public sealed class ExecutionJob(
         while (true)
         {
             ExecutionSlots.Slot? slot = null;
+            // Read again after each wait: a raised max_concurrent_tasks lets a waiting run in at once.
             var current = await settings.GetExecutionSettingsAsync(ct);
             while (useSlot)
             {
-                current = await settings.GetExecutionSettingsAsync(ct);
                 slot = await slots.TryAcquireAsync(current.MaxConcurrentTasks, ct);
                 if (slot is not null) break;
                 if (!await StillWaitingAsync(executionId, ct)) return;
+                current = await settings.GetExecutionSettingsAsync(ct);
             }
 
             await using (slot)
