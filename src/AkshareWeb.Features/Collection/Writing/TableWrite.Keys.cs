@@ -33,6 +33,12 @@ public sealed partial class WarehouseWriter
                 {
                     await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {quoted} ADD UNIQUE KEY {IndexNames.NaturalKey} ({string.Join(", ", keys)})", commandTimeout: 0, cancellationToken: ct));
                 }
+                catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyName && attempt <= 3)
+                {
+                    // The index exists although the look above missed it (seen with two runs on one new table: another
+                    // writer's column or default change, made outside the table lock, was altering the table at that
+                    // moment). Its existence is what the loop wants: look again.
+                }
                 catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt <= 3)
                 {
                     var same = string.Join(" AND ", keys.Select(k => $"t.{k} <=> d.{k}"));
