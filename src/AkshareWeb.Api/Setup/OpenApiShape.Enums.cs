@@ -1,3 +1,4 @@
+using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
@@ -35,6 +36,7 @@ public sealed partial class OpenApiShape
             ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, or a retry.", ["scheduler", "manual", "download", "retry"]),
             ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
             ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM) or excel (xlsx).", ["csv", "excel"]),
+            ["RegistrationMode"] = StringEnum("Auth:Registration: open (anyone registers and is signed in), closed (403), approval (the account waits for an admin).", RegistrationModes.All),
         };
         var codes = new JsonSchema
         {
@@ -78,9 +80,11 @@ public sealed partial class OpenApiShape
         ["TaskView.schedule_type"] = "ScheduleType",
         ["CreateTaskRequest.schedule_type"] = "ScheduleType",
         ["UpdateTaskRequest.schedule_type"] = "ScheduleType",
+        ["PreviewScheduleRequest.schedule_type"] = "ScheduleType",
         ["ScriptSummary.write_mode"] = "WriteMode",
         ["ScriptDetail.write_mode"] = "WriteMode",
         ["ErrorEnvelope.code"] = "ErrorCode",
+        ["RegistrationInfo.mode"] = "RegistrationMode",
     };
 
     private static void UseEnums(string schemaName, JsonSchema schema, Dictionary<string, JsonSchema> enums, HashSet<JsonSchema> requests)
