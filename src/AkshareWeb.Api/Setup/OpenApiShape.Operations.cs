@@ -137,5 +137,6 @@ public sealed partial class OpenApiShape
             ["retry_on_failure"] = true, ["max_retries"] = 3, ["timeout_seconds"] = 600, ["is_active"] = true,
         },
         ["UpdateTask"] = new Dictionary<string, object?> { ["schedule_expression"] = "30 16 * * 1-5", ["is_active"] = true },
+        ["PreviewSchedule"] = new Dictionary<string, object?> { ["schedule_type"] = "cron", ["schedule_expression"] = "0 16 * * 1-5", ["count"] = 5 },
     };
 }

@@ -18,7 +18,8 @@ public static class AuthApi
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
         group.MapGet("/registration", GetRegistrationMode.Endpoint).AllowAnonymous().WithName("GetRegistrationMode")
-            .WithDescription("Whether this server lets people register (Auth:Registration): open, closed or approval. No token needed.");
+            .WithDescription("Whether this server lets people register (Auth:Registration): open, closed or approval. No token needed.")
+            .ProducesErrors();
         group.MapPost("/register", Register.Endpoint).AllowAnonymous().RequireRateLimiting(AttemptsPolicy)
             .WithName("Register")
             .WithDescription("Auth:Registration decides: open (201 with tokens), closed (403), approval (202: the account "
