@@ -33,6 +33,7 @@ declare module 'vue' {
     ElTabs: typeof import('element-plus/es')['ElTabs']
     ElTag: typeof import('element-plus/es')['ElTag']
     LanguageSwitch: typeof import('./src/components/LanguageSwitch.vue')['default']
+    Pager: typeof import('./src/components/Pager.vue')['default']
     ParameterForm: typeof import('./src/components/ParameterForm.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']

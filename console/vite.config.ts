@@ -56,6 +56,9 @@ export default defineConfig({
   },
   test: {
     environment: "happy-dom",
+    environmentOptions: { happyDOM: { url: "http://localhost/" } },
     include: ["tests/unit/**/*.test.ts"],
+    // Element Plus's components import their CSS; Vite, not Node, has to load them.
+    server: { deps: { inline: ["element-plus"] } },
   },
 });

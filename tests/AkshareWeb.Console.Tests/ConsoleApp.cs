@@ -32,8 +32,9 @@ public sealed class ConsoleApp : CollectingApp
     {
         UseKestrel(0);
         Set("PathBase", PathBase);
-        // A failing part is given up after its retries within a second.
+        // A failing part is given up after its retries within a second; a held call waits as long as a scenario needs.
         Set("AkTools:MaxRetries", "1");
+        Set("AkTools:TimeoutSeconds", "180");
     }
 
     public Uri BaseAddress { get; private set; } = null!;

@@ -30,6 +30,7 @@ export const en: Messages = {
     details: "Details",
     total: "{n} in all",
     page: "Page {page}",
+    perPage: "{n} / page",
     rowsPerPage: "Rows per page",
     skipToContent: "Skip to content",
   },

@@ -28,6 +28,7 @@ export const zh = {
     details: "详情",
     total: "共 {n} 条",
     page: "第 {page} 页",
+    perPage: "{n} 条/页",
     rowsPerPage: "每页行数",
     skipToContent: "跳到正文",
   },

@@ -35,7 +35,7 @@ export function initialState(parameters: ParameterView[], given: Record<string, 
   for (const p of parameters) {
     const s: ParameterState = {
       kind: "value",
-      value: p.default_value ?? (p.type === "bool" ? "false" : ""),
+      value: p.default_value ?? "",
       list: "",
       table: "",
       column: "",
