@@ -36,13 +36,24 @@ npm_ci clients/typescript
 npm --prefix clients/typescript run --silent generate
 npm --prefix clients/typescript run --silent build
 
+# The web console: type-checked against the client just generated (an API change that breaks a call fails here), built
+# into console/dist (the service serves it; the browser tests among the .NET tests open it in Chromium), and its unit
+# tests (vitest), whose counts are printed as one line.
+scripts/console.sh browser || echo "[test] without chromium the console's browser tests fail" >&2
+console_build_status=0
+CONSOLE_TYPECHECK=1 scripts/console.sh build || console_build_status=$?
+mkdir -p "$root/.data/test-results"
+console_unit_status=0
+(cd console && npx --no-install vitest run --reporter=dot --reporter=json --outputFile.json="$root/.data/test-results/console-unit.json") || console_unit_status=$?
+node -e 'const r = require(process.argv[1]); console.log(`console unit tests (vitest): ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' \
+  "$root/.data/test-results/console-unit.json" || console_unit_status=1
+
 dotnet build AkshareWeb.sln -c Release -nologo -v q
 
 # The data scripts against AKShare's registry (the bundled snapshot): every problem is printed here; the run goes
 # on so the tests' results are seen too, and fails at the end.
 lint_status=0
 LINT_NO_BUILD=1 scripts/lint-scripts.sh || lint_status=$?
-mkdir -p "$root/.data/test-results"
 log="$root/.data/test-results/dotnet-test.log"
 set +e
 dotnet test AkshareWeb.sln -c Release --no-build --nologo \
@@ -78,6 +89,14 @@ if ! git diff --quiet -- "$schema" 2>/dev/null || [ -n "$(git status --porcelain
   echo "[test] $schema differs from what openapi-typescript generates from openapi.json; the TypeScript client is stale." >&2
   echo "[test] regenerate it with: scripts/openapi.sh, review and commit." >&2
   git --no-pager diff --stat -- "$schema" >&2 || true
+  status=1
+fi
+if [ "$console_build_status" -ne 0 ]; then
+  echo "[test] the web console does not type-check or build against the API's client (console/; see the errors above)." >&2
+  status=1
+fi
+if [ "$console_unit_status" -ne 0 ]; then
+  echo "[test] the console's unit tests failed (console/tests/unit; run: cd console && npx vitest run)." >&2
   status=1
 fi
 if [ "$lint_status" -ne 0 ]; then
