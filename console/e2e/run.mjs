@@ -166,7 +166,7 @@ async function tables(browser) {
   await check(page, "tables");
   await page.getByRole("link", { name: "ak_stock_zh_a_hist" }).click();
   const grid = page.getByTestId("data-table");
-  await grid.locator(".el-table__body tr").first().waitFor();
+  await grid.locator("tbody tr").first().waitFor();
   await check(page, "table-data");
 
   await page.getByRole("button", { name: "+ Add a condition" }).click();
@@ -215,10 +215,10 @@ async function tables(browser) {
 
 /** The texts of one column of an Element Plus table, found by its header. */
 async function columnValues(grid, header) {
-  const headers = await grid.locator(".el-table__header th").allTextContents();
+  const headers = await grid.locator("thead th").allTextContents();
   const index = headers.findIndex((h) => h.trim().split(/\s/)[0] === header);
   if (index < 0) throw new Error(`no column ${header} in ${headers.join(", ")}`);
-  return (await grid.locator(`.el-table__body tr td:nth-child(${index + 1})`).allTextContents()).map((t) => t.trim());
+  return (await grid.locator(`tbody tr td:nth-child(${index + 1})`).allTextContents()).map((t) => t.trim());
 }
 
 async function download(page, button) {
