@@ -58,6 +58,8 @@ export default defineConfig({
     environment: "happy-dom",
     environmentOptions: { happyDOM: { url: "http://localhost/" } },
     include: ["tests/unit/**/*.test.ts"],
+    // Mounting Element Plus in happy-dom takes seconds on a loaded 2-core machine; the default 5 s is no verdict there.
+    testTimeout: 30_000,
     // Element Plus's components import their CSS; Vite, not Node, has to load them.
     server: { deps: { inline: ["element-plus"] } },
   },

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using AkshareWeb.Tests.Infrastructure;
 
 namespace AkshareWeb.Console.Tests;
 
@@ -34,49 +34,21 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
 
     private async Task RunAsync(string scenario)
     {
-        var root = RepositoryRoot();
+        var root = NodeScripts.RepositoryRoot();
         var script = Path.Combine(root, "console", "e2e", "run.mjs");
         Assert.True(File.Exists(Path.Combine(root, "console", "dist", "index.html")), "console/dist is not built: run `npm ci && npm run build` in console/ (scripts/test.sh does)");
         Assert.True(Directory.Exists(Path.Combine(root, "console", "node_modules", "playwright-core")), "console/node_modules is missing: run `npm ci` in console/ (scripts/test.sh does)");
 
-        var start = new ProcessStartInfo("node", [script, scenario])
+        var (exitCode, said) = await NodeScripts.RunAsync(Path.Combine(root, "console"), [script, scenario], new Dictionary<string, string>
         {
-            WorkingDirectory = Path.Combine(root, "console"),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment =
-            {
-                ["AKSHAREWEB_URL"] = service.BaseAddress.ToString().TrimEnd('/'),
-                ["AKSHAREWEB_PATH_BASE"] = ConsoleApp.PathBase,
-                ["AKSHAREWEB_ADMIN_PASSWORD"] = ConsoleApp.AdminPassword,
-                ["AKTOOLS_URL"] = service.AkToolsUrl.TrimEnd('/'),
-                ["CONSOLE_RESULTS"] = Path.Combine(root, ".data", "test-results", "console"),
-            },
-        };
-        using var node = Process.Start(start)!;
-        var output = node.StandardOutput.ReadToEndAsync();
-        var errors = node.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        try
-        {
-            await node.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            node.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"scenario {scenario} did not end within 4 minutes: {await output}{await errors}");
-        }
-
-        var said = await output + await errors;
-        Assert.True(node.ExitCode == 0, $"scenario {scenario} failed (exit {node.ExitCode}):\n{said}");
+            ["AKSHAREWEB_URL"] = service.BaseAddress.ToString().TrimEnd('/'),
+            ["AKSHAREWEB_PATH_BASE"] = ConsoleApp.PathBase,
+            ["AKSHAREWEB_ADMIN_PASSWORD"] = ConsoleApp.AdminPassword,
+            ["AKTOOLS_URL"] = service.AkToolsUrl.TrimEnd('/'),
+            ["CONSOLE_RESULTS"] = Path.Combine(root, ".data", "test-results", "console"),
+        }, TimeSpan.FromMinutes(5));
+        Assert.True(exitCode == 0, $"scenario {scenario} failed (exit {exitCode}):\n{said}");
         Assert.Contains($"scenario {scenario}: passed", said, StringComparison.Ordinal);
         service.AkTools.AssertNoViolations();
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AkshareWeb.sln"))) directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("AkshareWeb.sln not found above the test binaries");
     }
 }
