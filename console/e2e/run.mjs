@@ -47,9 +47,14 @@ async function auth(browser) {
   await check(page, "signin");
 
   // A wrong password: the service's message, no stack.
-  await page.getByLabel("Username", { exact: true }).fill("admin");
-  await page.getByLabel("Password", { exact: true }).fill("not-the-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  // By keyboard alone: Tab to the username, type, Tab to the password, type, Enter.
+  for (let i = 0; i < 6 && (await page.evaluate(() => document.activeElement?.id)) !== "signin-username"; i++) await page.keyboard.press("Tab");
+  expect((await page.evaluate(() => document.activeElement?.id)) === "signin-username", "Tab does not reach the username");
+  await page.keyboard.type("admin");
+  await page.keyboard.press("Tab");
+  expect((await page.evaluate(() => document.activeElement?.id)) === "signin-password", "Tab does not go from the username to the password");
+  await page.keyboard.type("not-the-password");
+  await page.keyboard.press("Enter");
   await page.getByRole("alert").filter({ hasText: "invalid username or password" }).waitFor();
 
   await page.getByRole("link", { name: "Register" }).click();
@@ -91,6 +96,12 @@ async function auth(browser) {
 
   await signIn(page, "admin", env.adminPassword);
   await nav.getByRole("link", { name: "Users" }).waitFor();
+  // The first Tab of a page offers the skip link; Enter on it moves focus to the content.
+  await page.locator("body").focus();
+  await page.keyboard.press("Tab");
+  expect((await page.evaluate(() => document.activeElement?.className)) === "skip-link", "the first Tab is not the skip link");
+  await page.keyboard.press("Enter");
+  expect((await page.evaluate(() => document.activeElement?.id)) === "main", "the skip link does not reach the content");
   await nav.getByRole("link", { name: "Settings" }).waitFor();
   await signOut(page);
   await context.close();
@@ -184,6 +195,8 @@ async function tables(browser) {
   await settle(page);
   await page.getByRole("button", { name: "Next page" }).click();
   await page.getByTestId("page-status").filter({ hasText: /page 2 of/ }).waitFor();
+  // The status moves at the click; the rows once page 2 has come.
+  await page.locator('.grid-scroll[aria-busy="false"]').waitFor();
   const secondPageFirst = (await columnValues(grid, "日期"))[0] ?? "";
   expect(secondPageFirst > firstDate, `page 2 starts at ${secondPageFirst}`);
   await page.getByRole("button", { name: "First page" }).click();
