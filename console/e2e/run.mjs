@@ -5,7 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { adminApi, at, check, checked, choose, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, underPrefix } from "./lib.mjs";
 
-const scenarios = { auth, collect, tables, tasks, parts, admin, prefix };
+const scenarios = { auth, collect, tables, tasks, parts, admin, prefix, approval, closed };
 
 const name = process.argv[2];
 if (!scenarios[name]) {
@@ -366,7 +366,8 @@ async function admin(browser) {
   await page.getByText("Saved").first().waitFor();
   expect((await api("GET", "/api/settings")).body.data.max_concurrent_tasks === 6, "the settings were not saved");
   await page.getByRole("button", { name: "Test the connection" }).click();
-  await page.getByTestId("connection-result").waitFor();
+  // The connection shown, tested without typing its password (the console never learns it): the stored one is used.
+  await page.getByTestId("connection-result").filter({ hasText: /^\s*Connected: / }).waitFor();
   await check(page, "settings");
   expect((await page.getByRole("link", { name: "Swagger UI (API documentation)" }).getAttribute("href")).endsWith("/swagger"), "no Swagger link");
   expect((await page.getByRole("link", { name: "Prometheus metrics (/metrics)" }).getAttribute("href")).endsWith("/metrics"), "no metrics link");
@@ -425,6 +426,60 @@ async function prefix(browser) {
   await page.goto(at("/no/such/page?lang=en"));
   await page.getByRole("heading", { name: "No such page" }).waitFor();
   await check(page, "not-found");
+  await context.close();
+  return errors;
+}
+
+/** Auth:Registration=approval: the form says an administrator approves; the new account is refused at sign-in with the
+ * service's words until an admin approves it in Users; then it signs in. */
+async function approval(browser) {
+  const { context, page, errors, provoke } = await open(browser);
+  provoke(401, "/api/auth/login");
+  await page.goto(at("/register?lang=en"));
+  await page.getByRole("alert").filter({ hasText: "An administrator must approve" }).waitFor();
+  await check(page, "register-approval");
+  const username = `waiting${Date.now().toString(36)}`;
+  await page.getByLabel("Username", { exact: true }).fill(username);
+  await page.getByLabel("E-mail", { exact: true }).fill(`${username}@example.com`);
+  await page.getByLabel("Password", { exact: true }).fill("s3cret-pass");
+  await page.getByLabel("Confirm password", { exact: true }).fill("s3cret-pass");
+  await page.getByRole("button", { name: "Register" }).click();
+  await page.getByRole("status").filter({ hasText: "once an administrator activates it" }).waitFor();
+  expect(!(await context.cookies()).some((c) => c.name === "akshareweb_refresh"), "an account awaiting approval got a session");
+
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByLabel("Username", { exact: true }).fill(username);
+  await page.getByLabel("Password", { exact: true }).fill("s3cret-pass");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "awaiting approval" }).waitFor();
+
+  await signIn(page, "admin", env.adminPassword);
+  await page.getByRole("link", { name: "Users" }).click();
+  const row = page.locator(".el-table__row", { hasText: username });
+  await row.getByText("awaiting approval").waitFor();
+  await check(page, "users-approval");
+  await row.getByRole("button", { name: "Approve" }).click();
+  await row.getByRole("button", { name: "Deactivate" }).waitFor();
+  await signOut(page);
+
+  await signIn(page, username, "s3cret-pass");
+  await page.getByText(username, { exact: true }).waitFor();
+  await signOut(page);
+  await context.close();
+  return errors;
+}
+
+/** Auth:Registration=closed: sign-in offers no registration and says why; the registration page has no form. */
+async function closed(browser) {
+  const { context, page, errors } = await open(browser);
+  await page.goto(at("/?lang=en"));
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  await page.getByText("does not take registrations").waitFor();
+  expect((await page.getByRole("link", { name: "Register" }).count()) === 0, "closed registration still offers a Register link");
+  await page.goto(at("/register?lang=en"));
+  await page.getByRole("alert").filter({ hasText: "does not take registrations" }).waitFor();
+  expect((await page.getByRole("button", { name: "Register" }).count()) === 0, "closed registration still shows the form");
+  await check(page, "register-closed");
   await context.close();
   return errors;
 }

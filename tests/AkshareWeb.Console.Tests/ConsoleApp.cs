@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using AkshareWeb.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AkshareWeb.Console.Tests;
 
@@ -53,9 +50,7 @@ public sealed class ConsoleApp : CollectingApp
             Interlocked.Exchange(ref held, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             return [];
         });
-        StartServer();
-        var address = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal));
+        BaseAddress = Loopback.Start(this);
         await SeedAsync();
     }
 

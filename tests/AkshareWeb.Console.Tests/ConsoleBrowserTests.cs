@@ -34,21 +34,34 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
 
     private async Task RunAsync(string scenario)
     {
+        await ConsoleScenario.RunAsync(scenario, service.BaseAddress, new Dictionary<string, string>
+        {
+            ["AKSHAREWEB_PATH_BASE"] = ConsoleApp.PathBase,
+            ["AKTOOLS_URL"] = service.AkToolsUrl.TrimEnd('/'),
+        });
+        service.AkTools.AssertNoViolations();
+    }
+}
+
+/// <summary>Runs one scenario of console/e2e/run.mjs against a service and takes its exit code as the verdict.</summary>
+public static class ConsoleScenario
+{
+    public static async Task RunAsync(string scenario, Uri service, IReadOnlyDictionary<string, string>? more = null)
+    {
         var root = NodeScripts.RepositoryRoot();
         var script = Path.Combine(root, "console", "e2e", "run.mjs");
         Assert.True(File.Exists(Path.Combine(root, "console", "dist", "index.html")), "console/dist is not built: run `npm ci && npm run build` in console/ (scripts/test.sh does)");
         Assert.True(Directory.Exists(Path.Combine(root, "console", "node_modules", "playwright-core")), "console/node_modules is missing: run `npm ci` in console/ (scripts/test.sh does)");
 
-        var (exitCode, said) = await NodeScripts.RunAsync(Path.Combine(root, "console"), [script, scenario], new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
-            ["AKSHAREWEB_URL"] = service.BaseAddress.ToString().TrimEnd('/'),
-            ["AKSHAREWEB_PATH_BASE"] = ConsoleApp.PathBase,
-            ["AKSHAREWEB_ADMIN_PASSWORD"] = ConsoleApp.AdminPassword,
-            ["AKTOOLS_URL"] = service.AkToolsUrl.TrimEnd('/'),
+            ["AKSHAREWEB_URL"] = service.ToString().TrimEnd('/'),
+            ["AKSHAREWEB_ADMIN_PASSWORD"] = AkshareWebApp.AdminPassword,
             ["CONSOLE_RESULTS"] = Path.Combine(root, ".data", "test-results", "console"),
-        }, TimeSpan.FromMinutes(5));
+        };
+        foreach (var (key, value) in more ?? new Dictionary<string, string>()) environment[key] = value;
+        var (exitCode, said) = await NodeScripts.RunAsync(Path.Combine(root, "console"), [script, scenario], environment, TimeSpan.FromMinutes(5));
         Assert.True(exitCode == 0, $"scenario {scenario} failed (exit {exitCode}):\n{said}");
         Assert.Contains($"scenario {scenario}: passed", said, StringComparison.Ordinal);
-        service.AkTools.AssertNoViolations();
     }
 }

@@ -362,7 +362,7 @@ export const en: Messages = {
     database: "Database",
     username: "Username",
     password: "Password",
-    passwordKeep: "Leave empty to keep the stored password (only when host, port and user are unchanged)",
+    passwordKeep: "Empty: the stored one (same host, port and user)",
     testConnection: "Test the connection",
     connected: "Connected: {version}, {ms} ms",
     notConnected: "Not connected: {error}",

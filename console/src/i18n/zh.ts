@@ -360,7 +360,7 @@ export const zh = {
     database: "数据库",
     username: "用户名",
     password: "密码",
-    passwordKeep: "留空则保留已存密码（仅当主机、端口、用户名不变）",
+    passwordKeep: "留空：沿用已存密码（主机、端口、用户名不变时）",
     testConnection: "测试连接",
     connected: "连接成功：{version}，{ms} ms",
     notConnected: "连接失败：{error}",
