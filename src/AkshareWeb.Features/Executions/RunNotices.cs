@@ -50,7 +50,7 @@ public sealed class RunNotices(Database database, Notifier notifier, IOptions<No
         e.execution_id AS ExecutionId, e.status AS Status, e.error_message AS ErrorMessage, e.task_id AS TaskId, t.name AS TaskName,
         t.owner_id AS TaskOwner, e.user_id AS UserId, e.script_id AS ScriptId, e.interface_name AS InterfaceName, e.target_table AS TargetTable,
         e.triggered_by AS TriggeredBy, e.retry_count AS RetryCount, e.parts_total AS PartsTotal, e.parts_failed AS PartsFailed, e.worker AS Worker,
-        CAST(e.task_id IS NOT NULL AND EXISTS (SELECT 1 FROM executions r WHERE r.task_id = e.task_id AND r.retry_of = e.execution_id) AS SIGNED) AS Retries
+        (SELECT COUNT(*) FROM executions r WHERE r.task_id = e.task_id AND r.retry_of = e.execution_id) AS Retries
         FROM executions e LEFT JOIN scheduled_tasks t ON t.id = e.task_id
         """;
 

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS notification_deliveries (
   UNIQUE KEY ux_notification_deliveries_event_channel (event_id, channel_id),
   KEY ix_notification_deliveries_due (status, next_attempt_at),
   KEY ix_notification_deliveries_channel (channel_id, id),
+  KEY ix_notification_deliveries_summary (summary_id),
   CONSTRAINT fk_notification_deliveries_event FOREIGN KEY (event_id) REFERENCES notification_events (id) ON DELETE CASCADE,
   CONSTRAINT fk_notification_deliveries_channel FOREIGN KEY (channel_id) REFERENCES notification_channels (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -153,13 +153,14 @@ public sealed class ChannelStore(Database database, IDataProtectionProvider prot
 public static class ChannelUrls
 {
     /// <summary>
-    /// Scheme, host, port and path, with every query value and the last path segment masked:
-    /// <c>https://oapi.dingtalk.com/robot/send?access_token=***</c>, <c>https://open.feishu.cn/open-apis/bot/v2/hook/***</c>.
+    /// Scheme, host, port and path, with every query value masked, or without a query the last path segment (where
+    /// Feishu and Slack put the token): <c>https://oapi.dingtalk.com/robot/send?access_token=***</c>,
+    /// <c>https://open.feishu.cn/open-apis/bot/v2/hook/***</c>.
     /// </summary>
     public static string Shown(Uri url)
     {
         var segments = url.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (segments.Length > 1) segments[^1] = "***";
+        if (segments.Length > 1 && url.Query.Length <= 1) segments[^1] = "***";
         var path = "/" + string.Join('/', segments);
         var query = url.Query.Length <= 1 ? "" : "?" + string.Join('&', url.Query[1..].Split('&')
             .Select(pair => pair.Split('=', 2)[0] + "=***"));

@@ -21,23 +21,48 @@ public sealed class Notifier(Database database, DeliverySignal signal, MarketTim
     public async Task<int> PublishAsync(Notice notice, CancellationToken ct)
     {
         if (!NotificationEvents.All.Contains(notice.Event)) throw new ArgumentException($"unknown event {notice.Event}", nameof(notice));
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var queued = await QueueAsync(notice, ct);
+                if (queued > 0) signal.Wake();
+                return queued;
+            }
+            catch (MySqlException e) when (e.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout && attempt < 3)
+            {
+                // Claims lock a channel while publishers check their deliveries' channel: taken again, it goes through.
+                logger.LogDebug(e, "Publishing {Event} {Key} met a lock; trying again", notice.Event, notice.Key);
+            }
+        }
+    }
+
+    private async Task<int> QueueAsync(Notice notice, CancellationToken ct)
+    {
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await database.OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, ct);
         var eventId = await InsertEventAsync(connection, transaction, notice.Event, notice.Key, notice.Title, notice.Lines, notice.Facts, now, ct);
         if (eventId is null) return 0;
         var admins = notice.ToAdmins ? await UserAccounts.ActiveAdminIdsAsync(connection, transaction, ct) : [];
         var owner = notice.UserId is { } id && await UserAccounts.FindAsync(connection, transaction, id, ct) is { IsActive: true } ? id : (long?)null;
-        var queued = await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO notification_deliveries (event_id, channel_id, status, attempts, next_attempt_at, created_at)
-            SELECT @eventId, c.id, @pending, 0, @now, @now FROM notification_channels c
+        // A plain read of the channels, then the deliveries by value: an INSERT ... SELECT would hold shared locks on
+        // the channels that the delivery workers lock to claim.
+        var channels = (await connection.QueryAsync<long>(new CommandDefinition("""
+            SELECT c.id FROM notification_channels c
             WHERE c.is_active = 1 AND JSON_CONTAINS(c.events, JSON_QUOTE(@event))
               AND ((c.scope = @mine AND c.user_id = @owner) OR (c.scope = @all AND c.user_id IN @admins))
-            """, new { eventId, pending = DeliveryStatuses.Pending, now, notice.Event, mine = ChannelScopes.Mine, owner, all = ChannelScopes.All, admins },
-            transaction, cancellationToken: ct));
+            """, new { notice.Event, mine = ChannelScopes.Mine, owner, all = ChannelScopes.All, admins }, transaction, cancellationToken: ct))).AsList();
+        if (channels.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO notification_deliveries (event_id, channel_id, status, attempts, next_attempt_at, created_at)
+                VALUES (@eventId, @channelId, @pending, 0, @now, @now)
+                """, channels.Select(channelId => new { eventId, channelId, pending = DeliveryStatuses.Pending, now }), transaction, cancellationToken: ct));
+        }
+
         await transaction.CommitAsync(ct);
-        if (queued > 0) signal.Wake();
-        return queued;
+        return channels.Count;
     }
 
     /// <summary>

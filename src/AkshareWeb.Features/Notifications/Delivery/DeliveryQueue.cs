@@ -29,10 +29,18 @@ public sealed class DeliveryQueue(Database database, TimeProvider time)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await database.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE notification_deliveries SET status = @pending, claimed_by = NULL, claimed_until = NULL
-            WHERE status = @sending AND claimed_until < @now
-            """, new { pending = DeliveryStatuses.Pending, sending = DeliveryStatuses.Sending, now }, cancellationToken: ct));
+        // Read first, then changed by id: a ranged UPDATE would lock the index range that claims move rows into.
+        var expired = (await connection.QueryAsync<long>(new CommandDefinition(
+            "SELECT id FROM notification_deliveries WHERE status = @sending AND claimed_until < @now LIMIT 1000",
+            new { sending = DeliveryStatuses.Sending, now }, cancellationToken: ct))).AsList();
+        if (expired.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE notification_deliveries SET status = @pending, claimed_by = NULL, claimed_until = NULL
+                WHERE id IN @expired AND status = @sending AND claimed_until < @now
+                """, new { pending = DeliveryStatuses.Pending, sending = DeliveryStatuses.Sending, now, expired }, cancellationToken: ct));
+        }
+
         return (await connection.QueryAsync<long>(new CommandDefinition("""
             SELECT DISTINCT channel_id FROM notification_deliveries WHERE status = @pending AND next_attempt_at <= @now LIMIT 100
             """, new { pending = DeliveryStatuses.Pending, now }, cancellationToken: ct))).AsList();
@@ -49,7 +57,7 @@ public sealed class DeliveryQueue(Database database, TimeProvider time)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await database.OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, ct);
         var active = await connection.QuerySingleOrDefaultAsync<bool?>(new CommandDefinition(
             "SELECT is_active FROM notification_channels WHERE id = @channelId FOR UPDATE SKIP LOCKED", new { channelId }, transaction, cancellationToken: ct));
         if (active is null) return [];
@@ -65,11 +73,13 @@ public sealed class DeliveryQueue(Database database, TimeProvider time)
 
         var room = cap - await SentLatelyAsync(connection, transaction, channelId, now, ct);
         if (room <= 0) return [];
+        // A plain read is enough under the channel's lock: only its holder changes the channel's pending deliveries
+        // (publishers add new ones, which the next claim finds).
         var due = (await connection.QueryAsync<DueRow>(new CommandDefinition("""
             SELECT d.id AS Id, d.attempts AS Attempts, e.event AS Event, e.title AS Title, CAST(e.body AS CHAR) AS Body, e.created_at AS CreatedAt
             FROM notification_deliveries d JOIN notification_events e ON e.id = d.event_id
             WHERE d.channel_id = @channelId AND d.status = @pending AND d.next_attempt_at <= @now
-            ORDER BY d.id LIMIT 1000 FOR UPDATE
+            ORDER BY d.id LIMIT 1000
             """, new { channelId, pending = DeliveryStatuses.Pending, now }, transaction, cancellationToken: ct))).AsList();
         if (due.Count == 0) return [];
         var single = due.Count <= room ? due : due.Take(room - 1).ToList();
@@ -122,7 +132,7 @@ public sealed class DeliveryQueue(Database database, TimeProvider time)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await database.OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, ct);
         await connection.ExecuteAsync(new CommandDefinition(
             "SELECT id FROM notification_channels WHERE id = @channelId FOR UPDATE", new { channelId }, transaction, cancellationToken: ct));
         if (await SentLatelyAsync(connection, transaction, channelId, now, ct) >= cap) return null;
