@@ -27,9 +27,10 @@ public sealed record ReceivedRequest(string Method, string Path, string Query, I
 /// <summary>
 /// Where the notification channels of a test send: an HTTP server on loopback that records every request (method,
 /// path, query, headers, raw body) and answers as the test programs it, by default as the robots answer success
-/// (<c>{"errcode":0,"errmsg":"ok","code":0,"msg":"success"}</c>, which the generic webhook and Slack also take).
+/// (<c>{"errcode":0,"errmsg":"ok","code":0,"msg":"success"}</c>, which the generic webhook and Slack also take). A test
+/// class takes one as a fixture; a test that needs one of its own starts it with <see cref="StartAsync"/>.
 /// </summary>
-public sealed class NotificationReceiver : IAsyncDisposable
+public sealed class NotificationReceiver : IAsyncDisposable, IAsyncLifetime
 {
     private WebApplication? app;
     private Func<HttpContext, int, Task>? answer;
@@ -44,17 +45,23 @@ public sealed class NotificationReceiver : IAsyncDisposable
     public static async Task<NotificationReceiver> StartAsync()
     {
         var receiver = new NotificationReceiver();
+        await receiver.InitializeAsync();
+        return receiver;
+    }
+
+    public async Task InitializeAsync()
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.Run(receiver.HandleAsync);
+        app = builder.Build();
+        app.Run(HandleAsync);
         await app.StartAsync();
-        receiver.app = app;
-        receiver.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        receiver.Port = new Uri(receiver.BaseUrl).Port;
-        return receiver;
+        BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Port = new Uri(BaseUrl).Port;
     }
+
+    Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
 
     /// <summary>Answers each request with <paramref name="handler"/>, given the request and its number (1 for the first).</summary>
     public void Answer(Func<HttpContext, int, Task> handler) => answer = handler;

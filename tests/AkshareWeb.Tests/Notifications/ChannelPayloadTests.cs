@@ -11,7 +11,7 @@ namespace AkshareWeb.Tests.Notifications;
 /// Each channel type's message as its receiver gets it, sent by POST /channels/{id}/test to a receiver on loopback:
 /// the body each vendor documents, and the signature computed here again from the vendor's documented algorithm.
 /// </summary>
-public sealed class ChannelPayloadTests(NotificationsApp app) : IClassFixture<NotificationsApp>
+public sealed class ChannelPayloadTests(NotificationsApp app, NotificationReceiver receiver) : IClassFixture<NotificationsApp>, IClassFixture<NotificationReceiver>
 {
     private static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
@@ -21,11 +21,11 @@ public sealed class ChannelPayloadTests(NotificationsApp app) : IClassFixture<No
     public async Task A_webhook_gets_json_signed_with_the_hex_hmac_sha256_of_its_body()
     {
         var (client, _, _) = await app.NewUserAsync();
-        var channel = await client.CreateChannelAsync(new { name = "夜间采集", type = "webhook", url = app.Receiver.BaseUrl + "/hook/signed", secret = "whsec-夜-1", events = new[] { "run_failed" } });
+        var channel = await client.CreateChannelAsync(new { name = "夜间采集", type = "webhook", url = receiver.BaseUrl + "/hook/signed", secret = "whsec-夜-1", events = new[] { "run_failed" } });
         var sent = await client.TestChannelAsync(channel["id"]!.GetValue<long>());
         Assert.True(sent["delivered"]!.GetValue<bool>(), sent.ToJsonString());
 
-        var request = Assert.Single(await app.Receiver.WaitForAsync("/hook/signed"));
+        var request = Assert.Single(await receiver.WaitForAsync("/hook/signed"));
         Assert.Equal("POST", request.Method);
         Assert.StartsWith("application/json", request.Headers["Content-Type"], StringComparison.Ordinal);
         // GitHub's scheme: "sha256=" and the lowercase hex HMAC-SHA256 of the raw body, keyed with the secret.
@@ -46,9 +46,9 @@ public sealed class ChannelPayloadTests(NotificationsApp app) : IClassFixture<No
     public async Task A_webhook_without_a_secret_is_sent_unsigned()
     {
         var (client, _, _) = await app.NewUserAsync();
-        var id = await client.WebhookAsync(app.Receiver.BaseUrl + "/hook/unsigned", ["run_failed"]);
+        var id = await client.WebhookAsync(receiver.BaseUrl + "/hook/unsigned", ["run_failed"]);
         Assert.True((await client.TestChannelAsync(id))["delivered"]!.GetValue<bool>());
-        var request = Assert.Single(await app.Receiver.WaitForAsync("/hook/unsigned"));
+        var request = Assert.Single(await receiver.WaitForAsync("/hook/unsigned"));
         Assert.False(request.Headers.ContainsKey("X-AkshareWeb-Signature"));
     }
 
@@ -59,13 +59,13 @@ public sealed class ChannelPayloadTests(NotificationsApp app) : IClassFixture<No
         const string secret = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
         var channel = await client.CreateChannelAsync(new
         {
-            name = "钉钉值班群", type = "dingtalk", url = app.Receiver.BaseUrl + "/robot/send?access_token=dt-token-1", secret, events = new[] { "run_failed", "task_failing" },
+            name = "钉钉值班群", type = "dingtalk", url = receiver.BaseUrl + "/robot/send?access_token=dt-token-1", secret, events = new[] { "run_failed", "task_failing" },
         });
         var before = NowMs;
         var sent = await client.TestChannelAsync(channel["id"]!.GetValue<long>());
         Assert.True(sent["delivered"]!.GetValue<bool>(), sent.ToJsonString());
 
-        var request = Assert.Single(await app.Receiver.WaitForAsync("/robot/send"));
+        var request = Assert.Single(await receiver.WaitForAsync("/robot/send"));
         Assert.Equal("dt-token-1", request.QueryValue("access_token"));
         var timestamp = request.QueryValue("timestamp")!;
         Assert.InRange(long.Parse(timestamp, CultureInfo.InvariantCulture), before - 1000, NowMs + 1000);
@@ -80,21 +80,25 @@ public sealed class ChannelPayloadTests(NotificationsApp app) : IClassFixture<No
         Assert.Contains("\n- This dingtalk channel reaches you", body["markdown"]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_dingtalk_answer_with_an_errcode_is_not_delivered_and_says_why()
+    [Theory]
+    [InlineData("dingtalk", "/robot/send?access_token=x", """{"errcode":310000,"errmsg":"sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"}""",
+        "DingTalk answered errcode 310000: sign not match")]
+    [InlineData("feishu", "/open-apis/bot/v2/hook/x", """{"code":19021,"data":{},"msg":"sign match fail or timestamp is not within one hour from current time"}""",
+        "Feishu answered code 19021: sign match fail")]
+    [InlineData("wecom", "/cgi-bin/webhook/send?key=x", """{"errcode":93000,"errmsg":"invalid webhook url"}""", "WeCom answered errcode 93000: invalid webhook url")]
+    public async Task A_robots_error_code_in_a_200_is_not_delivered_and_says_why(string type, string path, string answer, string error)
     {
         var (client, _, _) = await app.NewUserAsync();
-        var receiver = await NotificationReceiver.StartAsync();
-        await using var _ = receiver;
-        receiver.Answer(200, """{"errcode":310000,"errmsg":"sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"}""");
-        var channel = await client.CreateChannelAsync(new { name = "错签", type = "dingtalk", url = receiver.BaseUrl + "/robot/send?access_token=x", secret = "SECwrong", events = new[] { "run_failed" } });
+        await using var own = await NotificationReceiver.StartAsync();
+        own.Answer(200, answer);
+        var channel = await client.CreateChannelAsync(new { name = "错签", type, url = own.BaseUrl + path, secret = type == "wecom" ? null : "SECwrong", events = new[] { "run_failed" } });
         var sent = await client.TestChannelAsync(channel["id"]!.GetValue<long>());
         Assert.False(sent["delivered"]!.GetValue<bool>());
-        Assert.StartsWith("DingTalk answered errcode 310000: sign not match", sent["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        var delivery = Assert.Single(await client.DeliveriesAsync());
-        Assert.Equal("failed", delivery!["status"]!.GetValue<string>());
+        Assert.StartsWith(error, sent["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        var delivery = Assert.Single(await client.DeliveriesAsync())!;
+        Assert.Equal("failed", delivery["status"]!.GetValue<string>());
         Assert.Equal(1, delivery["attempts"]!.GetValue<int>());
-        Assert.StartsWith("DingTalk answered errcode 310000", delivery["last_error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.StartsWith(error, delivery["last_error"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -103,14 +107,14 @@ public sealed class ChannelPayloadTests(NotificationsApp app) : IClassFixture<No
         var (client, _, _) = await app.NewUserAsync();
         var refused = await (await client.PostAsJsonAsync("/api/notifications/channels", new
         {
-            name = "企业微信", type = "wecom", url = app.Receiver.BaseUrl + "/cgi-bin/webhook/send?key=k1", secret = "not-used", events = new[] { "run_failed" },
+            name = "企业微信", type = "wecom", url = receiver.BaseUrl + "/cgi-bin/webhook/send?key=k1", secret = "not-used", events = new[] { "run_failed" },
         })).ExpectAsync(422, 3001);
         Assert.Equal("secret", refused["detail"]![0]!["field"]!.GetValue<string>());
 
-        var channel = await client.CreateChannelAsync(new { name = "企业微信", type = "wecom", url = app.Receiver.BaseUrl + "/cgi-bin/webhook/send?key=wc-key-1", events = new[] { "run_failed" } });
-        Assert.Equal($"http://127.0.0.1:{app.Receiver.Port}/cgi-bin/webhook/send?key=***", channel["url"]!.GetValue<string>());
+        var channel = await client.CreateChannelAsync(new { name = "企业微信", type = "wecom", url = receiver.BaseUrl + "/cgi-bin/webhook/send?key=wc-key-1", events = new[] { "run_failed" } });
+        Assert.Equal($"http://127.0.0.1:{receiver.Port}/cgi-bin/webhook/send?key=***", channel["url"]!.GetValue<string>());
         Assert.True((await client.TestChannelAsync(channel["id"]!.GetValue<long>()))["delivered"]!.GetValue<bool>());
-        var request = Assert.Single(await app.Receiver.WaitForAsync("/cgi-bin/webhook/send"));
+        var request = Assert.Single(await receiver.WaitForAsync("/cgi-bin/webhook/send"));
         Assert.Equal("wc-key-1", request.QueryValue("key"));
         var body = request.Json;
         Assert.Equal("markdown", body["msgtype"]!.GetValue<string>());
@@ -124,12 +128,12 @@ public sealed class ChannelPayloadTests(NotificationsApp app) : IClassFixture<No
     {
         var (client, _, _) = await app.NewUserAsync();
         const string secret = "fs-secret-Qx9";
-        var channel = await client.CreateChannelAsync(new { name = "飞书告警", type = "feishu", url = app.Receiver.BaseUrl + "/open-apis/bot/v2/hook/fs-hook-1", secret, events = new[] { "run_failed" } });
-        Assert.Equal($"http://127.0.0.1:{app.Receiver.Port}/open-apis/bot/v2/hook/***", channel["url"]!.GetValue<string>());
+        var channel = await client.CreateChannelAsync(new { name = "飞书告警", type = "feishu", url = receiver.BaseUrl + "/open-apis/bot/v2/hook/fs-hook-1", secret, events = new[] { "run_failed" } });
+        Assert.Equal($"http://127.0.0.1:{receiver.Port}/open-apis/bot/v2/hook/***", channel["url"]!.GetValue<string>());
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         Assert.True((await client.TestChannelAsync(channel["id"]!.GetValue<long>()))["delivered"]!.GetValue<bool>());
 
-        var body = Assert.Single(await app.Receiver.WaitForAsync("/open-apis/bot/v2/hook/fs-hook-1")).Json;
+        var body = Assert.Single(await receiver.WaitForAsync("/open-apis/bot/v2/hook/fs-hook-1")).Json;
         var timestamp = body["timestamp"]!.GetValue<string>();
         Assert.InRange(long.Parse(timestamp, CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
         // Feishu (签名校验): HmacSHA256 keyed with timestamp + "\n" + secret over an empty message, then Base64.
@@ -144,29 +148,15 @@ public sealed class ChannelPayloadTests(NotificationsApp app) : IClassFixture<No
     }
 
     [Fact]
-    public async Task A_feishu_error_code_is_not_delivered()
-    {
-        var (client, _, _) = await app.NewUserAsync();
-        var receiver = await NotificationReceiver.StartAsync();
-        await using var _ = receiver;
-        receiver.Answer(200, """{"code":19021,"data":{},"msg":"sign match fail or timestamp is not within one hour from current time"}""");
-        var channel = await client.CreateChannelAsync(new { name = "飞书", type = "feishu", url = receiver.BaseUrl + "/open-apis/bot/v2/hook/x", secret = "s", events = new[] { "run_failed" } });
-        var sent = await client.TestChannelAsync(channel["id"]!.GetValue<long>());
-        Assert.False(sent["delivered"]!.GetValue<bool>());
-        Assert.StartsWith("Feishu answered code 19021: sign match fail", sent["error"]!.GetValue<string>(), StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task A_slack_compatible_webhook_gets_escaped_mrkdwn_text()
     {
         var (client, _, _) = await app.NewUserAsync();
-        var receiver = await NotificationReceiver.StartAsync();
-        await using var _ = receiver;
-        receiver.Answer(200, "ok", "text/plain");
-        var channel = await client.CreateChannelAsync(new { name = "ops <&> 值班", type = "slack", url = receiver.BaseUrl + "/services/T000/B000/XXXX", events = new[] { "instance_lost" } });
-        Assert.Equal($"http://127.0.0.1:{receiver.Port}/services/T000/B000/***", channel["url"]!.GetValue<string>());
+        await using var own = await NotificationReceiver.StartAsync();
+        own.Answer(200, "ok", "text/plain");
+        var channel = await client.CreateChannelAsync(new { name = "ops <&> 值班", type = "slack", url = own.BaseUrl + "/services/T000/B000/XXXX", events = new[] { "instance_lost" } });
+        Assert.Equal($"http://127.0.0.1:{own.Port}/services/T000/B000/***", channel["url"]!.GetValue<string>());
         Assert.True((await client.TestChannelAsync(channel["id"]!.GetValue<long>()))["delivered"]!.GetValue<bool>());
-        var body = Assert.Single(await receiver.WaitForAsync("/services/T000/B000/XXXX")).Json;
+        var body = Assert.Single(await own.WaitForAsync("/services/T000/B000/XXXX")).Json;
         Assert.Equal(new[] { "text" }, body.AsObject().Select(p => p.Key));
         Assert.StartsWith("*AkshareWeb · test message for channel ops &lt;&amp;&gt; 值班*\nThis slack channel reaches you", body["text"]!.GetValue<string>(), StringComparison.Ordinal);
     }

@@ -10,7 +10,7 @@ namespace AkshareWeb.Tests.Notifications;
 /// The channel endpoints between two users and an admin: who sees and touches which channel, who may hear of
 /// everything, what is refused, and that secrets, passwords and the tokens in robots' URLs never come back.
 /// </summary>
-public sealed class ChannelsApiTests(NotificationsApp app) : IClassFixture<NotificationsApp>
+public sealed class ChannelsApiTests(NotificationsApp app, NotificationReceiver receiver) : IClassFixture<NotificationsApp>, IClassFixture<NotificationReceiver>
 {
     [Fact]
     public async Task A_user_sees_and_touches_only_their_channels_and_an_admin_sees_all()
@@ -18,8 +18,8 @@ public sealed class ChannelsApiTests(NotificationsApp app) : IClassFixture<Notif
         var (alice, _, _) = await app.NewUserAsync();
         var (bob, _, _) = await app.NewUserAsync();
         var admin = await app.AdminAsync();
-        var alices = await alice.WebhookAsync(app.Receiver.BaseUrl + "/hook/alice", ["run_failed"]);
-        var bobs = await bob.WebhookAsync(app.Receiver.BaseUrl + "/hook/bob", ["task_failing"]);
+        var alices = await alice.WebhookAsync(receiver.BaseUrl + "/hook/alice", ["run_failed"]);
+        var bobs = await bob.WebhookAsync(receiver.BaseUrl + "/hook/bob", ["task_failing"]);
 
         var seenByBob = (await (await bob.GetAsync("/api/notifications/channels")).ExpectAsync(200, 0))["data"]!;
         Assert.Equal([bobs], seenByBob["items"]!.AsArray().Select(c => c!["id"]!.GetValue<long>()));
@@ -46,14 +46,14 @@ public sealed class ChannelsApiTests(NotificationsApp app) : IClassFixture<Notif
         var (user, _, _) = await app.NewUserAsync();
         var refused = await (await user.PostAsJsonAsync("/api/notifications/channels", new
         {
-            name = "everything", type = "webhook", url = app.Receiver.BaseUrl + "/hook/all", events = new[] { "run_failed" }, scope = "all",
+            name = "everything", type = "webhook", url = receiver.BaseUrl + "/hook/all", events = new[] { "run_failed" }, scope = "all",
         })).ExpectAsync(403, 1003);
         Assert.Contains("scope all", refused["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        var mine = await user.WebhookAsync(app.Receiver.BaseUrl + "/hook/mine", ["run_failed"]);
+        var mine = await user.WebhookAsync(receiver.BaseUrl + "/hook/mine", ["run_failed"]);
         await (await user.PutAsJsonAsync($"/api/notifications/channels/{mine}", new { scope = "all" })).ExpectAsync(403, 1003);
 
         var admin = await app.AdminAsync();
-        var everything = await admin.CreateChannelAsync(new { name = "值班", type = "webhook", url = app.Receiver.BaseUrl + "/hook/all", events = new[] { "run_failed", "instance_lost" }, scope = "all" });
+        var everything = await admin.CreateChannelAsync(new { name = "值班", type = "webhook", url = receiver.BaseUrl + "/hook/all", events = new[] { "run_failed", "instance_lost" }, scope = "all" });
         Assert.Equal("all", everything["scope"]!.GetValue<string>());
         // An admin cannot make a user's channel hear of everything: it would hear nothing (its owner is no admin).
         await (await admin.PutAsJsonAsync($"/api/notifications/channels/{mine}", new { scope = "all" })).ExpectAsync(422, 3001);
@@ -67,12 +67,12 @@ public sealed class ChannelsApiTests(NotificationsApp app) : IClassFixture<Notif
         const string token = "access-token-do-not-show";
         var created = await client.CreateChannelAsync(new
         {
-            name = "钉钉", type = "dingtalk", url = $"{app.Receiver.BaseUrl}/robot/send?access_token={token}", secret, events = new[] { "run_failed" },
+            name = "钉钉", type = "dingtalk", url = $"{receiver.BaseUrl}/robot/send?access_token={token}", secret, events = new[] { "run_failed" },
         });
         var id = created["id"]!.GetValue<long>();
         Assert.True(created["secret_set"]!.GetValue<bool>());
         Assert.Null(created["secret"]);
-        Assert.Equal($"http://127.0.0.1:{app.Receiver.Port}/robot/send?access_token=***", created["url"]!.GetValue<string>());
+        Assert.Equal($"http://127.0.0.1:{receiver.Port}/robot/send?access_token=***", created["url"]!.GetValue<string>());
 
         var listed = await (await client.GetAsync("/api/notifications/channels")).Content.ReadAsStringAsync();
         var updated = await (await client.PutAsJsonAsync($"/api/notifications/channels/{id}", new { name = "钉钉（改名）" })).Content.ReadAsStringAsync();
@@ -90,7 +90,7 @@ public sealed class ChannelsApiTests(NotificationsApp app) : IClassFixture<Notif
 
         // The update without url or secret kept both: the robot is still reached with its token, signed with its secret.
         Assert.True((await client.TestChannelAsync(id))["delivered"]!.GetValue<bool>());
-        var request = (await app.Receiver.WaitForAsync("/robot/send")).Last(r => r.QueryValue("access_token") == token);
+        var request = (await receiver.WaitForAsync("/robot/send")).Last(r => r.QueryValue("access_token") == token);
         var timestamp = request.QueryValue("timestamp")!;
         Assert.Equal(Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(timestamp + "\n" + secret))), request.QueryValue("sign"));
 
@@ -161,7 +161,7 @@ public sealed class ChannelsApiTests(NotificationsApp app) : IClassFixture<Notif
     public async Task A_channels_type_cannot_change()
     {
         var (client, _, _) = await app.NewUserAsync();
-        var id = await client.WebhookAsync(app.Receiver.BaseUrl + "/hook/type", ["run_failed"]);
+        var id = await client.WebhookAsync(receiver.BaseUrl + "/hook/type", ["run_failed"]);
         var error = await (await client.PutAsJsonAsync($"/api/notifications/channels/{id}", new { type = "slack" })).ExpectAsync(422, 3001);
         Assert.Equal("type", error["detail"]![0]!["field"]!.GetValue<string>());
     }

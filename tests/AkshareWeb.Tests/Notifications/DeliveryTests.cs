@@ -51,7 +51,7 @@ public sealed class ClockedNotificationsApp : NotificationsApp
 /// The queue on a fake clock: the per-minute cap with what it holds back summed up in one message, retries with
 /// back-off until they succeed or give up, and a receiver's final "no" taken at once.
 /// </summary>
-public sealed class DeliveryTests(ClockedNotificationsApp app) : IClassFixture<ClockedNotificationsApp>
+public sealed class DeliveryTests(ClockedNotificationsApp app, NotificationReceiver receiver) : IClassFixture<ClockedNotificationsApp>, IClassFixture<NotificationReceiver>
 {
     private async Task<(long UserId, HttpClient Client)> UserAsync()
     {
@@ -64,22 +64,22 @@ public sealed class DeliveryTests(ClockedNotificationsApp app) : IClassFixture<C
     public async Task At_most_the_cap_leaves_a_minute_and_the_rest_goes_out_summed_up_in_one_message()
     {
         var (userId, client) = await UserAsync();
-        await client.WebhookAsync(app.Receiver.BaseUrl + "/cap", ["run_failed"]);
+        await client.WebhookAsync(receiver.BaseUrl + "/cap", ["run_failed"]);
         for (var i = 1; i <= 3; i++) Assert.Equal(1, await app.PublishAsync($"cap-{i}", userId, $"run {i} failed"));
         await app.SettleAsync();
-        Assert.Equal(["run 1 failed", "run 2 failed", "run 3 failed"], (await app.Receiver.WaitForAsync("/cap", 3)).Select(r => r.Json["title"]!.GetValue<string>()).Order());
+        Assert.Equal(["run 1 failed", "run 2 failed", "run 3 failed"], (await receiver.WaitForAsync("/cap", 3)).Select(r => r.Json["title"]!.GetValue<string>()).Order());
 
         for (var i = 4; i <= 8; i++) await app.PublishAsync($"cap-{i}", userId, $"run {i} failed");
         await app.SettleAsync();
         app.FakeClock.Advance(TimeSpan.FromSeconds(30));
         await app.SettleAsync();
-        Assert.Equal(3, app.Receiver.Received.Count(r => r.Path == "/cap"));
+        Assert.Equal(3, receiver.Received.Count(r => r.Path == "/cap"));
         Assert.Equal(5, (await client.DeliveriesAsync("&status=pending")).Count);
 
         // A minute after the first three, three more may go: two of the five, and one summing up the other three.
         app.FakeClock.Advance(TimeSpan.FromSeconds(31));
         await app.SettleAsync();
-        var later = (await app.Receiver.WaitForAsync("/cap", 6)).Skip(3).Select(r => r.Json).ToList();
+        var later = (await receiver.WaitForAsync("/cap", 6)).Skip(3).Select(r => r.Json).ToList();
         Assert.Equal(3, later.Count);
         Assert.Equal(["run 4 failed", "run 5 failed"], later.Where(m => m["event"]!.GetValue<string>() == "run_failed").Select(m => m["title"]!.GetValue<string>()).Order());
         var summary = Assert.Single(later, m => m["event"]!.GetValue<string>() == "summary");
@@ -100,10 +100,9 @@ public sealed class DeliveryTests(ClockedNotificationsApp app) : IClassFixture<C
     public async Task A_failed_send_is_retried_after_30_then_60_seconds_and_recorded()
     {
         var (userId, client) = await UserAsync();
-        var receiver = await NotificationReceiver.StartAsync();
-        await using var _ = receiver;
-        receiver.Answer((context, n) => NotificationReceiver.WriteAsync(context, n <= 2 ? 500 : 200, "{}"));
-        await client.WebhookAsync(receiver.BaseUrl + "/flaky", ["run_failed"]);
+        await using var own = await NotificationReceiver.StartAsync();
+        own.Answer((context, n) => NotificationReceiver.WriteAsync(context, n <= 2 ? 500 : 200, "{}"));
+        await client.WebhookAsync(own.BaseUrl + "/flaky", ["run_failed"]);
 
         await app.PublishAsync("retry-1", userId, "flaky run failed");
         await app.SettleAsync();
@@ -115,34 +114,33 @@ public sealed class DeliveryTests(ClockedNotificationsApp app) : IClassFixture<C
 
         app.FakeClock.Advance(TimeSpan.FromSeconds(29));
         await app.SettleAsync();
-        Assert.Single(receiver.Received);
+        Assert.Single(own.Received);
         app.FakeClock.Advance(TimeSpan.FromSeconds(1));
         await app.SettleAsync();
-        Assert.Equal(2, receiver.Received.Count);
+        Assert.Equal(2, own.Received.Count);
         Assert.Equal(2, (await client.DeliveriesAsync())[0]!["attempts"]!.GetValue<int>());
 
         app.FakeClock.Advance(TimeSpan.FromSeconds(59));
         await app.SettleAsync();
-        Assert.Equal(2, receiver.Received.Count);
+        Assert.Equal(2, own.Received.Count);
         app.FakeClock.Advance(TimeSpan.FromSeconds(1));
         await app.SettleAsync();
         var sent = Assert.Single(await client.DeliveriesAsync())!;
         Assert.Equal("sent", sent["status"]!.GetValue<string>());
         Assert.Equal(3, sent["attempts"]!.GetValue<int>());
         Assert.Equal("HTTP 500", sent["last_error"]!.GetValue<string>());
-        Assert.Equal(3, receiver.Received.Count);
-        Assert.Single(receiver.Received.Select(r => r.Json["delivery_id"]!.GetValue<long>()).Distinct());
+        Assert.Equal(3, own.Received.Count);
+        Assert.Single(own.Received.Select(r => r.Json["delivery_id"]!.GetValue<long>()).Distinct());
     }
 
     [Fact]
     public async Task A_receiver_that_keeps_failing_is_given_up_after_the_last_try_and_a_404_at_once()
     {
         var (userId, client) = await UserAsync();
-        var receiver = await NotificationReceiver.StartAsync();
-        await using var _ = receiver;
-        receiver.Answer((context, _) => NotificationReceiver.WriteAsync(context, context.Request.Path == "/gone" ? 404 : 503, "{}"));
-        var down = await client.WebhookAsync(receiver.BaseUrl + "/down", ["run_failed"]);
-        var gone = await client.WebhookAsync(receiver.BaseUrl + "/gone", ["run_failed"]);
+        await using var own = await NotificationReceiver.StartAsync();
+        own.Answer((context, _) => NotificationReceiver.WriteAsync(context, context.Request.Path == "/gone" ? 404 : 503, "{}"));
+        var down = await client.WebhookAsync(own.BaseUrl + "/down", ["run_failed"]);
+        var gone = await client.WebhookAsync(own.BaseUrl + "/gone", ["run_failed"]);
 
         await app.PublishAsync("give-up-1", userId, "nobody hears this");
         await app.SettleAsync();
@@ -161,25 +159,25 @@ public sealed class DeliveryTests(ClockedNotificationsApp app) : IClassFixture<C
         Assert.Equal("failed", toGone["status"]!.GetValue<string>());
         Assert.Equal(1, toGone["attempts"]!.GetValue<int>());
         Assert.Equal("HTTP 404", toGone["last_error"]!.GetValue<string>());
-        Assert.Equal(3, receiver.Received.Count(r => r.Path == "/down"));
-        Assert.Single(receiver.Received, r => r.Path == "/gone");
+        Assert.Equal(3, own.Received.Count(r => r.Path == "/down"));
+        Assert.Single(own.Received, r => r.Path == "/gone");
     }
 
     [Fact]
     public async Task The_same_event_published_twice_is_queued_once()
     {
         var (userId, client) = await UserAsync();
-        await client.WebhookAsync(app.Receiver.BaseUrl + "/twice", ["run_failed"]);
+        await client.WebhookAsync(receiver.BaseUrl + "/twice", ["run_failed"]);
         Assert.Equal(1, await app.PublishAsync("twice-1", userId, "told once"));
         Assert.Equal(0, await app.PublishAsync("twice-1", userId, "told once"));
         await app.SettleAsync();
-        Assert.Single(await app.Receiver.WaitForAsync("/twice"));
+        Assert.Single(await receiver.WaitForAsync("/twice"));
         Assert.Single(await client.DeliveriesAsync());
     }
 }
 
 /// <summary>Two instances on one database, both sending: each delivery leaves once.</summary>
-public sealed class DeliveryAcrossInstancesTests(NotificationsApp app) : IClassFixture<NotificationsApp>
+public sealed class DeliveryAcrossInstancesTests(NotificationsApp app, NotificationReceiver receiver) : IClassFixture<NotificationsApp>, IClassFixture<NotificationReceiver>
 {
     [Fact]
     public async Task Two_instances_publishing_and_sending_the_same_events_send_each_once()
@@ -187,12 +185,12 @@ public sealed class DeliveryAcrossInstancesTests(NotificationsApp app) : IClassF
         await using var second = await app.SecondInstanceAsync();
         var (client, _, _) = await app.NewUserAsync();
         var userId = (await (await client.GetAsync("/api/auth/me")).ExpectAsync(200, 0))["data"]!["id"]!.GetValue<long>();
-        app.Receiver.Answer(async (context, _) =>
+        receiver.Answer(async (context, _) =>
         {
             await Task.Delay(30);
             await NotificationReceiver.WriteAsync(context, 200, "{}");
         });
-        for (var c = 0; c < 4; c++) await client.WebhookAsync($"{app.Receiver.BaseUrl}/once/{c}", ["run_failed"]);
+        for (var c = 0; c < 4; c++) await client.WebhookAsync($"{receiver.BaseUrl}/once/{c}", ["run_failed"]);
 
         var notifiers = new[] { app.Services.GetRequiredService<Notifier>(), second.Services.GetRequiredService<Notifier>() };
         await Parallel.ForEachAsync(Enumerable.Range(0, 40), async (i, ct) =>
@@ -201,10 +199,10 @@ public sealed class DeliveryAcrossInstancesTests(NotificationsApp app) : IClassF
             await notifiers[i % 2].PublishAsync(notice, ct);
         });
 
-        var received = await app.Receiver.WaitForAsync("/once/0", 20);
+        var received = await receiver.WaitForAsync("/once/0", 20);
         await Tasks.TaskTestKit.EventuallyAsync(() => client.DeliveriesAsync(), d => d.Count == 80 && d.All(x => x!["status"]!.GetValue<string>() == "sent"), 60);
         await Task.Delay(1000);
-        var all = app.Receiver.Received.Where(r => r.Path.StartsWith("/once/", StringComparison.Ordinal)).ToList();
+        var all = receiver.Received.Where(r => r.Path.StartsWith("/once/", StringComparison.Ordinal)).ToList();
         Assert.Equal(80, all.Count);
         Assert.Equal(80, all.Select(r => r.Json["delivery_id"]!.GetValue<long>()).Distinct().Count());
         Assert.All(Enumerable.Range(0, 4), c => Assert.Equal(20, all.Count(r => r.Path == $"/once/{c}")));

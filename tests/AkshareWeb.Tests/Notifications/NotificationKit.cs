@@ -6,67 +6,41 @@ using AkshareWeb.Tests.Parts;
 namespace AkshareWeb.Tests.Notifications;
 
 /// <summary>
-/// The app with a receiver on loopback for its channels: private targets allowed (the receiver is one), deliveries
-/// looked for every 0.2 s and retried after 0.2 s.
+/// The app for channels whose receiver (a <see cref="NotificationReceiver"/> fixture) is on loopback: private targets
+/// allowed, deliveries looked for every 0.2 s and retried after 0.2 s, no cap to speak of.
 /// </summary>
 public class NotificationsApp : AkshareWebApp
 {
-    public NotificationReceiver Receiver { get; private set; } = null!;
-
     public NotificationsApp()
     {
-        Set("Notifications:AllowPrivateTargets", "true");
-        Set("Notifications:PollSeconds", "0.2");
+        NotificationKit.AllowLoopbackReceivers(Set);
         Set("Notifications:RetryBaseSeconds", "0.2");
-        Set("Notifications:MaxPerChannelPerMinute", "1000");
-    }
-
-    public override async Task InitializeAsync()
-    {
-        Receiver = await NotificationReceiver.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (Receiver is not null) await Receiver.DisposeAsync();
-        GC.SuppressFinalize(this);
     }
 }
 
 /// <summary>
-/// The collecting app (fake AKTools, the fan-out scripts) with a receiver for its channels: runs that really fail
-/// raise the events. A task fails twice in a row before task_failing.
+/// The collecting app (fake AKTools, the fan-out scripts) for channels on loopback: runs that really fail raise the
+/// events. A task fails twice in a row before task_failing.
 /// </summary>
 public class NotifyingRunsApp : PartsApp
 {
-    public NotificationReceiver Receiver { get; private set; } = null!;
-
     public NotifyingRunsApp()
     {
-        Set("Notifications:AllowPrivateTargets", "true");
-        Set("Notifications:PollSeconds", "0.2");
+        NotificationKit.AllowLoopbackReceivers(Set);
         Set("Notifications:TaskFailingAfter", "2");
-        Set("Notifications:MaxPerChannelPerMinute", "1000");
-    }
-
-    public override async Task InitializeAsync()
-    {
-        Receiver = await NotificationReceiver.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (Receiver is not null) await Receiver.DisposeAsync();
-        GC.SuppressFinalize(this);
     }
 }
 
 public static class NotificationKit
 {
+    /// <summary>Receivers on loopback are reached (Notifications:AllowPrivateTargets), quickly and without a cap.</summary>
+    public static void AllowLoopbackReceivers(Action<string, string?> set)
+    {
+        set("Notifications:AllowPrivateTargets", "true");
+        set("Notifications:PollSeconds", "0.2");
+        set("Notifications:MaxPerChannelPerMinute", "1000");
+    }
+
     public static async Task<JsonNode> CreateChannelAsync(this HttpClient client, object body) =>
         (await (await client.PostAsJsonAsync("/api/notifications/channels", body)).ExpectAsync(201, 0))["data"]!;
 

@@ -12,9 +12,9 @@ namespace AkshareWeb.Tests.Notifications;
 /// a task failing twice in a row (Notifications:TaskFailingAfter = 2), a run in parts with failed parts, and runs the
 /// watchdog failed after their instance died. Each run and event makes one message per channel that hears it.
 /// </summary>
-public sealed class RunEventsTests(NotifyingRunsApp app) : IClassFixture<NotifyingRunsApp>
+public sealed class RunEventsTests(NotifyingRunsApp app, NotificationReceiver receiver) : IClassFixture<NotifyingRunsApp>, IClassFixture<NotificationReceiver>
 {
-    private string Url(string path) => app.Receiver.BaseUrl + path;
+    private string Url(string path) => receiver.BaseUrl + path;
 
     private static string ExecutionOf(ReceivedRequest request) => request.Json["facts"]!["execution_id"]!.GetValue<string>();
 
@@ -38,18 +38,18 @@ public sealed class RunEventsTests(NotifyingRunsApp app) : IClassFixture<Notifyi
         Assert.Equal("failed", run["status"]!.GetValue<string>());
         var executionId = run["execution_id"]!.GetValue<string>();
 
-        var told = Assert.Single(await app.Receiver.WaitForAsync("/dl/alice"));
+        var told = Assert.Single(await receiver.WaitForAsync("/dl/alice"));
         Assert.Equal("sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes("alice-secret"), told.Body)), told.Headers["X-AkshareWeb-Signature"]);
         var body = told.Json;
         Assert.Equal("run_failed", body["event"]!.GetValue<string>());
         Assert.Equal(executionId, body["facts"]!["execution_id"]!.GetValue<string>());
         Assert.Equal("download of macro_cnbs failed", body["title"]!.GetValue<string>());
         Assert.Equal(run["error_message"]!.GetValue<string>(), body["lines"]![0]!.GetValue<string>());
-        Assert.Equal(executionId, ExecutionOf(Assert.Single(await app.Receiver.WaitForAsync("/dl/admin-all"))));
+        Assert.Equal(executionId, ExecutionOf(Assert.Single(await receiver.WaitForAsync("/dl/admin-all"))));
 
         await QuietAsync();
-        Assert.Single(app.Receiver.Received, r => r.Path == "/dl/alice");
-        Assert.DoesNotContain(app.Receiver.Received, r => r.Path is "/dl/bob" or "/dl/admin-mine" or "/dl/alice-tasks-only");
+        Assert.Single(receiver.Received, r => r.Path == "/dl/alice");
+        Assert.DoesNotContain(receiver.Received, r => r.Path is "/dl/bob" or "/dl/admin-mine" or "/dl/alice-tasks-only");
         var delivery = Assert.Single(await alice.DeliveriesAsync("&event=run_failed"))!;
         Assert.Equal("sent", delivery["status"]!.GetValue<string>());
         Assert.Equal(1, delivery["attempts"]!.GetValue<int>());
@@ -100,16 +100,16 @@ public sealed class RunEventsTests(NotifyingRunsApp app) : IClassFixture<Notifyi
             var run = await app.WaitForEndAsync(client, await PartsApp.ExecuteAsync(client, taskId));
             Assert.Equal("failed", run["status"]!.GetValue<string>());
             runs.Add(run["execution_id"]!.GetValue<string>());
-            await app.Receiver.WaitForAsync("/task/runs", i + 1);
+            await receiver.WaitForAsync("/task/runs", i + 1);
         }
 
-        var failing = Assert.Single(await app.Receiver.WaitForAsync("/task/failing"));
+        var failing = Assert.Single(await receiver.WaitForAsync("/task/failing"));
         Assert.Equal("task 日线 880001 failed 2 times in a row", failing.Json["title"]!.GetValue<string>());
         Assert.Equal(runs[1], ExecutionOf(failing));
         Assert.Equal(2, failing.Json["facts"]!["failures_in_a_row"]!.GetValue<int>());
         await QuietAsync();
-        Assert.Single(app.Receiver.Received, r => r.Path == "/task/failing");
-        Assert.Equal(runs.Order(), app.Receiver.Received.Where(r => r.Path == "/task/runs").Select(ExecutionOf).Order());
+        Assert.Single(receiver.Received, r => r.Path == "/task/failing");
+        Assert.Equal(runs.Order(), receiver.Received.Where(r => r.Path == "/task/runs").Select(ExecutionOf).Order());
 
         // A run its task retries is told by its retry's end only: one message for the run and its retry.
         await client.WebhookAsync(Url("/task/retried"), ["run_failed"]);
@@ -120,11 +120,11 @@ public sealed class RunEventsTests(NotifyingRunsApp app) : IClassFixture<Notifyi
         }))["id"]!.GetValue<long>();
         await PartsApp.ExecuteAsync(client, retried);
         var chain = await TaskTestKit.EventuallyAsync(() => app.ExecutionsOfAsync(retried), r => r.Count == 2 && r.All(x => x.Status == "failed"));
-        var told = Assert.Single(await app.Receiver.WaitForAsync("/task/retried"));
+        var told = Assert.Single(await receiver.WaitForAsync("/task/retried"));
         Assert.Equal(chain[1].ExecutionId, ExecutionOf(told));
         Assert.Contains("after 1 retries", told.Json["lines"]!.AsArray().Select(l => l!.GetValue<string>()).Last(), StringComparison.Ordinal);
         await QuietAsync();
-        Assert.Single(app.Receiver.Received, r => r.Path == "/task/retried");
+        Assert.Single(receiver.Received, r => r.Path == "/task/retried");
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class RunEventsTests(NotifyingRunsApp app) : IClassFixture<Notifyi
         Assert.Equal("failed", run["status"]!.GetValue<string>());
         Assert.Equal(3, run["parts_failed"]!.GetValue<int>());
 
-        var told = Assert.Single(await app.Receiver.WaitForAsync("/parts/runs"));
+        var told = Assert.Single(await receiver.WaitForAsync("/parts/runs"));
         var body = told.Json;
         Assert.Equal("task 全市场 fanout_bars_em: 3 of 6 parts failed", body["title"]!.GetValue<string>());
         var lines = body["lines"]!.AsArray().Select(l => l!.GetValue<string>()).ToList();
@@ -149,7 +149,7 @@ public sealed class RunEventsTests(NotifyingRunsApp app) : IClassFixture<Notifyi
         Assert.StartsWith("symbol=900005", lines[3], StringComparison.Ordinal);
         Assert.Equal(6, body["facts"]!["parts_total"]!.GetValue<int>());
         await QuietAsync();
-        Assert.Single(app.Receiver.Received, r => r.Path == "/parts/runs");
+        Assert.Single(receiver.Received, r => r.Path == "/parts/runs");
     }
 
     [Fact]
@@ -172,13 +172,13 @@ public sealed class RunEventsTests(NotifyingRunsApp app) : IClassFixture<Notifyi
                 """, new { executionId });
         }
 
-        var owner = Assert.Single(await app.Receiver.WaitForAsync("/lost/owner"));
+        var owner = Assert.Single(await receiver.WaitForAsync("/lost/owner"));
         Assert.Equal("instance killed-host:4242:dead lost: 1 of your runs failed", owner.Json["title"]!.GetValue<string>());
         Assert.Contains(owner.Json["lines"]!.AsArray(), l => l!.GetValue<string>().StartsWith(executionId + ": task 日线 770001", StringComparison.Ordinal));
-        var admins = (await app.Receiver.WaitForAsync("/lost/admins")).Single(r => r.Json["facts"]!["execution_ids"]!.AsArray().Any(id => id!.GetValue<string>() == executionId));
+        var admins = (await receiver.WaitForAsync("/lost/admins")).Single(r => r.Json["facts"]!["execution_ids"]!.AsArray().Any(id => id!.GetValue<string>() == executionId));
         Assert.Equal("instance killed-host:4242:dead lost: 1 runs failed", admins.Json["title"]!.GetValue<string>());
         await QuietAsync();
-        Assert.DoesNotContain(app.Receiver.Received, r => r.Path == "/lost/owner-runs");
+        Assert.DoesNotContain(receiver.Received, r => r.Path == "/lost/owner-runs");
         var run = (await (await client.GetAsync($"/api/executions/{executionId}")).ExpectAsync(200, 0))["data"]!;
         Assert.Equal("failed", run["status"]!.GetValue<string>());
     }

@@ -27,18 +27,10 @@ public sealed class GuardedApp : AkshareWebApp
 {
     public ScriptedResolver Dns { get; } = new();
 
-    public NotificationReceiver Receiver { get; private set; } = null!;
-
     public GuardedApp()
     {
         Set("AkTools:BaseUrl", "http://aktools.test:8080");
         Dns.Names["aktools.test"] = [IPAddress.Parse("1.2.3.4")];
-    }
-
-    public override async Task InitializeAsync()
-    {
-        Receiver = await NotificationReceiver.StartAsync();
-        await base.InitializeAsync();
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -46,20 +38,13 @@ public sealed class GuardedApp : AkshareWebApp
         base.ConfigureWebHost(builder);
         builder.ConfigureTestServices(services => services.AddSingleton<HostResolver>(Dns));
     }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (Receiver is not null) await Receiver.DisposeAsync();
-        GC.SuppressFinalize(this);
-    }
 }
 
 /// <summary>
 /// No SSRF: a channel's URL or SMTP host that resolves to a loopback, private, link-local or otherwise internal
 /// address, or to the AKTools host, is refused when saved and again when delivering; redirects are not followed.
 /// </summary>
-public sealed class TargetGuardTests(GuardedApp app) : IClassFixture<GuardedApp>
+public sealed class TargetGuardTests(GuardedApp app, NotificationReceiver receiver) : IClassFixture<GuardedApp>, IClassFixture<NotificationReceiver>
 {
     [Theory]
     [InlineData("http://127.0.0.1:8080/hook", "loopback")]
@@ -120,7 +105,7 @@ public sealed class TargetGuardTests(GuardedApp app) : IClassFixture<GuardedApp>
     {
         var (client, _, _) = await app.NewUserAsync();
         app.Dns.Names["rebind.test"] = [IPAddress.Parse("93.184.215.14")];
-        var id = await client.WebhookAsync($"http://rebind.test:{app.Receiver.Port}/hook/rebind", ["run_failed"]);
+        var id = await client.WebhookAsync($"http://rebind.test:{receiver.Port}/hook/rebind", ["run_failed"]);
 
         // The name now points at loopback, where a receiver listens on the channel's port.
         app.Dns.Names["rebind.test"] = [IPAddress.Loopback];
@@ -128,7 +113,7 @@ public sealed class TargetGuardTests(GuardedApp app) : IClassFixture<GuardedApp>
         Assert.False(sent["delivered"]!.GetValue<bool>());
         Assert.Equal("refused: rebind.test resolves to 127.0.0.1 (loopback); internal addresses are refused unless Notifications:AllowPrivateTargets is true",
             sent["error"]!.GetValue<string>());
-        Assert.Empty(app.Receiver.Received);
+        Assert.Empty(receiver.Received);
         var delivery = Assert.Single(await client.DeliveriesAsync());
         Assert.Equal("failed", delivery!["status"]!.GetValue<string>());
     }
@@ -165,22 +150,21 @@ public sealed class TargetGuardTests(GuardedApp app) : IClassFixture<GuardedApp>
 }
 
 /// <summary>With Notifications:AllowPrivateTargets a loopback receiver is reached; a redirect is still not followed.</summary>
-public sealed class PrivateTargetsAllowedTests(NotificationsApp app) : IClassFixture<NotificationsApp>
+public sealed class PrivateTargetsAllowedTests(NotificationsApp app, NotificationReceiver receiver) : IClassFixture<NotificationsApp>, IClassFixture<NotificationReceiver>
 {
     [Fact]
     public async Task A_loopback_receiver_is_reached_but_its_redirect_is_not_followed()
     {
         var (client, _, _) = await app.NewUserAsync();
-        var reached = await client.WebhookAsync($"http://localhost:{app.Receiver.Port}/hook/allowed", ["run_failed"]);
+        var reached = await client.WebhookAsync($"http://localhost:{receiver.Port}/hook/allowed", ["run_failed"]);
         Assert.True((await client.TestChannelAsync(reached))["delivered"]!.GetValue<bool>());
-        Assert.Single(await app.Receiver.WaitForAsync("/hook/allowed"));
+        Assert.Single(await receiver.WaitForAsync("/hook/allowed"));
 
-        var bouncer = await NotificationReceiver.StartAsync();
-        await using var _ = bouncer;
+        await using var bouncer = await NotificationReceiver.StartAsync();
         bouncer.Answer((context, _) =>
         {
             context.Response.StatusCode = 307;
-            context.Response.Headers.Location = app.Receiver.BaseUrl + "/hook/after-redirect";
+            context.Response.Headers.Location = receiver.BaseUrl + "/hook/after-redirect";
             return Task.CompletedTask;
         });
         var redirected = await client.WebhookAsync(bouncer.BaseUrl + "/hook/bounce", ["run_failed"]);
@@ -189,6 +173,6 @@ public sealed class PrivateTargetsAllowedTests(NotificationsApp app) : IClassFix
         Assert.Equal("HTTP 307: the receiver redirects to 127.0.0.1, and redirects are not followed", sent["error"]!.GetValue<string>());
         Assert.Single(bouncer.Received);
         await Task.Delay(300);
-        Assert.DoesNotContain(app.Receiver.Received, r => r.Path == "/hook/after-redirect");
+        Assert.DoesNotContain(receiver.Received, r => r.Path == "/hook/after-redirect");
     }
 }
