@@ -1721,7 +1721,7 @@ export interface components {
             secret?: string | null;
             events: components["schemas"]["NotificationEvent"][];
             scope?: components["schemas"]["ChannelScope"];
-            smtp?: components["schemas"]["SmtpSettings"] | null;
+            smtp?: components["schemas"]["SmtpSettings"];
             is_active?: boolean | null;
         };
         SmtpSettings: {
@@ -1741,7 +1741,7 @@ export interface components {
             secret?: string | null;
             events?: components["schemas"]["NotificationEvent"][] | null;
             scope?: components["schemas"]["ChannelScope"];
-            smtp?: components["schemas"]["SmtpSettings"] | null;
+            smtp?: components["schemas"]["SmtpSettings"];
             is_active?: boolean | null;
         };
         EnvelopeOfTestChannelResult: {
