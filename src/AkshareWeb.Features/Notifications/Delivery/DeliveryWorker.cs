@@ -21,6 +21,9 @@ public sealed class DeliveryWorker(
 
     private long lastPrune;
 
+    /// <summary>The last round failed (the database is away): said once, not at every poll of the outage.</summary>
+    private bool failing;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var poll = TimeSpan.FromSeconds(Math.Max(0.05, options.Value.PollSeconds));
@@ -31,10 +34,13 @@ public sealed class DeliveryWorker(
             {
                 await SendDueAsync(stoppingToken);
                 await PruneNowAndThenAsync(stoppingToken);
+                if (failing) logger.LogInformation("Sending notifications works again");
+                failing = false;
             }
             catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(e, "Sending notifications failed; trying again at the next poll");
+                if (!failing) logger.LogWarning(e, "Sending notifications failed; trying again at every poll until the database answers");
+                failing = true;
             }
 
             using var nap = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
