@@ -5,6 +5,7 @@ using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Data;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Interfaces;
+using AkshareWeb.Features.Notifications;
 using AkshareWeb.Features.Scripts;
 using AkshareWeb.Features.Tables;
 using AkshareWeb.Features.Tasks;
@@ -61,6 +62,7 @@ services.AddAkshareWebHealth();
 services.AddAkshareWebMetrics(builder.Configuration);
 services.AddAkshareWebScheduling(builder.Configuration);
 services.AddAkshareWebCollection(builder.Configuration);
+services.AddNotifications(builder.Configuration);
 
 var app = builder.Build();
 
@@ -94,6 +96,7 @@ app.MapDataApi();
 app.MapTasksApi();
 app.MapExecutionsApi();
 app.MapTablesApi();
+app.MapNotificationsApi();
 
 await app.RunAsync();
 
