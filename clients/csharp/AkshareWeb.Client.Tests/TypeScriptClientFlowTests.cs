@@ -21,7 +21,11 @@ public sealed class TypeScriptClientFlowTests(ServiceOnLoopback service) : IClas
             ["AKSHAREWEB_ADMIN_PASSWORD"] = ServiceOnLoopback.AdminPassword,
             ["AKSHAREWEB_SCRIPT"] = ServiceOnLoopback.Interface,
             ["AKSHAREWEB_SYMBOL"] = "000001",
-        }, TimeSpan.FromSeconds(120));
+        },
+        // The flow's end, however long a loaded machine takes: it waits for its download's end itself. While it is
+        // long in coming, what the service's database says is written down each minute (a hang leaves its story).
+        Timeout.InfiniteTimeSpan,
+        async () => await ServiceOnLoopback.LogAsync($"TypeScript flow still running:\n{await service.SnapshotAsync()}"));
         Assert.True(exitCode == 0, $"node {script} exited {exitCode}: {said}");
         Assert.Contains($"{ServiceOnLoopback.BarsPerDownload} rows of ak_{ServiceOnLoopback.Interface} paged", said, StringComparison.Ordinal);
     }

@@ -12,9 +12,14 @@ public static class NodeScripts
         return directory?.FullName ?? throw new InvalidOperationException("AkshareWeb.sln not found above the test binaries");
     }
 
-    /// <summary>Runs node with the arguments; a script still running after <paramref name="timeout"/> is killed and fails the test.</summary>
+    /// <summary>
+    /// Runs node with the arguments; a script still running after <paramref name="timeout"/> (infinite for one that ends
+    /// itself however long a loaded machine takes) is killed and fails the test. <paramref name="eachMinute"/> is called
+    /// each minute it is still running, so a hang leaves its story.
+    /// </summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(
-        string workingDirectory, IEnumerable<string> arguments, IDictionary<string, string> environment, TimeSpan timeout)
+        string workingDirectory, IEnumerable<string> arguments, IDictionary<string, string> environment, TimeSpan timeout,
+        Func<Task>? eachMinute = null)
     {
         var start = new ProcessStartInfo("node", arguments)
         {
@@ -27,9 +32,15 @@ public static class NodeScripts
         var output = node.StandardOutput.ReadToEndAsync();
         var errors = node.StandardError.ReadToEndAsync();
         using var limit = new CancellationTokenSource(timeout);
+        var exited = node.WaitForExitAsync(limit.Token);
         try
         {
-            await node.WaitForExitAsync(limit.Token);
+            while (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(1), CancellationToken.None)) != exited)
+            {
+                if (eachMinute is not null) await eachMinute();
+            }
+
+            await exited;
         }
         catch (OperationCanceledException)
         {
