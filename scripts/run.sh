@@ -33,6 +33,8 @@ fi
 
 export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:8000}"
 export AKSHAREWEB__DataScripts__Path="${AKSHAREWEB__DataScripts__Path:-$root/data-scripts}"
+# The web console (console/dist), rebuilt only when its sources changed; without npm the service runs without it.
+scripts/console.sh build || echo "[run] the web console was not built; the API, Swagger UI and Hangfire work without it" >&2
 dotnet build "$root/src/AkshareWeb.Api" -c Release -nologo -v q
-echo "AkshareWeb on $ASPNETCORE_URLS  (Swagger UI: $ASPNETCORE_URLS/swagger, Hangfire: $ASPNETCORE_URLS/hangfire)"
+echo "AkshareWeb on $ASPNETCORE_URLS  (console: $ASPNETCORE_URLS/, Swagger UI: $ASPNETCORE_URLS/swagger, Hangfire: $ASPNETCORE_URLS/hangfire)"
 dotnet run --no-build -c Release --project "$root/src/AkshareWeb.Api" --no-launch-profile

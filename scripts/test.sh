@@ -68,6 +68,28 @@ npm_ci clients/typescript
 npm --prefix clients/typescript run --silent generate
 npm --prefix clients/typescript run --silent build
 
+# The web console: type-checked against the client just generated (an API change that breaks a call fails here), built
+# into console/dist (the service serves it; the browser tests among the .NET tests open it in Chromium), and its unit
+# tests (vitest), whose counts are printed as one line.
+scripts/console.sh browser || echo "[test] without chromium the console's browser tests fail" >&2
+console_build_status=0
+CONSOLE_TYPECHECK=1 scripts/console.sh build || console_build_status=$?
+add_check "$console_build_status"
+mkdir -p "$root/.data/test-results"
+rm -f "$root/.data/test-results/console-unit.json"
+console_unit_status=0
+(cd console && npx --no-install vitest run --reporter=dot --reporter=json --outputFile.json="$root/.data/test-results/console-unit.json") || console_unit_status=$?
+if unit_counts="$(node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} ${r.numFailedTests}`)' "$root/.data/test-results/console-unit.json")"; then
+  read -r unit_passed unit_failed <<<"$unit_counts"
+  echo "console unit tests (vitest): $unit_passed passed, $unit_failed failed"
+  add_counts "$unit_passed" "$unit_failed"
+  # vitest failing without a failed test (a file that does not load) is one failure.
+  if [ "$console_unit_status" -ne 0 ] && [ "$unit_failed" -eq 0 ]; then add_counts 0 1; fi
+else
+  console_unit_status=1
+  add_check 1
+fi
+
 dotnet build AkshareWeb.sln -c Release -nologo -v q
 
 # The data scripts against AKShare's registry (the bundled snapshot): every problem is printed here; the run goes
@@ -132,6 +154,12 @@ if ! git diff --quiet -- "$schema" 2>/dev/null || [ -n "$(git status --porcelain
 fi
 add_check $check
 
+if [ "$console_build_status" -ne 0 ]; then
+  echo "[test] the web console does not type-check or build against the API's client (console/; see the errors above)." >&2
+fi
+if [ "$console_unit_status" -ne 0 ]; then
+  echo "[test] the console's unit tests failed (console/tests/unit; run: cd console && npx vitest run)." >&2
+fi
 if [ "$lint_status" -ne 0 ]; then
   echo "[test] the data-script linter found problems (listed above, before the tests; scripts/lint-scripts.sh prints them alone)." >&2
 fi

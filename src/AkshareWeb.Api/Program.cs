@@ -62,6 +62,7 @@ services.AddAkshareWebHealth();
 services.AddAkshareWebMetrics(builder.Configuration);
 services.AddAkshareWebScheduling(builder.Configuration);
 services.AddAkshareWebCollection(builder.Configuration);
+services.AddWebConsole(builder.Configuration);
 services.AddNotifications(builder.Configuration);
 
 var app = builder.Build();
@@ -74,10 +75,12 @@ await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.App
 await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
 
 app.UseAkshareWebProxies();
+app.UseConfiguredPathBase();
 app.UseAkshareWebRequestMetrics();
 app.UseErrorEnvelopes();
 app.UseSecurityHeaders();
 app.UseUtf8RequestBodies();
+app.UseWebConsole();
 app.UseRouting();
 app.UseAuthentication();
 app.UseRateLimiter();

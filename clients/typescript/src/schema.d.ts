@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/auth/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Whether this server lets people register (Auth:Registration): open, closed or approval. No token needed. */
+        get: operations["GetRegistrationMode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/register": {
         parameters: {
             query?: never;
@@ -13,7 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Auth:Registration decides: open (201 with tokens), closed (403), approval (202: the account is inactive until an administrator activates it; logging in says so). */
+        /** @description Auth:Registration decides: open (201 with tokens), closed (403), approval (202: the account is inactive until an administrator activates it; logging in says so). With refresh_cookie: true (browsers: the console) the refresh token is not answered (refresh_token is empty) but set as an HttpOnly, SameSite=Strict cookie sent only to POST /api/auth/refresh (Secure over HTTPS), so no script can read it; logout removes it. */
         post: operations["Register"];
         delete?: never;
         options?: never;
@@ -30,6 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description With refresh_cookie: true (browsers: the console) the refresh token is not answered (refresh_token is empty) but set as an HttpOnly, SameSite=Strict cookie sent only to POST /api/auth/refresh (Secure over HTTPS), so no script can read it; logout removes it. */
         post: operations["Login"];
         delete?: never;
         options?: never;
@@ -46,7 +64,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Exchanges the refresh_token for a new access_token and a new refresh_token. Refresh tokens rotate: the answer's refresh_token replaces the one sent, which stops working at once; keep the new one for the next refresh. A used refresh_token sent again is taken for a stolen copy: 401, and the whole session ends (its newest access and refresh tokens too), so the user logs in again. */
+        /** @description Exchanges the refresh_token for a new access_token and a new refresh_token. Refresh tokens rotate: the answer's refresh_token replaces the one sent, which stops working at once; keep the new one for the next refresh. A used refresh_token sent again is taken for a stolen copy: 401, and the whole session ends (its newest access and refresh tokens too), so the user logs in again. A browser signed in with refresh_cookie: true sends no refresh_token (an empty object): its HttpOnly cookie is read instead, and the answer sets the next one (refresh_token is then empty). */
         post: operations["RefreshToken"];
         delete?: never;
         options?: never;
@@ -63,6 +81,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Ends the session of the access token sent (its refresh tokens stop working on every instance) and removes the refresh cookie. */
         post: operations["Logout"];
         delete?: never;
         options?: never;
@@ -478,6 +497,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/preview-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The next fire times of a schedule (schedule_type, schedule_expression, count 1-20, default 5) as the scheduler reads it, in the market's time zone (Beijing time unless Market:TimeZone says otherwise), without saving anything; an invalid schedule is a 422 with the message creating a task would give. */
+        post: operations["PreviewSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{taskId}": {
         parameters: {
             query?: never;
@@ -809,6 +845,21 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        EnvelopeOfRegistrationInfo: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["RegistrationInfo"];
+        };
+        RegistrationInfo: {
+            mode: components["schemas"]["RegistrationMode"];
+        };
+        ErrorEnvelope: {
+            code: components["schemas"]["ErrorCode"];
+            message: string;
+            /** @description null; for a validation error (3001) the list of {field, message}; otherwise what else is known. */
+            detail: unknown;
+        };
         EnvelopeOfTokenPair: {
             /** Format: int32 */
             code: number;
@@ -833,24 +884,20 @@ export interface components {
             is_active: boolean;
             awaiting_approval: boolean;
         };
-        ErrorEnvelope: {
-            code: components["schemas"]["ErrorCode"];
-            message: string;
-            /** @description null; for a validation error (3001) the list of {field, message}; otherwise what else is known. */
-            detail: unknown;
-        };
         RegisterRequest: {
             username: string;
             email: string;
             password: string;
             password_confirm: string;
+            refresh_cookie?: boolean | null;
         };
         LoginRequest: {
             username: string;
             password: string;
+            refresh_cookie?: boolean | null;
         };
         RefreshRequest: {
-            refresh_token: string;
+            refresh_token?: string | null;
         };
         Envelope: {
             /** Format: int32 */
@@ -1396,6 +1443,22 @@ export interface components {
             /** Format: int32 */
             concurrency?: number | null;
         };
+        EnvelopeOfSchedulePreview: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["SchedulePreview"];
+        };
+        SchedulePreview: {
+            time_zone: string;
+            fire_times: string[];
+        };
+        PreviewScheduleRequest: {
+            schedule_type: components["schemas"]["ScheduleType"];
+            schedule_expression: string;
+            /** Format: int32 */
+            count?: number | null;
+        };
         UpdateTaskRequest: {
             name?: string | null;
             description?: string | null;
@@ -1833,6 +1896,11 @@ export interface components {
          */
         ExportFormat: "csv" | "excel";
         /**
+         * @description Auth:Registration: open (anyone registers and is signed in), closed (403), approval (the account waits for an admin).
+         * @enum {string}
+         */
+        RegistrationMode: "open" | "closed" | "approval";
+        /**
          * @description What a channel hears of: a run failed (run_failed), a task failed K times in a row (task_failing), a site family paused (site_paused), runs failed after their instance died (instance_lost), a table stale or with gaps (table_gaps).
          * @enum {string}
          */
@@ -1877,6 +1945,44 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    GetRegistrationMode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfRegistrationInfo"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     Register: {
         parameters: {
             query?: never;
@@ -4245,6 +4351,82 @@ export interface operations {
             };
             /** @description Already exists (2002), or the current state forbids it (-1). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    PreviewSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "schedule_type": "cron",
+                 *       "schedule_expression": "0 16 * * 1-5",
+                 *       "count": 5
+                 *     }
+                 */
+                "application/json": components["schemas"]["PreviewScheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfSchedulePreview"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -34,6 +34,8 @@ public sealed class OpenApiSchemaNames : ISchemaNameGenerator
         ["GetExecutionStats.Stats"] = "ExecutionStats",
         ["ToggleScript.Toggled"] = "ScriptToggled",
         ["Register.Pending"] = "RegistrationPending",
+        ["GetRegistrationMode.Result"] = "RegistrationInfo",
+        ["PreviewSchedule.Result"] = "SchedulePreview",
         // Slices renamed to match their routes (issue 15) keep the schema names the published clients already use.
         ["RefreshToken.Command"] = "RefreshRequest",
         ["ResetUserPassword.Body"] = "ResetPasswordRequest",

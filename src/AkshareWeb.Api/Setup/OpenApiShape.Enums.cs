@@ -1,3 +1,4 @@
+using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
@@ -36,6 +37,7 @@ public sealed partial class OpenApiShape
             ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, or a retry.", ["scheduler", "manual", "download", "retry"]),
             ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
             ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM) or excel (xlsx).", ["csv", "excel"]),
+            ["RegistrationMode"] = StringEnum("Auth:Registration: open (anyone registers and is signed in), closed (403), approval (the account waits for an admin).", RegistrationModes.All),
             ["NotificationEvent"] = StringEnum("What a channel hears of: a run failed (run_failed), a task failed K times in a row (task_failing), a site family paused (site_paused), "
                 + "runs failed after their instance died (instance_lost), a table stale or with gaps (table_gaps).", NotificationEvents.All),
             ["DeliveredEvent"] = StringEnum("A delivery's event: one a channel hears of, a channel's test message (test), or the message summing up those the per-minute cap held back (summary).",
@@ -87,9 +89,11 @@ public sealed partial class OpenApiShape
         ["TaskView.schedule_type"] = "ScheduleType",
         ["CreateTaskRequest.schedule_type"] = "ScheduleType",
         ["UpdateTaskRequest.schedule_type"] = "ScheduleType",
+        ["PreviewScheduleRequest.schedule_type"] = "ScheduleType",
         ["ScriptSummary.write_mode"] = "WriteMode",
         ["ScriptDetail.write_mode"] = "WriteMode",
         ["ErrorEnvelope.code"] = "ErrorCode",
+        ["RegistrationInfo.mode"] = "RegistrationMode",
         ["ChannelView.type"] = "ChannelType",
         ["ChannelView.scope"] = "ChannelScope",
         ["ChannelView.events"] = "NotificationEvent[]",

@@ -140,6 +140,7 @@ public sealed partial class OpenApiShape
             ["retry_on_failure"] = true, ["max_retries"] = 3, ["timeout_seconds"] = 600, ["is_active"] = true,
         },
         ["UpdateTask"] = new Dictionary<string, object?> { ["schedule_expression"] = "30 16 * * 1-5", ["is_active"] = true },
+        ["PreviewSchedule"] = new Dictionary<string, object?> { ["schedule_type"] = "cron", ["schedule_expression"] = "0 16 * * 1-5", ["count"] = 5 },
         ["CreateChannel"] = new Dictionary<string, object?>
         {
             ["name"] = "夜间采集值班群", ["type"] = "dingtalk", ["url"] = "https://oapi.dingtalk.com/robot/send?access_token=<the robot's token>",

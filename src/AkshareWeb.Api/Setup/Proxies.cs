@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 namespace AkshareWeb.Api.Setup;
 
 /// <summary>
-/// <c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c> are believed only from the proxies the operator names in
+/// <c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c> / <c>X-Forwarded-Prefix</c> are believed only from the proxies the operator names in
 /// <c>ForwardedHeaders:KnownProxies</c> (addresses) and <c>ForwardedHeaders:KnownNetworks</c> (CIDR); each entry may
 /// also be a comma-separated list. With none named the headers are ignored: anyone could otherwise pick the
 /// address the rate limits count them under, or make a plain-HTTP request look like HTTPS.
@@ -28,7 +28,9 @@ public static class Proxies
 
         services.Configure<ForwardedHeadersOptions>(options =>
         {
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // X-Forwarded-Prefix: a proxy serving the service under a prefix it removes (/akshare/api/... -> /api/...)
+            // names it, and it becomes the path base links, cookies and the console's page are built on.
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedPrefix;
             // The framework trusts loopback by default, and an empty list means "trust everyone": start from
             // nothing and use exactly what was configured (the middleware is not added at all when that is nothing).
             options.KnownProxies.Clear();

@@ -3,6 +3,7 @@ using FluentValidation;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
@@ -10,7 +11,8 @@ namespace AkshareWeb.Features.Auth;
 
 public static class Login
 {
-    public sealed record Command(string? Username, string? Password) : ICommand<TokenPair>
+    /// <summary><c>refresh_cookie</c> true: the refresh token goes into an HttpOnly cookie instead of the body (<see cref="RefreshCookie"/>).</summary>
+    public sealed record Command(string? Username, string? Password, bool? RefreshCookie = null) : ICommand<TokenPair>
     {
         /// <summary>The client address as counted by the throttle (IPv6: its /64).</summary>
         internal string Address { get; init; } = "unknown";
@@ -75,7 +77,10 @@ public static class Login
         private sealed record Account(long Id, string Role, bool IsActive, bool AwaitingApproval, int TokenVersion, string PasswordHash);
     }
 
-    internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(Command command, HttpContext context, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<TokenPair>.Success(await mediator.Send(
-            command with { Address = ClientAddress.Key(context) }, ct)));
+    internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(
+        Command command, HttpContext context, IMediator mediator, IOptions<JwtOptions> jwt, CancellationToken ct)
+    {
+        var pair = await mediator.Send(command with { Address = ClientAddress.Key(context) }, ct);
+        return TypedResults.Ok(Envelope<TokenPair>.Success(Auth.RefreshCookie.Answer(context, pair, command.RefreshCookie, jwt.Value)));
+    }
 }

@@ -30,10 +30,12 @@ public static class Logout
         }
     }
 
-    internal static async Task<Ok<Envelope>> Endpoint(ClaimsPrincipal user, IMediator mediator, CancellationToken ct)
+    internal static async Task<Ok<Envelope>> Endpoint(ClaimsPrincipal user, HttpContext context, IMediator mediator, CancellationToken ct)
     {
         var session = user.FindFirst(TokenClaims.Session)?.Value ?? throw ApiError.Unauthorized();
         await mediator.Send(new Command(Caller.Of(user), session), ct);
+        // The session's refresh tokens no longer work; the browser forgets its cookie too.
+        RefreshCookie.Clear(context);
         return TypedResults.Ok(Envelope.Success());
     }
 }

@@ -25,14 +25,16 @@ public static class OpenDashboardSession
             throw ApiError.Unauthorized();
         }
 
+        // Behind a proxy's prefix the browser sees the dashboard at <prefix>/hangfire; the cookie must be sent there.
+        var path = context.Request.PathBase.Add(DashboardPath).Value!;
         context.Response.Cookies.Append(CookieName, header["Bearer ".Length..].Trim(), new CookieOptions
         {
             HttpOnly = true,
             Secure = context.Request.IsHttps,
             SameSite = SameSiteMode.Strict,
-            Path = DashboardPath,
+            Path = path,
             MaxAge = TimeSpan.FromSeconds(jwt.Value.AccessTokenSeconds),
         });
-        return TypedResults.Ok(Envelope<Result>.Success(new Result(DashboardPath, jwt.Value.AccessTokenSeconds)));
+        return TypedResults.Ok(Envelope<Result>.Success(new Result(path, jwt.Value.AccessTokenSeconds)));
     }
 }

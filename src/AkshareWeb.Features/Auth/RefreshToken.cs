@@ -3,17 +3,30 @@ using FluentValidation;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Auth;
 
 public static class RefreshToken
 {
-    public sealed record Command(string? RefreshToken) : ICommand<TokenPair>;
+    /// <summary>
+    /// The refresh token in the body (API clients), or none and the HttpOnly cookie a console sign-in set
+    /// (<see cref="RefreshCookie"/>), which the answer then replaces with the next one.
+    /// </summary>
+    public sealed record Command(string? RefreshToken) : ICommand<TokenPair>
+    {
+        internal bool FromCookie { get; init; }
+    }
 
     public sealed class Validator : AbstractValidator<Command>
     {
-        public Validator() => RuleFor(c => c.RefreshToken).NotEmpty().MaximumLength(512);
+        public Validator()
+        {
+            RuleFor(c => c.RefreshToken).NotEmpty().When(c => !c.FromCookie)
+                .WithMessage("refresh_token is required (or the HttpOnly cookie that a sign-in with refresh_cookie: true sets)");
+            RuleFor(c => c.RefreshToken).MaximumLength(512);
+        }
     }
 
     public sealed class Handler(Database database, Tokens tokens, TimeProvider time) : ICommandHandler<Command, TokenPair>
@@ -82,6 +95,16 @@ public static class RefreshToken
             long UserId, string Role, bool IsActive, int TokenVersion);
     }
 
-    internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(Command command, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<TokenPair>.Success(await mediator.Send(command, ct)));
+    internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(
+        Command command, HttpContext context, IMediator mediator, IOptions<JwtOptions> jwt, CancellationToken ct)
+    {
+        // A token in the body wins: an API client's refresh never touches a cookie the browser may also hold.
+        if (string.IsNullOrEmpty(command.RefreshToken) && RefreshCookie.Read(context) is { } cookie)
+        {
+            var pair = await mediator.Send(command with { RefreshToken = cookie, FromCookie = true }, ct);
+            return TypedResults.Ok(Envelope<TokenPair>.Success(RefreshCookie.Hand(context, pair, jwt.Value)));
+        }
+
+        return TypedResults.Ok(Envelope<TokenPair>.Success(await mediator.Send(command, ct)));
+    }
 }

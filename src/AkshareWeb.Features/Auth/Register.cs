@@ -12,7 +12,8 @@ namespace AkshareWeb.Features.Auth;
 
 public static class Register
 {
-    public sealed record Command(string? Username, string? Email, string? Password, string? PasswordConfirm)
+    /// <summary><c>refresh_cookie</c> true: the refresh token goes into an HttpOnly cookie instead of the body (<see cref="RefreshCookie"/>).</summary>
+    public sealed record Command(string? Username, string? Email, string? Password, string? PasswordConfirm, bool? RefreshCookie = null)
         : ICommand<Outcome>;
 
     public sealed class Validator : AbstractValidator<Command>
@@ -90,11 +91,11 @@ public static class Register
     }
 
     internal static async Task<Results<Created<Envelope<TokenPair>>, Accepted<Envelope<Pending>>>> Endpoint(
-        Command command, IMediator mediator, CancellationToken ct)
+        Command command, HttpContext context, IMediator mediator, IOptions<JwtOptions> jwt, CancellationToken ct)
     {
         var outcome = await mediator.Send(command, ct);
         return outcome.Tokens is { } pair
-            ? TypedResults.Created("/api/auth/me", Envelope<TokenPair>.Success(pair))
+            ? TypedResults.Created("/api/auth/me", Envelope<TokenPair>.Success(Auth.RefreshCookie.Answer(context, pair, command.RefreshCookie, jwt.Value)))
             : TypedResults.Accepted((string?)null, new Envelope<Pending>(0,
                 "account created; an administrator must activate it before you can log in", new Pending(outcome.Username, false, true)));
     }

@@ -9,8 +9,7 @@ namespace AkshareWeb.Features.Settings;
 
 public static class UpdateDatabaseSettings
 {
-    /// <summary>Without <c>password</c> the current one is kept, but only for the same host, port and user: the stored
-    /// password is never sent to another server (an admin token alone must not be enough to learn it).</summary>
+    /// <summary>Without <c>password</c> the current one is kept, but only for the same host, port and user.</summary>
     public sealed record Command(string? Host, int? Port, string? Database, string? Username, string? Password) : ICommand<WarehouseLocation>, IDatabaseLocation
     {
         internal Caller Caller { get; init; }
@@ -25,18 +24,14 @@ public static class UpdateDatabaseSettings
     {
         public async ValueTask<WarehouseLocation> Handle(Command command, CancellationToken ct)
         {
-            var current = warehouse.Current();
-            var sameServer = string.Equals(current.Host, command.Host, StringComparison.OrdinalIgnoreCase)
-                && current.Port == command.Port && string.Equals(current.Username, command.Username, StringComparison.Ordinal);
-            if (string.IsNullOrEmpty(command.Password) && !sameServer)
+            var password = string.IsNullOrEmpty(command.Password) ? warehouse.StoredPasswordFor(command) : command.Password;
+            if (password is null)
             {
                 throw ApiError.Validation("password",
                     "a new host, port or username needs its password; the stored one is kept only for the same server and user");
             }
 
-            var connectionString = WarehouseConnection.ConnectionStringFor(
-                command.Host!, command.Port!.Value, command.Database!, command.Username!,
-                string.IsNullOrEmpty(command.Password) ? warehouse.CurrentPassword() : command.Password);
+            var connectionString = WarehouseConnection.ConnectionStringFor(command.Host!, command.Port!.Value, command.Database!, command.Username!, password);
             // Never store a warehouse that does not answer: the next scheduled run would fail on it.
             var probe = await WarehouseConnection.ProbeAsync(connectionString, ct);
             if (!probe.Connected)

@@ -29,6 +29,18 @@ public sealed class WarehouseConnection(SystemSettings settings, WarehouseDataba
 
     public string? CurrentPassword() => new MySqlConnectionStringBuilder(warehouse.ConnectionString).Password;
 
+    /// <summary>
+    /// The stored password for a request that names the current server and user: the stored password is never sent to
+    /// another server (an admin token alone must not be enough to learn it). Null for any other server.
+    /// </summary>
+    public string? StoredPasswordFor(IDatabaseLocation location)
+    {
+        var current = Current();
+        var sameServer = string.Equals(current.Host, location.Host, StringComparison.OrdinalIgnoreCase)
+            && current.Port == location.Port && string.Equals(current.Username, location.Username, StringComparison.Ordinal);
+        return sameServer ? CurrentPassword() ?? "" : null;
+    }
+
     public static string ConnectionStringFor(string host, int port, string database, string username, string? password) =>
         Database.Normalise(new MySqlConnectionStringBuilder
         {

@@ -90,6 +90,18 @@ public static class ScheduleRules
         }
     }
 
+    /// <summary>A cron expression's fire times after <paramref name="nowUtc"/>, in order, for as long as they are read.</summary>
+    public static IEnumerable<DateTime> Occurrences(string expression, TimeZoneInfo zone, DateTime nowUtc)
+    {
+        var cron = CronExpression.Parse(expression, CronFormat.Standard);
+        var from = DateTime.SpecifyKind(nowUtc, DateTimeKind.Utc);
+        while (cron.GetNextOccurrence(from, zone) is { } next)
+        {
+            yield return next;
+            from = next;
+        }
+    }
+
     public static TimeZoneInfo Zone(string id) => TimeZoneInfo.FindSystemTimeZoneById(id);
 
     /// <summary>

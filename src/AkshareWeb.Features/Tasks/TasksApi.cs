@@ -15,6 +15,11 @@ public static class TasksApi
             .WithDescription("schedule_type cron (5 fields, read in the scheduler's time zone, Asia/Shanghai by default), interval (seconds, at least 60) or once (an ISO date-time in the future). "
                 + "Ordinary users: at most user_max_tasks tasks and runs at least user_min_schedule_minutes apart (409 naming the quota).")
             .ProducesErrors(400, 401, 409, 422);
+        group.MapPost("/preview-schedule", PreviewSchedule.Endpoint).WithName("PreviewSchedule")
+            .WithDescription("The next fire times of a schedule (schedule_type, schedule_expression, count 1-20, default 5) as the scheduler reads it, "
+                + "in the market's time zone (Beijing time unless Market:TimeZone says otherwise), without saving anything; an invalid schedule is a 422 "
+                + "with the message creating a task would give.")
+            .ProducesErrors(400, 401, 422);
         group.MapGet("/{taskId:long}", GetTask.Endpoint).WithName("GetTask").ProducesErrors(401, 404);
         group.MapPut("/{taskId:long}", UpdateTask.Endpoint).WithName("UpdateTask").ProducesErrors(400, 401, 404, 409, 422);
         group.MapDelete("/{taskId:long}", DeleteTask.Endpoint).WithName("DeleteTask")

@@ -11,7 +11,8 @@ namespace AkshareWeb.Tests.Host;
 /// </summary>
 public sealed partial class RouteAuthorizationTests(AkshareWebApp app) : IClassFixture<AkshareWebApp>
 {
-    private static readonly HashSet<string> Anonymous = ["POST /api/auth/register", "POST /api/auth/login", "POST /api/auth/refresh"];
+    // A sign-in page asks the registration mode before anyone has a token.
+    private static readonly HashSet<string> Anonymous = ["POST /api/auth/register", "POST /api/auth/login", "POST /api/auth/refresh", "GET /api/auth/registration"];
 
     // API.md marks /api/users and /api/settings as 管理员; scanning scripts, toggling them and syncing the
     // interface registry change what everyone sees, so they are for admins too; so is the dashboard cookie.

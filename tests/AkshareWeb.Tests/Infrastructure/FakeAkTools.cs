@@ -191,6 +191,17 @@ public sealed class FakeAkTools : IAsyncDisposable
 
     public void Handle(string function, Func<HttpContext, Task> handler) => handlers[function] = handler;
 
+    /// <summary>
+    /// Rows that depend on the arguments and may take their time (a gate the test opens); null is an exception AKShare
+    /// raised (AKTools' plain 500), as an upstream site's failure reaches the service.
+    /// </summary>
+    public void RowsAsync(string function, Func<IQueryCollection, Task<IEnumerable<object>?>> rows) =>
+        handlers[function] = async context =>
+        {
+            var answer = await rows(context.Request.Query);
+            await (answer is null ? Raises(context) : WriteRowsAsync(context, answer));
+        };
+
     /// <summary>Fails the calling test when a value sent to this AKTools would not have reached AKShare as it was.</summary>
     public void AssertNoViolations()
     {

@@ -57,6 +57,21 @@ public sealed class DatabaseSecretsTests(AkshareWebApp app) : IClassFixture<Aksh
         (await (await admin.PostAsJsonAsync("/api/settings/database/test", body)).ExpectAsync(200, 0))["data"]!;
 
     [Fact]
+    public async Task The_connection_test_without_a_password_uses_the_stored_one_for_the_same_server_and_user_only()
+    {
+        var admin = await app.AdminAsync();
+        var server = new MySqlConnectionStringBuilder(app.ConnectionString);
+
+        // What the console sends: the location it was shown, no password (it never learns one).
+        var same = await ProbeAsync(admin, new { host = server.Server, port = server.Port, database = server.Database, username = server.UserID });
+        Assert.True(same["connected"]!.GetValue<bool>(), same.ToJsonString());
+
+        var otherUser = await ProbeAsync(admin, new { host = server.Server, port = server.Port, database = server.Database, username = "console_nobody" });
+        Assert.False(otherUser["connected"]!.GetValue<bool>());
+        Assert.StartsWith("access denied", otherUser["error"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_connection_test_answers_a_category_never_the_servers_words()
     {
         var admin = await app.AdminAsync();

@@ -1,0 +1,198 @@
+// The console's browser tests: Playwright (playwright-core) on Debian's Chromium, against a running service.
+// Helpers shared by the scenarios in run.mjs: launching, signing in, the per-view checks (no console errors, axe,
+// screenshots in both languages) and small waits.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
+
+export const env = {
+  url: required("AKSHAREWEB_URL"),
+  pathBase: process.env.AKSHAREWEB_PATH_BASE ?? "",
+  adminPassword: required("AKSHAREWEB_ADMIN_PASSWORD"),
+  akTools: process.env.AKTOOLS_URL ?? "",
+  results: process.env.CONSOLE_RESULTS ?? join(process.cwd(), "..", ".data", "test-results", "console"),
+  chromium: process.env.CHROMIUM ?? "/usr/bin/chromium",
+};
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+/** Chromium as this closed network needs it: no sandbox (root), no GPU, no background connections that would be refused. */
+export async function launch() {
+  return chromium.launch({
+    executablePath: env.chromium,
+    headless: true,
+    chromiumSandbox: false,
+    args: [
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
+
+/**
+ * A fresh browser context (its own cookies and storage) in a zone far from Beijing, so times shown in Beijing time are
+ * not the browser's by accident, with every console error and page error collected.
+ */
+export async function open(browser, options = {}) {
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
+    acceptDownloads: true,
+    locale: "zh-CN",
+    timezoneId: "America/New_York",
+    ...options,
+  });
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  const errors = [];
+  // Chromium logs every answer of 4xx/5xx as "Failed to load resource". A scenario that provokes one on purpose (a
+  // wrong password, a 422 to be shown beside its field) says so; any other is an error of the console.
+  const expected = [];
+  const watch = (p) => {
+    p.on("console", (message) => {
+      if (message.type() !== "error") return;
+      const failedLoad = /^Failed to load resource: the server responded with a status of (\d+)/.exec(message.text());
+      const resource = message.location()?.url ?? "";
+      if (failedLoad && expected.some((e) => e.status === Number(failedLoad[1]) && resource.includes(e.path))) return;
+      errors.push(`console: ${message.text()} ${resource} (page ${p.url()})`);
+    });
+    p.on("pageerror", (error) => errors.push(`page error: ${error.message} (${p.url()})`));
+  };
+  watch(page);
+  context.on("page", watch);
+  /** Declares an error answer the scenario provokes on purpose: status, and a part of the API path. */
+  const provoke = (status, path) => expected.push({ status, path });
+  return { context, page, errors, provoke };
+}
+
+let base = "";
+
+/** Scenarios run at the service's root; the prefix scenario runs under the path base, as behind a proxy. */
+export function underPrefix() {
+  base = env.pathBase;
+}
+
+export function at(path) {
+  return `${env.url}${base}${path}`;
+}
+
+let checks = 0;
+
+/**
+ * One view, looked at as a person would: axe-core finds no serious or critical violation, and a screenshot of it is
+ * saved in Chinese and in English (the switch in the page changes the language without a reload).
+ */
+export async function check(page, name) {
+  mkdirSync(env.results, { recursive: true });
+  const t0 = Date.now();
+  await settle(page);
+  for (const language of ["zh", "en"]) {
+    const t1 = Date.now();
+    await setLanguage(page, language);
+    await settle(page);
+    const t2 = Date.now();
+    // The two languages share every element and label; axe looks at the default one (it takes seconds on a big table).
+    if (language === "zh") await axe(page, `${name} (${language})`);
+    if (process.env.E2E_TIMING) console.log(`${name} ${language}: settle ${t2 - t1} ms, axe ${Date.now() - t2} ms (first settle ${t1 - t0} ms)`);
+    // The sticky top bar would be drawn where the page was scrolled to.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(env.results, `${name}-${language}.png`), fullPage: true });
+  }
+  checks++;
+}
+
+export function checked() {
+  return checks;
+}
+
+async function setLanguage(page, language) {
+  const isEnglish = (await page.locator("html").getAttribute("lang")) === "en";
+  if ((language === "en") === isEnglish) return;
+  await page.locator(".language-switch").first().click();
+  await page.waitForFunction((want) => document.documentElement.lang === want, language === "en" ? "en" : "zh-CN");
+}
+
+async function axe(page, what) {
+  const result = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .options({ resultTypes: ["violations"] })
+    .analyze();
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (bad.length > 0) {
+    const detail = bad
+      .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.slice(0, 5).map((n) => `    ${n.target.join(" ")} ${n.html.slice(0, 200)}`).join("\n")}`)
+      .join("\n");
+    throw new Error(`axe found ${bad.length} serious or critical violation(s) on ${what}:\n${detail}`);
+  }
+}
+
+/** No request in flight, no loading mask, fonts drawn: what a screenshot should wait for. */
+export async function settle(page) {
+  await page.waitForLoadState("networkidle").catch(() => undefined);
+  await page.locator(".el-loading-mask").first().waitFor({ state: "detached", timeout: 15_000 }).catch(() => undefined);
+  await page.evaluate(() => document.fonts.ready);
+  // Element Plus animates menus, dialogs and messages for up to 300 ms.
+  await page.waitForTimeout(350);
+}
+
+export async function signIn(page, username, password, path = "/?lang=en") {
+  await page.goto(at(path));
+  await page.getByLabel(/^(Username|用户名)$/).fill(username);
+  await page.getByLabel(/^(Password|密码)$/).fill(password);
+  await page.getByRole("button", { name: /^(Sign in|登录)$/ }).click();
+  await page.getByRole("link", { name: /^(Home|首页)$/ }).waitFor();
+}
+
+export async function signOut(page) {
+  await page.getByRole("button", { name: /^(Sign out|退出登录)$/ }).click();
+  await page.getByRole("button", { name: /^(Sign in|登录)$/ }).waitFor();
+}
+
+/** Opens an Element Plus select and picks an option by its visible name. */
+export async function choose(page, selectLabel, option) {
+  await openSelect(page, selectLabel);
+  await page.getByRole("option", { name: option, exact: true }).last().click();
+}
+
+/** The select's box takes the click (its placeholder lies over the input). */
+export async function openSelect(page, selectLabel) {
+  const input = page.getByRole("combobox", { name: selectLabel, exact: true });
+  await input.locator("xpath=ancestor::div[contains(@class, 'el-select__wrapper')]").click();
+}
+
+/** Clicks an Element Plus radio button by its text (its input is hidden behind the label). */
+export async function pick(scope, text) {
+  await scope.locator(".el-radio-button", { hasText: new RegExp(`^\\s*${text}\\s*$`) }).first().click();
+}
+
+/** A call of the API outside the browser, as an admin: setting up what a scenario looks at. */
+export async function adminApi() {
+  const login = await fetch(at("/api/auth/login"), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: env.adminPassword }),
+  });
+  const token = (await login.json()).data.access_token;
+  return async (method, path, body) => {
+    const answer = await fetch(at(path), {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await answer.text();
+    return { status: answer.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
+export function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}

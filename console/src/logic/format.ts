@@ -1,0 +1,82 @@
+/** The market's zone: the service reads schedules and "today" in Beijing time, and the console shows times the same way. */
+export const MARKET_ZONE = "Asia/Shanghai";
+
+const dateTime = new Intl.DateTimeFormat("sv-SE", {
+  timeZone: MARKET_ZONE,
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hour12: false,
+});
+
+const weekdayZh = ["日", "一", "二", "三", "四", "五", "六"];
+const weekdayEn = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/** 2030-01-04 16:00:00, in Beijing time, whatever the browser's zone. */
+export function beijing(value: string | null | undefined): string {
+  if (!value) return "—";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : dateTime.format(date);
+}
+
+/** The weekday in Beijing of an instant, as 周五 / Fri. */
+export function beijingWeekday(value: string, locale: "zh" | "en"): string {
+  const day = new Date(new Date(value).getTime() + 8 * 3600_000).getUTCDay();
+  return locale === "zh" ? "周" + weekdayZh[day] : (weekdayEn[day] ?? "");
+}
+
+/** Today's date in Beijing, for relative dates (today-30d) resolved in the browser. */
+export function beijingToday(now: Date = new Date()): { year: number; month: number; day: number } {
+  const [year, month, day] = dateTime.format(now).slice(0, 10).split("-").map(Number) as [number, number, number];
+  return { year, month, day };
+}
+
+export function ago(value: string | null | undefined, locale: "zh" | "en", now: number = Date.now()): string {
+  if (!value) return "—";
+  const seconds = Math.max(0, Math.round((now - new Date(value).getTime()) / 1000));
+  const units: Array<[number, string, string]> = [
+    [86_400, "天", "d"],
+    [3_600, "小时", "h"],
+    [60, "分钟", "min"],
+  ];
+  for (const [size, zh, en] of units) {
+    if (seconds >= size) {
+      const n = Math.floor(seconds / size);
+      return locale === "zh" ? `${n} ${zh}` : `${n} ${en}`;
+    }
+  }
+  return locale === "zh" ? `${seconds} 秒` : `${seconds} s`;
+}
+
+export function bytes(size: number): string {
+  if (size < 1024) return `${size} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = size / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function count(n: number | null | undefined): string {
+  return n === null || n === undefined ? "—" : n.toLocaleString("en-US");
+}
+
+export function seconds(value: number | null | undefined): string {
+  if (value === null || value === undefined) return "—";
+  if (value < 60) return `${value.toFixed(value < 10 ? 2 : 1)} s`;
+  const m = Math.floor(value / 60);
+  return `${m} min ${Math.round(value - m * 60)} s`;
+}
+
+/** A cell of a data page: objects as JSON, null as an empty mark. */
+export function cell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
