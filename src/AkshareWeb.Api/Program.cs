@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AkshareWeb.Api.Setup;
+using AkshareWeb.Features.Calendar;
 using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Data;
@@ -75,6 +76,7 @@ await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(app.Lifetim
 await app.Services.GetRequiredService<JwtKeys>().LoadAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
+await app.Services.GetRequiredService<CalendarTask>().EnsureAsync(app.Lifetime.ApplicationStopping);
 
 app.UseAkshareWebProxies();
 app.UseAkshareWebRequestMetrics();
@@ -99,6 +101,7 @@ app.MapDataApi();
 app.MapTasksApi();
 app.MapExecutionsApi();
 app.MapTablesApi();
+app.MapCalendarApi();
 
 await app.RunAsync();
 

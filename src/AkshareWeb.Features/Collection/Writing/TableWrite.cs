@@ -1,5 +1,6 @@
 using Dapper;
 using MySqlConnector;
+using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Collection;
@@ -22,10 +23,13 @@ public sealed partial class WarehouseWriter
         private readonly KeyIndexState keyIndex = new();
         private readonly LoadPath path = new();
         private readonly BatchBuffers buffers = new();
+        private readonly IReplacementCheck? replacementCheck;
 
-        internal TableWrite(MySqlConnection connection, TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false)
+        internal TableWrite(MySqlConnection connection, TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false,
+            IReplacementCheck? replacementCheck = null)
         {
             this.connection = connection;
+            this.replacementCheck = replacementCheck;
             this.time = time;
             // Replace mode fills a fresh table and swaps it in at the end; readers never see a half table.
             var table = destination.WriteMode == WriteModes.Replace ? destination.Table[..Math.Min(destination.Table.Length, 55)] + "__replace" : destination.Table;

@@ -18,7 +18,7 @@ namespace AkshareWeb.Features.Collection;
 /// insert them all, else it is rolled back and the batch takes the other way) or look the batch's keys up,
 /// load the new rows and update the changed ones by id. A failed batch leaves the table as it was before it.</para>
 /// </summary>
-public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options)
+public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options, IEnumerable<IReplacementCheck> checks)
 {
     /// <summary>The warehouse's table-name rule (<see cref="TableNames"/>).</summary>
     public static Regex TableNamePattern() => TableNames.Pattern();
@@ -35,7 +35,8 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
         var connection = await warehouse.OpenAsync(ct);
         try
         {
-            var write = new TableWrite(connection, destination, executionId, time, options.Value.UseBulkLoad, shared);
+            var check = destination.WriteMode == WriteModes.Replace ? checks.FirstOrDefault(c => c.Table == destination.Table) : null;
+            var write = new TableWrite(connection, destination, executionId, time, options.Value.UseBulkLoad, shared, check);
             await write.StartAsync(ct);
             return write;
         }
