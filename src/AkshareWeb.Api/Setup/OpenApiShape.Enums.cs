@@ -35,6 +35,8 @@ public sealed partial class OpenApiShape
             ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, or a retry.", ["scheduler", "manual", "download", "retry"]),
             ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
             ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM) or excel (xlsx).", ["csv", "excel"]),
+            ["CoverageStatus"] = StringEnum("Which keys a coverage lists: gaps (missing something), complete, or all.", AkshareWeb.Features.Tables.CoverageReader.Statuses),
+            ["CoverageUnit"] = StringEnum("What a key's rows follow: trading days, or trading weeks or months (weekly and monthly bars, by their period).", ["day", "week", "month"]),
         };
         var codes = new JsonSchema
         {
@@ -81,6 +83,7 @@ public sealed partial class OpenApiShape
         ["ScriptSummary.write_mode"] = "WriteMode",
         ["ScriptDetail.write_mode"] = "WriteMode",
         ["ErrorEnvelope.code"] = "ErrorCode",
+        ["KeyCoverage.unit"] = "CoverageUnit",
     };
 
     private static void UseEnums(string schemaName, JsonSchema schema, Dictionary<string, JsonSchema> enums, HashSet<JsonSchema> requests)

@@ -82,7 +82,10 @@ public sealed partial class OpenApiShape
                     parameter.Schema = Enum(enums["ExportFormat"], "csv");
                     break;
                 case "status":
-                    parameter.Schema = Enum(enums["ExecutionStatus"], null);
+                    parameter.Schema = operation.OperationId == "GetTableCoverage" ? Enum(enums["CoverageStatus"], "all") : Enum(enums["ExecutionStatus"], null);
+                    break;
+                case "from" or "to":
+                    schema.Format = "date";
                     break;
                 case "role":
                     parameter.Schema = Enum(enums["Role"], null);

@@ -44,6 +44,7 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
             if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Envelope<>)) TypeDataDirectly(schema);
             TypeParameterObjects(schema, type);
             UseEnums(name, schema, enums, requests);
+            TypeNullableObjects(schema);
             DescribeUntyped(schema);
         }
 
@@ -189,6 +190,20 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
             if (JsonName(property) is not ("parameters" or "result" or "outputs")) continue;
             target.Type = JsonObjectType.Object;
             target.AdditionalPropertiesSchema = new JsonSchema();
+        }
+    }
+
+    /// <summary>NSwag writes a nullable object property as a one-element oneOf without a type; OpenAPI 3.0 wants the type
+    /// beside nullable and ignores siblings of $ref, so it becomes an object type with the reference in allOf.</summary>
+    private static void TypeNullableObjects(JsonSchema schema)
+    {
+        foreach (var property in schema.Properties.Values)
+        {
+            if (property.IsNullableRaw != true || property.OneOf.Count != 1 || !property.OneOf.Single().HasReference) continue;
+            var target = property.OneOf.Single().Reference!;
+            property.OneOf.Clear();
+            property.Type = JsonObjectType.Object;
+            property.AllOf.Add(new JsonSchema { Reference = target });
         }
     }
 
