@@ -45,37 +45,100 @@ public static class CoverageFigures
         return found.Select(DateOnly.FromDateTime).Where(d => !days.Contains(d)).Order().ToList();
     }
 
-    /// <summary>Every key (with the filters) and its first date, last date and distinct trading days stored in the window.</summary>
+    /// <summary>
+    /// Every key (with the filters) and its first date, last date and distinct trading days stored in the window. Keys
+    /// are grouped by the columns the natural key's index starts with (<see cref="CoverageShape.Leading"/>), which reads
+    /// the index in order; the other key columns (period, adjust) are taken from each group when they have one value
+    /// there, as they mostly do, and only the groups that mix several are grouped again by the whole key.
+    /// </summary>
     public static async Task<List<KeyFigures>> KeysAsync(
         MySqlConnection connection, CoverageShape shape, IReadOnlyList<ColumnFilter> filters, CoverageWindow window, IReadOnlyList<DateOnly> offDays, CancellationToken ct)
     {
+        var leading = shape.Leading;
+        var rest = shape.KeyColumns.Where(c => !leading.Contains(c)).ToList();
+        if (leading.Count == 0 || rest.Count == 0) return await GroupedAsync(connection, shape, shape.KeyColumns, [], filters, null, window, offDays, ct);
+        var result = new List<KeyFigures>();
+        var mixed = new List<object?[]>();
+        foreach (var group in await GroupedAsync(connection, shape, leading, rest, filters, null, window, offDays, ct))
+        {
+            if (group.Values.Length == shape.KeyColumns.Count) result.Add(group);
+            else mixed.Add(group.Values);
+        }
+
+        foreach (var chunk in mixed.Chunk(KeysPerDateQuery))
+        {
+            result.AddRange(await GroupedAsync(connection, shape, shape.KeyColumns, [], filters, (leading, chunk), window, offDays, ct));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// One grouped reading by <paramref name="groupBy"/>. For each of <paramref name="spread"/> its smallest and largest
+    /// value and its nulls are read too: a group where each has one value is a whole key (its values in key order);
+    /// any other comes back with the grouped columns' values alone. <paramref name="only"/> limits it to some groups.
+    /// </summary>
+    private static async Task<List<KeyFigures>> GroupedAsync(MySqlConnection connection, CoverageShape shape, IReadOnlyList<TableColumn> groupBy, IReadOnlyList<TableColumn> spread,
+        IReadOnlyList<ColumnFilter> filters, (IReadOnlyList<TableColumn> Columns, object?[][] Values)? only, CoverageWindow window, IReadOnlyList<DateOnly> offDays, CancellationToken ct)
+    {
         var args = WindowArguments(window);
         var conditions = ManagedTables.Conditions(filters, args);
+        if (only is { } chosen) conditions.Add(OneOf(chosen.Columns, chosen.Values, args));
         var date = ColumnNames.Quote(shape.DateColumn.Name);
         var counted = InWindow(shape) + NotOn(shape, offDays, args, "off");
         var count = shape.OneRowPerDay ? $"SUM({counted})" : $"COUNT(DISTINCT CASE WHEN {counted} THEN {shape.DayExpression} END)";
-        var keys = string.Join(", ", shape.KeyColumns.Select(c => ColumnNames.Quote(c.Name)));
-        var sql = new StringBuilder("SELECT ");
-        if (keys.Length > 0) sql.Append(keys).Append(", ");
-        sql.Append($"MIN({date}), MAX({date}), {count} FROM {ColumnNames.Quote(shape.Name)}");
+        var keys = string.Join(", ", groupBy.Select(c => ColumnNames.Quote(c.Name)));
+        var select = groupBy.Select(c => ColumnNames.Quote(c.Name))
+            .Concat(spread.SelectMany(c => new[] { $"MIN({ColumnNames.Quote(c.Name)})", $"MAX({ColumnNames.Quote(c.Name)})", $"SUM({ColumnNames.Quote(c.Name)} IS NULL)" }))
+            .Concat([$"COUNT(*)", $"MIN({date})", $"MAX({date})", count]);
+        var sql = new StringBuilder($"SELECT {string.Join(", ", select)} FROM {ColumnNames.Quote(shape.Name)}");
         if (conditions.Count > 0) sql.Append(" WHERE ").Append(string.Join(" AND ", conditions));
         if (keys.Length > 0) sql.Append(" GROUP BY ").Append(keys);
 
         var result = new List<KeyFigures>();
-        var n = shape.KeyColumns.Count;
+        var (g, s) = (groupBy.Count, spread.Count);
         await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql.ToString(), args, commandTimeout: 0, cancellationToken: ct));
         while (await reader.ReadAsync(ct))
         {
-            if (reader.IsDBNull(n)) continue;
-            var values = new object?[n];
-            for (var i = 0; i < n; i++) values[i] = KeyValue(reader, i, shape.KeyColumns[i].Type);
-            var figures = new KeyFigures(values, KeyJson(shape, values), DateOnly.FromDateTime(reader.GetDateTime(n)), DateOnly.FromDateTime(reader.GetDateTime(n + 1)),
-                reader.IsDBNull(n + 2) ? 0 : Convert.ToInt32(reader.GetValue(n + 2), CultureInfo.InvariantCulture));
-            figures.Unit = shape.UnitOf(values);
+            var at = g + 3 * s;
+            if (reader.IsDBNull(at + 1)) continue;
+            var rows = reader.GetInt64(at);
+            var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+            for (var i = 0; i < g; i++) values[groupBy[i].Name] = KeyValue(reader, i, groupBy[i].Type);
+            var whole = true;
+            for (var j = 0; j < s && whole; j++)
+            {
+                var (low, high, nulls) = (KeyValue(reader, g + 3 * j, spread[j].Type), KeyValue(reader, g + 3 * j + 1, spread[j].Type), Convert.ToInt64(reader.GetValue(g + 3 * j + 2), CultureInfo.InvariantCulture));
+                whole = nulls == rows || (nulls == 0 && Equals(low, high));
+                values[spread[j].Name] = nulls == rows ? null : low;
+            }
+
+            if (!whole)
+            {
+                result.Add(new KeyFigures(groupBy.Select(c => values[c.Name]).ToArray(), "", default, default, 0));
+                continue;
+            }
+
+            var keyValues = shape.KeyColumns.Select(c => values[c.Name]).ToArray();
+            var figures = new KeyFigures(keyValues, KeyJson(shape, keyValues), DateOnly.FromDateTime(reader.GetDateTime(at + 1)), DateOnly.FromDateTime(reader.GetDateTime(at + 2)),
+                reader.IsDBNull(at + 3) ? 0 : Convert.ToInt32(reader.GetValue(at + 3), CultureInfo.InvariantCulture));
+            figures.Unit = shape.UnitOf(keyValues);
             result.Add(figures);
         }
 
         return result;
+    }
+
+    /// <summary>Rows whose <paramref name="columns"/> hold one of <paramref name="values"/> (null-safe: a null key value is a value).</summary>
+    private static string OneOf(IReadOnlyList<TableColumn> columns, IEnumerable<object?[]> values, DynamicParameters args)
+    {
+        var alternatives = values.Select((key, k) => "(" + string.Join(" AND ", columns.Select((column, i) =>
+        {
+            var name = string.Create(CultureInfo.InvariantCulture, $"k{k}_{i}");
+            args.Add(name, key[i]);
+            return $"{ColumnNames.Quote(column.Name)} <=> @{name}";
+        })) + ")");
+        return "(" + string.Join(" OR ", alternatives) + ")";
     }
 
     /// <summary>
@@ -117,17 +180,8 @@ public static class CoverageFigures
             var sql = new StringBuilder("SELECT ");
             foreach (var column in shape.KeyColumns) sql.Append(ColumnNames.Quote(column.Name)).Append(", ");
             sql.Append($"{shape.DayExpression} FROM {ColumnNames.Quote(shape.Name)} WHERE {InWindow(shape)}");
-            if (n > 0)
-            {
-                // <=>: a key whose value is null (a column added after its rows were stored) is still one key.
-                var alternatives = chunk.Select((key, k) => "(" + string.Join(" AND ", shape.KeyColumns.Select((column, i) =>
-                {
-                    var name = string.Create(CultureInfo.InvariantCulture, $"k{k}_{i}");
-                    args.Add(name, key.Values[i]);
-                    return $"{ColumnNames.Quote(column.Name)} <=> @{name}";
-                })) + ")");
-                sql.Append(" AND (").Append(string.Join(" OR ", alternatives)).Append(')');
-            }
+            // <=>: a key whose value is null (a column added after its rows were stored) is still one key.
+            if (n > 0) sql.Append(" AND ").Append(OneOf(shape.KeyColumns, chunk.Select(k => k.Values), args));
 
             await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql.ToString(), args, commandTimeout: 0, cancellationToken: ct));
             while (await reader.ReadAsync(ct))

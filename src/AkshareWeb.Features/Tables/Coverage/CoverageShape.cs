@@ -12,7 +12,8 @@ namespace AkshareWeb.Features.Tables;
 /// one row a day (a DATE column under a unique index within the key), which lets rows be counted instead of days.
 /// </summary>
 public sealed record CoverageShape(
-    ManagedTable Table, TableColumn DateColumn, IReadOnlyList<TableColumn> KeyColumns, TableColumn? PeriodColumn, bool OneRowPerDay)
+    ManagedTable Table, TableColumn DateColumn, IReadOnlyList<TableColumn> KeyColumns, TableColumn? PeriodColumn, bool OneRowPerDay,
+    IReadOnlyList<TableColumn> Leading)
 {
     /// <summary>The period values of the library's bar scripts and the unit each names; any other value (minutes) counts days.</summary>
     private static readonly Dictionary<string, CalendarUnit> Periods = new(StringComparer.OrdinalIgnoreCase)
@@ -68,7 +69,12 @@ public sealed record CoverageShape(
 
         var keySet = keyColumns.Select(c => c.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var oneRowPerDay = date.Type == "DATE" && indexes.Any(i => i.Unique && i.Columns.All(keySet.Contains));
-        return new CoverageShape(table, date, others, period, oneRowPerDay);
+        // The key columns an index of the key starts with, before the date (股票代码 of 股票代码, 日期, period, adjust):
+        // grouping by them reads that index in order, without a temporary table.
+        var natural = indexes.Where(i => i.Columns.Count == keySet.Count && i.Columns.All(keySet.Contains)).OrderByDescending(i => i.Unique).FirstOrDefault();
+        var leading = natural is null ? [] : natural.Columns.TakeWhile(c => !string.Equals(c, date.Name, StringComparison.OrdinalIgnoreCase))
+            .Select(c => others.First(o => string.Equals(o.Name, c, StringComparison.OrdinalIgnoreCase))).ToList();
+        return new CoverageShape(table, date, others, period, oneRowPerDay, leading);
     }
 
     private static ApiError NoDateKey(string table, IReadOnlyList<string> keys, string? writeMode)
