@@ -32,6 +32,7 @@ export TZ="${TZ_FOR_TESTS:-Asia/Kolkata}"
 # committed openapi.json (a difference is reported below) and compiled, so the Node flow the tests run is current.
 npm_ci() { npm ci --prefix "$1" --no-audit --no-fund --loglevel=error; }
 npm_ci tools/openapi-lint
+npm_ci tools/trading-calendar
 npm_ci clients/typescript
 npm --prefix clients/typescript run --silent generate
 npm --prefix clients/typescript run --silent build
@@ -78,6 +79,10 @@ if ! git diff --quiet -- "$schema" 2>/dev/null || [ -n "$(git status --porcelain
   echo "[test] $schema differs from what openapi-typescript generates from openapi.json; the TypeScript client is stale." >&2
   echo "[test] regenerate it with: scripts/openapi.sh, review and commit." >&2
   git --no-pager diff --stat -- "$schema" >&2 || true
+  status=1
+fi
+# The bundled trading calendar is what tools/trading-calendar derives from its pinned sources, nothing edited by hand.
+if ! node tools/trading-calendar/derive.mjs --check; then
   status=1
 fi
 if [ "$lint_status" -ne 0 ]; then
