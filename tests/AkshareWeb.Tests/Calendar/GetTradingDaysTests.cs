@@ -86,6 +86,9 @@ public sealed class GetTradingDaysTests(CalendarApp app) : IClassFixture<Calenda
         var reason = shortAnswer["error_message"]!.GetValue<string>();
         Assert.Contains("far fewer than the 8,797 of the calendar it would replace", reason, StringComparison.Ordinal);
         Assert.Contains("the calendar stays as it was", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("written and stay", reason, StringComparison.Ordinal);
+        Assert.Equal(0, shortAnswer["rows_inserted"]!.GetValue<long>());
+        Assert.Equal(0, shortAnswer["rows_after"]!.GetValue<long>());
 
         var kept = await TradingDaysAsync(client, "?from=2024-03-04&to=2024-03-06");
         Assert.StartsWith("derived:", kept["source"]!.GetValue<string>(), StringComparison.Ordinal);
