@@ -67,7 +67,16 @@ public sealed class CoverageSummaries
     {
         var through = await ThroughAsync(ct);
         if (entries.TryGetValue(Key(table), out var entry) && entry.Stamp == stamp && (entry.Summary is null || entry.Summary.Through == through)) return entry.Summary;
-        return await ComputeAsync(table, ct);
+        try
+        {
+            return await ComputeAsync(table, ct);
+        }
+        catch (MySqlException e)
+        {
+            // The table's view does not fail for its coverage: it shows none, and the error is logged.
+            logger.LogWarning(e, "Computing the coverage of {Table} failed", table);
+            return null;
+        }
     }
 
     /// <summary>Computes the table's summary in the background, once at a time per table (again when asked meanwhile).</summary>
@@ -83,9 +92,11 @@ public sealed class CoverageSummaries
                 {
                     await ComputeAsync(table, CancellationToken.None);
                 }
-                catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException or IOException)
+                catch (Exception e)
                 {
-                    logger.LogDebug(e, "Computing the coverage of {Table} failed", table);
+                    // In the background nobody waits for it, and an escaped exception would leave the table marked as
+                    // requested for good: the list shows no coverage, the error is logged, the next run tries again.
+                    logger.LogWarning(e, "Computing the coverage of {Table} failed", table);
                 }
 
                 if (requested.TryRemove(KeyValuePair.Create(table, seen))) break;
