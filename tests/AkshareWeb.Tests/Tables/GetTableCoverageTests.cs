@@ -164,6 +164,45 @@ public sealed class GetTableCoverageTests(CoverageApp app) : IClassFixture<Cover
     }
 
     [Fact]
+    public async Task Monthly_rows_are_held_to_trading_months()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        // Each month's bar carries its last trading day (June's, in progress, the last close); April's never came.
+        string[] monthly = ["2024-01-31", "2024-02-29", "2024-03-29", "2024-05-31", "2024-06-14"];
+        await app.CollectAsync(client, "600012", monthly.Select(D), "monthly");
+
+        var month = KeyOf(await CoverageAsync(client, "?filter[股票代码]=600012"), "600012", "monthly");
+        Assert.Equal("month", month["unit"]!.GetValue<string>());
+        Assert.Equal(6, month["expected_days"]!.GetValue<int>());
+        Assert.Equal(5, month["stored_days"]!.GetValue<int>());
+        // April 2024 traded from 04-01 to 04-30 (Qingming's 04-04 and 04-05 closed, the Sunday make-up days not traded).
+        Assert.Equal(["2024-04-30"], Days(month["missing"]));
+        Assert.Equal(["2024-04-01..2024-04-30"], Ranges(month["missing_ranges"]));
+        Assert.False(month["stale"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task At_most_100_dates_are_named_and_the_ranges_cover_every_missing_one()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        // 107 trading days from 2024-01-02 to 2024-06-14 (the Spring Festival and Qingming closures left out); two stored.
+        await app.CollectAsync(client, "600013", [D("2024-01-02"), D("2024-06-14")]);
+
+        var key = KeyOf(await CoverageAsync(client, "?filter[股票代码]=600013"), "600013");
+        Assert.Equal(107, key["expected_days"]!.GetValue<int>());
+        Assert.Equal(2, key["stored_days"]!.GetValue<int>());
+        Assert.Equal(105, key["missing_days"]!.GetValue<int>());
+        var named = Days(key["missing"]);
+        Assert.Equal(100, named.Count);
+        Assert.Equal("2024-01-03", named[0]);
+        Assert.Equal("2024-06-05", named[^1]);
+        Assert.DoesNotContain("2024-02-09", named);
+        // Consecutive trading days missing make one range, across the closures between them.
+        Assert.Equal(["2024-01-03..2024-06-13"], Ranges(key["missing_ranges"]));
+        Assert.False(key["stale"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task A_day_confirmed_empty_is_counted_apart_and_a_stored_row_outweighs_a_mark()
     {
         var (client, _, _) = await app.NewUserAsync();
