@@ -44,7 +44,7 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
             if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Envelope<>)) TypeDataDirectly(schema);
             TypeParameterObjects(schema, type);
             UseEnums(name, schema, enums, requests);
-            TypeNullableObjects(schema);
+            NullableReferences(schema, requests.Contains(schema));
             DescribeUntyped(schema);
         }
 
@@ -193,17 +193,29 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
         }
     }
 
-    /// <summary>NSwag writes a nullable object property as a one-element oneOf without a type; OpenAPI 3.0 wants the type
-    /// beside nullable and ignores siblings of $ref, so it becomes an object type with the reference in allOf.</summary>
-    private static void TypeNullableObjects(JsonSchema schema)
+    /// <summary>
+    /// A property that holds another schema or null (an email channel's smtp): NSwag writes a one-element oneOf beside
+    /// nullable, which OpenAPI 3.0 tools reject. In an answer it becomes a nullable object around a one-element allOf
+    /// (siblings of $ref are ignored); in a request an absent property and a null one mean the same, so it is the
+    /// plain reference.
+    /// </summary>
+    private static void NullableReferences(JsonSchema schema, bool request)
     {
         foreach (var property in schema.Properties.Values)
         {
-            if (property.IsNullableRaw != true || property.OneOf.Count != 1 || !property.OneOf.Single().HasReference) continue;
-            var target = property.OneOf.Single().Reference!;
+            if (property.OneOf.Count != 1 || property.OneOf.Single().Reference is not { } target) continue;
             property.OneOf.Clear();
-            property.Type = JsonObjectType.Object;
-            property.AllOf.Add(new JsonSchema { Reference = target });
+            if (request)
+            {
+                property.IsNullableRaw = null;
+                property.Reference = target;
+            }
+            else
+            {
+                property.Type = JsonObjectType.Object;
+                property.IsNullableRaw = true;
+                property.AllOf.Add(new JsonSchema { Reference = target });
+            }
         }
     }
 

@@ -12,7 +12,7 @@ namespace AkshareWeb.Features.Executions;
 /// </summary>
 public sealed class ExecutionJob(
     ExecutionStore store, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
-    TimeProvider time, ILogger<ExecutionJob> logger)
+    RunNotices notices, TimeProvider time, ILogger<ExecutionJob> logger)
 {
     /// <summary>After a pause: false when the run was cancelled meanwhile (or another worker took it).</summary>
     private async Task<bool> StillWaitingAsync(string executionId, CancellationToken ct)
@@ -61,5 +61,6 @@ public sealed class ExecutionJob(
         }
 
         await retries.RetryIfAskedAsync(executionId, ct);
+        await notices.RunEndedAsync(executionId, ct);
     }
 }
