@@ -36,9 +36,18 @@ public sealed partial class ExecutionRunner(
     /// depend on the Scripts area, which depends on it.</summary>
     private async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
+        try
+        {
+            await using var connection = await database.OpenAsync(ct);
+            return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
+        }
+        catch (Exception e) when (Database.IsOutage(e))
+        {
+            // Thrown from here it would leave the claimed run 'running' for the watchdog to guess about; a broken
+            // script's call fails at AKTools with its own reason, and the write meets the same database as this look.
+            return null;
+        }
     }
 
     /// <summary>What <see cref="RunAsync"/> answers when max_concurrent_tasks task runs are running already:
@@ -100,7 +109,7 @@ public sealed partial class ExecutionRunner(
         {
             return await rates.FamilyAsync(plan.InterfaceName, ct);
         }
-        catch (MySqlException)
+        catch (Exception e) when (Database.IsOutage(e))
         {
             return SourceRates.FamilyOf(plan.InterfaceName, null);
         }
