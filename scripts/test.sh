@@ -5,6 +5,8 @@
 # Exits non-zero on any failure.
 #   AKSHAREWEB_TEST_MYSQL   server connection string (no database); default: a private MariaDB under .data/,
 #                           or Testcontainers.MySql when a Docker engine answers and no MariaDB can be had.
+#   AKSHAREWEB_TEST_GALERA=1  also runs the failover drill on a 3-node Galera cluster (scripts/test-galera.sh,
+#                           6-8 minutes more; it needs root or an installed mariadb-server, galera-4 and rsync).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -79,6 +81,12 @@ if ! git diff --quiet -- "$schema" 2>/dev/null || [ -n "$(git status --porcelain
   echo "[test] regenerate it with: scripts/openapi.sh, review and commit." >&2
   git --no-pager diff --stat -- "$schema" >&2 || true
   status=1
+fi
+if [ "${AKSHAREWEB_TEST_GALERA:-}" = "1" ]; then
+  if ! GALERA_NO_BUILD=1 scripts/test-galera.sh; then
+    echo "[test] the Galera failover drill failed (its log: .data/galera-drill/)." >&2
+    status=1
+  fi
 fi
 if [ "$lint_status" -ne 0 ]; then
   echo "[test] the data-script linter found problems (listed above, before the tests; scripts/lint-scripts.sh prints them alone)." >&2

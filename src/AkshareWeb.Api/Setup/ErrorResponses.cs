@@ -83,11 +83,19 @@ public static class ErrorResponses
                 context.Response.StatusCode = 499;
                 return Task.CompletedTask;
 
-            case MySqlException db when db.ErrorCode == MySqlErrorCode.UnableToConnectToHost || db.InnerException is IOException or System.Net.Sockets.SocketException:
-                // The database is away (stopped, restarting, network): a temporary state, as 503 says; clients retry.
-                logger.LogWarning("Database unreachable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, db.Message);
+            case { } lost when Failover.IsUnavailable(lost):
+                // The database (or the node this instance was on) is away: stopped, restarting, failing over to the next
+                // node. A temporary state, as 503 says; clients retry.
+                logger.LogWarning("Database unreachable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, lost.Message);
                 context.Response.Headers.RetryAfter = "2";
-                return WriteAsync(context, 503, ErrorCodes.Database, "database unavailable", $"MySQL error {db.Number}: the database does not answer");
+                return WriteAsync(context, 503, ErrorCodes.Database, "database unavailable", "the database does not answer; try again in a few seconds");
+
+            case { } conflict when Failover.IsConflict(conflict):
+                // Another writer changed the same rows at the same moment (a deadlock, or a Galera certification
+                // conflict): nothing was written, and the same request succeeds when sent again.
+                logger.LogWarning("Database conflict on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, conflict.Message);
+                context.Response.Headers.RetryAfter = "1";
+                return WriteAsync(context, 503, ErrorCodes.Database, "database busy", "the request met a concurrent change and was not applied; send it again");
 
             case MySqlException db:
                 // The server's error number and text name tables and columns: the log has them, keyed by the trace id.

@@ -46,6 +46,7 @@ public static class Scheduling
             {
                 TablesPrefix = options.TablesPrefix,
                 QueuePollInterval = TimeSpan.FromSeconds(options.QueuePollIntervalSeconds),
+                FailoverPatience = provider.GetRequiredService<Database>().Patience,
             }));
         services.AddHangfireServer((provider, server) =>
         {

@@ -34,12 +34,14 @@ public sealed partial class ExecutionRunner(
 
     /// <summary>data_scripts.broken_reason, kept by Scripts/ScriptHealth; read here by SQL so the engine does not
     /// depend on the Scripts area, which depends on it.</summary>
-    private async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
-    }
+    private Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct) =>
+        // Read after the claim: a lost node here must not leave a claimed run that nobody runs.
+        database.RetryAsync(async token =>
+        {
+            await using var connection = await database.OpenAsync(token);
+            return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: token));
+        }, ct);
 
     /// <summary>What <see cref="RunAsync"/> answers when max_concurrent_tasks task runs are running already:
     /// the run was not claimed and is still pending.</summary>
@@ -153,8 +155,11 @@ public sealed partial class ExecutionRunner(
 
             single.RowsAfter = await write.FinishAsync(run.Token);
             progress.Inserted -= write.DuplicatesRemoved;
-            await using var registry = await database.OpenAsync(ct);
-            await RegisterTableAsync(registry, plan, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, ct);
+            await database.RetryAsync(async token =>
+            {
+                await using var registry = await database.OpenAsync(token);
+                await RegisterTableAsync(registry, plan, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, token);
+            }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || run.IsCancellationRequested)
         {

@@ -42,7 +42,7 @@ public sealed class ExecutionWatchdog(
                     await retries.RetryIfAskedAsync(executionId, stoppingToken);
                 }
             }
-            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when ((e is MySqlException or InvalidOperationException || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
             {
                 if (!failing) logger.LogWarning(e, "The execution watchdog could not check for dead runs; it waits a stale period after the database answers again");
                 failing = true;

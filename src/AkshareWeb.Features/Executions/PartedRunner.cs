@@ -81,7 +81,7 @@ public sealed partial class PartedRunner(
                 return false;
             }
 
-            return await TryFinishAsync(state);
+            return await database.RetryAsync(_ => TryFinishAsync(state), CancellationToken.None);
         }
         finally
         {
@@ -125,7 +125,7 @@ public sealed partial class PartedRunner(
         {
             while (!ct.IsCancellationRequested)
             {
-                var claim = await store.ClaimPartAsync(state.ExecutionId, participations.Worker, state.Concurrency, state.Running.Count, ct);
+                var claim = await database.RetryAsync(token => store.ClaimPartAsync(state.ExecutionId, participations.Worker, state.Concurrency, state.Running.Count, token), ct);
                 state.Cancelled |= claim.CancelRequested;
                 if (claim.Kind is PartClaimKind.None or PartClaimKind.Stopped) break;
                 if (claim.Kind == PartClaimKind.Busy)
@@ -141,7 +141,7 @@ public sealed partial class PartedRunner(
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is MySqlException or InvalidOperationException)
+        catch (Exception e) when (e is MySqlException or InvalidOperationException || Failover.IsUnavailable(e))
         {
             logger.LogWarning(e, "A worker of parted execution {ExecutionId} stopped", state.ExecutionId);
         }
@@ -153,24 +153,32 @@ public sealed partial class PartedRunner(
         try
         {
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+            var failing = false;
             while (await timer.WaitForNextTickAsync(stop))
             {
-                await store.BeatPartsAsync(state.Running.Keys.ToArray(), stop);
-                await store.SeenAsync(state.ExecutionId, participations.Worker, stop);
-                var flagged = await UpdateCountsAsync(state, stop);
-                if (flagged && !state.Cancelled)
+                try
                 {
-                    state.Cancelled = true;
-                    await run.CancelAsync();
+                    await store.BeatPartsAsync(state.Running.Keys.ToArray(), stop);
+                    await store.SeenAsync(state.ExecutionId, participations.Worker, stop);
+                    var flagged = await UpdateCountsAsync(state, stop);
+                    failing = false;
+                    if (flagged && !state.Cancelled)
+                    {
+                        state.Cancelled = true;
+                        await run.CancelAsync();
+                    }
+                }
+                catch (Exception e) when ((e is MySqlException || Failover.IsUnavailable(e)) && !stop.IsCancellationRequested)
+                {
+                    // The beats resume with the database (another node of it, after a failover); parts this instance
+                    // runs must not look abandoned meanwhile for longer than the outage.
+                    if (!failing) logger.LogWarning(e, "Heartbeat of parted execution {ExecutionId} failed; retrying every second", state.ExecutionId);
+                    failing = true;
                 }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-        }
-        catch (MySqlException e)
-        {
-            logger.LogWarning(e, "Heartbeat of parted execution {ExecutionId} failed", state.ExecutionId);
         }
     }
 

@@ -35,7 +35,7 @@ public sealed class PartsPump(
                         joined.Add(JoinAsync(executionId, timeoutSeconds, stoppingToken));
                     }
                 }
-                catch (MySqlException e)
+                catch (Exception e) when (e is MySqlException || Failover.IsUnavailable(e))
                 {
                     logger.LogWarning(e, "Looking for parted runs to join failed");
                 }
@@ -64,7 +64,7 @@ public sealed class PartsPump(
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is MySqlException or InvalidOperationException)
+        catch (Exception e) when (e is MySqlException or InvalidOperationException || Failover.IsUnavailable(e))
         {
             logger.LogWarning(e, "Taking part in execution {ExecutionId} failed", executionId);
         }

@@ -125,7 +125,7 @@ public sealed class WarehouseConnectionWatcher(WarehouseConnection connection, T
             {
                 await connection.RefreshAsync(stoppingToken);
             }
-            catch (Exception e) when (e is MySqlException or System.Security.Cryptography.CryptographicException)
+            catch (Exception e) when (e is MySqlException or System.Security.Cryptography.CryptographicException || Failover.IsUnavailable(e))
             {
                 logger.LogWarning(e, "Could not read the stored warehouse connection");
             }

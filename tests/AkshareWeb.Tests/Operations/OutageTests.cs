@@ -16,6 +16,8 @@ public sealed class OutageApp : CollectingApp
         Set("Scheduler:StaleExecutionSeconds", "2");
         Set("Scheduler:WatchdogIntervalSeconds", "0.5");
         Set("Scheduler:InstanceTimeoutSeconds", "30");
+        // Outages here outlast what a run waits for a failover, so a run that loses the database ends with its cause.
+        Set("Failover:PatienceSeconds", "1");
     }
 
     protected override string ServiceConnectionString(string connectionString)

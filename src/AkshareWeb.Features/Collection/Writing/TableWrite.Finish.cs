@@ -8,8 +8,11 @@ public sealed partial class WarehouseWriter
 {
     public sealed partial class TableWrite
     {
-        /// <summary>Replace mode: swaps the new table in atomically. The others: nothing to do.</summary>
-        public async Task<long> FinishAsync(CancellationToken ct)
+        /// <summary>Replace mode: swaps the new table in atomically. The others: nothing to do. Done again, whole,
+        /// after a lost connection or certification (<see cref="RepeatableAsync"/>).</summary>
+        public Task<long> FinishAsync(CancellationToken ct) => RepeatableAsync(FinishOnceAsync, ct);
+
+        private async Task<long> FinishOnceAsync(CancellationToken ct)
         {
             await LockAsync(ct);
             try
@@ -24,7 +27,8 @@ public sealed partial class WarehouseWriter
             await DropDefaultsAsync();
 
             IReadOnlyList<BrowsingIndex> carried = [];
-            if (target.Destination.WriteMode == WriteModes.Replace && shape.Exists)
+            // (A replacement no longer there was swapped in by an attempt whose answer was lost.)
+            if (target.Destination.WriteMode == WriteModes.Replace && shape.Exists && await TableExistsAsync(target.Table, ct))
             {
                 var quoted = ColumnNames.Quote(target.Destination.Table);
                 var fresh = ColumnNames.Quote(target.Table);

@@ -1,5 +1,6 @@
 using Dapper;
 using MySqlConnector;
+using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Collection;
@@ -15,7 +16,9 @@ public sealed partial class WarehouseWriter
     /// </summary>
     public sealed partial class TableWrite : IAsyncDisposable
     {
-        private readonly MySqlConnection connection;
+        private MySqlConnection connection;
+        private readonly Func<CancellationToken, Task<MySqlConnection>> reconnect;
+        private readonly TimeSpan patience;
         private readonly TimeProvider time;
         private readonly WriteTarget target;
         private readonly TableShape shape = new();
@@ -23,9 +26,10 @@ public sealed partial class WarehouseWriter
         private readonly LoadPath path = new();
         private readonly BatchBuffers buffers = new();
 
-        internal TableWrite(MySqlConnection connection, TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false)
+        internal TableWrite(MySqlConnection connection, Func<CancellationToken, Task<MySqlConnection>> reconnect, TimeSpan patience,
+            TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false)
         {
-            this.connection = connection;
+            (this.connection, this.reconnect, this.patience) = (connection, reconnect, patience);
             this.time = time;
             // Replace mode fills a fresh table and swaps it in at the end; readers never see a half table.
             var table = destination.WriteMode == WriteModes.Replace ? destination.Table[..Math.Min(destination.Table.Length, 55)] + "__replace" : destination.Table;
@@ -66,10 +70,13 @@ public sealed partial class WarehouseWriter
             if (shape.Exists) Publish();
         }
 
-        public async Task<BatchResult> WriteAsync(PreparedBatch prepared, CancellationToken ct)
+        /// <summary>Writes one batch; a lost connection or certification repeats it whole (<see cref="RepeatableAsync"/>).</summary>
+        public Task<BatchResult> WriteAsync(PreparedBatch prepared, CancellationToken ct) =>
+            prepared.Batch.Count == 0 ? Task.FromResult<BatchResult>(default) : RepeatableAsync(token => WriteOnceAsync(prepared, token), ct);
+
+        private async Task<BatchResult> WriteOnceAsync(PreparedBatch prepared, CancellationToken ct)
         {
             var batch = prepared.Batch;
-            if (batch.Count == 0) return default;
             await EnsureTableAsync(batch, ct);
             Publish();
             foreach (var key in target.KeyColumns)
@@ -120,6 +127,56 @@ public sealed partial class WarehouseWriter
             if (!await TableLock.TryTakeAsync(connection, target.Table, ct)) throw new InvalidOperationException($"another run kept {target.Table} locked for 10 minutes");
         }
 
-        private Task UnlockAsync() => TableLock.ReleaseAsync(connection, target.Table);
+        private async Task UnlockAsync()
+        {
+            try
+            {
+                await TableLock.ReleaseAsync(connection, target.Table);
+            }
+            catch (Exception e) when (Failover.IsUnavailable(e))
+            {
+                // The session is gone, and its lock with it; the step's own failure is the one to report.
+            }
+        }
+
+        /// <summary>
+        /// A step of the write (a batch, the end) that is done again, as a whole, when its connection broke (the node
+        /// it was on died: the next connection goes to another) or its transaction lost a conflict (1213, a Galera
+        /// certification failure): <see cref="Failover"/>. The table lock is taken again with it: a lock does not
+        /// survive its session, and nothing here assumes it did.
+        /// </summary>
+        private Task<T> RepeatableAsync<T>(Func<CancellationToken, Task<T>> step, CancellationToken ct) =>
+            Failover.RetryAsync(step, patience, ct, RecoverAsync);
+
+        /// <summary>
+        /// Before a step is done again: a new connection if the old one broke, and the table as it is now, since a
+        /// COMMIT whose answer was lost may or may not have happened and another writer's DDL may have run meanwhile.
+        /// Rows then go straight in only while the table is empty; otherwise by key, so a batch that did commit
+        /// is found again rather than loaded twice.
+        /// </summary>
+        private async Task RecoverAsync(Exception failure, CancellationToken ct)
+        {
+            if (Failover.IsUnavailable(failure))
+            {
+                try
+                {
+                    await connection.DisposeAsync();
+                }
+                catch (Exception e) when (Failover.IsUnavailable(e))
+                {
+                }
+
+                connection = await reconnect(ct);
+            }
+
+            shape.Columns.Clear();
+            shape.Exists = await TableExistsAsync(target.Table, ct);
+            path.StraightIn = true;
+            if (!shape.Exists) return;
+            await LoadColumnsAsync(ct);
+            Publish();
+            path.StraightIn = !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                $"SELECT EXISTS (SELECT 1 FROM {ColumnNames.Quote(target.Table)})", cancellationToken: ct));
+        }
     }
 }

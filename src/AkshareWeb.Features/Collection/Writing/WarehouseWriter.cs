@@ -32,18 +32,22 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
             throw new InvalidOperationException($"target table {destination.Table} is not {TableNames.Rule}");
         }
 
-        var connection = await warehouse.OpenAsync(ct);
-        try
+        // Opened again, whole, after a lost node or certification (see TableWrite.RepeatableAsync).
+        return await Failover.RetryAsync(async token =>
         {
-            var write = new TableWrite(connection, destination, executionId, time, options.Value.UseBulkLoad, shared);
-            await write.StartAsync(ct);
-            return write;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
+            var connection = await warehouse.OpenAsync(token);
+            try
+            {
+                var write = new TableWrite(connection, warehouse.OpenAsync, warehouse.Patience, destination, executionId, time, options.Value.UseBulkLoad, shared);
+                await write.StartAsync(token);
+                return write;
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+        }, warehouse.Patience, ct);
     }
 
     /// <summary>
