@@ -135,19 +135,23 @@ wsrep-slave-threads=2
 EOF
 }
 
-# The last committed position a node's data directory holds (its grastate.dat, or the server's own recovery
-# when the node crashed and wrote -1 there).
+# The last committed position a node's data directory holds, uuid:seqno: its grastate.dat after a clean stop, the
+# server's own recovery (--wsrep-recover) after a crash, which leaves -1 there. Empty for a node never started.
 position() {
-  local n="$1" state="$base/node$1/grastate.dat" seqno
-  [ -f "$state" ] || { echo -1; return; }
+  local n="$1" state="$base/node$1/grastate.dat" uuid seqno
+  [ -f "$state" ] || return 0
+  uuid="$(awk '/^uuid:/{print $2}' "$state")"
   seqno="$(awk '/^seqno:/{print $2}' "$state")"
   if [ "${seqno:--1}" = "-1" ]; then
+    rm -f "$run/node$n.recover"
     /usr/sbin/mariadbd --defaults-file="$run/node$n.cnf" --wsrep-recover --log-error="$run/node$n.recover" >/dev/null 2>&1 || true
-    seqno="$(sed -n 's/.*Recovered position: .*:\([-0-9]*\).*/\1/p' "$run/node$n.recover" 2>/dev/null | tail -n1)"
-    chown "$(server_user)" "$run/node$n.recover" 2>/dev/null || true
+    sed -n 's/.*Recovered position: *\([-0-9a-f]*:[-0-9]*\).*/\1/p' "$run/node$n.recover" 2>/dev/null | tail -n1
+  else
+    echo "$uuid:$seqno"
   fi
-  echo "${seqno:--1}"
 }
+
+seqno_of() { local p="${1:-}"; [ -n "$p" ] && echo "${p##*:}" || echo -1; }
 
 launch() {
   local n="$1"; shift
@@ -163,7 +167,8 @@ launch() {
 synced() { [ "$(sql "$1" -e "SHOW STATUS LIKE 'wsrep_local_state_comment'" 2>/dev/null | awk '{print $2}')" = "Synced" ]; }
 
 wait_synced() {
-  local n="$1" seconds="${2:-300}"
+  # Generous: on a loaded machine a node's catching up can take minutes.
+  local n="$1" seconds="${2:-900}"
   for _ in $(seq 1 $((seconds * 5))); do
     if synced "$n"; then return 0; fi
     if ! running "$n" && [ -s "$(pidfile "$n")" ]; then break; fi
@@ -175,14 +180,18 @@ wait_synced() {
 }
 
 start_node() {
-  local n="$1" bootstrap="${2:-}"
+  local n="$1" bootstrap="${2:-}" at args=()
+  write_config "$n"
+  # A node killed (kill -9) does not know where it stopped until it looks: told, it asks the cluster for what it
+  # missed only (an incremental transfer from a donor's cache) instead of a whole copy.
+  at="$(position "$n")"
+  [ "$(seqno_of "$at")" != "-1" ] && args+=(--wsrep-start-position="$at")
   if [ -n "$bootstrap" ]; then
     # The node bootstrapping the cluster must be marked safe to; we chose it as the most advanced.
     [ -f "$base/node$n/grastate.dat" ] && sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' "$base/node$n/grastate.dat"
-    launch "$n" --wsrep-new-cluster
-  else
-    launch "$n"
+    args+=(--wsrep-new-cluster)
   fi
+  launch "$n" ${args[@]+"${args[@]}"}
   wait_synced "$n"
   log "node $n Synced on 127.0.0.$n:$client_port"
 }
@@ -191,10 +200,11 @@ start() {
   local n
   ensure_installed
   mkdir -p "$run"
-  choose_ports
-  read_ports
   local any=""
   for n in "${nodes[@]}"; do running "$n" && any=1; done
+  # The ports stay those of the nodes that run; a stopped cluster takes its old ones again while they are free.
+  [ -n "$any" ] || choose_ports
+  read_ports
   if [ -z "$any" ]; then
     if [ ! -d "$base/node1/mysql" ]; then
       log "initialising a new cluster in $base"
@@ -209,7 +219,7 @@ start() {
       for n in "${nodes[@]}"; do
         [ -d "$base/node$n/mysql" ] || continue
         write_config "$n"
-        p="$(position "$n")"
+        p="$(seqno_of "$(position "$n")")"
         if [ "$p" -gt "$best_position" ]; then best=$n; best_position=$p; fi
       done
       log "bootstrapping from node $best (position $best_position)"

@@ -110,6 +110,13 @@ public sealed class MySqlStorage : JobStorage
 
     internal MySqlConnection CreateAndOpenConnection()
     {
+        if (Options.OpenConnection is { } open)
+        {
+            var opened = open();
+            ConnectionOpened?.Invoke(opened);
+            return opened;
+        }
+
         var connection = new MySqlConnection(_connectionString);
         try
         {
@@ -194,8 +201,10 @@ public sealed class MySqlStorage : JobStorage
         {
             switch (e)
             {
+                // 1180 with a wsrep message: the node was out of the primary component for a moment (a view change).
                 case MySqlException m when m.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.UnknownCommand or MySqlErrorCode.ServerShutdown
-                    || (int)m.ErrorCode is 1927 or 2006 or 2013:
+                    || (int)m.ErrorCode is 1927 or 2006 or 2013
+                    || (m.ErrorCode == MySqlErrorCode.ErrorDuringCommit && m.Message.Contains("Primary Component", StringComparison.OrdinalIgnoreCase)):
                 case IOException or System.Net.Sockets.SocketException:
                 case InvalidOperationException when e.Source == "MySqlConnector" && (e.Message.Contains("Broken", StringComparison.Ordinal) || e.Message.Contains("Failed", StringComparison.Ordinal)):
                     return true;

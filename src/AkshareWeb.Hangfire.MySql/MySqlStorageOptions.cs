@@ -70,6 +70,12 @@ public sealed partial class MySqlStorageOptions
         set => _failoverPatience = RequireAtLeast(value, TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// Opens a connection (returned open) in place of the storage's own <c>new MySqlConnection(connectionString).Open()</c>:
+    /// lets the host choose which node of a cluster the storage's connections go to, as its other connections do.
+    /// </summary>
+    public Func<MySqlConnector.MySqlConnection>? OpenConnection { get; set; }
+
     /// <summary>Removes a job from its queue in the same transaction that records its final state.</summary>
     public bool TransactionalAcknowledgement { get; set; } = true;
 

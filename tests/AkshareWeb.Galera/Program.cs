@@ -39,6 +39,8 @@ var settings = new Dictionary<string, string>
     ["AKSHAREWEB__SourceRates__Families__eastmoney"] = "0",
     ["AKSHAREWEB__Parts__DefaultConcurrency"] = "8",
     ["AKSHAREWEB__RateLimits__AdminPerWindow"] = "1000000",
+    ["AKSHAREWEB__RateLimits__AnonymousPerWindow"] = "1000000",
+    ["AKSHAREWEB__RateLimits__AuthAttemptsPerAddress"] = "1000000",
     ["Logging__LogLevel__Default"] = "Information",
     ["Logging__LogLevel__Microsoft"] = "Warning",
     ["Logging__LogLevel__Hangfire"] = "Warning",
@@ -54,7 +56,9 @@ try
     report.Figure("instances up", $"{clock.Elapsed.TotalSeconds:0.0} s after the drill started");
     var drill = new Drill(cluster, database, instances, akTools, clock, report);
     await drill.SignInAsync(adminPassword);
-    await using var probe = new ApiProbe(instances, drill.Token, clock);
+    // A loaded machine may need longer than the default 5 minutes for a run that goes through a failover.
+    await drill.SendAsync(HttpMethod.Put, instances[0], "/api/settings/", new { default_timeout = 3600 });
+    await using var probe = new ApiProbe(instances, drill.Token, adminPassword, clock);
     drill.Probe = probe;
     probe.Start();
 

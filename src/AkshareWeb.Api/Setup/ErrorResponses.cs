@@ -37,7 +37,8 @@ public static class ErrorResponses
             // The status-code pages below would otherwise see the 500 and write a second body.
             StatusCodeSelector = _ => StatusCodes.Status500InternalServerError,
             // Errors the envelope knows are answers, not incidents: no error log for them.
-            SuppressDiagnosticsCallback = c => c.Exception is ApiError or BadHttpRequestException,
+            // (A database away or busy is logged below as a warning, once.)
+            SuppressDiagnosticsCallback = c => c.Exception is ApiError or BadHttpRequestException || Failover.IsTransient(c.Exception),
             ExceptionHandler = HandleExceptionAsync,
         });
 

@@ -47,6 +47,8 @@ public static class Scheduling
                 TablesPrefix = options.TablesPrefix,
                 QueuePollInterval = TimeSpan.FromSeconds(options.QueuePollIntervalSeconds),
                 FailoverPatience = provider.GetRequiredService<Database>().Patience,
+                // On a cluster, to the node every other connection of this instance goes to.
+                OpenConnection = provider.GetRequiredService<Database>().Open,
             }));
         services.AddHangfireServer((provider, server) =>
         {

@@ -44,21 +44,14 @@ public sealed class Database
 
     public Task<MySqlConnection> OpenAsync(CancellationToken ct) => OpenAsync(ConnectionString, ct);
 
-    /// <summary>An open connection, or none at all: a connection that failed to open is disposed, not leaked.</summary>
-    public static async Task<MySqlConnection> OpenAsync(string connectionString, CancellationToken ct)
-    {
-        var connection = new MySqlConnection(connectionString);
-        try
-        {
-            await connection.OpenAsync(ct);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    /// <summary>The same, for callers that cannot wait asynchronously (Hangfire's storage).</summary>
+    public MySqlConnection Open() =>
+        ClusterNodes.For(ConnectionString) is { } nodes ? nodes.Open() : ClusterNodes.OpenOrder(ConnectionString);
+
+    /// <summary>An open connection, or none at all: a connection that failed to open is disposed, not leaked. On a
+    /// cluster, to a node that serves queries (<see cref="ClusterNodes"/>).</summary>
+    public static Task<MySqlConnection> OpenAsync(string connectionString, CancellationToken ct) =>
+        ClusterNodes.For(connectionString) is { } nodes ? nodes.OpenAsync(ct) : ClusterNodes.OpenOrderAsync(connectionString, ct);
 
     /// <summary>Forces the settings the application relies on, whatever the operator wrote.</summary>
     public static string Normalise(string connectionString)

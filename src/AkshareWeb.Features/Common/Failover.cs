@@ -34,7 +34,7 @@ public static class Failover
         // 1927: MariaDB's "connection was killed"; 2006 and 2013: the server went away, the connection was lost.
         MySqlException m => m.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.UnknownCommand or MySqlErrorCode.ServerShutdown
             or MySqlErrorCode.ConnectionCountError or MySqlErrorCode.TooManyUserConnections
-            || (int)m.ErrorCode is 1927 or 2006 or 2013,
+            || (int)m.ErrorCode is 1927 or 2006 or 2013 || OutOfPrimaryComponent(m),
         IOException or SocketException => ThroughMySqlConnector(e),
         // MySqlConnector's word for a connection that broke earlier and is used again.
         InvalidOperationException i => i.Source == "MySqlConnector" && (i.Message.Contains("Broken", StringComparison.Ordinal) || i.Message.Contains("Failed", StringComparison.Ordinal)),
@@ -84,6 +84,15 @@ public static class Failover
             await work(token);
             return true;
         }, patience, ct, recover, logger, what);
+
+    /// <summary>
+    /// A Galera node that left the primary component for a moment (a view change after another node died) fails the
+    /// COMMIT in progress with 1180 and a wsrep message; the same COMMIT succeeds once the cluster has its new view.
+    /// </summary>
+    private static bool OutOfPrimaryComponent(MySqlException e) =>
+        e.ErrorCode == MySqlErrorCode.ErrorDuringCommit
+        && (e.Message.Contains("Primary Component", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("wsrep", StringComparison.OrdinalIgnoreCase)
+            || e.Message.Contains("streaming replication", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>A socket's failure on the way to the database, not a file's or a client's.</summary>
     private static bool ThroughMySqlConnector(Exception e) =>
