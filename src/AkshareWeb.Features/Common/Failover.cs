@@ -46,14 +46,15 @@ public static class Failover
 
     /// <summary>
     /// Runs <paramref name="work"/>, and again after a transient failure (<see cref="IsTransient"/>) until it succeeds
-    /// or <paramref name="patience"/> has passed since the first attempt; then, or on any other failure, the exception
+    /// or <paramref name="patience"/> has passed since the first failure; then, or on any other failure, the exception
     /// is the caller's. <paramref name="recover"/> runs between attempts (to reopen a connection, read again what
     /// the failed attempt may have changed); a transient failure there counts as one more failed attempt.
     /// </summary>
     public static async Task<T> RetryAsync<T>(Func<CancellationToken, Task<T>> work, TimeSpan patience, CancellationToken ct,
         Func<Exception, CancellationToken, Task>? recover = null, ILogger? logger = null, string? what = null)
     {
-        var watch = Stopwatch.StartNew();
+        // Counted from the first failure: a long unit of work (a whole run) that fails at its end gets the same patience.
+        var watch = new Stopwatch();
         var delay = FirstDelay;
         Exception? last = null;
         for (var attempt = 1; ; attempt++)
@@ -67,6 +68,7 @@ public static class Failover
             }
             catch (Exception e) when (IsTransient(e) && !ct.IsCancellationRequested && watch.Elapsed < patience)
             {
+                watch.Start();
                 if (last is null) logger?.LogWarning("{What} failed ({Error}); repeating it for up to {Patience:0} s", what ?? "A database step", e.Message, patience.TotalSeconds);
                 last = e;
             }
