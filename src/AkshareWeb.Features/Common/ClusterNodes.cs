@@ -6,13 +6,19 @@ namespace AkshareWeb.Features.Common;
 
 /// <summary>
 /// Which node of a Galera cluster new connections go to, for a connection string that names several hosts in
-/// failover order: the first of them that accepts a connection <em>and serves queries</em>. MySqlConnector's failover
-/// stops at the first host that accepts a connection; but a node that is rejoining (receiving the writes it missed, for
-/// seconds or minutes) accepts connections while it refuses every statement with 1047, and a node taken out of
-/// service by its operator (<c>wsrep_reject_queries</c>) does the same. So each new connection is tried with a statement
-/// first, and a node that refuses is passed over: the hosts are taken from the next one on, by every connection of
-/// this process, and the first one is tried again <see cref="Retry"/> later. The cost: one round trip per connection
-/// opened, on a cluster only.
+/// failover order: the first of them that accepts a connection <em>and serves queries</em>, the same node for every
+/// connection of this process. MySqlConnector's failover stops at the first host that accepts a connection; but a node
+/// that is rejoining (receiving the writes it missed, for seconds or minutes) accepts connections while it refuses every
+/// statement with 1047, and a node taken out of service by its operator (<c>wsrep_reject_queries</c>) does the same. So
+/// each new connection is tried with a statement first, and a node that refuses is passed over: the hosts are taken
+/// from the next one on, by every connection of this process, and the first one is tried again <see cref="Retry"/> later.
+/// <para>Two nodes apply the same writes at their own pace: a process whose connections were on two nodes at once (the
+/// pool's older ones on the node it failed over to, new ones back on the first) could read a row one of its
+/// connections wrote a moment ago on the other one and not find it (Hangfire then drops a job it cannot read). So the
+/// same statement asks which node answered: when it is another than the one before, the pools' idle connections are
+/// dropped and the process moves there whole; and each session reads causally (<c>wsrep_sync_wait</c>): a read waits
+/// until its node has applied every write committed anywhere before it. The cost, on a cluster only: one round trip per
+/// connection opened, and the wait of a read for its node's apply queue (usually nothing).</para>
 /// </summary>
 public sealed class ClusterNodes
 {
@@ -21,10 +27,16 @@ public sealed class ClusterNodes
 
     private static readonly ConcurrentDictionary<string, ClusterNodes?> Known = new(StringComparer.Ordinal);
 
+    /// <summary>Galera's: causal reads, refuses when not ready (the DO), names the node. MySQL knows none of the variables.</summary>
+    private const string GaleraProbe = "SET SESSION wsrep_sync_wait = 1; DO 1; SELECT @@wsrep_node_name";
+    private const string PlainProbe = "DO 1";
+
     /// <summary>The host list in each order: from the first host on, from the second on, ...</summary>
     private readonly string[] orders;
     private int current;
     private long passedAt;
+    private volatile bool plain;
+    private string? node;
 
     private ClusterNodes(MySqlConnectionStringBuilder builder, string[] hosts)
     {
@@ -52,11 +64,7 @@ public sealed class ClusterNodes
             var connection = await OpenOrderAsync(orders[order], ct);
             try
             {
-                await using (var probe = new MySqlCommand("DO 1", connection))
-                {
-                    await probe.ExecuteNonQueryAsync(ct);
-                }
-
+                await ProbeAsync(connection, ct);
                 Chose(order);
                 return connection;
             }
@@ -87,11 +95,7 @@ public sealed class ClusterNodes
             var connection = OpenOrder(orders[order]);
             try
             {
-                using (var probe = new MySqlCommand("DO 1", connection))
-                {
-                    probe.ExecuteNonQuery();
-                }
-
+                Probe(connection);
                 Chose(order);
                 return connection;
             }
@@ -159,6 +163,57 @@ public sealed class ClusterNodes
                 connection.Dispose();
                 throw;
             }
+        }
+    }
+
+    /// <summary>The statement every new connection runs first (see the class); 1047 when its node does not serve.</summary>
+    private async Task ProbeAsync(MySqlConnection connection, CancellationToken ct)
+    {
+        try
+        {
+            await using var probe = new MySqlCommand(plain ? PlainProbe : GaleraProbe, connection);
+            await using var reader = await probe.ExecuteReaderAsync(ct);
+            do
+            {
+                if (reader.FieldCount == 1 && await reader.ReadAsync(ct)) Answered(reader.GetString(0));
+            }
+            while (await reader.NextResultAsync(ct));
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.UnknownSystemVariable && !plain)
+        {
+            plain = true;
+            await ProbeAsync(connection, ct);
+        }
+    }
+
+    private void Probe(MySqlConnection connection)
+    {
+        try
+        {
+            using var probe = new MySqlCommand(plain ? PlainProbe : GaleraProbe, connection);
+            using var reader = probe.ExecuteReader();
+            do
+            {
+                if (reader.FieldCount == 1 && reader.Read()) Answered(reader.GetString(0));
+            }
+            while (reader.NextResult());
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.UnknownSystemVariable && !plain)
+        {
+            plain = true;
+            Probe(connection);
+        }
+    }
+
+    /// <summary>A connection answered from <paramref name="name"/>: another node than before moves the process there whole.</summary>
+    private void Answered(string name)
+    {
+        var before = Interlocked.Exchange(ref node, name);
+        if (before is null || before == name) return;
+        foreach (var order in orders)
+        {
+            using var pooled = new MySqlConnection(order);
+            MySqlConnection.ClearPool(pooled);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using AkshareWeb.Features.Common;
 using AkshareWeb.Tests.Infrastructure;
 using Dapper;
 using MySqlConnector;
@@ -49,9 +50,13 @@ public sealed class ConnectionLossTests(CollectingApp app) : IClassFixture<Colle
 
         var ended = await app.WaitForEndAsync(client, executionId, 120);
         Assert.True(ended["status"]!.GetValue<string>() == "completed", ended.ToJsonString());
-        await using var check = await app.OpenDatabaseAsync();
-        var stored = await check.QuerySingleAsync<(long Rows, long Keys, decimal Volume)>(
-            "SELECT COUNT(*), COUNT(DISTINCT `股票代码`, `日期`), SUM(`成交量`) FROM ak_stock_zh_a_hist");
+        // Read again if an index the run left for later is being built (on Galera that cuts reads of the table off).
+        var stored = await Failover.RetryAsync(async _ =>
+        {
+            await using var check = await app.OpenDatabaseAsync();
+            return await check.QuerySingleAsync<(long Rows, long Keys, decimal Volume)>(
+                "SELECT COUNT(*), COUNT(DISTINCT `股票代码`, `日期`), SUM(`成交量`) FROM ak_stock_zh_a_hist");
+        }, TimeSpan.FromSeconds(30), CancellationToken.None);
         Assert.Equal(Rows, stored.Rows);
         Assert.Equal(Rows, stored.Keys);
         Assert.Equal((1000L * Rows) + ((long)Rows * (Rows - 1) / 2), stored.Volume);
