@@ -168,10 +168,12 @@ synced() { [ "$(sql "$1" -e "SHOW STATUS LIKE 'wsrep_local_state_comment'" 2>/de
 
 wait_synced() {
   # Generous: on a loaded machine a node's catching up can take minutes.
-  local n="$1" seconds="${2:-900}"
+  local n="$1" seconds="${2:-900}" gone=0
   for _ in $(seq 1 $((seconds * 5))); do
     if synced "$n"; then return 0; fi
-    if ! running "$n" && [ -s "$(pidfile "$n")" ]; then break; fi
+    # Given up only when the server has been gone for a few looks in a row (a loaded machine answers ps slowly).
+    if running "$n"; then gone=0; else gone=$((gone + 1)); fi
+    if [ "$gone" -ge 15 ] && [ -s "$(pidfile "$n")" ]; then break; fi
     sleep 0.2
   done
   log "node $n did not reach Synced; the end of its log follows"
