@@ -16,9 +16,11 @@ namespace AkshareWeb.Features.Common;
 /// pool's older ones on the node it failed over to, new ones back on the first) could read a row one of its
 /// connections wrote a moment ago on the other one and not find it (Hangfire then drops a job it cannot read). So the
 /// same statement asks which node answered: when it is another than the one before, the pools' idle connections are
-/// dropped and the process moves there whole; and each session reads causally (<c>wsrep_sync_wait</c>): a read waits
-/// until its node has applied every write committed anywhere before it. The cost, on a cluster only: one round trip per
-/// connection opened, and the wait of a read for its node's apply queue (usually nothing).</para>
+/// dropped and the process moves there whole. Callers whose reads must see every write committed anywhere before them,
+/// even across that move (Hangfire's storage, which reads a job back right after another connection queued it), ask for
+/// causal reads (<c>wsrep_sync_wait</c>): such a read waits until its node has applied them, and while a dead node is
+/// being evicted (about 5 s) it waits like a write; the service's other reads go on meanwhile. The cost, on a cluster
+/// only: one round trip per connection opened.</para>
 /// </summary>
 public sealed class ClusterNodes
 {
@@ -27,8 +29,10 @@ public sealed class ClusterNodes
 
     private static readonly ConcurrentDictionary<string, ClusterNodes?> Known = new(StringComparer.Ordinal);
 
-    /// <summary>Galera's: causal reads, refuses when not ready (the DO), names the node. MySQL knows none of the variables.</summary>
-    private const string GaleraProbe = "SET SESSION wsrep_sync_wait = 1; DO 1; SELECT @@wsrep_node_name";
+    /// <summary>Galera's: refuses when the node is not ready (the DO), names the node; causal reads when asked for. MySQL
+    /// knows neither variable.</summary>
+    private const string GaleraProbe = "DO 1; SELECT @@wsrep_node_name";
+    private const string CausalProbe = "SET SESSION wsrep_sync_wait = 1; " + GaleraProbe;
     private const string PlainProbe = "DO 1";
 
     /// <summary>The host list in each order: from the first host on, from the second on, ...</summary>
@@ -54,7 +58,7 @@ public sealed class ClusterNodes
         return hosts.Length > 1 && builder.LoadBalance == MySqlLoadBalance.FailOver ? new ClusterNodes(builder, hosts) : null;
     });
 
-    public async Task<MySqlConnection> OpenAsync(CancellationToken ct)
+    public async Task<MySqlConnection> OpenAsync(CancellationToken ct, bool causal = false)
     {
         var first = Start();
         MySqlException? refused = null;
@@ -64,7 +68,7 @@ public sealed class ClusterNodes
             var connection = await OpenOrderAsync(orders[order], ct);
             try
             {
-                await ProbeAsync(connection, ct);
+                await ProbeAsync(connection, causal, ct);
                 Chose(order);
                 return connection;
             }
@@ -85,7 +89,7 @@ public sealed class ClusterNodes
     }
 
     /// <summary>The same, for callers that cannot wait asynchronously (Hangfire's storage).</summary>
-    public MySqlConnection Open()
+    public MySqlConnection Open(bool causal = false)
     {
         var first = Start();
         MySqlException? refused = null;
@@ -95,7 +99,7 @@ public sealed class ClusterNodes
             var connection = OpenOrder(orders[order]);
             try
             {
-                Probe(connection);
+                Probe(connection, causal);
                 Chose(order);
                 return connection;
             }
@@ -167,11 +171,11 @@ public sealed class ClusterNodes
     }
 
     /// <summary>The statement every new connection runs first (see the class); 1047 when its node does not serve.</summary>
-    private async Task ProbeAsync(MySqlConnection connection, CancellationToken ct)
+    private async Task ProbeAsync(MySqlConnection connection, bool causal, CancellationToken ct)
     {
         try
         {
-            await using var probe = new MySqlCommand(plain ? PlainProbe : GaleraProbe, connection);
+            await using var probe = new MySqlCommand(ProbeFor(causal), connection);
             await using var reader = await probe.ExecuteReaderAsync(ct);
             do
             {
@@ -182,15 +186,15 @@ public sealed class ClusterNodes
         catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.UnknownSystemVariable && !plain)
         {
             plain = true;
-            await ProbeAsync(connection, ct);
+            await ProbeAsync(connection, causal, ct);
         }
     }
 
-    private void Probe(MySqlConnection connection)
+    private void Probe(MySqlConnection connection, bool causal)
     {
         try
         {
-            using var probe = new MySqlCommand(plain ? PlainProbe : GaleraProbe, connection);
+            using var probe = new MySqlCommand(ProbeFor(causal), connection);
             using var reader = probe.ExecuteReader();
             do
             {
@@ -201,9 +205,11 @@ public sealed class ClusterNodes
         catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.UnknownSystemVariable && !plain)
         {
             plain = true;
-            Probe(connection);
+            Probe(connection, causal);
         }
     }
+
+    private string ProbeFor(bool causal) => plain ? PlainProbe : causal ? CausalProbe : GaleraProbe;
 
     /// <summary>A connection answered from <paramref name="name"/>: another node than before moves the process there whole.</summary>
     private void Answered(string name)

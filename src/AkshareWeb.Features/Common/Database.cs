@@ -44,9 +44,10 @@ public sealed class Database
 
     public Task<MySqlConnection> OpenAsync(CancellationToken ct) => OpenAsync(ConnectionString, ct);
 
-    /// <summary>The same, for callers that cannot wait asynchronously (Hangfire's storage).</summary>
+    /// <summary>For Hangfire's storage (which cannot wait asynchronously): on a cluster its reads are causal, since it
+    /// reads a job back right after another connection queued it (<see cref="ClusterNodes"/>).</summary>
     public MySqlConnection Open() =>
-        ClusterNodes.For(ConnectionString) is { } nodes ? nodes.Open() : ClusterNodes.OpenOrder(ConnectionString);
+        ClusterNodes.For(ConnectionString) is { } nodes ? nodes.Open(causal: true) : ClusterNodes.OpenOrder(ConnectionString);
 
     /// <summary>An open connection, or none at all: a connection that failed to open is disposed, not leaked. On a
     /// cluster, to a node that serves queries (<see cref="ClusterNodes"/>).</summary>
