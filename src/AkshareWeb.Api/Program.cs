@@ -5,14 +5,13 @@ using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Data;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Interfaces;
+using AkshareWeb.Features.Notifications;
 using AkshareWeb.Features.Scripts;
 using AkshareWeb.Features.Tables;
 using AkshareWeb.Features.Tasks;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Settings;
 using AkshareWeb.Features.Users;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Options;
 using FluentValidation;
 
@@ -36,11 +35,7 @@ services.Configure<QuotaOptions>(builder.Configuration.GetSection(QuotaOptions.S
 services.AddSingleton<WarehouseConnection>();
 services.AddHostedService<WarehouseConnectionWatcher>();
 
-// Keys in the application database: every instance decrypts what another encrypted.
-services.AddSingleton<DatabaseXmlRepository>();
-services.AddDataProtection().SetApplicationName("AkshareWeb");
-services.AddOptions<KeyManagementOptions>()
-    .Configure<DatabaseXmlRepository>((options, repository) => options.XmlRepository = repository);
+services.AddAkshareWebDataProtection(builder.Configuration);
 
 services.AddMediator((Mediator.MediatorOptions options) =>
 {
@@ -67,11 +62,13 @@ services.AddAkshareWebHealth();
 services.AddAkshareWebMetrics(builder.Configuration);
 services.AddAkshareWebScheduling(builder.Configuration);
 services.AddAkshareWebCollection(builder.Configuration);
+services.AddNotifications(builder.Configuration);
 
 var app = builder.Build();
 
-// Start-up work that must finish before the first request: schema, signing key, first admin.
+// Start-up work that must finish before the first request: schema, key ring, signing key, first admin.
 await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(app.Lifetime.ApplicationStopping);
+await app.PrepareKeyRingAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<JwtKeys>().LoadAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
@@ -99,6 +96,7 @@ app.MapDataApi();
 app.MapTasksApi();
 app.MapExecutionsApi();
 app.MapTablesApi();
+app.MapNotificationsApi();
 
 await app.RunAsync();
 

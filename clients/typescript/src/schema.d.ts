@@ -738,6 +738,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ListChannels"];
+        put?: never;
+        /** @description type webhook (JSON, signed with X-AkshareWeb-Signature: sha256=<hex HMAC-SHA256 of the body> when a secret is set), dingtalk, wecom, feishu, slack (each with url; dingtalk and feishu sign with their secret) or email (smtp). events: run_failed, task_failing, site_paused, instance_lost, table_gaps. scope mine hears of the owner's tasks and downloads; all (admins only, else 403) of everything. A URL or SMTP host that resolves to an internal address is 422 unless Notifications:AllowPrivateTargets. Secrets and passwords are stored encrypted and never returned. */
+        post: operations["CreateChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/channels/{channelId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** @description Fields left out keep their value, url, secret and smtp.password too (an empty secret or password removes it). */
+        put: operations["UpdateChannel"];
+        post?: never;
+        delete: operations["DeleteChannel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/channels/{channelId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sends a test message now and says whether it arrived; counts toward Notifications:MaxPerChannelPerMinute (429 beyond). */
+        post: operations["TestChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ListDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1596,6 +1663,140 @@ export interface components {
             total_pages: number;
             next_cursor: string | null;
         };
+        EnvelopeOfPagedOfChannelView: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["PagedOfChannelView"];
+        };
+        PagedOfChannelView: {
+            items: components["schemas"]["ChannelView"][];
+            /** Format: int64 */
+            total: number;
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int32 */
+            total_pages: number;
+        };
+        ChannelView: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            user_id: number;
+            name: string;
+            type: components["schemas"]["ChannelType"];
+            scope: components["schemas"]["ChannelScope"];
+            events: components["schemas"]["NotificationEvent"][];
+            url: string | null;
+            secret_set: boolean;
+            smtp: components["schemas"]["SmtpView"] | null;
+            is_active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SmtpView: {
+            host: string;
+            /** Format: int32 */
+            port: number;
+            security: components["schemas"]["SmtpSecurity"];
+            username: string | null;
+            from: string;
+            to: string[];
+            password_set: boolean;
+        };
+        EnvelopeOfChannelView: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["ChannelView"];
+        };
+        CreateChannelRequest: {
+            name: string;
+            type: components["schemas"]["ChannelType"];
+            url?: string | null;
+            secret?: string | null;
+            events: components["schemas"]["NotificationEvent"][];
+            scope?: components["schemas"]["ChannelScope"];
+            smtp?: components["schemas"]["SmtpSettings"];
+            is_active?: boolean | null;
+        };
+        SmtpSettings: {
+            host?: string | null;
+            /** Format: int32 */
+            port?: number | null;
+            security?: components["schemas"]["SmtpSecurity"];
+            username?: string | null;
+            password?: string | null;
+            from?: string | null;
+            to?: string[] | null;
+        };
+        UpdateChannelRequest: {
+            name?: string | null;
+            type?: components["schemas"]["ChannelType"];
+            url?: string | null;
+            secret?: string | null;
+            events?: components["schemas"]["NotificationEvent"][] | null;
+            scope?: components["schemas"]["ChannelScope"];
+            smtp?: components["schemas"]["SmtpSettings"];
+            is_active?: boolean | null;
+        };
+        EnvelopeOfTestChannelResult: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["TestChannelResult"];
+        };
+        TestChannelResult: {
+            /** Format: int64 */
+            delivery_id: number;
+            delivered: boolean;
+            error: string | null;
+        };
+        EnvelopeOfPagedOfDeliveryView: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["PagedOfDeliveryView"];
+        };
+        PagedOfDeliveryView: {
+            items: components["schemas"]["DeliveryView"][];
+            /** Format: int64 */
+            total: number;
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int32 */
+            total_pages: number;
+        };
+        DeliveryView: {
+            /** Format: int64 */
+            id: number;
+            event: components["schemas"]["DeliveredEvent"];
+            title: string;
+            /** Format: int64 */
+            channel_id: number;
+            channel_name: string;
+            channel_type: components["schemas"]["ChannelType"];
+            status: components["schemas"]["DeliveryStatus"];
+            /** Format: int32 */
+            attempts: number;
+            last_error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            /** Format: date-time */
+            next_attempt_at: string | null;
+            /** Format: date-time */
+            sent_at: string | null;
+            /** Format: int64 */
+            summary_id: number | null;
+        };
         /**
          * @description A user's role: admins manage users, settings, scripts and see everyone's tasks and executions.
          * @enum {string}
@@ -1631,6 +1832,36 @@ export interface components {
          * @enum {string}
          */
         ExportFormat: "csv" | "excel";
+        /**
+         * @description What a channel hears of: a run failed (run_failed), a task failed K times in a row (task_failing), a site family paused (site_paused), runs failed after their instance died (instance_lost), a table stale or with gaps (table_gaps).
+         * @enum {string}
+         */
+        NotificationEvent: "run_failed" | "task_failing" | "site_paused" | "instance_lost" | "table_gaps";
+        /**
+         * @description A delivery's event: one a channel hears of, a channel's test message (test), or the message summing up those the per-minute cap held back (summary).
+         * @enum {string}
+         */
+        DeliveredEvent: "run_failed" | "task_failing" | "site_paused" | "instance_lost" | "table_gaps" | "test" | "summary";
+        /**
+         * @description A generic signed JSON webhook, a DingTalk, WeCom or Feishu/Lark robot, a Slack-compatible incoming webhook, or email over SMTP.
+         * @enum {string}
+         */
+        ChannelType: "webhook" | "dingtalk" | "wecom" | "feishu" | "slack" | "email";
+        /**
+         * @description mine: the owner's own tasks and downloads; all (admins only): everything.
+         * @enum {string}
+         */
+        ChannelScope: "mine" | "all";
+        /**
+         * @description pending (queued or waiting to retry), sending, sent, failed, or summarised (held back by the per-minute cap and sent inside summary_id).
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "sending" | "sent" | "failed" | "summarised";
+        /**
+         * @description STARTTLS on the plain port, TLS from the start (ssl), or none (no password then).
+         * @enum {string}
+         */
+        SmtpSecurity: "none" | "starttls" | "ssl";
         /**
          * Format: int32
          * @description The error envelope's code: -1 general: a rule of the current state (409), too many requests (429), method not allowed (405), unexpected failure (500); 1001 authentication failed: missing, invalid or ended token, wrong credentials (401); 1002 token expired (401); 1003 permission denied: the role does not allow it (403); 2001 not found (404); 2002 already exists (409); 3001 validation failed (422); detail lists {field, message}; 3002 bad format: a body that is not JSON or has the wrong shape, a query value of the wrong type (400); 5001 database error (500); 5002 scheduler error (500); 5003 data collection error: AKTools failed or is unreachable (502/500).
@@ -5235,6 +5466,451 @@ export interface operations {
             };
             /** @description Not found, or not the caller's (2001). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ListChannels: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfPagedOfChannelView"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    CreateChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "夜间采集值班群",
+                 *       "type": "dingtalk",
+                 *       "url": "https://oapi.dingtalk.com/robot/send?access_token=<the robot's token>",
+                 *       "secret": "SEC<the robot's signing secret>",
+                 *       "events": [
+                 *         "run_failed",
+                 *         "task_failing",
+                 *         "instance_lost"
+                 *       ],
+                 *       "scope": "mine"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateChannelRequest"];
+            };
+        };
+        responses: {
+            /** @description Created: the envelope {code: 0, message, data}. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfChannelView"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller's role does not allow this (1003). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    UpdateChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channelId: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "run_failed",
+                 *         "task_failing"
+                 *       ],
+                 *       "is_active": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateChannelRequest"];
+            };
+        };
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfChannelView"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller's role does not allow this (1003). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    DeleteChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channelId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    TestChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channelId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfTestChannelResult"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ListDeliveries: {
+        parameters: {
+            query?: {
+                channel_id?: number;
+                event?: components["schemas"]["DeliveredEvent"];
+                status?: components["schemas"]["DeliveryStatus"];
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfPagedOfDeliveryView"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

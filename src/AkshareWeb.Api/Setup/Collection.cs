@@ -37,6 +37,7 @@ public static class Collection
         services.AddSingleton<ExecutionDispatcher>();
         services.AddSingleton<ExecutionSlots>();
         services.AddSingleton<ExecutionRetries>();
+        services.AddSingleton<RunNotices>();
         services.AddTransient<ExecutionJob>();
         services.AddHostedService<ExecutionWatchdog>();
         services.AddSingleton<TaskStore>();

@@ -13,10 +13,14 @@ namespace AkshareWeb.Api.Setup;
 /// <summary>
 /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: one entry per dependency, as JSON: the database
 /// and this instance's Hangfire server heartbeat are required (503 when either fails); AKTools unreachable makes
-/// the answer degraded (still 200: the API serves reads without it, only runs fail).
+/// the answer degraded (still 200: the API serves reads without it, only runs fail). The descriptions (AKTools'
+/// address, a dependency's own error text) are for operators (<see cref="Metrics.IsOperator"/>); anyone else reads
+/// the status words, at most <c>RateLimits:HealthPerWindow</c> times a window per address.
 /// </summary>
 public static class Health
 {
+    public const string RatePolicy = "health";
+
     public static IServiceCollection AddAkshareWebHealth(this IServiceCollection services)
     {
         services.AddHttpClient(nameof(AkToolsCheck), http => http.Timeout = TimeSpan.FromSeconds(3));
@@ -34,26 +38,32 @@ public static class Health
         {
             Predicate = c => c.Tags.Contains("ready"),
             ResponseWriter = WriteReportAsync,
-        }).DisableRateLimiting();
+        }).RequireRateLimiting(RatePolicy);
         return app;
     }
 
-    /// <summary>{"status": "healthy|degraded|unhealthy", "checks": {"database": {"status", "required", "description", "duration_ms"}, ...}}</summary>
+    /// <summary>{"status": "healthy|degraded|unhealthy", "checks": {"database": {"status", "required", "description", "duration_ms"}, ...}},
+    /// without the descriptions and durations for anyone but operators.</summary>
     private static async Task WriteReportAsync(HttpContext context, HealthReport report)
     {
+        var detailed = Metrics.IsOperator(context);
         context.Response.ContentType = "application/json; charset=utf-8";
         await using var json = new Utf8JsonWriter(context.Response.Body);
         json.WriteStartObject();
         json.WriteString("status", Name(report.Status));
-        json.WriteNumber("duration_ms", Math.Round(report.TotalDuration.TotalMilliseconds, 1));
+        if (detailed) json.WriteNumber("duration_ms", Math.Round(report.TotalDuration.TotalMilliseconds, 1));
         json.WriteStartObject("checks");
         foreach (var (name, entry) in report.Entries)
         {
             json.WriteStartObject(name);
             json.WriteString("status", Name(entry.Status));
             json.WriteBoolean("required", entry.Tags.Contains("required"));
-            json.WriteString("description", entry.Description);
-            json.WriteNumber("duration_ms", Math.Round(entry.Duration.TotalMilliseconds, 1));
+            if (detailed)
+            {
+                json.WriteString("description", entry.Description);
+                json.WriteNumber("duration_ms", Math.Round(entry.Duration.TotalMilliseconds, 1));
+            }
+
             json.WriteEndObject();
         }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using AkshareWeb.Features.Common;
@@ -48,16 +47,23 @@ public static class Metrics
             // Every scrape sees the counters as they are: a test (or an operator) reads right after a run.
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.RequireAssertion(context =>
-        {
-            if (context.User.IsInRole(Roles.Admin)) return true;
-            if (context.Resource is not HttpContext http) return false;
-            var options = http.RequestServices.GetRequiredService<IOptions<MetricsOptions>>().Value;
-            if (options.AllowLoopback && http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote)) return true;
-            return !string.IsNullOrEmpty(options.Token)
-                && http.Request.Headers.Authorization.ToString() is var header && header.StartsWith("Bearer ", StringComparison.Ordinal)
-                && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), Encoding.UTF8.GetBytes(options.Token));
-        }));
+            context.User.IsInRole(Roles.Admin) || context.Resource is HttpContext http && IsOperator(http)));
         return services;
+    }
+
+    /// <summary>
+    /// An admin's token, the scrape token, or a process on this host (<see cref="MetricsOptions.AllowLoopback"/>):
+    /// who may read /metrics and the detail of /health/ready.
+    /// </summary>
+    public static bool IsOperator(HttpContext http)
+    {
+        if (http.User.IsInRole(Roles.Admin)) return true;
+        var options = http.RequestServices.GetRequiredService<IOptions<MetricsOptions>>().Value;
+        // Loopback only without forwarding headers: through a proxy on this host, everyone would be loopback.
+        if (options.AllowLoopback && ClientAddress.IsLocal(http)) return true;
+        return !string.IsNullOrEmpty(options.Token)
+            && http.Request.Headers.Authorization.ToString() is var header && header.StartsWith("Bearer ", StringComparison.Ordinal)
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), Encoding.UTF8.GetBytes(options.Token));
     }
 
     /// <summary>Times every request, outermost, so the status is the one the client got (envelopes included).</summary>
@@ -75,11 +81,19 @@ public static class Metrics
             {
                 // The route's template, never the path: one series per endpoint, not per table or id.
                 var route = context.GetEndpoint() is RouteEndpoint endpoint ? "/" + endpoint.RoutePattern.RawText?.TrimStart('/') : "unmatched";
-                metrics.HttpRequest(route, context.Request.Method, context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+                metrics.HttpRequest(route, MethodLabel(context.Request.Method), context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
         });
         return app;
     }
+
+    private static readonly string[] KnownMethods =
+        [HttpMethods.Get, HttpMethods.Head, HttpMethods.Post, HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete, HttpMethods.Options];
+
+    /// <summary>A client chooses the method's text (<c>curl -X ANYTHING</c>): any other than these is OTHER, or every
+    /// new word would be a new series kept for the life of the process.</summary>
+    public static string MethodLabel(string method) =>
+        Array.Find(KnownMethods, m => m.Equals(method, StringComparison.OrdinalIgnoreCase)) ?? "OTHER";
 
     public static WebApplication MapAkshareWebMetrics(this WebApplication app)
     {

@@ -1,6 +1,7 @@
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Notifications;
 using AkshareWeb.Features.Tasks;
 using NJsonSchema;
 
@@ -35,6 +36,14 @@ public sealed partial class OpenApiShape
             ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, or a retry.", ["scheduler", "manual", "download", "retry"]),
             ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
             ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM) or excel (xlsx).", ["csv", "excel"]),
+            ["NotificationEvent"] = StringEnum("What a channel hears of: a run failed (run_failed), a task failed K times in a row (task_failing), a site family paused (site_paused), "
+                + "runs failed after their instance died (instance_lost), a table stale or with gaps (table_gaps).", NotificationEvents.All),
+            ["DeliveredEvent"] = StringEnum("A delivery's event: one a channel hears of, a channel's test message (test), or the message summing up those the per-minute cap held back (summary).",
+                NotificationEvents.Delivered),
+            ["ChannelType"] = StringEnum("A generic signed JSON webhook, a DingTalk, WeCom or Feishu/Lark robot, a Slack-compatible incoming webhook, or email over SMTP.", ChannelTypes.All),
+            ["ChannelScope"] = StringEnum("mine: the owner's own tasks and downloads; all (admins only): everything.", ChannelScopes.Values),
+            ["DeliveryStatus"] = StringEnum("pending (queued or waiting to retry), sending, sent, failed, or summarised (held back by the per-minute cap and sent inside summary_id).", DeliveryStatuses.All),
+            ["SmtpSecurity"] = StringEnum("STARTTLS on the plain port, TLS from the start (ssl), or none (no password then).", SmtpSecurity.All),
         };
         var codes = new JsonSchema
         {
@@ -81,6 +90,20 @@ public sealed partial class OpenApiShape
         ["ScriptSummary.write_mode"] = "WriteMode",
         ["ScriptDetail.write_mode"] = "WriteMode",
         ["ErrorEnvelope.code"] = "ErrorCode",
+        ["ChannelView.type"] = "ChannelType",
+        ["ChannelView.scope"] = "ChannelScope",
+        ["ChannelView.events"] = "NotificationEvent[]",
+        ["CreateChannelRequest.type"] = "ChannelType",
+        ["CreateChannelRequest.scope"] = "ChannelScope",
+        ["CreateChannelRequest.events"] = "NotificationEvent[]",
+        ["UpdateChannelRequest.type"] = "ChannelType",
+        ["UpdateChannelRequest.scope"] = "ChannelScope",
+        ["UpdateChannelRequest.events"] = "NotificationEvent[]",
+        ["SmtpView.security"] = "SmtpSecurity",
+        ["SmtpSettings.security"] = "SmtpSecurity",
+        ["DeliveryView.event"] = "DeliveredEvent",
+        ["DeliveryView.status"] = "DeliveryStatus",
+        ["DeliveryView.channel_type"] = "ChannelType",
     };
 
     private static void UseEnums(string schemaName, JsonSchema schema, Dictionary<string, JsonSchema> enums, HashSet<JsonSchema> requests)
@@ -89,6 +112,18 @@ public sealed partial class OpenApiShape
         {
             if (!EnumProperties.TryGetValue(schemaName + "." + name, out var enumName)) continue;
             var replacement = new JsonSchemaProperty { Description = property.Description };
+            if (enumName.EndsWith("[]", StringComparison.Ordinal))
+            {
+                // A list of the set's values: the items refer to the enum.
+                replacement.Type = JsonObjectType.Array;
+                replacement.IsNullableRaw = property.IsNullableRaw;
+                replacement.Item = new JsonSchema { Reference = enums[enumName[..^2]] };
+                var wasRequired = property.IsRequired;
+                schema.Properties[name] = replacement;
+                replacement.IsRequired = wasRequired;
+                continue;
+            }
+
             // In a request an absent property and a null one mean the same (unchanged), so only an answer's null
             // is kept. OpenAPI 3.0 ignores siblings of $ref: a nullable reference is a one-element allOf with the type.
             if (property.IsNullable(SchemaType.OpenApi3) && !requests.Contains(schema))

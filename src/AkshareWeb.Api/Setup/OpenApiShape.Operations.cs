@@ -82,7 +82,10 @@ public sealed partial class OpenApiShape
                     parameter.Schema = Enum(enums["ExportFormat"], "csv");
                     break;
                 case "status":
-                    parameter.Schema = Enum(enums["ExecutionStatus"], null);
+                    parameter.Schema = Enum(enums[operation.OperationId == "ListDeliveries" ? "DeliveryStatus" : "ExecutionStatus"], null);
+                    break;
+                case "event":
+                    parameter.Schema = Enum(enums["DeliveredEvent"], null);
                     break;
                 case "role":
                     parameter.Schema = Enum(enums["Role"], null);
@@ -137,5 +140,11 @@ public sealed partial class OpenApiShape
             ["retry_on_failure"] = true, ["max_retries"] = 3, ["timeout_seconds"] = 600, ["is_active"] = true,
         },
         ["UpdateTask"] = new Dictionary<string, object?> { ["schedule_expression"] = "30 16 * * 1-5", ["is_active"] = true },
+        ["CreateChannel"] = new Dictionary<string, object?>
+        {
+            ["name"] = "夜间采集值班群", ["type"] = "dingtalk", ["url"] = "https://oapi.dingtalk.com/robot/send?access_token=<the robot's token>",
+            ["secret"] = "SEC<the robot's signing secret>", ["events"] = new[] { "run_failed", "task_failing", "instance_lost" }, ["scope"] = "mine",
+        },
+        ["UpdateChannel"] = new Dictionary<string, object?> { ["events"] = new[] { "run_failed", "task_failing" }, ["is_active"] = true },
     };
 }

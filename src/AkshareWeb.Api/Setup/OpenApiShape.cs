@@ -44,6 +44,7 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
             if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Envelope<>)) TypeDataDirectly(schema);
             TypeParameterObjects(schema, type);
             UseEnums(name, schema, enums, requests);
+            NullableReferences(schema, requests.Contains(schema));
             DescribeUntyped(schema);
         }
 
@@ -189,6 +190,32 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
             if (JsonName(property) is not ("parameters" or "result" or "outputs")) continue;
             target.Type = JsonObjectType.Object;
             target.AdditionalPropertiesSchema = new JsonSchema();
+        }
+    }
+
+    /// <summary>
+    /// A property that holds another schema or null (an email channel's smtp): NSwag writes a one-element oneOf beside
+    /// nullable, which OpenAPI 3.0 tools reject. In an answer it becomes a nullable object around a one-element allOf
+    /// (siblings of $ref are ignored); in a request an absent property and a null one mean the same, so it is the
+    /// plain reference.
+    /// </summary>
+    private static void NullableReferences(JsonSchema schema, bool request)
+    {
+        foreach (var property in schema.Properties.Values)
+        {
+            if (property.OneOf.Count != 1 || property.OneOf.Single().Reference is not { } target) continue;
+            property.OneOf.Clear();
+            if (request)
+            {
+                property.IsNullableRaw = null;
+                property.Reference = target;
+            }
+            else
+            {
+                property.Type = JsonObjectType.Object;
+                property.IsNullableRaw = true;
+                property.AllOf.Add(new JsonSchema { Reference = target });
+            }
         }
     }
 

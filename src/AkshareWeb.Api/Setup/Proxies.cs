@@ -1,4 +1,5 @@
 using System.Net;
+using AkshareWeb.Features.Common;
 using Microsoft.AspNetCore.HttpOverrides;
 
 namespace AkshareWeb.Api.Setup;
@@ -15,8 +16,16 @@ public static class Proxies
 
     public static IServiceCollection AddAkshareWebProxies(this IServiceCollection services, IConfiguration configuration)
     {
-        var proxies = Entries(configuration, "KnownProxies").Select(IPAddress.Parse).ToList();
+        var proxies = Entries(configuration, "KnownProxies")
+            .SelectMany(p => p.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? [IPAddress.Loopback] : new[] { IPAddress.Parse(p) }).ToList();
         var networks = Entries(configuration, "KnownNetworks").Select(System.Net.IPNetwork.Parse).ToList();
+        // A proxy on this host connects over 127.0.0.1 or ::1 as the name "localhost" resolves for it (nginx and
+        // Caddy try both): naming either loopback address trusts both.
+        if (proxies.Any(IPAddress.IsLoopback) || networks.Any(n => n.Contains(IPAddress.Loopback) || n.Contains(IPAddress.IPv6Loopback)))
+        {
+            proxies = [.. proxies.Where(p => !IPAddress.IsLoopback(p)), IPAddress.Loopback, IPAddress.IPv6Loopback];
+        }
+
         services.Configure<ForwardedHeadersOptions>(options =>
         {
             options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
@@ -40,6 +49,21 @@ public static class Proxies
             app.UseForwardedHeaders();
         }
 
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Proxies).FullName!);
+        var warned = 0;
+        app.Use((context, next) =>
+        {
+            if (ClientAddress.IsUntrustedLocalProxy(context) && Interlocked.Exchange(ref warned, 1) == 0)
+            {
+                logger.LogWarning(
+                    "A request from loopback names its client in X-Forwarded-For, Forwarded or X-Real-IP: a reverse proxy on this host "
+                    + "that ForwardedHeaders:KnownProxies does not name. Its requests are not trusted as local (no /metrics without a token) "
+                    + "and are counted by the address the proxy added, but X-Forwarded-Proto is ignored. Set "
+                    + "AKSHAREWEB__ForwardedHeaders__KnownProxies=127.0.0.1 (README.md, \"Behind a TLS proxy\"). This is said once.");
+            }
+
+            return next(context);
+        });
         return app;
     }
 

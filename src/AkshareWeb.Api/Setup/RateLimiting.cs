@@ -43,6 +43,12 @@ public static class RateLimiting
             options.AddPolicy(AuthApi.AttemptsPolicy, context =>
                 Fixed("attempts:" + Address(context), limits.AuthAttemptsPerAddress, window));
 
+            // Each readiness check queries the database, Hangfire and AKTools: anonymous callers get a budget; operators
+            // (admins, the scrape token, this host itself) and their monitors none.
+            options.AddPolicy(Health.RatePolicy, context => Metrics.IsOperator(context)
+                ? RateLimitPartition.GetNoLimiter("operator")
+                : Fixed("health:" + Address(context), limits.HealthPerWindow, window));
+
             options.AddConcurrencyLimiter(AkshareWeb.Features.Tables.TablesApi.ExportsPolicy, exports =>
             {
                 exports.PermitLimit = limits.ConcurrentExports;
@@ -63,7 +69,7 @@ public static class RateLimiting
         return services;
     }
 
-    private static string Address(HttpContext context) => ClientAddress.Key(context.Connection.RemoteIpAddress);
+    private static string Address(HttpContext context) => ClientAddress.Key(context);
 
     private static RateLimitPartition<string> Fixed(string key, int permits, TimeSpan window) =>
         RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions

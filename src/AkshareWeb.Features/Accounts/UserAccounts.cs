@@ -25,6 +25,11 @@ public sealed class UserAccounts(Database database, TimeProvider time)
         connection.QuerySingleOrDefaultAsync<UserAccount>(new CommandDefinition(
             $"SELECT {Columns} FROM users WHERE id = @id", new { id }, transaction, cancellationToken: ct));
 
+    /// <summary>The ids of the active admins (whose <c>all</c> notification channels hear of everything).</summary>
+    public static async Task<IReadOnlyList<long>> ActiveAdminIdsAsync(MySqlConnection connection, MySqlTransaction? transaction, CancellationToken ct) =>
+        (await connection.QueryAsync<long>(new CommandDefinition(
+            "SELECT id FROM users WHERE role = 'admin' AND is_active = 1", transaction: transaction, cancellationToken: ct))).AsList();
+
     /// <summary>Makes every token of the user unusable: bumps the token version checked on each request and
     /// ends every session, so refresh tokens die too.</summary>
     public async Task RevokeAllTokensAsync(MySqlConnection connection, MySqlTransaction transaction, long userId, string reason, CancellationToken ct)

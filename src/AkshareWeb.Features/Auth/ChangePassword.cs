@@ -42,9 +42,13 @@ public static class ChangePassword
 
         public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
         {
-            var account = LoginAttempts.AccountKey(command.Caller.Id, "");
-            var brake = attempts.Check(account, command.Address);
-            if (brake > TimeSpan.Zero) await Task.Delay(brake, time, ct);
+            LoginAttempt attempt;
+            await using (var counting = await database.OpenAsync(ct))
+            {
+                attempt = await attempts.CountAsync(counting, LoginAttempts.AccountKey(command.Caller.Id, ""), command.Address, ct);
+            }
+
+            if (attempt.Brake > TimeSpan.Zero) await Task.Delay(attempt.Brake, time, ct);
 
             await using var connection = await database.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -53,10 +57,10 @@ public static class ChangePassword
                 ?? throw ApiError.Unauthorized();
             if (!passwords.Verify(stored, command.CurrentPassword!))
             {
-                attempts.Failed(account, command.Address);
                 throw ApiError.Validation("current_password", "the current password is wrong");
             }
 
+            await attempts.SucceededAsync(connection, attempt, ct, transaction);
             var now = time.GetUtcNow().UtcDateTime;
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE users SET password_hash = @hash, updated_at = @now WHERE id = @id",
@@ -64,7 +68,6 @@ public static class ChangePassword
             await connection.ExecuteAsync(new CommandDefinition(EndOtherSessions,
                 new { now, userId = command.Caller.Id, sessionId = command.SessionId }, transaction, cancellationToken: ct));
             await transaction.CommitAsync(ct);
-            attempts.Succeeded(account, command.Address);
             return Unit.Value;
         }
     }
@@ -76,7 +79,7 @@ public static class ChangePassword
         {
             Caller = Caller.Of(user),
             SessionId = session,
-            Address = ClientAddress.Key(context.Connection.RemoteIpAddress),
+            Address = ClientAddress.Key(context),
         }, ct);
         return TypedResults.Ok(Envelope.Success());
     }

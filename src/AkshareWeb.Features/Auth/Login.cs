@@ -38,24 +38,30 @@ public static class Login
 
         public async ValueTask<TokenPair> Handle(Command command, CancellationToken ct)
         {
-            await using var connection = await database.OpenAsync(ct);
-            var user = await connection.QuerySingleOrDefaultAsync<Account>(
-                new CommandDefinition(FindUser, new { username = command.Username!.Trim() }, cancellationToken: ct));
-            var account = LoginAttempts.AccountKey(user?.Id, command.Username!);
-            var brake = attempts.Check(account, command.Address);
-            if (brake > TimeSpan.Zero)
+            Account? user;
+            LoginAttempt attempt;
+            // The attempt is counted before its password is checked; the connection goes back to the pool before the
+            // brake's delay, so an account under attack cannot tie up the pool with logins that wait.
+            await using (var lookup = await database.OpenAsync(ct))
             {
-                await Task.Delay(brake, time, ct);
+                user = await lookup.QuerySingleOrDefaultAsync<Account>(
+                    new CommandDefinition(FindUser, new { username = command.Username!.Trim() }, cancellationToken: ct));
+                attempt = await attempts.CountAsync(lookup, LoginAttempts.AccountKey(user?.Id, command.Username!), command.Address, ct);
+            }
+
+            if (attempt.Brake > TimeSpan.Zero)
+            {
+                await Task.Delay(attempt.Brake, time, ct);
             }
 
             // Verify even when the user is unknown (against a decoy hash): equal timing for both failures.
             if (!passwords.Verify(user?.PasswordHash, command.Password!) || user is null)
             {
-                attempts.Failed(account, command.Address);
                 throw ApiError.Unauthorized("invalid username or password");
             }
 
-            attempts.Succeeded(account, command.Address);
+            await using var connection = await database.OpenAsync(ct);
+            await attempts.SucceededAsync(connection, attempt, ct);
             if (!user.IsActive)
             {
                 throw ApiError.Unauthorized(user.AwaitingApproval
@@ -71,5 +77,5 @@ public static class Login
 
     internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(Command command, HttpContext context, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<TokenPair>.Success(await mediator.Send(
-            command with { Address = ClientAddress.Key(context.Connection.RemoteIpAddress) }, ct)));
+            command with { Address = ClientAddress.Key(context) }, ct)));
 }

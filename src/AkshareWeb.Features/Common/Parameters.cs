@@ -58,7 +58,7 @@ public sealed partial class ParameterBinder(MarketTime market)
     private Dictionary<string, string> BindCore(
         IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix, bool refuseUnsafe, Dictionary<string, ParameterSource>? sources, int maxParts)
     {
-        var errors = new List<FieldError>();
+        var errors = new FieldProblems();
         var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         if (supplied is { ValueKind: JsonValueKind.Object } given)
         {
@@ -102,7 +102,7 @@ public sealed partial class ParameterBinder(MarketTime market)
             {
                 if (value.ValueKind == JsonValueKind.Object && sources is not null)
                 {
-                    if (ParseSource(definition, value, field, refuseUnsafe, errors) is { } source) sources[definition.Name] = source;
+                    if (ParseSource(definition, value, field, refuseUnsafe, maxParts, errors) is { } source) sources[definition.Name] = source;
                     continue;
                 }
 
@@ -152,19 +152,26 @@ public sealed partial class ParameterBinder(MarketTime market)
 
         if (errors.Count > 0)
         {
-            throw new ApiError(422, ErrorCodes.ValidationFailed, "invalid parameters", errors);
+            throw new ApiError(422, ErrorCodes.ValidationFailed, "invalid parameters", errors.Detail(prefix));
         }
 
         return bound;
     }
 
-    private ParameterSource? ParseSource(ParameterDefinition definition, JsonElement value, string field, bool refuseUnsafe, List<FieldError> errors)
+    private ParameterSource? ParseSource(ParameterDefinition definition, JsonElement value, string field, bool refuseUnsafe, int maxParts, FieldProblems errors)
     {
         if (value.TryGetProperty("values", out var list))
         {
             if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
             {
                 errors.Add(new FieldError($"{field}.values", "must be a non-empty list of values"));
+                return null;
+            }
+
+            // A list longer than a run may have parts is refused as a whole, before any item is looked at.
+            if (list.GetArrayLength() > maxParts)
+            {
+                errors.Add(new FieldError($"{field}.values", $"has {list.GetArrayLength()} values; at most {maxParts} are allowed (Parts:MaxParts)"));
                 return null;
             }
 

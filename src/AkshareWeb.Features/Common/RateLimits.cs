@@ -20,6 +20,8 @@ public sealed class RateLimitOptions
     /// <summary>The brake's first delay; it doubles with every further failure, up to <see cref="LoginAccountBrakeMaxMilliseconds"/>.</summary>
     public int LoginAccountBrakeBaseMilliseconds { get; set; } = 250;
     public int LoginAccountBrakeMaxMilliseconds { get; set; } = 10_000;
+    /// <summary>Readiness checks (<c>/health/ready</c>) per window from one address, for callers that are not operators.</summary>
+    public int HealthPerWindow { get; set; } = 60;
     /// <summary>Table exports running at once on an instance; more wait in a short queue, then get 429.</summary>
     public int ConcurrentExports { get; set; } = 4;
 }

@@ -12,7 +12,7 @@ namespace AkshareWeb.Features.Executions;
 /// </summary>
 public sealed class ExecutionJob(
     ExecutionStore store, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
-    TimeProvider time, ILogger<ExecutionJob> logger, Database database)
+    RunNotices notices, TimeProvider time, ILogger<ExecutionJob> logger, Database database)
 {
     private readonly TimeSpan patience = database.Patience;
 
@@ -74,5 +74,6 @@ public sealed class ExecutionJob(
         }
 
         await retries.RetryIfAskedAsync(executionId, ct);
+        await notices.RunEndedAsync(executionId, ct);
     }
 }

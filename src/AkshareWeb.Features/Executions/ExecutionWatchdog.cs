@@ -23,7 +23,7 @@ namespace AkshareWeb.Features.Executions;
 /// </summary>
 public sealed class ExecutionWatchdog(
     Database database, ExecutionStore store, ExecutionRetries retries, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
-    RunningExecutions running, PartParticipations participations)
+    RunningExecutions running, PartParticipations participations, RunNotices notices)
     : BackgroundService
 {
     /// <summary>When the database answered again after the watchdog last saw it fail; null when it never failed.</summary>
@@ -37,10 +37,13 @@ public sealed class ExecutionWatchdog(
         {
             try
             {
-                foreach (var executionId in await RecoverAsync(stoppingToken))
+                var dead = await RecoverAsync(stoppingToken);
+                foreach (var executionId in dead)
                 {
                     await retries.RetryIfAskedAsync(executionId, stoppingToken);
                 }
+
+                await notices.InstanceLostAsync(dead, stoppingToken);
             }
             catch (Exception e) when ((e is MySqlException or InvalidOperationException || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
             {

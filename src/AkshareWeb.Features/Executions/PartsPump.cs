@@ -59,7 +59,11 @@ public sealed class PartsPump(
             var timeout = TimeSpan.FromSeconds(timeoutSeconds ?? (await settings.GetExecutionSettingsAsync(ct)).DefaultTimeout);
             await using var scope = scopes.CreateAsyncScope();
             var ended = await scope.ServiceProvider.GetRequiredService<PartedRunner>().JoinAsync(executionId, timeout, ct);
-            if (ended) await scope.ServiceProvider.GetRequiredService<ExecutionRetries>().RetryIfAskedAsync(executionId, ct);
+            if (ended)
+            {
+                await scope.ServiceProvider.GetRequiredService<ExecutionRetries>().RetryIfAskedAsync(executionId, ct);
+                await scope.ServiceProvider.GetRequiredService<RunNotices>().RunEndedAsync(executionId, ct);
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -1,10 +1,7 @@
-using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using AkshareWeb.Tests.Infrastructure;
 using Dapper;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using MySqlConnector;
 
 namespace AkshareWeb.Tests.Host;
@@ -12,29 +9,9 @@ namespace AkshareWeb.Tests.Host;
 /// <summary>An app whose log lines the test can read, and whose admin password is left to be generated.</summary>
 public sealed class GeneratedAdminApp : AkshareWebApp
 {
-    public ConcurrentQueue<string> Log { get; } = new();
+    public System.Collections.Concurrent.ConcurrentQueue<string> Log => Logs.Lines;
 
     public GeneratedAdminApp() => Set("Admin:Password", "");
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.ConfigureLogging(logging => logging.AddProvider(new QueueLoggerProvider(Log)));
-    }
-
-    private sealed class QueueLoggerProvider(ConcurrentQueue<string> log) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new QueueLogger(log);
-        public void Dispose() { }
-    }
-
-    private sealed class QueueLogger(ConcurrentQueue<string> log) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            log.Enqueue(formatter(state, exception));
-    }
 }
 
 public sealed class GeneratedAdminTests(GeneratedAdminApp app) : IClassFixture<GeneratedAdminApp>

@@ -29,6 +29,7 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
         ["RateLimits:AdminPerWindow"] = "100000",
         ["RateLimits:AnonymousPerWindow"] = "100000",
         ["RateLimits:AuthAttemptsPerAddress"] = "100000",
+        ["RateLimits:HealthPerWindow"] = "100000",
         ["RateLimits:LoginFailuresPerAccountAndAddress"] = "100000",
         ["RateLimits:LoginAccountBrakeAfter"] = "100000",
         // No quotas unless a test asks for them (Quota tests use the documented defaults).
@@ -38,6 +39,9 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
     };
 
     public string ConnectionString { get; private set; } = "";
+
+    /// <summary>What the app logs at Warning and above.</summary>
+    public LogCapture Logs { get; } = new();
 
     /// <summary>Replaces the system clock when set before the app starts.</summary>
     public FakeTimeProvider? Clock { get; protected set; }
@@ -93,7 +97,7 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
         // those are lowered too: a minimum level alone does not override them.
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Logging:LogLevel:Hangfire", "Warning");
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddProvider(Logs));
         builder.ConfigureServices(services =>
         {
             if (Clock is not null)

@@ -151,6 +151,23 @@ public sealed class MetricsTests(MetricsApp app) : IClassFixture<MetricsApp>
         Assert.Contains("akshareweb_execution_parts{", after);
     }
 
+    [Fact]
+    public async Task A_made_up_method_counts_as_OTHER_not_as_a_series_of_its_own()
+    {
+        foreach (var method in new[] { "ANYTHING", "BREW", "X-" + Guid.NewGuid().ToString("N") })
+        {
+            Assert.Equal(405, (await app.SendFromAsync("192.0.2.80", method, "/api/tasks/")).Status);
+        }
+
+        var scrape = await ScrapeAsync();
+        Assert.DoesNotContain("method=\"ANYTHING\"", scrape, StringComparison.Ordinal);
+        Assert.DoesNotContain("method=\"BREW\"", scrape, StringComparison.Ordinal);
+        Assert.DoesNotContain("method=\"X-", scrape, StringComparison.Ordinal);
+        Assert.True(Sum(scrape, "akshareweb_http_request_duration_seconds_count", "method=\"OTHER\"", "status_class=\"4xx\"") >= 3);
+        var methods = Regex.Matches(scrape, "method=\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.Subset(new HashSet<string> { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER" }, methods);
+    }
+
     /// <summary>
     /// The dashboard in deploy/grafana is only as good as the names it queries: a renamed metric or label draws an
     /// empty panel without any error, so each series and label of every panel's query must be in a real scrape.
@@ -269,10 +286,84 @@ public sealed class ReadinessWithoutAkToolsTests(NoAkToolsApp app) : IClassFixtu
     [Fact]
     public async Task AKTools_away_makes_readiness_degraded_not_unhealthy()
     {
+        var report = await ReadinessTests.ReadyAsync(await app.AdminAsync(), 200);
+        Assert.Equal("degraded", report["status"]!.GetValue<string>());
+        Assert.Equal("degraded", report["checks"]!["aktools"]!["status"]!.GetValue<string>());
+        Assert.Contains("http://127.0.0.1:9 unreachable", report["checks"]!["aktools"]!["description"]!.GetValue<string>());
+        Assert.Equal("healthy", report["checks"]!["database"]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Anyone_else_reads_the_status_words_without_the_address_or_the_error()
+    {
         var report = await ReadinessTests.ReadyAsync(app.CreateClient(), 200);
         Assert.Equal("degraded", report["status"]!.GetValue<string>());
         Assert.Equal("degraded", report["checks"]!["aktools"]!["status"]!.GetValue<string>());
-        Assert.Contains("unreachable", report["checks"]!["aktools"]!["description"]!.GetValue<string>());
-        Assert.Equal("healthy", report["checks"]!["database"]!["status"]!.GetValue<string>());
+        var text = report.ToJsonString();
+        Assert.DoesNotContain("127.0.0.1", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("unreachable", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("description", text, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Three readiness checks a minute for each anonymous address.</summary>
+public sealed class LimitedReadinessApp : AkshareWebApp
+{
+    public const string ScrapeToken = "scrape-token-for-readiness";
+
+    public LimitedReadinessApp()
+    {
+        Set("RateLimits:HealthPerWindow", "3");
+        Set("Metrics:Token", ScrapeToken);
+    }
+}
+
+public sealed class ReadinessAudienceTests(LimitedReadinessApp app) : IClassFixture<LimitedReadinessApp>
+{
+    private static bool Detailed(JsonNode report) => report["checks"]!["database"]!["description"] is not null && report["duration_ms"] is not null;
+
+    [Fact]
+    public async Task Operators_read_the_detail_and_anyone_else_the_status_words()
+    {
+        var admin = await ReadinessTests.ReadyAsync(await app.AdminAsync(), 200);
+        Assert.True(Detailed(admin), admin.ToJsonString());
+        Assert.Equal("answers", admin["checks"]!["database"]!["description"]!.GetValue<string>());
+
+        var local = await app.SendFromAsync("127.0.0.1", "GET", "/health/ready");
+        Assert.True(Detailed(local.Body!), local.Body!.ToJsonString());
+        var scraper = await app.SendFromAsync("192.0.2.101", "GET", "/health/ready", null,
+            new Dictionary<string, string> { ["Authorization"] = "Bearer " + LimitedReadinessApp.ScrapeToken });
+        Assert.True(Detailed(scraper.Body!), scraper.Body!.ToJsonString());
+
+        var (user, _, _) = await app.NewUserAsync();
+        foreach (var other in new[]
+        {
+            (await app.SendFromAsync("192.0.2.102", "GET", "/health/ready")).Body!,
+            (await app.SendFromAsync("127.0.0.1", "GET", "/health/ready", null, new Dictionary<string, string> { ["X-Forwarded-For"] = "192.0.2.103" })).Body!,
+            await (await user.GetAsync("/health/ready")).ReadEnvelopeAsync(),
+        })
+        {
+            Assert.False(Detailed(other), other.ToJsonString());
+            Assert.Equal(["database", "hangfire", "aktools"], other["checks"]!.AsObject().Select(c => c.Key));
+            Assert.All(other["checks"]!.AsObject(), c => Assert.Equal(["status", "required"], c.Value!.AsObject().Select(p => p.Key)));
+        }
+    }
+
+    [Fact]
+    public async Task An_anonymous_address_gets_its_few_checks_a_window_and_operators_are_not_limited()
+    {
+        for (var i = 0; i < 3; i++) Assert.NotEqual(429, (await app.SendFromAsync("192.0.2.110", "GET", "/health/ready")).Status);
+        var refused = await app.SendFromAsync("192.0.2.110", "GET", "/health/ready");
+        Assert.Equal(429, refused.Status);
+        Assert.Equal(-1, refused.Body!["code"]!.GetValue<int>());
+        Assert.True(int.Parse(refused.Headers.RetryAfter.ToString(), CultureInfo.InvariantCulture) >= 1);
+
+        Assert.NotEqual(429, (await app.SendFromAsync("192.0.2.111", "GET", "/health/ready")).Status);
+        var scraper = new Dictionary<string, string> { ["Authorization"] = "Bearer " + LimitedReadinessApp.ScrapeToken };
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.NotEqual(429, (await app.SendFromAsync("192.0.2.110", "GET", "/health/ready", null, scraper)).Status);
+            Assert.NotEqual(429, (await app.SendFromAsync("127.0.0.1", "GET", "/health/ready")).Status);
+        }
     }
 }
