@@ -7,7 +7,7 @@
 # every node holds the same rows. Prints the figures and exits non-zero when a claim does not hold.
 #   scripts/test-galera.sh                 builds, starts the cluster (stopped again at the end if it started it), runs
 #   GALERA_NO_BUILD=1 scripts/test-galera.sh   the same without building (scripts/test.sh has built)
-# Takes about 6 to 8 minutes on the 2-core dev machine; the instances' logs are kept in .data/galera-drill/.
+# Takes about 5 to 8 minutes on the 2-core dev machine (not run by CI: see the README); the instances' logs are kept in .data/galera-drill/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

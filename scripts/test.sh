@@ -5,8 +5,8 @@
 # Exits non-zero on any failure.
 #   AKSHAREWEB_TEST_MYSQL   server connection string (no database); default: a private MariaDB under .data/,
 #                           or Testcontainers.MySql when a Docker engine answers and no MariaDB can be had.
-#   AKSHAREWEB_TEST_GALERA=1  also runs the failover drill on a 3-node Galera cluster (scripts/test-galera.sh,
-#                           6-8 minutes more; it needs root or an installed mariadb-server, galera-4 and rsync).
+#   AKSHAREWEB_TEST_GALERA=1  (not set by CI) also runs the failover drill on a 3-node Galera cluster (scripts/test-galera.sh,
+#                           5-8 minutes more; it needs root or an installed mariadb-server, galera-4 and rsync).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
