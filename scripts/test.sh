@@ -2,16 +2,50 @@
 # Runs every test of the solution against a real MariaDB, then checks that the committed openapi.json is
 # the one the app generates, lints it, and checks that the TypeScript client was generated from it (the C# client
 # is generated from it at build time; both clients' flows run against the service among the tests).
-# Exits non-zero on any failure.
+# Exits non-zero on any failure, and ends with one line for everything it ran: "N passed, N failed" (", N skipped"
+# when some were).
 #   AKSHAREWEB_TEST_MYSQL   server connection string (no database); default: a private MariaDB under .data/,
 #                           or Testcontainers.MySql when a Docker engine answers and no MariaDB can be had.
 #   AKSHAREWEB_TEST_GALERA=1  (not set by CI) also runs the failover drill on a 3-node Galera cluster (scripts/test-galera.sh,
 #                           5-8 minutes more; it needs root or an installed mariadb-server, galera-4 and rsync).
+# A suite added here puts its counts into that line with one call: `add_counts PASSED FAILED [SKIPPED]`, or
+# `add_trx_counts DIR` for the TRX reports a runner wrote, or `add_check STATUS` for a check that is one test.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+passed=0 failed=0 skipped=0
+add_counts() { passed=$((passed + ${1:-0})); failed=$((failed + ${2:-0})); skipped=$((skipped + ${3:-0})); }
+add_check() { if [ "$1" -eq 0 ]; then add_counts 1 0; else add_counts 0 1; fi; }
+# Each TRX report's <Counters>: errors, time-outs and aborted tests are failures, tests not executed are skipped.
+add_trx_counts() {
+  local file counters
+  for file in "$1"/*.trx; do
+    [ -e "$file" ] || continue
+    counters="$(grep -o '<Counters [^>]*>' "$file" | head -n 1)"
+    add_counts "$(trx_count "$counters" passed)" \
+      "$(( $(trx_count "$counters" failed) + $(trx_count "$counters" error) + $(trx_count "$counters" timeout) + $(trx_count "$counters" aborted) ))" \
+      "$(trx_count "$counters" notExecuted)"
+  done
+}
+trx_count() { local n; n="$(sed -n "s/.* $2=\"\([0-9]*\)\".*/\1/p" <<<"$1")"; echo "${n:-0}"; }
+summary() {
+  local line="$passed passed, $failed failed"
+  if [ "$skipped" -gt 0 ]; then line+=", $skipped skipped"; fi
+  echo "$line"
+}
+
 started_db=""
+# The summary is the last line whatever happens; a step that stopped the script before any test failed counts as one.
+finish() {
+  local status=$?
+  if [ -n "$started_db" ]; then scripts/mariadb.sh stop || true; fi
+  if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then add_counts 0 1; fi
+  summary
+  exit "$status"
+}
+trap finish EXIT
+
 if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
   # Only a server this script started is stopped at the end; one already running (another shell's) stays.
   scripts/mariadb.sh status || started_db=1
@@ -24,8 +58,6 @@ if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
     exit 1
   fi
 fi
-cleanup() { if [ -n "$started_db" ]; then scripts/mariadb.sh stop || true; fi; }
-trap cleanup EXIT
 
 # Away from UTC on purpose, as is the database: time-zone slips show up here, not in production.
 export TZ="${TZ_FOR_TESTS:-Asia/Kolkata}"
@@ -44,13 +76,25 @@ dotnet build AkshareWeb.sln -c Release -nologo -v q
 # on so the tests' results are seen too, and fails at the end.
 lint_status=0
 LINT_NO_BUILD=1 scripts/lint-scripts.sh || lint_status=$?
-mkdir -p "$root/.data/test-results"
-log="$root/.data/test-results/dotnet-test.log"
+add_check "$lint_status"
+results="$root/.data/test-results"
+mkdir -p "$results"
+rm -f "$results"/*.trx
+log="$results/dotnet-test.log"
 set +e
-dotnet test AkshareWeb.sln -c Release --no-build --nologo \
-  --logger "console;verbosity=normal" --results-directory "$root/.data/test-results" 2>&1 | tee "$log"
+# Tests wait for the events they need, not for a time; a test still running after 15 minutes is hung, and is
+# reported as such (its test host stopped) instead of holding the run forever.
+dotnet test AkshareWeb.sln -c Release --no-build --nologo --blame-hang-timeout 15m --blame-hang-dump-type none \
+  --logger "console;verbosity=normal" --logger trx --results-directory "$results" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+# Every test assembly (the service's, the Hangfire storage's, the clients' flows, C# and TypeScript) wrote a report.
+counted=$failed
+add_trx_counts "$results"
+if [ "$status" -ne 0 ] && [ "$failed" -eq "$counted" ]; then
+  echo "[test] dotnet test failed without a failed test in its reports (a test host that crashed?); see $log" >&2
+  add_counts 0 1
+fi
 
 # CI keeps only the tail of the output; a failure reported in the middle of it must not be lost, so every
 # failed test is repeated here, with its message and the top of its stack.
@@ -64,32 +108,43 @@ if [ "$status" -ne 0 ]; then
   fi
 fi
 
+check=0
 if ! git diff --quiet -- openapi.json 2>/dev/null || [ -n "$(git status --porcelain -- openapi.json 2>/dev/null)" ]; then
   echo "[test] openapi.json differs from what the app generates; the committed file is stale." >&2
   echo "[test] regenerate it with: scripts/openapi.sh, review and commit." >&2
   git --no-pager diff --stat -- openapi.json >&2 || true
-  status=1
+  check=1
 fi
+add_check $check
+
+check=0
 if ! npm --prefix tools/openapi-lint run --silent lint; then
   echo "[test] openapi.json has lint errors (rules: tools/openapi-lint/redocly.yaml)." >&2
-  status=1
+  check=1
 fi
+add_check $check
 
+check=0
 schema=clients/typescript/src/schema.d.ts
 if ! git diff --quiet -- "$schema" 2>/dev/null || [ -n "$(git status --porcelain -- "$schema" 2>/dev/null)" ]; then
   echo "[test] $schema differs from what openapi-typescript generates from openapi.json; the TypeScript client is stale." >&2
   echo "[test] regenerate it with: scripts/openapi.sh, review and commit." >&2
   git --no-pager diff --stat -- "$schema" >&2 || true
-  status=1
+  check=1
 fi
+add_check $check
+
 if [ "${AKSHAREWEB_TEST_GALERA:-}" = "1" ]; then
+  check=0
   if ! GALERA_NO_BUILD=1 scripts/test-galera.sh; then
     echo "[test] the Galera failover drill failed (its log: .data/galera-drill/)." >&2
-    status=1
+    check=1
   fi
+  add_check $check
 fi
+
 if [ "$lint_status" -ne 0 ]; then
   echo "[test] the data-script linter found problems (listed above, before the tests; scripts/lint-scripts.sh prints them alone)." >&2
-  status=1
 fi
+if [ "$failed" -gt 0 ]; then status=1; fi
 exit $status

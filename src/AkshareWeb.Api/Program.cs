@@ -82,6 +82,7 @@ app.UseRouting();
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
+app.UseTextOnlyRequests();
 
 app.UseAkshareWebOpenApi();
 app.MapAkshareWebHealth();

@@ -29,6 +29,46 @@ public sealed class ServiceOnLoopback : CollectingApp
         await AddBarsScriptAsync(Interface, "客户端日线");
     }
 
+    /// <summary>
+    /// What the service's database says of its runs and of Hangfire's jobs, queues and servers, in a few lines: written
+    /// beside the test results while a flow waits long, so that a flow that never ends leaves its story behind.
+    /// </summary>
+    public async Task<string> SnapshotAsync()
+    {
+        await using var db = await OpenDatabaseAsync();
+        var lines = new System.Text.StringBuilder();
+        async Task Section(string title, string sql)
+        {
+            lines.Append(title).Append(':');
+            await using var command = new MySqlConnector.MySqlCommand(sql, db);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                lines.Append("\n  ").AppendJoin(" | ", Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "null" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)));
+            }
+
+            lines.Append('\n');
+        }
+
+        await Section("executions", "SELECT execution_id, status, triggered_by, created_at, start_time, end_time, worker, error_message FROM executions ORDER BY id");
+        await Section("jobs", "SELECT j.Id, s.Name, j.CreatedAt, s.CreatedAt FROM hangfire_job j LEFT JOIN hangfire_state s ON s.Id = j.StateId ORDER BY j.Id");
+        await Section("queue", "SELECT Id, JobId, Queue, FetchedAt FROM hangfire_job_queue ORDER BY Id");
+        await Section("servers", "SELECT Id, LastHeartbeat, Data FROM hangfire_server");
+        await Section("now", "SELECT UTC_TIMESTAMP(6)");
+        return lines.ToString();
+    }
+
+    /// <summary>Appends <paramref name="text"/> to .data/test-results/client-flows.log of the repository.</summary>
+    public static async Task LogAsync(string text)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "AkshareWeb.sln"))) directory = directory.Parent;
+        if (directory is null) return;
+        var folder = Path.Combine(directory.FullName, ".data", "test-results");
+        Directory.CreateDirectory(folder);
+        await File.AppendAllTextAsync(Path.Combine(folder, "client-flows.log"), $"{DateTime.UtcNow:O} {text}\n");
+    }
+
     /// <summary>A client of the generated SDK on its own HttpClient, as an SDK user would make it.</summary>
     public (AkshareWebClient Client, HttpClient Http) NewClient()
     {

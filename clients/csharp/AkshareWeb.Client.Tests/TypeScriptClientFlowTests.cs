@@ -31,8 +31,13 @@ public sealed class TypeScriptClientFlowTests(ServiceOnLoopback service) : IClas
         using var node = Process.Start(start)!;
         var output = node.StandardOutput.ReadToEndAsync();
         var errors = node.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await node.WaitForExitAsync(timeout.Token);
+        // The flow's end, however long a loaded machine takes: it waits for its download's end itself. While it is
+        // long in coming, what the service's database says is written down each minute (a hang leaves its story).
+        var exited = node.WaitForExitAsync();
+        while (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(1))) != exited)
+        {
+            await ServiceOnLoopback.LogAsync($"TypeScript flow still running:\n{await service.SnapshotAsync()}");
+        }
         var said = await output + await errors;
         Assert.True(node.ExitCode == 0, $"node {script} exited {node.ExitCode}: {said}");
         Assert.Contains($"{ServiceOnLoopback.BarsPerDownload} rows of ak_{ServiceOnLoopback.Interface} paged", said, StringComparison.Ordinal);

@@ -37,19 +37,24 @@ public static class Scheduling
     public static IServiceCollection AddAkshareWebScheduling(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(SchedulingOptions.Section).Get<SchedulingOptions>() ?? new SchedulingOptions();
+        // This host's own storage, registered before AddHangfire: left to it, the container's JobStorage is whatever
+        // the static JobStorage.Current holds when first asked for, which is another host's when two hosts in one
+        // process configure Hangfire at once (the tests, a second instance): this one's jobs would then be queued in
+        // the other's database, and a run left pending for ever.
+        services.AddSingleton<JobStorage>(provider => new MySqlStorage(provider.GetRequiredService<Database>().ConnectionString, new MySqlStorageOptions
+        {
+            TablesPrefix = options.TablesPrefix,
+            QueuePollInterval = TimeSpan.FromSeconds(options.QueuePollIntervalSeconds),
+            FailoverPatience = provider.GetRequiredService<Database>().Patience,
+            // On a cluster, to the node every other connection of this instance goes to.
+            OpenConnection = provider.GetRequiredService<Database>().Open,
+        }));
         services.AddHangfire((provider, hangfire) => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseTypeResolver(ResolveJobType)
             .UseRecommendedSerializerSettings()
-            .UseMySqlStorage(provider.GetRequiredService<Database>().ConnectionString, new MySqlStorageOptions
-            {
-                TablesPrefix = options.TablesPrefix,
-                QueuePollInterval = TimeSpan.FromSeconds(options.QueuePollIntervalSeconds),
-                FailoverPatience = provider.GetRequiredService<Database>().Patience,
-                // On a cluster, to the node every other connection of this instance goes to.
-                OpenConnection = provider.GetRequiredService<Database>().Open,
-            }));
+            .UseStorage(provider.GetRequiredService<JobStorage>()));
         services.AddHangfireServer((provider, server) =>
         {
             // Hangfire's default activator is process-wide; two hosts in one process (the tests, a second

@@ -51,7 +51,11 @@ public sealed class LoginAttempts(IOptions<RateLimitOptions> options, TimeProvid
 
     public static string Fold(string username)
     {
-        var decomposed = username.Trim().Normalize(NormalizationForm.FormKD);
+        var trimmed = username.Trim();
+        // .NET's normalisation throws on noncharacters and lone surrogates (the requests refuse them, this is not the
+        // only caller); no account's name holds one, so such a name is counted as it is written.
+        if (UnicodeText.Problem(trimmed) is not null) return trimmed.ToLowerInvariant();
+        var decomposed = trimmed.Normalize(NormalizationForm.FormKD);
         var kept = new StringBuilder(decomposed.Length);
         foreach (var c in decomposed)
         {

@@ -42,7 +42,11 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
         }
 
         if (countParts && sources.Values.Any(s => s.FromTable is not null)) await CountPartsAsync(sources, ct);
-        return (values, Complete(sources, definitions, extraColumns));
+        var (completed, unmatched) = Complete(sources, definitions, extraColumns, values);
+        // A request hears of a key since_last cannot match at once; a stored task's run keeps it in the plan, and its
+        // parts fail with the reason (a 422 here would leave a scheduled run without a trace).
+        if (refuseUnsafe && unmatched.Count > 0) throw new ApiError(422, ErrorCodes.ValidationFailed, "invalid parameters", unmatched);
+        return (values, completed);
     }
 
     /// <summary>A 422 when the sources would make more than <see cref="MaxParts"/> parts with the tables as they are now.</summary>
@@ -105,24 +109,53 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     }
 
     /// <summary>
-    /// A since_last source gets the date's format and default, and the key parameters whose values name a part's
-    /// rows in the table: a key parameter with its <c>column</c>, or one a constant column copies ("{period}").
+    /// A since_last source gets the date's format and default, and every key parameter (<see cref="IsKey"/>) with the
+    /// column holding its value in the stored rows: the parameter's own <c>column</c>, or a constant column that copies
+    /// it ("{period}"). A key with no such column, or with a <c>column</c> but no value to look for, cannot tell this
+    /// part's rows from another value's: it is listed in Keys without a Match, and returned as a problem.
     /// </summary>
-    public static IReadOnlyDictionary<string, ParameterSource> Complete(
-        IReadOnlyDictionary<string, ParameterSource> sources, IReadOnlyList<ParameterDefinition> definitions, IReadOnlyDictionary<string, string> extraColumns) =>
-        sources.ToDictionary(s => s.Key, s =>
+    public static (IReadOnlyDictionary<string, ParameterSource> Sources, List<FieldError> Unmatched) Complete(
+        IReadOnlyDictionary<string, ParameterSource> sources, IReadOnlyList<ParameterDefinition> definitions,
+        IReadOnlyDictionary<string, string> extraColumns, IReadOnlyDictionary<string, string> values)
+    {
+        var unmatched = new List<FieldError>();
+        var completed = sources.ToDictionary(s => s.Key, s =>
         {
             if (s.Value.SinceLast is null) return s.Value;
             var definition = definitions.First(d => d.Name == s.Key);
+            var keys = new List<string>();
             var match = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var key in definitions.Where(d => d.Role is null or "key" && d.Type != "date"))
+            foreach (var key in definitions.Where(d => IsKey(d) && sources.GetValueOrDefault(d.Name)?.SinceLast is null))
             {
-                var column = key.Column ?? extraColumns.FirstOrDefault(e => e.Value == "{" + key.Name + "}").Key;
-                if (column is not null) match[key.Name] = column;
+                keys.Add(key.Name);
+                var copy = extraColumns.FirstOrDefault(e => e.Value == "{" + key.Name + "}").Key;
+                if (key.Column is null && copy is null)
+                {
+                    unmatched.Add(new FieldError($"parameters.{key.Name}",
+                        $"since_last on {s.Key} reads each part's own last stored date, matched on every key parameter, and no column is known to hold " +
+                        $"{key.Name} (a data script's \"column\" or a constant column \"{{{key.Name}}}\"): the date would be another {key.Name}'s; give {s.Key} a date"));
+                }
+                else if (copy is null && !values.ContainsKey(key.Name) && !sources.ContainsKey(key.Name))
+                {
+                    unmatched.Add(new FieldError($"parameters.{key.Name}",
+                        $"since_last on {s.Key} matches each part's stored rows on {key.Name} (column {key.Column}): give {key.Name} a value"));
+                }
+                else
+                {
+                    match[key.Name] = key.Column ?? copy!;
+                }
             }
 
-            return s.Value with { Format = definition.Format ?? "yyyyMMdd", Default = definition.DefaultValue, Match = match };
+            return s.Value with { Format = definition.Format ?? "yyyyMMdd", Default = definition.DefaultValue, Match = match, Keys = keys };
         }, StringComparer.Ordinal);
+        return (completed, unmatched);
+    }
+
+    /// <summary>
+    /// A parameter whose value changes what a row means: role "key", or no role (the default) unless it is a date. A
+    /// catalogue's parameters carry no roles, and their dates are taken as ranges, as the scripts' own date windows are.
+    /// </summary>
+    public static bool IsKey(ParameterDefinition definition) => definition.Role == "key" || (definition.Role is null && definition.Type != "date");
 
     /// <summary>A script's constant columns for a plan: a "{param}" of a sourced parameter stays, filled by each part.</summary>
     public static IReadOnlyDictionary<string, string> ExtraColumns(
@@ -190,24 +223,44 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     }
 
     /// <summary>
-    /// The date a since_last part asks from: its last stored date (rows matched on the part's key values) minus the
-    /// overlap, in the parameter's format; the script's default when nothing is stored yet (null: AKShare's own).
+    /// The date a since_last part asks from: its last stored date (rows matched on every one of the part's key values)
+    /// minus the overlap, in the parameter's format; the script's default when nothing is stored yet (null: AKShare's
+    /// own). A key that matches no column fails the part before any call (InvalidOperationException, the part's
+    /// reason), never skipped: without it the date would be the last of any other symbol, period or adjust.
     /// </summary>
     public async Task<string?> SinceLastAsync(ParameterSource source, string table, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
     {
+        var match = source.Match ?? new Dictionary<string, string>();
+        if (source.Keys is null)
+        {
+            // Planned before the plan listed its keys: the keys it left out are unknown, and were maybe dropped.
+            throw new InvalidOperationException(
+                $"since_last on {table}: this run was planned by an earlier version that did not record every key parameter a part's last date is " +
+                "matched on, so the date could be another symbol's; start a new download or task run instead of retrying this one");
+        }
+
+        if (source.Keys.FirstOrDefault(k => !match.ContainsKey(k)) is { } lost)
+        {
+            throw new InvalidOperationException(
+                $"since_last on {table}: no column is known to hold the key parameter {lost}, so this part's own last date cannot be read " +
+                $"(it would be another {lost}'s); the part was not fetched. Give the date parameter a date, or name {lost}'s column in the data script");
+        }
+
         var columns = await ColumnsAsync(table, ct);
         string? last = null;
-        if (columns.Count > 0)
+        if (columns.Count > 0 && !columns.Contains(source.SinceLast!)) throw new InvalidOperationException($"since_last: the table {table} has no column {source.SinceLast}");
+        // A key column the table does not have (yet) holds none of this part's values: nothing of the part is stored.
+        if (columns.Count > 0 && match.Values.All(columns.Contains))
         {
-            if (!columns.Contains(source.SinceLast!)) throw new InvalidOperationException($"since_last: the table {table} has no column {source.SinceLast}");
             var sql = new StringBuilder($"SELECT CAST(MAX({ColumnNames.Quote(source.SinceLast!)}) AS CHAR) FROM {ColumnNames.Quote(table)} WHERE 1 = 1");
             var args = new DynamicParameters();
             var i = 0;
-            foreach (var (name, column) in source.Match ?? new Dictionary<string, string>())
+            foreach (var (name, column) in match)
             {
-                if (!columns.Contains(column) || !parameters.TryGetValue(name, out var value)) continue;
                 sql.Append(CultureInfo.InvariantCulture, $" AND {ColumnNames.Quote(column)} = @m{i}");
-                args.Add($"m{i++}", value);
+                // A constant column copies an absent value as "" (ParameterBinder.ResolveExtraColumns); a key with a
+                // column of its own had a value when the run was planned.
+                args.Add($"m{i++}", parameters.GetValueOrDefault(name, ""));
             }
 
             await using var connection = await warehouse.OpenAsync(ct);

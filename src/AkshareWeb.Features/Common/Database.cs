@@ -42,7 +42,31 @@ public sealed class Database
     public Task RetryAsync(Func<CancellationToken, Task> work, CancellationToken ct, ILogger? logger = null, string? what = null) =>
         Failover.RetryAsync(work, Patience, ct, logger: logger, what: what);
 
-    public Task<MySqlConnection> OpenAsync(CancellationToken ct) => OpenAsync(ConnectionString, ct);
+    public async Task<MySqlConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = await OpenAsync(ConnectionString, ct);
+        if (Opened is not { } hook) return connection;
+        try
+        {
+            await hook(connection);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Tests only: awaited with every connection <see cref="OpenAsync(CancellationToken)"/> opens, before it is
+    /// handed out, so a test can make the database fail as an outage makes it fail. Null in the service.</summary>
+    internal Func<MySqlConnection, Task>? Opened { get; set; }
+
+    /// <summary>
+    /// What a database that stopped answering surfaces as: MySqlConnector's own exception, or the socket's, bare (a
+    /// pooled connection whose socket the network reset fails its first command with a SocketException or IOException).
+    /// </summary>
+    public static bool IsOutage(Exception e) => e is MySqlException or IOException or System.Net.Sockets.SocketException;
 
     /// <summary>For Hangfire's storage (which cannot wait asynchronously): on a cluster its reads are causal, since it
     /// reads a job back right after another connection queued it (<see cref="ClusterNodes"/>).</summary>

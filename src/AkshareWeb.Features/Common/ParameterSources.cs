@@ -8,8 +8,9 @@ namespace AkshareWeb.Features.Common;
 /// <c>{"from_table": t, "column": c, "filter": {...}}</c> (one part per distinct value, read when the run starts; a
 /// filter is <c>{"列": value}</c> or <c>{"列": {"gte": value, ...}}</c> with <see cref="FilterOperators"/>) or,
 /// for a date, <c>{"since_last": column, "overlap_days": n}</c> (each part from its own last stored date). A
-/// since_last source also carries, fixed with the plan, the date's format and default and the key parameters it
-/// matches stored rows on (<c>Match</c>: parameter name to column).
+/// since_last source also carries, fixed with the plan, the date's format and default, every key parameter that tells
+/// a part's rows apart (<c>Keys</c>) and the column holding each one's value (<c>Match</c>: parameter name to column). A
+/// key without a column stays in <c>Keys</c> only, and the part refuses to run: its last date would be another value's.
 /// </summary>
 public sealed record ParameterSource(
     IReadOnlyList<string>? Values = null,
@@ -20,7 +21,8 @@ public sealed record ParameterSource(
     int OverlapDays = 0,
     string? Format = null,
     string? Default = null,
-    IReadOnlyDictionary<string, string>? Match = null)
+    IReadOnlyDictionary<string, string>? Match = null,
+    IReadOnlyList<string>? Keys = null)
 {
     public static readonly JsonSerializerOptions Json = new()
     {

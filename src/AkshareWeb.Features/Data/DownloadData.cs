@@ -47,11 +47,12 @@ public static class DownloadData
                 throw ApiError.Validation("interface_id", $"the interface name {row.Name} does not make a table name");
             }
 
-            var definitions = await InterfaceCatalog.ParametersAsync(connection, row.Id, ct);
+            var catalogued = await InterfaceCatalog.ParametersAsync(connection, row.Id, ct);
             var scriptJson = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
                 "SELECT CAST(definition AS CHAR) FROM data_scripts WHERE target_table = @table AND interface_name = @name ORDER BY is_active DESC, id LIMIT 1",
                 new { table, name = row.Name }, cancellationToken: ct));
             var script = scriptJson is null ? null : DataScriptLibrary.Deserialize(scriptJson);
+            var definitions = WithScriptRoles(catalogued, script);
             var extraColumns = script?.ExtraColumns ?? new Dictionary<string, string>();
             var (parameters, parted) = await sources.BindAsync(definitions, command.Parameters, script?.WriteMode ?? WriteModes.Append, extraColumns, ct);
 
@@ -71,6 +72,16 @@ public static class DownloadData
             return new Started(executionId, ExecutionStatuses.Pending, table);
         }
     }
+
+    /// <summary>
+    /// The catalogue knows an interface's parameters, not what their values do to a script's rows: each one the
+    /// script defines takes the script's role and column, so a since_last download matches a part's stored rows on
+    /// its symbol (symbol -> 股票代码) as the script's task runs do, instead of on nothing.
+    /// </summary>
+    private static IReadOnlyList<ParameterDefinition> WithScriptRoles(IReadOnlyList<ParameterDefinition> catalogued, DataScriptDefinition? script) =>
+        script is null ? catalogued : catalogued
+            .Select(d => script.Parameters.FirstOrDefault(p => p.Name == d.Name) is { } own ? d with { Role = own.Role, Column = own.Column } : d)
+            .ToList();
 
     internal static async Task<Ok<Envelope<Started>>> Endpoint(Command command, ClaimsPrincipal user, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<Started>.Success(await mediator.Send(command with { Caller = Caller.Of(user) }, ct)));

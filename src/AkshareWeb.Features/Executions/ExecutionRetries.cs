@@ -30,7 +30,9 @@ public sealed class ExecutionRetries(
 
         var newId = await store.CopyForRetryAsync(executionId, null, $"retry-of:{executionId}", ct);
         if (newId is null) return;
-        var delay = TimeSpan.FromSeconds(options.Value.RetryBaseDelaySeconds * Math.Pow(2, run.RetryCount));
+        // Hangfire keeps a scheduled job's time in whole seconds, cut down, and so may start it up to a second early:
+        // the second more makes the backoff at least what it says.
+        var delay = TimeSpan.FromSeconds(options.Value.RetryBaseDelaySeconds * Math.Pow(2, run.RetryCount) + 1);
         jobs.Schedule<ExecutionJob>(j => j.RunAsync(newId, CancellationToken.None), delay);
     }
 

@@ -34,14 +34,26 @@ public sealed partial class ExecutionRunner(
 
     /// <summary>data_scripts.broken_reason, kept by Scripts/ScriptHealth; read here by SQL so the engine does not
     /// depend on the Scripts area, which depends on it.</summary>
-    private Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct) =>
-        // Read after the claim: a lost node here must not leave a claimed run that nobody runs.
-        database.RetryAsync(async token =>
+    private async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
+    {
+        try
         {
-            await using var connection = await database.OpenAsync(token);
-            return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: token));
-        }, ct);
+            // A lost node is waited out like any unit of work (Failover) ...
+            return await database.RetryAsync(async token =>
+            {
+                await using var connection = await database.OpenAsync(token);
+                return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                    "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: token));
+            }, ct);
+        }
+        catch (Exception e) when (Database.IsOutage(e))
+        {
+            // ... and a database gone for longer does not fail the run here: thrown from here it would leave the claimed
+            // run 'running' for the watchdog to guess about; a broken script's call fails at AKTools with its own reason,
+            // and the write meets the same database as this look.
+            return null;
+        }
+    }
 
     /// <summary>What <see cref="RunAsync"/> answers when max_concurrent_tasks task runs are running already:
     /// the run was not claimed and is still pending.</summary>
@@ -102,7 +114,7 @@ public sealed partial class ExecutionRunner(
         {
             return await rates.FamilyAsync(plan.InterfaceName, ct);
         }
-        catch (MySqlException)
+        catch (Exception e) when (Database.IsOutage(e))
         {
             return SourceRates.FamilyOf(plan.InterfaceName, null);
         }

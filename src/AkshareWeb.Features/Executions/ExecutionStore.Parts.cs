@@ -189,8 +189,11 @@ public sealed partial class ExecutionStore
             """, cancellationToken: ct));
     }
 
-    public Task BeatPartsAsync(IReadOnlyCollection<long> parts, CancellationToken ct) => parts.Count == 0 ? Task.CompletedTask : RunAsync(
-        "UPDATE execution_parts SET heartbeat_at = @now WHERE id IN @parts AND status = 'running'", new { now = time.GetUtcNow().UtcDateTime, parts }, ct);
+    /// <summary>The heartbeats of the parts <paramref name="worker"/> runs; one the watchdog gave to another meanwhile
+    /// (this instance was cut off for long) is not kept alive from here.</summary>
+    public Task BeatPartsAsync(IReadOnlyCollection<long> parts, string worker, CancellationToken ct) => parts.Count == 0 ? Task.CompletedTask : RunAsync(
+        "UPDATE execution_parts SET heartbeat_at = @now WHERE id IN @parts AND status = 'running' AND worker = @worker",
+        new { now = time.GetUtcNow().UtcDateTime, parts, worker }, ct);
 
     public async Task<PartCounts> PartCountsAsync(string executionId, DateTime recent, CancellationToken ct)
     {

@@ -45,10 +45,16 @@ public sealed class ExecutionWatchdog(
 
                 await notices.InstanceLostAsync(dead, stoppingToken);
             }
-            catch (Exception e) when ((e is MySqlException or InvalidOperationException || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
             {
                 if (!failing) logger.LogWarning(e, "The execution watchdog could not check for dead runs; it waits a stale period after the database answers again");
                 failing = true;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // A background service that throws stops the whole host, and with it every run in progress: whatever
+                // went wrong, the watchdog looks again at its next tick.
+                logger.LogError(e, "The execution watchdog failed unexpectedly; it looks again at its next tick");
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

@@ -100,6 +100,11 @@ public sealed partial class PartedRunner
         {
             (status, error) = (PartStatuses.Failed, $"database error {e.Number}: {e.Message}");
         }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            // A connection the network reset surfaces bare: the part failed, as with any other database failure.
+            (status, error) = (PartStatuses.Failed, $"the database stopped answering during the part: {e.Message}");
+        }
         catch (InvalidOperationException e)
         {
             (status, error) = (PartStatuses.Failed, e.Message);
@@ -122,7 +127,7 @@ public sealed partial class PartedRunner
         {
             await store.RecordCallAsync(executionId, ct);
         }
-        catch (MySqlException e)
+        catch (Exception e) when (Database.IsOutage(e))
         {
             logger.LogDebug(e, "A call of parted execution {ExecutionId} was not recorded for its rate", executionId);
         }

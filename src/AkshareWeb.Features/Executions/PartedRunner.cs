@@ -96,7 +96,7 @@ public sealed partial class PartedRunner(
         {
             await store.LeaveAsync(executionId, participations.Worker);
         }
-        catch (MySqlException e)
+        catch (Exception e) when (Database.IsOutage(e))
         {
             logger.LogWarning(e, "Leaving parted execution {ExecutionId} was not recorded", executionId);
         }
@@ -110,7 +110,7 @@ public sealed partial class PartedRunner(
             await write.FinishAsync(CancellationToken.None);
             foreach (var index in write.BrowsingIndexes) state.Indexes.Add(index);
         }
-        catch (MySqlException e)
+        catch (Exception e) when (Database.IsOutage(e))
         {
             logger.LogWarning(e, "Closing the write of parted execution {ExecutionId} failed", state.ExecutionId);
         }
@@ -141,24 +141,26 @@ public sealed partial class PartedRunner(
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is MySqlException or InvalidOperationException || Failover.IsUnavailable(e))
+        catch (Exception e) when (Database.IsOutage(e) || e is InvalidOperationException || Failover.IsUnavailable(e))
         {
             logger.LogWarning(e, "A worker of parted execution {ExecutionId} stopped", state.ExecutionId);
         }
     }
 
-    /// <summary>Every second: heartbeats, counts, progress, and the cancel flag (seen on any instance within a second).</summary>
+    /// <summary>Every second: heartbeats, counts, progress, and the cancel flag (seen on any instance within a second).
+    /// A database that stopped answering is tried again each second: the parts running here go on meanwhile, and
+    /// their heartbeats and the cancel flag come back with it.</summary>
     private async Task MonitorAsync(Participation state, CancellationTokenSource run, CancellationToken stop)
     {
+        var failing = false;
         try
         {
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
-            var failing = false;
             while (await timer.WaitForNextTickAsync(stop))
             {
                 try
                 {
-                    await store.BeatPartsAsync(state.Running.Keys.ToArray(), stop);
+                    await store.BeatPartsAsync(state.Running.Keys.ToArray(), participations.Worker, stop);
                     await store.SeenAsync(state.ExecutionId, participations.Worker, stop);
                     var flagged = await UpdateCountsAsync(state, stop);
                     failing = false;
@@ -168,7 +170,7 @@ public sealed partial class PartedRunner(
                         await run.CancelAsync();
                     }
                 }
-                catch (Exception e) when ((e is MySqlException || Failover.IsUnavailable(e)) && !stop.IsCancellationRequested)
+                catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e)) && !stop.IsCancellationRequested)
                 {
                     // The beats resume with the database (another node of it, after a failover); parts this instance
                     // runs must not look abandoned meanwhile for longer than the outage.
@@ -203,7 +205,7 @@ public sealed partial class PartedRunner(
         {
             await store.ReleasePartsAsync(state.ExecutionId, participations.Worker);
         }
-        catch (MySqlException e)
+        catch (Exception e) when (Database.IsOutage(e))
         {
             logger.LogWarning(e, "Parts of {ExecutionId} could not be released; the watchdog frees them", state.ExecutionId);
         }

@@ -35,9 +35,14 @@ public sealed class PartsPump(
                         joined.Add(JoinAsync(executionId, timeoutSeconds, stoppingToken));
                     }
                 }
-                catch (Exception e) when (e is MySqlException || Failover.IsUnavailable(e))
+                catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
                 {
                     logger.LogWarning(e, "Looking for parted runs to join failed");
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Thrown out of here it would stop the host, and every run in progress with it.
+                    logger.LogError(e, "Looking for parted runs to join failed unexpectedly; it looks again in a second");
                 }
             }
         }
@@ -68,9 +73,13 @@ public sealed class PartsPump(
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is MySqlException or InvalidOperationException || Failover.IsUnavailable(e))
+        catch (Exception e) when (Database.IsOutage(e) || e is InvalidOperationException || Failover.IsUnavailable(e))
         {
             logger.LogWarning(e, "Taking part in execution {ExecutionId} failed", executionId);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.LogError(e, "Taking part in execution {ExecutionId} failed unexpectedly", executionId);
         }
     }
 }

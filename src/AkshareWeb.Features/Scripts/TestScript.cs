@@ -50,7 +50,15 @@ public static class TestScript
                 foreach (var (name, value) in first) parameters[name] = value;
                 foreach (var (name, source) in parted.Where(s => s.Value.SinceLast is not null))
                 {
-                    if (await sources.SinceLastAsync(source, script.TargetTable, parameters, ct) is { } since) parameters[name] = since;
+                    try
+                    {
+                        if (await sources.SinceLastAsync(source, script.TargetTable, parameters, ct) is { } since) parameters[name] = since;
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        // What would fail the part of a run (a date column the table lacks) is the request's problem here.
+                        throw ApiError.Validation($"parameters.{name}.since_last", e.Message);
+                    }
                 }
 
                 if (AkToolsArguments.Problems(parameters) is [var problem, ..])

@@ -125,9 +125,14 @@ public sealed class WarehouseConnectionWatcher(WarehouseConnection connection, T
             {
                 await connection.RefreshAsync(stoppingToken);
             }
-            catch (Exception e) when (e is MySqlException or System.Security.Cryptography.CryptographicException || Failover.IsUnavailable(e))
+            catch (Exception e) when (Database.IsOutage(e) || e is System.Security.Cryptography.CryptographicException || Failover.IsUnavailable(e))
             {
                 logger.LogWarning(e, "Could not read the stored warehouse connection");
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Thrown out of here it would stop the host, and every run in progress with it.
+                logger.LogError(e, "Reading the stored warehouse connection failed unexpectedly; it is read again in 5 s");
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

@@ -72,8 +72,11 @@ public sealed class ExecutionsTests(CollectingApp app) : IClassFixture<Collectin
         Assert.All(runs, r => Assert.Equal("failed", r.Status));
         Assert.Equal(runs[0].ExecutionId, runs[1].RetryOf);
         Assert.Equal(runs[1].ExecutionId, runs[2].RetryOf);
-        Assert.True(runs[2].StartTime - runs[1].StartTime >= TimeSpan.FromSeconds(0.9), "the second retry waited twice as long");
-        await Task.Delay(2500);
+        // The backoff (0.5 s here, doubled) is a lower bound: a loaded machine only makes the waits longer.
+        Assert.True(runs[1].StartTime - runs[0].StartTime >= TimeSpan.FromSeconds(0.5), "the first retry waited its delay");
+        Assert.True(runs[2].StartTime - runs[1].StartTime >= TimeSpan.FromSeconds(1.0), "the second retry waited twice as long");
+        // A third retry would have come 2 s (and a second) after the second: none does.
+        await Task.Delay(3500);
         Assert.Equal(3, (await app.ExecutionsOfAsync(taskId)).Count);
     }
 

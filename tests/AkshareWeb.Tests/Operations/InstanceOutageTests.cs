@@ -13,40 +13,44 @@ namespace AkshareWeb.Tests.Operations;
 /// <summary>
 /// Two instances on one database, the first one's connection through a proxy the test cuts: the first loses the
 /// database alone, the second keeps it and its watchdog sees no outage. Dead runs are judged after 2 s, silent
-/// instances after 30 s.
+/// instances after 30 s. AKTools answers the runs the tests cut off only once the database is back, whatever the
+/// steps before took (the client waits up to a minute for it: OutageApp).
 /// </summary>
 public sealed class InstanceOutageTests
 {
-    /// <summary>The second instance: the first one's database (directly), scripts and fake AKTools.</summary>
+    /// <summary>The second instance: the first one's database (directly), scripts and, unless it has its own, fake AKTools.</summary>
     private sealed class DirectInstance : CollectingApp
     {
         private readonly CollectingApp first;
+        private readonly bool ownAkTools;
 
-        public DirectInstance(CollectingApp first)
+        public DirectInstance(CollectingApp first, int instanceTimeoutSeconds, bool ownAkTools)
         {
-            this.first = first;
+            (this.first, this.ownAkTools) = (first, ownAkTools);
             UseDatabase(first.ConnectionString);
             Set("DataScripts:Path", first.ScriptsFolder);
             Set("Catalog:RegistryPath", first.RegistryFile);
             Set("Scheduler:StaleExecutionSeconds", "2");
             Set("Scheduler:WatchdogIntervalSeconds", "0.5");
-            Set("Scheduler:InstanceTimeoutSeconds", "30");
+            Set("Scheduler:InstanceTimeoutSeconds", instanceTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Set("SourceRates:Families:eastmoney", "0");
         }
 
         public override async Task InitializeAsync()
         {
             await base.InitializeAsync();
             // One AKTools for both, so the test sees every call either instance makes.
-            Set("AkTools:BaseUrl", first.AkTools.BaseUrl);
+            if (!ownAkTools) Set("AkTools:BaseUrl", first.AkTools.BaseUrl);
         }
     }
 
-    private static async Task<(OutageApp Cut, DirectInstance Direct)> PairAsync()
+    private static async Task<(OutageApp Cut, DirectInstance Direct)> PairAsync(int instanceTimeoutSeconds = 30, bool ownAkTools = false)
     {
         var cut = new OutageApp();
+        cut.InstanceTimeout(instanceTimeoutSeconds);
         await cut.InitializeAsync();
         _ = cut.Server;
-        var direct = new DirectInstance(cut);
+        var direct = new DirectInstance(cut, instanceTimeoutSeconds, ownAkTools);
         await direct.InitializeAsync();
         return (cut, direct);
     }
@@ -82,7 +86,14 @@ public sealed class InstanceOutageTests
         try
         {
             var (client, username, _) = await cut.NewUserAsync();
-            cut.AkTools.Delay("stock_zh_a_spot_em", TimeSpan.FromSeconds(9.5), new Dictionary<string, object?> { ["代码"] = "000001", ["最新价"] = 10.5 });
+            // AKTools answers once the test has given the database back, however long the steps before take.
+            var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cut.AkTools.Handle("stock_zh_a_spot_em", async context =>
+            {
+                await answer.Task.WaitAsync(context.RequestAborted);
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("[{\"代码\": \"000001\", \"最新价\": 10.5}]", context.RequestAborted);
+            });
             long interfaceId;
             await using (var db = await cut.OpenDatabaseAsync())
             {
@@ -107,7 +118,6 @@ public sealed class InstanceOutageTests
             try
             {
                 // Five seconds, two and a half stale periods: the second instance's watchdog looks ten times meanwhile.
-                // (AKTools answers after 9.5 s, within the client's 10 s.)
                 for (var i = 0; i < 20; i++)
                 {
                     await Task.Delay(250);
@@ -120,6 +130,7 @@ public sealed class InstanceOutageTests
             finally
             {
                 cut.Proxy.Restore();
+                answer.TrySetResult();
             }
 
             // The run's heartbeat had been stale for well over the 2 s limit: only its instance's row kept it.
@@ -189,6 +200,8 @@ public sealed class InstanceOutageTests
             await (await admin.PutAsJsonAsync("/api/settings/", new { max_concurrent_tasks = 1 })).ExpectAsync(200, 0);
             // AKTools as both instances see it: how many calls are in flight at once, at most.
             int inFlight = 0, most = 0;
+            // The first run's call is answered once the test has given the database back, however long the steps take.
+            var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cut.AkTools.Handle("stock_zh_a_hist", async context =>
             {
                 var now = Interlocked.Increment(ref inFlight);
@@ -198,7 +211,7 @@ public sealed class InstanceOutageTests
 
                 try
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(6), context.RequestAborted);
+                    await answer.Task.WaitAsync(context.RequestAborted);
                 }
                 finally
                 {
@@ -233,6 +246,7 @@ public sealed class InstanceOutageTests
             finally
             {
                 cut.Proxy.Restore();
+                answer.TrySetResult();
             }
 
             var firstEnd = await direct.WaitForEndAsync(other, first, 30);
@@ -245,6 +259,78 @@ public sealed class InstanceOutageTests
             Assert.Equal(0, cut.Services.GetRequiredService<global::Hangfire.JobStorage>().GetMonitoringApi().FailedCount());
             Assert.True(secondEnd["start_time"]!.GetValue<DateTime>() >= firstEnd["end_time"]!.GetValue<DateTime>(),
                 $"the second run started at {secondEnd["start_time"]}, before the first ended at {firstEnd["end_time"]}");
+        }
+        finally
+        {
+            await DisposeAsync(cut, direct);
+        }
+    }
+
+    /// <summary>
+    /// The first instance runs a parted run, two parts at once (the run's concurrency, for both instances together),
+    /// and loses the database with both parts in AKTools' hands. The second instance, started while the first is cut
+    /// off, finds the run through OpenPartedRunsAsync and joins it; once the first has been silent for the instance
+    /// timeout its two parts go back to pending, and the second collects all six. When the first is back, its late
+    /// answers change nothing: the parts are no longer its own.
+    /// </summary>
+    [Fact]
+    public async Task A_parted_run_of_an_instance_cut_off_is_joined_and_finished_by_another()
+    {
+        var (cut, direct) = await PairAsync(instanceTimeoutSeconds: 4, ownAkTools: true);
+        try
+        {
+            var symbols = Enumerable.Range(1, 6).Select(i => $"73{i:D4}").ToArray();
+            var day = new DateOnly(2024, 6, 3);
+            async Task ServeAsync(HttpContext context, Task held, System.Collections.Concurrent.ConcurrentQueue<string> calls)
+            {
+                var symbol = context.Request.Query["symbol"].ToString();
+                calls.Enqueue(symbol);
+                await held.WaitAsync(context.RequestAborted);
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(
+                    Enumerable.Range(0, 3).Select(d => TestScripts.Bar(symbol, day.AddDays(d), 10 + d))), context.RequestAborted);
+            }
+
+            // The first instance's AKTools answers once the database is back; the second's at once.
+            var back = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var firstCalls = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var secondCalls = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            cut.AkTools.Handle("fanout_bars_em", context => ServeAsync(context, back.Task, firstCalls));
+            var (client, username, _) = await cut.NewUserAsync();
+            var taskId = await cut.ScriptTaskAsync(client, "fanout_bars_em", new { symbol = new { values = symbols } }, concurrency: 2);
+            var executionId = await AkshareWeb.Tests.Parts.PartsApp.ExecuteAsync(client, taskId);
+            await TaskTestKitWait(() => Task.FromResult(firstCalls.Count >= 2));
+
+            cut.Proxy.Cut();
+            JsonNode during;
+            try
+            {
+                direct.AkTools.Handle("fanout_bars_em", context => ServeAsync(context, Task.CompletedTask, secondCalls));
+                var other = await direct.SignedInAsync(username, "password-123");
+                // Ended by the second instance alone, while the first is still cut off.
+                during = await WaitForAsync(other, executionId, v => v["status"]!.GetValue<string>() != "running", 60);
+            }
+            finally
+            {
+                cut.Proxy.Restore();
+                back.TrySetResult();
+            }
+
+            Assert.True(during["status"]!.GetValue<string>() == "completed", during.ToJsonString());
+            Assert.Equal(6, during["parts_done"]!.GetValue<int>());
+            Assert.Equal(symbols.Take(2), firstCalls.Order(StringComparer.Ordinal));
+            Assert.Equal(symbols, secondCalls.Order(StringComparer.Ordinal));
+            var secondWorker = direct.Services.GetRequiredService<RunningExecutions>().Worker;
+            Assert.All(await AkshareWeb.Tests.Parts.PartsApp.PartsAsync(client, executionId), p => Assert.Equal(secondWorker, p!["worker"]!.GetValue<string>()));
+
+            // The first instance's two late answers: its parts were given to the second; the run stays as it ended.
+            await TaskTestKitWait(() => Task.FromResult(!cut.Services.GetRequiredService<PartParticipations>().IsIn(executionId)));
+            var after = await ExecutionAsync(client, executionId);
+            Assert.Equal("completed", after["status"]!.GetValue<string>());
+            Assert.Equal(6, after["parts_done"]!.GetValue<int>());
+            var bars = await cut.BarsAsync("ak_fanout_bars_em");
+            Assert.Equal(symbols.SelectMany(s => Enumerable.Range(0, 3).Select(d => (s, day.AddDays(d).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "daily"))),
+                bars.Where(b => b.Symbol.StartsWith("73", StringComparison.Ordinal)));
         }
         finally
         {

@@ -6,8 +6,8 @@ using MySqlConnector;
 namespace AkshareWeb.Tests.Operations;
 
 /// <summary>The service on a database behind a proxy the test cuts and restores; dead runs are judged after 2 s,
-/// silent instances after 30 s.</summary>
-public sealed class OutageApp : CollectingApp
+/// silent instances after 30 s. It has the parts app's fan-out scripts, for parted runs across an outage.</summary>
+public sealed class OutageApp : AkshareWeb.Tests.Parts.PartsApp
 {
     public TcpProxy Proxy { get; private set; } = null!;
 
@@ -18,7 +18,13 @@ public sealed class OutageApp : CollectingApp
         Set("Scheduler:InstanceTimeoutSeconds", "30");
         // Outages here outlast what a run waits for a failover, so a run that loses the database ends with its cause.
         Set("Failover:PatienceSeconds", "1");
+        // The fake AKTools of these tests answers when the test gives the database back, not after a fixed time: the
+        // call must outlast the steps before, on a loaded machine too.
+        Set("AkTools:TimeoutSeconds", "60");
     }
+
+    /// <summary>How long this instance may be silent before others take it for gone (before it starts).</summary>
+    public void InstanceTimeout(int seconds) => Set("Scheduler:InstanceTimeoutSeconds", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     protected override string ServiceConnectionString(string connectionString)
     {

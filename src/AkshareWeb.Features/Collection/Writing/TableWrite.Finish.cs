@@ -18,32 +18,26 @@ public sealed partial class WarehouseWriter
             try
             {
                 await EnsureIndexesAsync(ct);
+                await DropDefaultsAsync();
             }
             finally
             {
                 await UnlockAsync();
             }
 
-            await DropDefaultsAsync();
-
             IReadOnlyList<BrowsingIndex> carried = [];
             // (A replacement no longer there was swapped in by an attempt whose answer was lost.)
             if (target.Destination.WriteMode == WriteModes.Replace && shape.Exists && await TableExistsAsync(target.Table, ct))
             {
-                var quoted = ColumnNames.Quote(target.Destination.Table);
-                var fresh = ColumnNames.Quote(target.Table);
-                if (await TableExistsAsync(target.Destination.Table, ct))
+                // The swap changes the target itself: under its lock, as readers' index builds on it are.
+                await LockAsync(ct, target.Destination.Table);
+                try
                 {
-                    // The indexes readers had built for sorting go over to the replacement.
-                    carried = (await ReaderIndexes.SortIndexesAsync(connection, target.Destination.Table, ct)).Select(i => new BrowsingIndex(i.Name, i.Column)).ToList();
-                    var old = ColumnNames.Quote(target.Table[..Math.Min(target.Table.Length, 55)] + "_old");
-                    await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {old}", cancellationToken: ct));
-                    await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {quoted} TO {old}, {fresh} TO {quoted}", cancellationToken: ct));
-                    await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE {old}", cancellationToken: ct));
+                    carried = await SwapInAsync(ct);
                 }
-                else
+                finally
                 {
-                    await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {fresh} TO {quoted}", cancellationToken: ct));
+                    await UnlockAsync(target.Destination.Table);
                 }
             }
 
@@ -52,23 +46,57 @@ public sealed partial class WarehouseWriter
             return await CountAsync(target.Destination.Table, ct);
         }
 
-        /// <summary>Replace mode, after a failure: the half-filled new table goes; the old one was never touched.</summary>
-        public async Task AbandonAsync()
+        /// <summary>Replace mode: the fresh table takes the target's name at once; the sort indexes the old one had
+        /// are returned, to be built on the new one.</summary>
+        private async Task<IReadOnlyList<BrowsingIndex>> SwapInAsync(CancellationToken ct)
         {
-            if (target.Destination.WriteMode == WriteModes.Replace)
+            var quoted = ColumnNames.Quote(target.Destination.Table);
+            var fresh = ColumnNames.Quote(target.Table);
+            if (!await TableExistsAsync(target.Destination.Table, ct))
             {
-                await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(target.Table)}"));
-                return;
+                await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {fresh} TO {quoted}", cancellationToken: ct));
+                return [];
             }
 
+            // The indexes readers had built for sorting go over to the replacement.
+            var carried = (await ReaderIndexes.SortIndexesAsync(connection, target.Destination.Table, ct)).Select(i => new BrowsingIndex(i.Name, i.Column)).ToList();
+            var old = ColumnNames.Quote(target.Table[..Math.Min(target.Table.Length, 55)] + "_old");
+            await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {old}", cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {quoted} TO {old}, {fresh} TO {quoted}", cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE {old}", cancellationToken: ct));
+            return carried;
+        }
+
+        /// <summary>
+        /// After a failure, under the table's lock. Replace mode: the half-filled new table goes; the old one was never
+        /// touched. The others: the rows written before the failure stay, and so must the index that keeps their keys
+        /// unique; when the database is what failed, that is left to the next run on the table, which finds it missing.
+        /// </summary>
+        public async Task AbandonAsync()
+        {
+            var replace = target.Destination.WriteMode == WriteModes.Replace;
             try
             {
-                // The rows written before the failure stay; so must the index that keeps their keys unique.
-                await EnsureIndexesAsync(CancellationToken.None);
-                await DropDefaultsAsync();
+                await LockAsync(CancellationToken.None);
+                try
+                {
+                    if (replace)
+                    {
+                        await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(target.Table)}"));
+                        return;
+                    }
+
+                    await EnsureIndexesAsync(CancellationToken.None);
+                    await DropDefaultsAsync();
+                }
+                finally
+                {
+                    await UnlockAsync();
+                }
+
                 if (await TableExistsAsync(target.Table, CancellationToken.None)) BrowsingIndexes = await MissingBrowsingIndexesAsync(CancellationToken.None);
             }
-            catch (MySqlException)
+            catch (Exception e) when (!replace && e is MySqlException or IOException or System.Net.Sockets.SocketException)
             {
                 // The next run on this table sees the index missing and builds it.
             }

@@ -12,12 +12,13 @@ public sealed partial class WarehouseWriter
         /// The natural key's unique index, built once a new table's first rows are in: one sorted build costs a
         /// fraction of keeping the index up to date row by row through a large first load. Rows that came to
         /// share a key meanwhile (an answer repeating a key in different batches) keep the newest.
-        /// Runs before any batch has to look keys up, and at the end of the run, failed or not.
+        /// Runs under the table's lock, before any batch has to look keys up, and at the end of the run, failed or not.
         /// </summary>
         private async Task EnsureIndexesAsync(CancellationToken ct)
         {
             // A run that brought no rows may not have made a new key column yet: the next run builds the index.
             if (!keyIndex.Pending || target.KeyColumns.Any(k => !shape.Columns.ContainsKey(k))) return;
+            if (checkpoint is not null) await checkpoint(new WriteStep(target.Table, target.ExecutionId, WriteStep.KeyIndex));
             var keys = target.KeyColumns.Select(k => ColumnNames.Quote(shape.Columns[k].Sql)).ToList();
             var quoted = ColumnNames.Quote(target.Table);
             if (keyIndex.Rekey)
@@ -35,9 +36,9 @@ public sealed partial class WarehouseWriter
                 }
                 catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyName && attempt <= 3)
                 {
-                    // The index exists although the look above missed it (seen with two runs on one new table: another
-                    // writer's column or default change, made outside the table lock, was altering the table at that
-                    // moment). Its existence is what the loop wants: look again.
+                    // The index exists although the look above missed it: a change of the table made meanwhile outside
+                    // the writers' lock (by hand), which can hide the table from information_schema for a moment. Its
+                    // existence is what the loop wants: look again.
                 }
                 catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry && attempt <= 3)
                 {
@@ -62,7 +63,7 @@ public sealed partial class WarehouseWriter
         /// straight in, it drops them. Only the run that set them does: another run on the table may still be
         /// loading on them. Dropping a default changes metadata only, but it waits for readers of the table (an
         /// export) — 5 s at most, after which the defaults stay. They are harmless: every other write names its
-        /// execution and time itself.
+        /// execution and time itself. Called under the table's lock.
         /// </summary>
         private async Task DropDefaultsAsync()
         {

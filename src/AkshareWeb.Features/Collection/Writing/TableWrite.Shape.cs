@@ -8,9 +8,16 @@ public sealed partial class WarehouseWriter
 {
     public sealed partial class TableWrite
     {
-        private async Task EnsureTableAsync(RowBatch batch, CancellationToken ct)
+        /// <summary>
+        /// Makes the table fit the batch: created, its new columns added, those its values outgrow widened. Called
+        /// under the table's lock (<see cref="WriteAsync"/>); before it changes anything the shape is read again there,
+        /// since another writer may have changed the table after this one last looked (added the column itself, or
+        /// widened it further than this batch needs, which a MODIFY from the old shape would narrow again).
+        /// </summary>
+        private async Task EnsureTableAsync(RowBatch batch, CancellationToken ct, bool reread = false)
         {
             var definitions = new List<string>();
+            var (added, widened) = (0, 0);
             var taken = shape.Columns.Values.Select(c => c.Sql).ToList();
             for (var i = 0; i < batch.Columns.Count; i++)
             {
@@ -27,7 +34,7 @@ public sealed partial class WarehouseWriter
                         if (shape.Exists)
                         {
                             definitions.Add($"MODIFY COLUMN {ColumnNames.Quote(existing.Sql)} {wider.SqlType} NULL COMMENT {ColumnComments.Literal(original)}");
-                            ColumnsWidened++;
+                            widened++;
                         }
                     }
 
@@ -51,8 +58,18 @@ public sealed partial class WarehouseWriter
                 if (shape.Exists)
                 {
                     definitions.Add($"ADD COLUMN {ColumnNames.Quote(sql)} {created.SqlType} NULL COMMENT {ColumnComments.Literal(original)}");
-                    ColumnsAdded++;
+                    added++;
                 }
+            }
+
+            if (shape.Exists && definitions.Count == 0) return;
+            if (!reread)
+            {
+                shape.Columns.Clear();
+                shape.Exists = await TableExistsAsync(target.Table, ct);
+                if (shape.Exists) await LoadColumnsAsync(ct);
+                await EnsureTableAsync(batch, ct, reread: true);
+                return;
             }
 
             if (!shape.Exists)
@@ -80,28 +97,27 @@ public sealed partial class WarehouseWriter
                     await DropDefaultsAsync();
                 }
 
-                // Another run may have created it first, with columns this batch lacks: take the table as it is.
+                // Taken as the table now is (made by hand meanwhile, it may differ from what was asked for).
                 shape.Columns.Clear();
                 await LoadColumnsAsync(ct);
-                await EnsureTableAsync(batch, ct);
+                await EnsureTableAsync(batch, ct, reread: true);
                 return;
             }
-            else if (definitions.Count > 0)
+
+            try
             {
-                try
-                {
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        $"ALTER TABLE {ColumnNames.Quote(target.Table)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
-                }
-                catch (MySqlException e) when (e.Number == 1060 && !shape.RetriedDdl)
-                {
-                    // A concurrent run on the same table added the column first: read the table again and redo.
-                    shape.RetriedDdl = true;
-                    shape.Columns.Clear();
-                    await LoadColumnsAsync(ct);
-                    ColumnsAdded -= definitions.Count(d => d.StartsWith("ADD", StringComparison.Ordinal));
-                    await EnsureTableAsync(batch, ct);
-                }
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"ALTER TABLE {ColumnNames.Quote(target.Table)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
+                ColumnsAdded += added;
+                ColumnsWidened += widened;
+            }
+            catch (MySqlException e) when (e.Number == 1060 && !shape.RetriedDdl)
+            {
+                // Every writer adds columns under the lock; one added by hand meanwhile: read the table again and redo.
+                shape.RetriedDdl = true;
+                shape.Columns.Clear();
+                await LoadColumnsAsync(ct);
+                await EnsureTableAsync(batch, ct, reread: true);
             }
         }
 

@@ -25,12 +25,14 @@ public sealed partial class WarehouseWriter
         private readonly KeyIndexState keyIndex = new();
         private readonly LoadPath path = new();
         private readonly BatchBuffers buffers = new();
+        private readonly Func<WriteStep, Task>? checkpoint;
 
         internal TableWrite(MySqlConnection connection, Func<CancellationToken, Task<MySqlConnection>> reconnect, TimeSpan patience,
-            TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false)
+            TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false, Func<WriteStep, Task>? checkpoint = null)
         {
             (this.connection, this.reconnect, this.patience) = (connection, reconnect, patience);
             this.time = time;
+            this.checkpoint = checkpoint;
             // Replace mode fills a fresh table and swaps it in at the end; readers never see a half table.
             var table = destination.WriteMode == WriteModes.Replace ? destination.Table[..Math.Min(destination.Table.Length, 55)] + "__replace" : destination.Table;
             target = new WriteTarget(destination, executionId, table, destination.WriteMode == WriteModes.Upsert ? destination.KeyColumns : [], shared);
@@ -54,45 +56,59 @@ public sealed partial class WarehouseWriter
         {
             var targetExists = await TableExistsAsync(target.Destination.Table, ct);
             RowsBefore = targetExists ? await CountAsync(target.Destination.Table, ct) : 0;
-            if (target.Destination.WriteMode == WriteModes.Replace)
+            // The shape is read (and a replace's fresh table dropped) under the table's lock, as every change of it is
+            // made: another writer's change is never seen half done.
+            await LockAsync(ct);
+            try
             {
-                await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(target.Table)}", cancellationToken: ct));
-                shape.Exists = false;
-                path.StraightIn = true;
+                if (target.Destination.WriteMode == WriteModes.Replace)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {ColumnNames.Quote(target.Table)}", cancellationToken: ct));
+                    shape.Exists = false;
+                    path.StraightIn = true;
+                }
+                else
+                {
+                    shape.Exists = await TableExistsAsync(target.Table, ct);
+                    path.StraightIn = RowsBefore == 0;
+                    if (shape.Exists) await LoadColumnsAsync(ct);
+                }
             }
-            else
+            finally
             {
-                shape.Exists = targetExists;
-                path.StraightIn = RowsBefore == 0;
-                if (shape.Exists) await LoadColumnsAsync(ct);
+                await UnlockAsync();
             }
 
             if (shape.Exists) Publish();
         }
 
-        /// <summary>Writes one batch; a lost connection or certification repeats it whole (<see cref="RepeatableAsync"/>).</summary>
+        /// <summary>
+        /// Writes one batch under the table's lock, held from the table's DDL (made or widened for the batch) to the
+        /// batch's last row: two writers of one table never change it while the other looks at it or writes. A lost
+        /// connection or certification repeats it whole (<see cref="RepeatableAsync"/>).
+        /// </summary>
         public Task<BatchResult> WriteAsync(PreparedBatch prepared, CancellationToken ct) =>
             prepared.Batch.Count == 0 ? Task.FromResult<BatchResult>(default) : RepeatableAsync(token => WriteOnceAsync(prepared, token), ct);
 
         private async Task<BatchResult> WriteOnceAsync(PreparedBatch prepared, CancellationToken ct)
         {
             var batch = prepared.Batch;
-            await EnsureTableAsync(batch, ct);
-            Publish();
-            foreach (var key in target.KeyColumns)
-            {
-                if (IndexOf(batch, key) < 0)
-                {
-                    throw new InvalidOperationException($"the key column {key} is not in the data (columns: {string.Join(", ", batch.Columns)})");
-                }
-            }
-
-            var current = shape.Published!;
-            if (prepared.Schema != current) Fill(prepared, current);
-            var (rendered, rows, fields) = (prepared.Rendered!, prepared.Rows!, prepared.Fields!);
             await LockAsync(ct);
             try
             {
+                await EnsureTableAsync(batch, ct);
+                Publish();
+                foreach (var key in target.KeyColumns)
+                {
+                    if (IndexOf(batch, key) < 0)
+                    {
+                        throw new InvalidOperationException($"the key column {key} is not in the data (columns: {string.Join(", ", batch.Columns)})");
+                    }
+                }
+
+                var current = shape.Published!;
+                if (prepared.Schema != current) Fill(prepared, current);
+                var (rendered, rows, fields) = (prepared.Rendered!, prepared.Rows!, prepared.Fields!);
                 if (path.StraightIn && !rendered.AnyNullKey(rows))
                 {
                     await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -122,16 +138,20 @@ public sealed partial class WarehouseWriter
 
         public ValueTask DisposeAsync() => connection.DisposeAsync();
 
-        private async Task LockAsync(CancellationToken ct)
+        /// <summary>Takes <paramref name="table"/>'s write lock (<see cref="TableLock"/>; the target's by default). A
+        /// session may take one lock again while it holds it (nested), releasing it as many times.</summary>
+        private async Task LockAsync(CancellationToken ct, string? table = null)
         {
-            if (!await TableLock.TryTakeAsync(connection, target.Table, ct)) throw new InvalidOperationException($"another run kept {target.Table} locked for 10 minutes");
+            table ??= target.Table;
+            if (checkpoint is not null) await checkpoint(new WriteStep(table, target.ExecutionId, WriteStep.Lock));
+            if (!await TableLock.TryTakeAsync(connection, table, ct)) throw new InvalidOperationException($"another run kept {table} locked for 10 minutes");
         }
 
-        private async Task UnlockAsync()
+        private async Task UnlockAsync(string? table = null)
         {
             try
             {
-                await TableLock.ReleaseAsync(connection, target.Table);
+                await TableLock.ReleaseAsync(connection, table ?? target.Table);
             }
             catch (Exception e) when (Failover.IsUnavailable(e))
             {
@@ -169,14 +189,31 @@ public sealed partial class WarehouseWriter
                 connection = await reconnect(ct);
             }
 
-            shape.Columns.Clear();
-            shape.Exists = await TableExistsAsync(target.Table, ct);
-            path.StraightIn = true;
-            if (!shape.Exists) return;
-            await LoadColumnsAsync(ct);
-            Publish();
-            path.StraightIn = !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                $"SELECT EXISTS (SELECT 1 FROM {ColumnNames.Quote(target.Table)})", cancellationToken: ct));
+            // Under the table's lock, as every change of the shape is made (see StartAsync).
+            await LockAsync(ct);
+            try
+            {
+                shape.Columns.Clear();
+                shape.Exists = await TableExistsAsync(target.Table, ct);
+                path.StraightIn = true;
+                if (!shape.Exists) return;
+                await LoadColumnsAsync(ct);
+                Publish();
+                path.StraightIn = !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    $"SELECT EXISTS (SELECT 1 FROM {ColumnNames.Quote(target.Table)})", cancellationToken: ct));
+            }
+            finally
+            {
+                await UnlockAsync();
+            }
         }
     }
+}
+
+/// <summary>A step of a table write, for a test's <see cref="WarehouseWriter.Checkpoint"/>: <see cref="Lock"/> before
+/// the write waits for a table's lock, <see cref="KeyIndex"/> under the lock before it looks for its key's index.</summary>
+internal sealed record WriteStep(string Table, string ExecutionId, string Step)
+{
+    public const string Lock = "lock";
+    public const string KeyIndex = "key-index";
 }

@@ -12,11 +12,13 @@ namespace AkshareWeb.Features.Collection;
 /// themselves (rows arrive roughly in key order, so the index grows at its end); in append and replace mode, or
 /// when the key columns cannot be indexed, by <c>_row_key</c>, the XXH128 of the key (of all values in append
 /// mode), under a unique index. <c>_row_hash</c> (of all non-null values) tells a changed row from an unchanged one.</para>
-/// <para>Each batch: widen the table for the batch's columns (DDL, which MySQL commits by itself and which never
-/// removes or narrows anything); render the values as MySQL reads them; then, under a per-table lock and in one
-/// transaction, either load every row straight into the table (while the table is new to them: the load must
+/// <para>Each batch, under the table's lock (<see cref="TableLock"/>, across instances): widen the table for the
+/// batch's columns (DDL, which MySQL commits by itself and which never removes or narrows anything); render the
+/// values as MySQL reads them; then, in one transaction, either load every row straight into the table (while the table is new to them: the load must
 /// insert them all, else it is rolled back and the batch takes the other way) or look the batch's keys up,
-/// load the new rows and update the changed ones by id. A failed batch leaves the table as it was before it.</para>
+/// load the new rows and update the changed ones by id. A failed batch leaves the table as it was before it. Every
+/// other change of a table's shape by a writer (its key's index, dropped defaults, a replace's swap) and every read of
+/// that shape are made under the same lock, so two runs on one new table never change it under each other.</para>
 /// </summary>
 public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options)
 {
@@ -38,7 +40,7 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
             var connection = await warehouse.OpenAsync(token);
             try
             {
-                var write = new TableWrite(connection, warehouse.OpenAsync, warehouse.Patience, destination, executionId, time, options.Value.UseBulkLoad, shared);
+                var write = new TableWrite(connection, warehouse.OpenAsync, warehouse.Patience, destination, executionId, time, options.Value.UseBulkLoad, shared, Checkpoint);
                 await write.StartAsync(token);
                 return write;
             }
@@ -49,6 +51,10 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
             }
         }, warehouse.Patience, ct);
     }
+
+    /// <summary>Tests only: awaited at the steps of every write (<see cref="WriteStep"/>), so a test can hold one
+    /// writer at a step and see what another does meanwhile. Null in the service.</summary>
+    internal Func<WriteStep, Task>? Checkpoint { get; set; }
 
     /// <summary>
     /// Builds indexes a run left for later (<see cref="TableWrite.BrowsingIndexes"/>) under the table's write lock

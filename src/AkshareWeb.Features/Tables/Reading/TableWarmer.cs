@@ -154,8 +154,9 @@ public sealed class TableWarmup(Database database, WarehouseDatabase warehouse, 
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is MySqlException || Failover.IsUnavailable(e))
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
+            // Whatever failed (the database, most likely), the service goes on: a background service that throws stops the host.
             logger.LogWarning(e, "Warming the tables at start failed; their first deep pages will look positions up themselves");
         }
     }
