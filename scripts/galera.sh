@@ -47,6 +47,7 @@ ensure_installed() {
 client() { if command -v mariadb >/dev/null 2>&1; then echo mariadb; else echo mysql; fi; }
 sock() { echo "$run/node$1.sock"; }
 pidfile() { echo "$run/node$1.pid"; }
+launched() { echo "$run/node$1.launched"; }
 sql() { local n="$1"; shift; "$(client)" --no-defaults -uroot --socket="$(sock "$n")" -N -B "$@"; }
 
 # A killed server nobody has reaped yet (a container without an init) is a zombie: not running.
@@ -161,6 +162,8 @@ launch() {
   chown -R "$(server_user)" "$base/node$n" "$run"
   rm -f "$(pidfile "$n")"
   /usr/sbin/mariadbd --defaults-file="$run/node$n.cnf" "$@" >/dev/null 2>&1 &
+  # The server writes its pid file only once its state transfer is done and it listens: until then this is its pid.
+  echo $! >"$(launched "$n")"
 }
 
 # Synced and part of the primary component: the node serves clients.
@@ -171,9 +174,10 @@ wait_synced() {
   local n="$1" seconds="${2:-900}" gone=0
   for _ in $(seq 1 $((seconds * 5))); do
     if synced "$n"; then return 0; fi
-    # Given up only when the server has been gone for a few looks in a row (a loaded machine answers ps slowly).
-    if running "$n"; then gone=0; else gone=$((gone + 1)); fi
-    if [ "$gone" -ge 15 ] && [ -s "$(pidfile "$n")" ]; then break; fi
+    # Given up only when the server has been gone for a few looks in a row (a loaded machine answers ps slowly). Its
+    # pid file comes late (after a state transfer of minutes): the process started is looked at meanwhile.
+    if running "$n" || alive "$(cat "$(launched "$n")" 2>/dev/null || echo 0)"; then gone=0; else gone=$((gone + 1)); fi
+    if [ "$gone" -ge 15 ]; then break; fi
     sleep 0.2
   done
   log "node $n did not reach Synced; the end of its log follows"
