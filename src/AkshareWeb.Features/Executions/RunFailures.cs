@@ -43,7 +43,7 @@ public static class RunFailures
 
     /// <summary>A database failure in words: a lost connection says so, an SQL error keeps its number.</summary>
     public static string DatabaseCause(MySqlException e) =>
-        e.ErrorCode is MySqlErrorCode.UnableToConnectToHost || e.InnerException is IOException or SocketException || e.Number == 0
+        Common.Failover.IsUnavailable(e) || e.Number == 0
             ? $"the database stopped answering during the run: {e.Message}"
             : $"database error {e.Number}: {e.Message}";
 }

@@ -59,7 +59,7 @@ public static class ExportTable
         context.Response.Headers.ContentDisposition = $"attachment; filename=\"{file}\"; filename*=UTF-8''{Uri.EscapeDataString(file)}";
         context.Response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-        await using var connection = await warehouse.OpenAsync(ct);
+        await using var connection = (await warehouse.OpenForReadingAsync(ct)).Connection;
         await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, args, commandTimeout: 0, cancellationToken: ct));
         if (format == "csv")
         {

@@ -38,7 +38,10 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
     /// for a request decides whether they may, and the run is theirs. Null only for the schedule of a task whose
     /// owner is gone: its run belongs to no user, as before.
     /// </summary>
-    public async Task<string?> StartAsync(TaskRow task, Caller? caller, string triggeredBy, string? scheduleKey, CancellationToken ct)
+    /// <param name="resume">A repeat of a start whose answer was lost (<see cref="Failover"/>): a run the first attempt
+    /// made under this schedule key and that still waits is started, its job having perhaps never been made (a
+    /// second job of one run finds it claimed and does nothing).</param>
+    public async Task<string?> StartAsync(TaskRow task, Caller? caller, string triggeredBy, string? scheduleKey, CancellationToken ct, bool resume = false)
     {
         if (caller is { } acting) TaskStore.Visible(task, acting);
         var (script, _) = await scripts.FindAsync(task.ScriptId, ct)
@@ -56,6 +59,10 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
         if (executionId is not null)
         {
             dispatcher.Dispatch(executionId);
+        }
+        else if (resume && scheduleKey is not null && await executions.PendingByScheduleKeyAsync(scheduleKey, ct) is { } waiting)
+        {
+            dispatcher.Dispatch(waiting);
         }
 
         return executionId;

@@ -9,8 +9,11 @@ public sealed partial class WarehouseWriter
     public sealed partial class TableWrite
     {
         /// <summary>Replace mode: swaps the new table in atomically (unless the table's <see cref="IReplacementCheck"/>
-        /// refuses the answer: the run then fails with its reason). The others: nothing to do.</summary>
-        public async Task<long> FinishAsync(CancellationToken ct)
+        /// refuses the answer: the run then fails with its reason). The others: nothing to do. Done again, whole,
+        /// after a lost connection or certification (<see cref="RepeatableAsync"/>).</summary>
+        public Task<long> FinishAsync(CancellationToken ct) => RepeatableAsync(FinishOnceAsync, ct);
+
+        private async Task<long> FinishOnceAsync(CancellationToken ct)
         {
             if (replacementCheck is not null && await replacementCheck.RefusalAsync(connection, shape.Exists ? target.Table : null, ct) is { } refusal)
             {
@@ -29,7 +32,8 @@ public sealed partial class WarehouseWriter
             }
 
             IReadOnlyList<BrowsingIndex> carried = [];
-            if (target.Destination.WriteMode == WriteModes.Replace && shape.Exists)
+            // (A replacement no longer there was swapped in by an attempt whose answer was lost.)
+            if (target.Destination.WriteMode == WriteModes.Replace && shape.Exists && await TableExistsAsync(target.Table, ct))
             {
                 // The swap changes the target itself: under its lock, as readers' index builds on it are.
                 await LockAsync(ct, target.Destination.Table);
