@@ -28,7 +28,7 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
         }
 
         // A value may be a source of values (a list, a table's column, since_last): checked here, expanded at each run.
-        await sources.BindAsync(f.Script.Parameters, parameters, f.Script.WriteMode, f.Script.ExtraColumns, ct);
+        await sources.BindAsync(f.Script.Parameters, parameters, f.Script.TargetTable, f.Script.WriteMode, f.Script.ExtraColumns, ct);
         return parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
     }
 
@@ -48,7 +48,7 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
         // with the reason and never calls AKTools; a 422 here would leave a scheduled run without a trace. For the same
         // reason a table source that grew past the part cap is not counted here: the run counts when it reads it, and fails.
         var (parameters, parted) = await sources.BindAsync(
-            script.Parameters, stored.RootElement.Clone(), script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false, countParts: false);
+            script.Parameters, stored.RootElement.Clone(), script.TargetTable, script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false, countParts: false);
         var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
             PartSources.ExtraColumns(binder, script.ExtraColumns, parameters, parted), triggeredBy, task.Id, script.Id, caller?.Id,
             script.Name, script.Category, scheduleKey, script.DatedColumns, parted.Count > 0 ? parted : null, task.Concurrency);
