@@ -94,12 +94,16 @@ public sealed partial class PartedRunner
         }
         catch (MySqlException e)
         {
-            (status, error) = (PartStatuses.Failed, $"database error {e.Number}: {e.Message}");
+            // The server's text names tables, columns and internals: the log keeps it, the part says what happened.
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} failed in the database: MySQL error {Number}: {Message}",
+                part.Id, state.ExecutionId, e.Number, e.Message);
+            (status, error) = (PartStatuses.Failed, RunFailures.DatabaseCause(e));
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
             // A connection the network reset surfaces bare: the part failed, as with any other database failure.
-            (status, error) = (PartStatuses.Failed, $"the database stopped answering during the part: {e.Message}");
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} lost the database", part.Id, state.ExecutionId);
+            (status, error) = (PartStatuses.Failed, "the database stopped answering during the part");
         }
         catch (InvalidOperationException e)
         {
@@ -107,7 +111,7 @@ public sealed partial class PartedRunner
         }
 
         Interlocked.Add(ref state.Written, inserted + updated);
-        await store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted + updated, error);
+        await store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted, updated, error);
 
         state.Running.TryRemove(part.Id, out _);
     }

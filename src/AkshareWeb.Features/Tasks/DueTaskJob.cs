@@ -79,12 +79,8 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
                 return;
         }
 
-        var executionId = await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct);
-        if (executionId is not null)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE scheduled_tasks SET last_execution_at = @now WHERE id = @id", new { now, id = task.Id }, cancellationToken: ct));
-        }
+        // The launcher records the run as the task's last (last_execution_at), whoever started it.
+        await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct);
     }
 
     private sealed record OwnerAccount(bool IsActive, string Role);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dapper;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
@@ -11,7 +12,8 @@ namespace AkshareWeb.Features.Tasks;
 /// owner gave; defaults and relative dates ("today-30d") are resolved at each run, so a daily task asks for
 /// each day's window.
 /// </summary>
-public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher)
+public sealed class TaskLauncher(
+    DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, Database database, TimeProvider time)
 {
     /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
     public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)
@@ -55,6 +57,13 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
         var executionId = await executions.CreateAsync(plan, ct);
         if (executionId is not null)
         {
+            // Whoever started it (the schedule, /execute): the task's last run is this one, as its last_status says.
+            await using (var connection = await database.OpenAsync(ct))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE scheduled_tasks SET last_execution_at = @now WHERE id = @id", new { now = time.GetUtcNow().UtcDateTime, id = task.Id }, cancellationToken: ct));
+            }
+
             dispatcher.Dispatch(executionId);
         }
 
