@@ -1242,6 +1242,7 @@ export interface components {
             sample_rows: {
                 [key: string]: unknown;
             }[];
+            message: string | null;
         };
         ScriptTestColumn: {
             name: string;
@@ -1494,6 +1495,7 @@ export interface components {
             parts_waiting: number | null;
             /** Format: double */
             calls_per_second: number | null;
+            part_values: string | null;
         };
         EnvelopeOfExecutionStats: {
             /** Format: int32 */
