@@ -178,6 +178,7 @@ public sealed partial class ExecutionRunner(
             var stop = cancelled ? RunStop.Cancelled : ct.IsCancellationRequested ? RunStop.ServiceStopping : RunStop.TimedOut;
             var failure = RunFailures.Of(e, stop, timeout);
             if (failure.Unexpected) logger.LogError(e, "Execution {ExecutionId} failed unexpectedly", single.ExecutionId);
+            else if (e is MySqlException) logger.LogWarning(e, "Execution {ExecutionId} failed in the database", single.ExecutionId);
             (single.Status, single.Error) = (failure.Status, failure.Message);
         }
         finally

@@ -94,16 +94,21 @@ public sealed partial class PartedRunner
         }
         catch (Exception e) when (Failover.IsUnavailable(e))
         {
-            (status, error) = (PartStatuses.Failed, $"the database stopped answering during the part: {e.Message}");
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} lost its database node", part.Id, state.ExecutionId);
+            (status, error) = (PartStatuses.Failed, "the database stopped answering during the part");
         }
         catch (MySqlException e)
         {
-            (status, error) = (PartStatuses.Failed, $"database error {e.Number}: {e.Message}");
+            // The server's text names tables, columns and internals: the log keeps it, the part says what happened.
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} failed in the database: MySQL error {Number}: {Message}",
+                part.Id, state.ExecutionId, e.Number, e.Message);
+            (status, error) = (PartStatuses.Failed, RunFailures.DatabaseCause(e));
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
             // A connection the network reset surfaces bare: the part failed, as with any other database failure.
-            (status, error) = (PartStatuses.Failed, $"the database stopped answering during the part: {e.Message}");
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} lost the database", part.Id, state.ExecutionId);
+            (status, error) = (PartStatuses.Failed, "the database stopped answering during the part");
         }
         catch (InvalidOperationException e)
         {
@@ -112,7 +117,7 @@ public sealed partial class PartedRunner
 
         Interlocked.Add(ref state.Written, inserted + updated);
         // Recorded whatever the database did meanwhile: a part left 'running' by a live instance waits for the watchdog.
-        await database.RetryAsync(token => store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted + updated, error), CancellationToken.None);
+        await database.RetryAsync(token => store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted, updated, error), CancellationToken.None);
 
         state.Running.TryRemove(part.Id, out _);
     }

@@ -159,7 +159,7 @@ public static class GetTableData
                     }
 
                     var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
-                    for (var i = 0; i < shown.Count; i++) row[shown[i].Name] = Value(reader, i, shown[i].Type);
+                    for (var i = 0; i < shown.Count; i++) row[shown[i].Name] = Value(reader, i, shown[i]);
                     rows.Add(row);
                     if (rows.Count == paging.PageSize)
                     {
@@ -200,14 +200,19 @@ public static class GetTableData
         }
     }
 
-    /// <summary>A value for JSON or CSV: DATE as yyyy-MM-dd, DATETIME in ISO 8601, the rest as MySQL gives it.</summary>
-    internal static object? Value(System.Data.Common.DbDataReader reader, int ordinal, string type)
+    /// <summary>
+    /// A value for JSON or CSV: DATE as yyyy-MM-dd, DATETIME in ISO 8601, the rest as MySQL gives it. _collected_at is
+    /// written in UTC, and says so with a Z as every other timestamp of the API; a collected DATETIME has no zone (it is
+    /// the source's, mostly market time) and is shown as it came.
+    /// </summary>
+    internal static object? Value(System.Data.Common.DbDataReader reader, int ordinal, TableColumn column)
     {
         if (reader.IsDBNull(ordinal)) return null;
         var value = reader.GetValue(ordinal);
         return value switch
         {
-            DateTime d when type == "DATE" => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            DateTime d when column.Type == "DATE" => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            DateTime d when column.Name == BookkeepingColumns.CollectedAt => d.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFF", CultureInfo.InvariantCulture) + "Z",
             DateTime d => d.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFF", CultureInfo.InvariantCulture),
             MySqlDecimal m => m.ToString(),
             _ => value,

@@ -75,10 +75,9 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
                 // The run first, then the due time moves on: a fire cut off between the two (a database node lost)
                 // leaves the due time for the next tick, whose run the schedule key refuses; the other way round the
                 // due time would be gone without a run. A run refused for good (its script gone) moves it on too.
-                string? started;
                 try
                 {
-                    started = await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
+                    await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
                 }
                 catch (Exception e) when (!Failover.IsTransient(e))
                 {
@@ -87,7 +86,6 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
                 }
 
                 await AdvanceAsync(connection, task.Id, nextDue, nextDue + (interval * steps), ct);
-                await NoteRunAsync(connection, started, task.Id, now, ct);
                 return;
 
             case ScheduleTypes.Once:
@@ -99,19 +97,13 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
                 return;
         }
 
-        await NoteRunAsync(connection, await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume), task.Id, now, ct);
+        // The launcher records the run as the task's last (last_execution_at), whoever started it.
+        await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
     }
 
     private static Task AdvanceAsync(MySqlConnection connection, long taskId, DateTime due, DateTime next, CancellationToken ct) =>
         connection.ExecuteAsync(new CommandDefinition(
             "UPDATE scheduled_tasks SET next_due_at = @next WHERE id = @taskId AND next_due_at = @due", new { next, taskId, due }, cancellationToken: ct));
-
-    private static async Task NoteRunAsync(MySqlConnection connection, string? executionId, long taskId, DateTime now, CancellationToken ct)
-    {
-        if (executionId is null) return;
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE scheduled_tasks SET last_execution_at = @now WHERE id = @taskId", new { now, taskId }, cancellationToken: ct));
-    }
 
     private sealed record OwnerAccount(bool IsActive, string Role);
 }

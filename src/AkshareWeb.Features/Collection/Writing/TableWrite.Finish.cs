@@ -60,7 +60,7 @@ public sealed partial class WarehouseWriter
             var fresh = ColumnNames.Quote(target.Table);
             if (!await TableExistsAsync(target.Destination.Table, ct))
             {
-                await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {fresh} TO {quoted}", cancellationToken: ct));
+                await BoundedDdl.ExecuteAsync(connection, target.Destination.Table, $"RENAME TABLE {fresh} TO {quoted}", ct);
                 return [];
             }
 
@@ -68,7 +68,8 @@ public sealed partial class WarehouseWriter
             var carried = (await ReaderIndexes.SortIndexesAsync(connection, target.Destination.Table, ct)).Select(i => new BrowsingIndex(i.Name, i.Column)).ToList();
             var old = ColumnNames.Quote(target.Table[..Math.Min(target.Table.Length, 55)] + "_old");
             await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {old}", cancellationToken: ct));
-            await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {quoted} TO {old}, {fresh} TO {quoted}", cancellationToken: ct));
+            // Readers of the table (a long export) hold it open: the swap waits a few seconds at a time, letting them through.
+            await BoundedDdl.ExecuteAsync(connection, target.Destination.Table, $"RENAME TABLE {quoted} TO {old}, {fresh} TO {quoted}", ct);
             await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE {old}", cancellationToken: ct));
             return carried;
         }
