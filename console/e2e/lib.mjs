@@ -110,6 +110,18 @@ export async function check(page, name) {
   checks++;
 }
 
+/**
+ * What is open now (a dialog over a view, whose overlay keeps the language switch out of reach), in its current
+ * language only: axe, and a screenshot.
+ */
+export async function look(page, name) {
+  mkdirSync(env.results, { recursive: true });
+  await settle(page);
+  await axe(page, name);
+  await page.screenshot({ path: join(env.results, `${name}-${(await page.locator("html").getAttribute("lang")) === "en" ? "en" : "zh"}.png`), fullPage: true });
+  checks++;
+}
+
 export function checked() {
   return checks;
 }

@@ -30,6 +30,9 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
     public Task Home_and_the_admin_pages() => RunAsync("admin");
 
     [Fact]
+    public Task Notification_channels_created_tested_edited_and_deleted_and_their_deliveries() => RunAsync("notifications");
+
+    [Fact]
     public Task Under_a_path_prefix_and_within_the_size_budget() => RunAsync("prefix");
 
     private async Task RunAsync(string scenario)
@@ -38,6 +41,7 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
         {
             ["AKSHAREWEB_PATH_BASE"] = ConsoleApp.PathBase,
             ["AKTOOLS_URL"] = service.AkToolsUrl.TrimEnd('/'),
+            ["RECEIVER_URL"] = service.Receiver.BaseUrl.TrimEnd('/'),
         });
         service.AkTools.AssertNoViolations();
     }
