@@ -25,7 +25,7 @@ export async function notifications(browser) {
   await dialog.getByText("all (everything, admins only)").click();
   await dialog.getByRole("button", { name: "Save" }).click();
   // The API's 422 beside the field it names, the dialog still open with what was typed.
-  await dialog.locator(".el-form-item", { has: url }).locator(".el-form-item__error").filter({ hasText: "http or https" }).waitFor();
+  await page.locator(".el-form-item", { has: page.getByLabel("URL", { exact: true }) }).locator(".el-form-item__error").filter({ hasText: "http or https" }).waitFor();
   await look(page, "notification-channel-form");
   await url.fill(`${receiver}/hook`);
   await dialog.getByRole("button", { name: "Save" }).click();
