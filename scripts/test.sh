@@ -64,6 +64,7 @@ export TZ="${TZ_FOR_TESTS:-Asia/Kolkata}"
 # committed openapi.json (a difference is reported below) and compiled, so the Node flow the tests run is current.
 npm_ci() { npm ci --prefix "$1" --no-audit --no-fund --loglevel=error; }
 npm_ci tools/openapi-lint
+npm_ci tools/trading-calendar
 npm_ci clients/typescript
 npm --prefix clients/typescript run --silent generate
 npm --prefix clients/typescript run --silent build
@@ -160,6 +161,13 @@ fi
 if [ "$console_unit_status" -ne 0 ]; then
   echo "[test] the console's unit tests failed (console/tests/unit; run: cd console && npx vitest run)." >&2
 fi
+# The bundled trading calendar is what tools/trading-calendar derives from its pinned sources, nothing edited by hand.
+check=0
+if ! node tools/trading-calendar/derive.mjs --check; then
+  check=1
+fi
+add_check $check
+
 if [ "$lint_status" -ne 0 ]; then
   echo "[test] the data-script linter found problems (listed above, before the tests; scripts/lint-scripts.sh prints them alone)." >&2
 fi

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AkshareWeb.Api.Setup;
+using AkshareWeb.Features.Calendar;
 using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Data;
@@ -73,6 +74,7 @@ await app.PrepareKeyRingAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<JwtKeys>().LoadAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<FirstAdmin>().EnsureAsync(app.Lifetime.ApplicationStopping);
 await app.Services.GetRequiredService<CatalogStartup>().RunAsync(app.Lifetime.ApplicationStopping);
+await app.Services.GetRequiredService<CalendarTask>().EnsureAsync(app.Lifetime.ApplicationStopping);
 
 app.UseAkshareWebProxies();
 app.UseConfiguredPathBase();
@@ -100,6 +102,7 @@ app.MapDataApi();
 app.MapTasksApi();
 app.MapExecutionsApi();
 app.MapTablesApi();
+app.MapCalendarApi();
 app.MapNotificationsApi();
 
 await app.RunAsync();

@@ -757,6 +757,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tables/{tableName}/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Coverage of a table whose key has a date column, against the SSE/SZSE trading calendar (GET /api/calendar/trading-days). A key (the key columns but the date, e.g. 股票代码, period, adjust) is expected on every trading day from its first stored date or `from`, whichever is later, to the last trading day whose close (Market:CloseTime, market time) has passed or `to`, whichever is earlier; keys of weekly or monthly bars (period) once per trading week or month. status=gaps|complete|all; filter[key column]=value with the operators of /data (gt, gte, lt, lte, like). A table without a date in its key is a 422 that says so. */
+        get: operations["GetTableCoverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tables/{tableName}/export": {
         parameters: {
             query?: never;
@@ -766,6 +783,23 @@ export interface paths {
         };
         /** @description format=csv (UTF-8 with BOM) or excel (xlsx); limit; the filters and sort of /data. Streamed; headers are AKShare's column names. */
         get: operations["ExportTable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calendar/trading-days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The SSE/SZSE trading days from `from` to `to` (YYYY-MM-DD, both included; default the whole calendar). source is akshare:tool_trade_date_hist_sina once a run of that data script has replaced the bundled snapshot, which is derived from public holidays and exchange closures. A range past the calendar's last day is answered as far as the calendar goes, with past_calendar_end true. */
+        get: operations["GetTradingDays"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1667,6 +1701,23 @@ export interface components {
             script_id: string | null;
             interface_name: string | null;
             write_mode: string | null;
+            coverage: components["schemas"]["CoverageSummary"] | null;
+        };
+        CoverageSummary: {
+            /** Format: date */
+            through: string | null;
+            /** Format: int64 */
+            keys: number;
+            /** Format: int64 */
+            complete: number;
+            /** Format: int64 */
+            with_gaps: number;
+            /** Format: int64 */
+            stale: number;
+            /** Format: int64 */
+            missing_days: number;
+            /** Format: int64 */
+            confirmed_empty_days: number;
         };
         EnvelopeOfTableDetail: {
             /** Format: int32 */
@@ -1688,6 +1739,7 @@ export interface components {
             script_id: string | null;
             interface_name: string | null;
             write_mode: string | null;
+            coverage: components["schemas"]["CoverageSummary"] | null;
         };
         SchemaInfo: {
             columns: components["schemas"]["TableColumn"][];
@@ -1725,6 +1777,83 @@ export interface components {
             /** Format: int32 */
             total_pages: number;
             next_cursor: string | null;
+        };
+        EnvelopeOfTableCoverage: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["TableCoverage"];
+        };
+        TableCoverage: {
+            table_name: string;
+            date_column: string;
+            key_columns: string[];
+            /** Format: date */
+            from: string | null;
+            /** Format: date */
+            to: string | null;
+            /** Format: date */
+            expected_through: string | null;
+            past_calendar_end: boolean;
+            calendar: components["schemas"]["CoverageCalendar"];
+            summary: components["schemas"]["CoverageSummary"];
+            items: components["schemas"]["KeyCoverage"][];
+            /** Format: int64 */
+            total: number;
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int32 */
+            total_pages: number;
+        };
+        CoverageCalendar: {
+            /** Format: date */
+            first: string | null;
+            /** Format: date */
+            last: string | null;
+            source: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        KeyCoverage: {
+            key: {
+                [key: string]: unknown;
+            };
+            unit: components["schemas"]["CoverageUnit"];
+            /** Format: date */
+            first_date: string;
+            /** Format: date */
+            last_date: string;
+            /** Format: int32 */
+            expected_days: number;
+            /** Format: int32 */
+            stored_days: number;
+            /** Format: int32 */
+            missing_days: number;
+            missing: string[];
+            missing_ranges: string[][];
+            /** Format: int32 */
+            confirmed_empty_days: number;
+            confirmed_empty: string[];
+            stale: boolean;
+        };
+        EnvelopeOfTradingDaysAnswer: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["TradingDaysAnswer"];
+        };
+        TradingDaysAnswer: {
+            items: string[];
+            /** Format: date */
+            first: string | null;
+            /** Format: date */
+            last: string | null;
+            source: string;
+            /** Format: date-time */
+            updated_at: string | null;
+            past_calendar_end: boolean;
         };
         EnvelopeOfPagedOfChannelView: {
             /** Format: int32 */
@@ -1900,6 +2029,16 @@ export interface components {
          * @enum {string}
          */
         RegistrationMode: "open" | "closed" | "approval";
+        /**
+         * @description Which keys a coverage lists: gaps (missing something), complete, or all.
+         * @enum {string}
+         */
+        CoverageStatus: "all" | "gaps" | "complete";
+        /**
+         * @description What a key's rows follow: trading days, or trading weeks or months (weekly and monthly bars, by their period).
+         * @enum {string}
+         */
+        CoverageUnit: "day" | "week" | "month";
         /**
          * @description What a channel hears of: a run failed (run_failed), a task failed K times in a row (task_failing), a site family paused (site_paused), runs failed after their instance died (instance_lost), a table stale or with gaps (table_gaps).
          * @enum {string}
@@ -5602,6 +5741,88 @@ export interface operations {
             };
         };
     };
+    GetTableCoverage: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                status?: components["schemas"]["CoverageStatus"];
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                tableName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfTableCoverage"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ExportTable: {
         parameters: {
             query?: {
@@ -5648,6 +5869,65 @@ export interface operations {
             };
             /** @description Not found, or not the caller's (2001). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    GetTradingDays: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfTradingDaysAnswer"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,3 +1,4 @@
+using AkshareWeb.Features.Calendar;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
@@ -51,6 +52,13 @@ public static class Collection
         services.Configure<AkshareWeb.Features.Tables.TableOptions>(configuration.GetSection(AkshareWeb.Features.Tables.TableOptions.Section));
         services.AddSingleton<AkshareWeb.Features.Tables.SortIndexes>();
         services.AddHostedService<AkshareWeb.Features.Tables.TableWarmup>();
+        services.AddTradingCalendar();
+        services.Configure<CalendarTaskOptions>(configuration.GetSection(CalendarTaskOptions.Section));
+        services.AddSingleton<CalendarTask>();
+        services.AddSingleton<AkshareWeb.Features.Warehouse.ConfirmedEmptyDays>();
+        services.AddSingleton<AkshareWeb.Features.Tables.CoverageReader>();
+        services.AddSingleton<AkshareWeb.Features.Tables.CoverageSummaries>();
+        services.AddHostedService<AkshareWeb.Features.Tables.CoverageKeeper>();
         return services;
     }
 }

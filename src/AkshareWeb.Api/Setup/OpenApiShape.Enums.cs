@@ -38,6 +38,8 @@ public sealed partial class OpenApiShape
             ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
             ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM) or excel (xlsx).", ["csv", "excel"]),
             ["RegistrationMode"] = StringEnum("Auth:Registration: open (anyone registers and is signed in), closed (403), approval (the account waits for an admin).", RegistrationModes.All),
+            ["CoverageStatus"] = StringEnum("Which keys a coverage lists: gaps (missing something), complete, or all.", AkshareWeb.Features.Tables.CoverageReader.Statuses),
+            ["CoverageUnit"] = StringEnum("What a key's rows follow: trading days, or trading weeks or months (weekly and monthly bars, by their period).", ["day", "week", "month"]),
             ["NotificationEvent"] = StringEnum("What a channel hears of: a run failed (run_failed), a task failed K times in a row (task_failing), a site family paused (site_paused), "
                 + "runs failed after their instance died (instance_lost), a table stale or with gaps (table_gaps).", NotificationEvents.All),
             ["DeliveredEvent"] = StringEnum("A delivery's event: one a channel hears of, a channel's test message (test), or the message summing up those the per-minute cap held back (summary).",
@@ -94,6 +96,7 @@ public sealed partial class OpenApiShape
         ["ScriptDetail.write_mode"] = "WriteMode",
         ["ErrorEnvelope.code"] = "ErrorCode",
         ["RegistrationInfo.mode"] = "RegistrationMode",
+        ["KeyCoverage.unit"] = "CoverageUnit",
         ["ChannelView.type"] = "ChannelType",
         ["ChannelView.scope"] = "ChannelScope",
         ["ChannelView.events"] = "NotificationEvent[]",

@@ -82,7 +82,15 @@ public sealed partial class OpenApiShape
                     parameter.Schema = Enum(enums["ExportFormat"], "csv");
                     break;
                 case "status":
-                    parameter.Schema = Enum(enums[operation.OperationId == "ListDeliveries" ? "DeliveryStatus" : "ExecutionStatus"], null);
+                    parameter.Schema = operation.OperationId switch
+                    {
+                        "GetTableCoverage" => Enum(enums["CoverageStatus"], "all"),
+                        "ListDeliveries" => Enum(enums["DeliveryStatus"], null),
+                        _ => Enum(enums["ExecutionStatus"], null),
+                    };
+                    break;
+                case "from" or "to":
+                    schema.Format = "date";
                     break;
                 case "event":
                     parameter.Schema = Enum(enums["DeliveredEvent"], null);

@@ -43,6 +43,11 @@ public sealed class UserAccounts(Database database, TimeProvider time)
             new { now, userId, reason }, transaction, cancellationToken: ct));
     }
 
+    /// <summary>The first administrator still active (the lowest id), if any: the owner of what the service sets up by itself.</summary>
+    public static Task<long?> FirstActiveAdminAsync(MySqlConnection connection, CancellationToken ct) =>
+        connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT MIN(id) FROM users WHERE role = 'admin' AND is_active = 1", cancellationToken: ct));
+
     /// <summary>Active admins other than <paramref name="exceptUserId"/>, counted under a lock so that two
     /// concurrent demotions cannot both see "another admin is left".</summary>
     public static Task<long> CountOtherActiveAdminsAsync(MySqlConnection connection, MySqlTransaction transaction, long exceptUserId, CancellationToken ct) =>

@@ -192,6 +192,8 @@ public sealed partial class ExecutionRunner(
             {
                 await write.AbandonAsync();
                 single.Progress.Inserted -= write.DuplicatesRemoved;
+                // A replace run that fails leaves the table as it was: nothing it loaded stays.
+                if (single.Plan.WriteMode == WriteModes.Replace) (single.Progress.Inserted, single.Progress.Updated, single.Progress.Written) = (0, 0, 0);
                 single.RowsAfter = await CountQuietlyAsync(write, single.Plan);
             }
         }

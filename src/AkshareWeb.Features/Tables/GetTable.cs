@@ -13,11 +13,13 @@ public static class GetTable
 
     public sealed record SchemaInfo(IReadOnlyList<TableColumn> Columns);
 
-    /// <summary>row_count here is exact (COUNT(*)); size_bytes is InnoDB's figure.</summary>
+    /// <summary>row_count here is exact (COUNT(*)); size_bytes is InnoDB's figure; coverage is the table's coverage
+    /// summary against the trading calendar (computed after each run and kept while the table is unchanged), null when
+    /// its key has no date.</summary>
     public sealed record TableDetail(string TableName, string DisplayName, string? Category, long RowCount, long SizeBytes, SchemaInfo SchemaInfo,
-        DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode);
+        DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode, CoverageSummary? Coverage);
 
-    public sealed class Handler(ManagedTables tables, Database database, WarehouseDatabase warehouse) : IQueryHandler<Query, TableDetail>
+    public sealed class Handler(ManagedTables tables, Database database, WarehouseDatabase warehouse, CoverageSummaries coverage) : IQueryHandler<Query, TableDetail>
     {
         public async ValueTask<TableDetail> Handle(Query query, CancellationToken ct)
         {
@@ -30,7 +32,8 @@ public static class GetTable
             var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
             var size = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
                 "SELECT DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table", new { table }, cancellationToken: ct));
-            return new TableDetail(table, meta.Display, meta.Category, count, size ?? 0, new SchemaInfo(columns), meta.Updated, meta.Script, meta.Interface, meta.Mode);
+            var covered = await coverage.GetAsync(table, meta.Updated, ct);
+            return new TableDetail(table, meta.Display, meta.Category, count, size ?? 0, new SchemaInfo(columns), meta.Updated, meta.Script, meta.Interface, meta.Mode, covered);
         }
     }
 

@@ -13,9 +13,11 @@ public static class ListTables
     public sealed record Query(PageRequest Paging, string? Category) : IQuery<Paged<TableSummary>>;
 
     /// <summary>row_count and size_bytes come from information_schema.TABLES: InnoDB's estimates, cheap at any
-    /// size (row_count_is_estimate says so); the exact count is the table data's total.</summary>
+    /// size (row_count_is_estimate says so); the exact count is the table data's total. coverage: the table's
+    /// coverage summary against the trading calendar as last computed (after each run, in the background), null when
+    /// its key has no date or while it is being computed.</summary>
     public sealed record TableSummary(string TableName, string DisplayName, string? Category, long RowCount, bool RowCountIsEstimate, long SizeBytes,
-        DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode);
+        DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode, CoverageSummary? Coverage);
 
     public sealed class Parameters : PageParameters
     {
@@ -27,7 +29,7 @@ public static class ListTables
         public Validator() => this.RuleForPaging(q => q.Paging);
     }
 
-    public sealed class Handler(Database database, WarehouseDatabase warehouse) : IQueryHandler<Query, Paged<TableSummary>>
+    public sealed class Handler(Database database, WarehouseDatabase warehouse, CoverageSummaries coverage) : IQueryHandler<Query, Paged<TableSummary>>
     {
         public async ValueTask<Paged<TableSummary>> Handle(Query query, CancellationToken ct)
         {
@@ -45,8 +47,10 @@ public static class ListTables
                     """, new { category = query.Category }, cancellationToken: ct)))
                 .Where(r => stats.ContainsKey(r.Name))
                 .ToList();
+            var through = await coverage.ThroughAsync(ct);
             var items = registered.Skip(query.Paging.Offset).Take(query.Paging.PageSize)
-                .Select(r => new TableSummary(r.Name, r.Display, r.Category, stats[r.Name].Rows ?? 0, true, stats[r.Name].Size ?? 0, r.Updated, r.Script, r.Interface, r.Mode))
+                .Select(r => new TableSummary(r.Name, r.Display, r.Category, stats[r.Name].Rows ?? 0, true, stats[r.Name].Size ?? 0, r.Updated, r.Script, r.Interface, r.Mode,
+                    coverage.Known(r.Name, r.Updated, through)))
                 .ToList();
             return Paged<TableSummary>.Of(items, registered.Count, query.Paging);
         }

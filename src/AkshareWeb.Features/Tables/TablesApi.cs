@@ -25,6 +25,13 @@ public static class TablesApi
                 "and when that set has 100,000 rows or more the first such request has an index built on the column in the background (ix_sort_<column>), after which that order pages as fast as the others. " +
                 "total is exact and cached per table and filters while the table's last_updated_at is unchanged; rows written by other means than the engine are noticed by a recount at most a minute later.")
             .ProducesErrors(400, 401, 404, 422);
+        group.MapGet("/{tableName}/coverage", GetTableCoverage.Endpoint).WithName("GetTableCoverage")
+            .WithDescription("Coverage of a table whose key has a date column, against the SSE/SZSE trading calendar (GET /api/calendar/trading-days). " +
+                "A key (the key columns but the date, e.g. 股票代码, period, adjust) is expected on every trading day from its first stored date or `from`, whichever is later, " +
+                "to the last trading day whose close (Market:CloseTime, market time) has passed or `to`, whichever is earlier; keys of weekly or monthly bars (period) once per trading week or month. " +
+                "status=gaps|complete|all; filter[key column]=value with the operators of /data (gt, gte, lt, lte, like). " +
+                "A table without a date in its key is a 422 that says so.")
+            .ProducesErrors(400, 401, 404, 422);
         group.MapGet("/{tableName}/export", ExportTable.Endpoint).WithName("ExportTable").RequireRateLimiting(ExportsPolicy)
             .WithDescription("format=csv (UTF-8 with BOM) or excel (xlsx); limit; the filters and sort of /data. Streamed; headers are AKShare's column names.")
             .Produces(200, contentType: "text/csv").ProducesErrors(400, 401, 404, 422, 429);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AkshareWeb.Tests.Infrastructure;
 using Dapper;
 
@@ -82,16 +81,15 @@ public sealed class SnapshotCatalogTests(SnapshotApp app) : IClassFixture<Snapsh
     }
 
     [Fact]
-    public async Task Every_page_and_search_of_the_full_catalogue_answers_fast()
+    public async Task The_last_page_and_a_search_of_the_full_catalogue_answer()
     {
         var (client, _, _) = await app.NewUserAsync();
         await (await client.GetAsync("/api/interfaces/")).ExpectAsync(200, 0);
-        var watch = Stopwatch.StartNew();
+        // How fast they answer is not bounded here: a loaded machine is slow at anything, and timing claims belong in bench/.
         var last = (await (await client.GetAsync("/api/interfaces/?page=11&page_size=100")).ExpectAsync(200, 0))["data"]!;
         Assert.Equal(90, last["items"]!.AsArray().Count);
         var found = (await (await client.GetAsync("/api/interfaces/?keyword=hist&category=stocks&page_size=100")).ExpectAsync(200, 0))["data"]!;
         Assert.Contains(found["items"]!.AsArray(), i => i!["name"]!.GetValue<string>() == "stock_zh_a_hist");
         await (await client.GetAsync("/api/interfaces/categories")).ExpectAsync(200, 0);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"three catalogue requests took {watch.Elapsed}");
     }
 }

@@ -72,10 +72,12 @@ public sealed class OutageTests(OutageApp app) : IClassFixture<OutageApp>
             app.Proxy.Restore();
         }
 
+        // The service answers again once the database is back, without a restart; how soon is a figure for bench/
+        // (a loaded machine is slow at anything), the bound only keeps a service that never recovers from hanging here.
         var back = System.Diagnostics.Stopwatch.StartNew();
         while ((int)(await client.GetAsync("/api/executions/" + executionId)).StatusCode != 200)
         {
-            Assert.True(back.Elapsed < TimeSpan.FromSeconds(2), "the service did not answer within 2 s of the database's return");
+            Assert.True(back.Elapsed < TimeSpan.FromMinutes(1), "the service did not answer again after the database's return");
             await Task.Delay(100);
         }
 

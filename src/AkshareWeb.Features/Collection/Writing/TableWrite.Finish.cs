@@ -8,9 +8,15 @@ public sealed partial class WarehouseWriter
 {
     public sealed partial class TableWrite
     {
-        /// <summary>Replace mode: swaps the new table in atomically. The others: nothing to do.</summary>
+        /// <summary>Replace mode: swaps the new table in atomically (unless the table's <see cref="IReplacementCheck"/>
+        /// refuses the answer: the run then fails with its reason). The others: nothing to do.</summary>
         public async Task<long> FinishAsync(CancellationToken ct)
         {
+            if (replacementCheck is not null && await replacementCheck.RefusalAsync(connection, shape.Exists ? target.Table : null, ct) is { } refusal)
+            {
+                throw new InvalidOperationException(refusal);
+            }
+
             await LockAsync(ct);
             try
             {

@@ -1,5 +1,6 @@
 using Dapper;
 using MySqlConnector;
+using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Collection;
@@ -22,12 +23,14 @@ public sealed partial class WarehouseWriter
         private readonly KeyIndexState keyIndex = new();
         private readonly LoadPath path = new();
         private readonly BatchBuffers buffers = new();
+        private readonly IReplacementCheck? replacementCheck;
         private readonly Func<WriteStep, Task>? checkpoint;
 
         internal TableWrite(MySqlConnection connection, TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false,
-            Func<WriteStep, Task>? checkpoint = null)
+            IReplacementCheck? replacementCheck = null, Func<WriteStep, Task>? checkpoint = null)
         {
             this.connection = connection;
+            this.replacementCheck = replacementCheck;
             this.time = time;
             this.checkpoint = checkpoint;
             // Replace mode fills a fresh table and swaps it in at the end; readers never see a half table.

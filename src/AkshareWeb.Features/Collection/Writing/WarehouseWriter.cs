@@ -20,7 +20,7 @@ namespace AkshareWeb.Features.Collection;
 /// other change of a table's shape by a writer (its key's index, dropped defaults, a replace's swap) and every read of
 /// that shape are made under the same lock, so two runs on one new table never change it under each other.</para>
 /// </summary>
-public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options)
+public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options, IEnumerable<IReplacementCheck> checks)
 {
     /// <summary>The warehouse's table-name rule (<see cref="TableNames"/>).</summary>
     public static Regex TableNamePattern() => TableNames.Pattern();
@@ -37,7 +37,8 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
         var connection = await warehouse.OpenAsync(ct);
         try
         {
-            var write = new TableWrite(connection, destination, executionId, time, options.Value.UseBulkLoad, shared, Checkpoint);
+            var check = destination.WriteMode == WriteModes.Replace ? checks.FirstOrDefault(c => c.Table == destination.Table) : null;
+            var write = new TableWrite(connection, destination, executionId, time, options.Value.UseBulkLoad, shared, check, Checkpoint);
             await write.StartAsync(ct);
             return write;
         }

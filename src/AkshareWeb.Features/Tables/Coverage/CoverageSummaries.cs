@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Dapper;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+using AkshareWeb.Features.Calendar;
+using AkshareWeb.Features.Common;
+
+namespace AkshareWeb.Features.Tables;
+
+/// <summary>
+/// Each table's coverage summary over its whole history (<c>coverage</c> in GET /api/tables/ and
+/// GET /api/tables/{table}, and the metric akshareweb_table_missing_days), kept like the exact total: computed after
+/// every run of the engine on the table (<see cref="TableWrites"/>), at start, and again for every table when the
+/// last expected day moves (a market close has passed), and valid while the table's last_updated_at is the one it
+/// was computed for. The list answers what is known and has the rest computed in the background; a single table's
+/// view computes it when it is not known.
+/// </summary>
+public sealed class CoverageSummaries
+{
+    private readonly CoverageReader reader;
+    private readonly ManagedTables tables;
+    private readonly WarehouseDatabase warehouse;
+    private readonly TradingCalendar calendar;
+    private readonly MarketTime market;
+    private readonly ILogger<CoverageSummaries> logger;
+    private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> requested = new(StringComparer.Ordinal);
+
+    /// <summary>What is known of one table: the last_updated_at it was computed for, and its summary (null: no date in its key).</summary>
+    private sealed record Entry(string Table, DateTime? Stamp, CoverageSummary? Summary);
+
+    public CoverageSummaries(CoverageReader reader, ManagedTables tables, WarehouseDatabase warehouse, TradingCalendar calendar, MarketTime market,
+        TableWrites writes, AkshareMetrics metrics, ILogger<CoverageSummaries> logger)
+    {
+        (this.reader, this.tables, this.warehouse, this.calendar, this.market, this.logger) = (reader, tables, warehouse, calendar, market, logger);
+        writes.Written += Refresh;
+        metrics.Meter.CreateObservableGauge("akshareweb.table.missing_days", Observe,
+            description: "Trading days (weeks, months for weekly and monthly bars) missing from each managed table with a date in its key, over its keys' whole history");
+    }
+
+    /// <summary>The last day that counts now: the last trading day whose market close has passed.</summary>
+    public async Task<DateOnly?> ThroughAsync(CancellationToken ct) =>
+        (await calendar.CurrentAsync(ct)).Days.LastClosed(market.Now, market.CloseTime);
+
+    /// <summary>
+    /// The summary known for the table as of <paramref name="stamp"/>, or null. An unknown one, or one computed through
+    /// an earlier day than <paramref name="through"/>, is computed again in the background; the earlier one is still
+    /// answered, saying through which day it counts.
+    /// </summary>
+    public CoverageSummary? Known(string table, DateTime? stamp, DateOnly? through)
+    {
+        if (entries.TryGetValue(Key(table), out var entry) && entry.Stamp == stamp)
+        {
+            if (entry.Summary is { } summary && summary.Through != through) Refresh(table);
+            return entry.Summary;
+        }
+
+        Refresh(table);
+        return null;
+    }
+
+    /// <summary>The summary for the table as of <paramref name="stamp"/>, computed now when it is not known.</summary>
+    public async Task<CoverageSummary?> GetAsync(string table, DateTime? stamp, CancellationToken ct)
+    {
+        var through = await ThroughAsync(ct);
+        if (entries.TryGetValue(Key(table), out var entry) && entry.Stamp == stamp && (entry.Summary is null || entry.Summary.Through == through)) return entry.Summary;
+        try
+        {
+            return await ComputeAsync(table, ct);
+        }
+        catch (MySqlException e)
+        {
+            // The table's view does not fail for its coverage: it shows none, and the error is logged.
+            logger.LogWarning(e, "Computing the coverage of {Table} failed", table);
+            return null;
+        }
+    }
+
+    /// <summary>Computes the table's summary in the background, once at a time per table (again when asked meanwhile).</summary>
+    public void Refresh(string table)
+    {
+        if (requested.AddOrUpdate(table, 1, (_, n) => n + 1) > 1) return;
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var seen = requested[table];
+                try
+                {
+                    await ComputeAsync(table, CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    // In the background nobody waits for it, and an escaped exception would leave the table marked as
+                    // requested for good: the list shows no coverage, the error is logged, the next run tries again.
+                    logger.LogWarning(e, "Computing the coverage of {Table} failed", table);
+                }
+
+                if (requested.TryRemove(KeyValuePair.Create(table, seen))) break;
+            }
+        });
+    }
+
+    public async Task<CoverageSummary?> ComputeAsync(string table, CancellationToken ct)
+    {
+        try
+        {
+            var reading = await reader.ReadAsync(table, new CoverageRequest(null, null, CoverageReader.All, QueryCollection.Empty, null), ct);
+            entries[Key(table)] = new Entry(table, reading.Shape.Table.LastUpdatedAt, reading.Summary);
+            return reading.Summary;
+        }
+        catch (ApiError e) when (e.Status == 422)
+        {
+            // No date in its key: nothing to count, until a run registers the table with another key.
+            entries[Key(table)] = new Entry(table, (await tables.ResolveAsync(table, ct)).LastUpdatedAt, null);
+            return null;
+        }
+        catch (ApiError e) when (e.Status == 404)
+        {
+            entries.TryRemove(Key(table), out _);
+            return null;
+        }
+    }
+
+    /// <summary>A whole-history summary read by someone else (the coverage endpoint without range or filters).</summary>
+    public void Remember(CoverageShape shape, CoverageSummary summary) => entries[Key(shape.Name)] = new Entry(shape.Name, shape.Table.LastUpdatedAt, summary);
+
+    private string Key(string table) => warehouse.ConnectionString + "\u001e" + table;
+
+    private IEnumerable<Measurement<long>> Observe()
+    {
+        var prefix = warehouse.ConnectionString + "\u001e";
+        return entries.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal) && e.Value.Summary is not null)
+            .Select(e => new Measurement<long>(e.Value.Summary!.MissingDays, new KeyValuePair<string, object?>("table", e.Value.Table)))
+            .ToList();
+    }
+}
+
+/// <summary>
+/// Computes every managed table's coverage summary at start, one table at a time, and again whenever the last day
+/// that counts moves (checked every minute): after a market close every table is held to one more day.
+/// </summary>
+public sealed class CoverageKeeper(Database database, CoverageSummaries summaries, TimeProvider time, ILogger<CoverageKeeper> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        DateOnly? counted = null;
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
+        do
+        {
+            try
+            {
+                var through = await summaries.ThroughAsync(stoppingToken);
+                if (through == counted) continue;
+                IReadOnlyList<string> names;
+                await using (var app = await database.OpenAsync(stoppingToken))
+                {
+                    names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables ORDER BY table_name", cancellationToken: stoppingToken))).ToList();
+                }
+
+                foreach (var table in names)
+                {
+                    try
+                    {
+                        await summaries.ComputeAsync(table, stoppingToken);
+                    }
+                    catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException)
+                    {
+                        logger.LogDebug(e, "Computing the coverage of {Table} failed; it is computed when it is next asked for", table);
+                    }
+                }
+
+                counted = through;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException)
+            {
+                logger.LogDebug(e, "Computing the tables' coverage failed; tried again in a minute");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}
