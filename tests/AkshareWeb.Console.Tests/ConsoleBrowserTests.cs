@@ -27,6 +27,9 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
     public Task A_parted_run_shows_its_parts_and_retries_the_failed_ones() => RunAsync("parts");
 
     [Fact]
+    public Task A_tables_coverage_with_the_keys_missing_days() => RunAsync("coverage");
+
+    [Fact]
     public Task Home_and_the_admin_pages() => RunAsync("admin");
 
     [Fact]
