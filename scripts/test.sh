@@ -6,6 +6,8 @@
 # when some were).
 #   AKSHAREWEB_TEST_MYSQL   server connection string (no database); default: a private MariaDB under .data/,
 #                           or Testcontainers.MySql when a Docker engine answers and no MariaDB can be had.
+#   AKSHAREWEB_TEST_GALERA=1  (not set by CI) also runs the failover drill on a 3-node Galera cluster (scripts/test-galera.sh,
+#                           5-8 minutes more; it needs root or an installed mariadb-server, galera-4 and rsync).
 # A suite added here puts its counts into that line with one call: `add_counts PASSED FAILED [SKIPPED]`, or
 # `add_trx_counts DIR` for the TRX reports a runner wrote, or `add_check STATUS` for a check that is one test.
 set -euo pipefail
@@ -167,6 +169,14 @@ if ! node tools/trading-calendar/derive.mjs --check; then
   check=1
 fi
 add_check $check
+if [ "${AKSHAREWEB_TEST_GALERA:-}" = "1" ]; then
+  check=0
+  if ! GALERA_NO_BUILD=1 scripts/test-galera.sh; then
+    echo "[test] the Galera failover drill failed (its log: .data/galera-drill/)." >&2
+    check=1
+  fi
+  add_check $check
+fi
 
 if [ "$lint_status" -ne 0 ]; then
   echo "[test] the data-script linter found problems (listed above, before the tests; scripts/lint-scripts.sh prints them alone)." >&2

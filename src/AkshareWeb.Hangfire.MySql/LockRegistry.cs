@@ -31,6 +31,30 @@ internal sealed class LockRegistry(MySqlStorage storage) : IDisposable
         return new Handle(this, resource);
     }
 
+    /// <summary>
+    /// Throws <see cref="DistributedLockLostException"/> when a lock held here is no longer held: its connection
+    /// broke (the database node it was on died, a failover) and the server freed it, so another process may hold it
+    /// now. Nothing done under such a lock may be committed as if it still excluded the others.
+    /// </summary>
+    public void EnsureHeld()
+    {
+        List<MySqlDistributedLock> all;
+        lock (_sync)
+        {
+            if (_held.Count == 0)
+            {
+                return;
+            }
+
+            all = _held.Values.Select(e => e.Lock).ToList();
+        }
+
+        foreach (var held in all)
+        {
+            held.EnsureHeld();
+        }
+    }
+
     internal MySqlDistributedLock? Find(string resource)
     {
         lock (_sync)

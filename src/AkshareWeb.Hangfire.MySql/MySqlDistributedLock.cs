@@ -92,6 +92,25 @@ internal sealed class MySqlDistributedLock : IDisposable
         }
     }
 
+    /// <summary>Throws <see cref="DistributedLockLostException"/> unless this session still holds the lock.</summary>
+    public void EnsureHeld()
+    {
+        bool held;
+        try
+        {
+            held = _connection.ExecuteScalar<long?>("SELECT IS_USED_LOCK(@name) = CONNECTION_ID()", new { name = LockName }) == 1;
+        }
+        catch (Exception ex) when (MySqlStorage.IsUnavailable(ex) || ex is MySqlException)
+        {
+            throw new DistributedLockLostException(Resource, ex);
+        }
+
+        if (!held)
+        {
+            throw new DistributedLockLostException(Resource, null);
+        }
+    }
+
     public void Dispose()
     {
         if (_disposed)
@@ -107,9 +126,9 @@ internal sealed class MySqlDistributedLock : IDisposable
                 _connection.ExecuteScalar<long?>("SELECT RELEASE_LOCK(@name)", new { name = LockName });
             }
         }
-        catch (MySqlException ex)
+        catch (Exception ex) when (ex is MySqlException || MySqlStorage.IsUnavailable(ex))
         {
-            // The session is gone (killed, network), and with it the lock: nothing left to release.
+            // The session is gone (killed, network, its node lost), and with it the lock: nothing left to release.
             Debug.WriteLine($"RELEASE_LOCK failed for {Resource}: {ex.Message}");
         }
         finally
@@ -117,4 +136,12 @@ internal sealed class MySqlDistributedLock : IDisposable
             _connection.Dispose();
         }
     }
+}
+
+/// <summary>A distributed lock whose session ended while it was held (its database node lost): the work done under
+/// it is abandoned, and Hangfire tries it again under a new lock.</summary>
+public sealed class DistributedLockLostException(string resource, Exception? inner)
+    : Exception($"The distributed lock '{resource}' was lost with its database connection; the work done under it was not committed.", inner)
+{
+    public string Resource { get; } = resource;
 }

@@ -110,6 +110,13 @@ public sealed class MySqlStorage : JobStorage
 
     internal MySqlConnection CreateAndOpenConnection()
     {
+        if (Options.OpenConnection is { } open)
+        {
+            var opened = open();
+            ConnectionOpened?.Invoke(opened);
+            return opened;
+        }
+
         var connection = new MySqlConnection(_connectionString);
         try
         {
@@ -138,11 +145,15 @@ public sealed class MySqlStorage : JobStorage
 
     /// <summary>
     /// Runs <paramref name="action"/> in a READ COMMITTED transaction and repeats the whole of it on deadlock
-    /// (1213) or lock wait timeout (1205). READ COMMITTED avoids the gap locks that make concurrent inserts
-    /// into the same index range deadlock under REPEATABLE READ; the level applies to this transaction only.
+    /// (1213, also how a Galera node reports a transaction that lost certification) or lock wait timeout (1205).
+    /// READ COMMITTED avoids the gap locks that make concurrent inserts into the same index range deadlock under
+    /// REPEATABLE READ; the level applies to this transaction only. A database that does not answer (its node lost,
+    /// not yet synced, shutting down) is waited for, on a new connection each time, for <see cref="MySqlStorageOptions.FailoverPatience"/>.
+    /// <paramref name="beforeCommit"/> runs last inside the transaction (the locks it was taken under are checked there).
     /// </summary>
-    internal T UseTransaction<T>(Func<MySqlConnection, MySqlTransaction, T> action)
+    internal T UseTransaction<T>(Func<MySqlConnection, MySqlTransaction, T> action, Action? beforeCommit = null)
     {
+        var started = Clock.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -150,6 +161,7 @@ public sealed class MySqlStorage : JobStorage
                 using var connection = CreateAndOpenConnection();
                 using var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
                 var result = action(connection, transaction);
+                beforeCommit?.Invoke();
                 transaction.Commit();
                 return result;
             }
@@ -159,16 +171,46 @@ public sealed class MySqlStorage : JobStorage
                 // above (dispose rolls back) and is replayed from the start.
                 Thread.Sleep(Random.Shared.Next(5, 20 * attempt));
             }
+            catch (Exception ex) when (IsUnavailable(ex) && Clock.GetElapsedTime(started) < Options.FailoverPatience)
+            {
+                // A COMMIT whose answer was lost may have happened: the replay can apply the writes twice, which
+                // Hangfire's contract allows (a job may run more than once; AkshareWeb's runs are keyed).
+                Thread.Sleep(Math.Min(2000, 100 * attempt));
+            }
         }
     }
 
-    internal void UseTransaction(Action<MySqlConnection, MySqlTransaction> action)
+    internal void UseTransaction(Action<MySqlConnection, MySqlTransaction> action, Action? beforeCommit = null)
         => UseTransaction<object?>((c, t) =>
         {
             action(c, t);
             return null;
-        });
+        }, beforeCommit);
 
     internal static bool IsTransient(MySqlException ex)
         => ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;
+
+    /// <summary>
+    /// The server is not there for this connection: none could be opened, it broke under a statement (a bare socket
+    /// error, or one MySqlConnector wraps), the server shuts down or killed the session, or a Galera node is not a
+    /// synced member (1047).
+    /// </summary>
+    internal static bool IsUnavailable(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                // 1180 with a wsrep message: the node was out of the primary component for a moment (a view change).
+                case MySqlException m when m.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.UnknownCommand or MySqlErrorCode.ServerShutdown
+                    || (int)m.ErrorCode is 1927 or 2006 or 2013
+                    || (m.ErrorCode == MySqlErrorCode.ErrorDuringCommit && m.Message.Contains("Primary Component", StringComparison.OrdinalIgnoreCase)):
+                case IOException or System.Net.Sockets.SocketException:
+                case InvalidOperationException when e.Source == "MySqlConnector" && (e.Message.Contains("Broken", StringComparison.Ordinal) || e.Message.Contains("Failed", StringComparison.Ordinal)):
+                    return true;
+            }
+        }
+
+        return false;
+    }
 }

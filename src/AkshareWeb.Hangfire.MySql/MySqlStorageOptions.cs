@@ -58,6 +58,24 @@ public sealed partial class MySqlStorageOptions
         set => _countersAggregateInterval = RequireAtLeast(value, TimeSpan.FromMilliseconds(100));
     }
 
+    private TimeSpan _failoverPatience = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a transaction is repeated while the database does not answer (a Galera node lost: the next
+    /// connection goes to the next host of the connection string) before its failure reaches Hangfire.
+    /// </summary>
+    public TimeSpan FailoverPatience
+    {
+        get => _failoverPatience;
+        set => _failoverPatience = RequireAtLeast(value, TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// Opens a connection (returned open) in place of the storage's own <c>new MySqlConnection(connectionString).Open()</c>:
+    /// lets the host choose which node of a cluster the storage's connections go to, as its other connections do.
+    /// </summary>
+    public Func<MySqlConnector.MySqlConnection>? OpenConnection { get; set; }
+
     /// <summary>Removes a job from its queue in the same transaction that records its final state.</summary>
     public bool TransactionalAcknowledgement { get; set; } = true;
 

@@ -9,7 +9,9 @@ namespace AkshareWeb.Hangfire.MySql;
 /// Collects Hangfire's writes and applies them in one plain database transaction at Commit. Statements
 /// run grouped by table and key (a stable sort, so writes to the same key keep their order): two
 /// transactions touching the same rows then lock them in the same order, which removes most deadlocks;
-/// the rest (1213, and 1205 lock wait timeouts) replay the whole batch.
+/// the rest (1213, and 1205 lock wait timeouts) replay the whole batch. Just before COMMIT, every distributed
+/// lock the storage connection holds is checked to be still held (<see cref="LockRegistry.EnsureHeld"/>): a lock's
+/// session dies with the database node it was on, and writes made under a lock that is gone are not committed.
 /// </summary>
 internal sealed class MySqlWriteOnlyTransaction : JobStorageTransaction
 {
@@ -77,7 +79,7 @@ internal sealed class MySqlWriteOnlyTransaction : JobStorageTransaction
                 {
                     fetched.Remove(connection, transaction);
                 }
-            });
+            }, _connection.Locks.EnsureHeld);
         }
         else if (_acknowledged.Count > 0)
         {
@@ -87,7 +89,7 @@ internal sealed class MySqlWriteOnlyTransaction : JobStorageTransaction
                 {
                     fetched.Remove(connection, transaction);
                 }
-            });
+            }, _connection.Locks.EnsureHeld);
         }
 
         _committed = true;

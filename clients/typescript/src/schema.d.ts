@@ -1323,6 +1323,7 @@ export interface components {
             sample_rows: {
                 [key: string]: unknown;
             }[];
+            message: string | null;
         };
         ScriptTestColumn: {
             name: string;
@@ -1591,6 +1592,7 @@ export interface components {
             parts_waiting: number | null;
             /** Format: double */
             calls_per_second: number | null;
+            part_values: string | null;
         };
         EnvelopeOfExecutionStats: {
             /** Format: int32 */

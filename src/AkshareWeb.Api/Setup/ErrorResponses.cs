@@ -37,7 +37,8 @@ public static class ErrorResponses
             // The status-code pages below would otherwise see the 500 and write a second body.
             StatusCodeSelector = _ => StatusCodes.Status500InternalServerError,
             // Errors the envelope knows are answers, not incidents: no error log for them.
-            SuppressDiagnosticsCallback = c => c.Exception is ApiError or BadHttpRequestException,
+            // (A database away or busy is logged below as a warning, once.)
+            SuppressDiagnosticsCallback = c => c.Exception is ApiError or BadHttpRequestException || Failover.IsTransient(c.Exception),
             ExceptionHandler = HandleExceptionAsync,
         });
 
@@ -83,11 +84,19 @@ public static class ErrorResponses
                 context.Response.StatusCode = 499;
                 return Task.CompletedTask;
 
-            case MySqlException db when db.ErrorCode == MySqlErrorCode.UnableToConnectToHost || db.InnerException is IOException or System.Net.Sockets.SocketException:
-                // The database is away (stopped, restarting, network): a temporary state, as 503 says; clients retry.
-                logger.LogWarning("Database unreachable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, db.Message);
+            case { } lost when Failover.IsUnavailable(lost):
+                // The database (or the node this instance was on) is away: stopped, restarting, failing over to the next
+                // node. A temporary state, as 503 says; clients retry.
+                logger.LogWarning("Database unreachable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, lost.Message);
                 context.Response.Headers.RetryAfter = "2";
-                return WriteAsync(context, 503, ErrorCodes.Database, "database unavailable", $"MySQL error {db.Number}: the database does not answer");
+                return WriteAsync(context, 503, ErrorCodes.Database, "database unavailable", "the database does not answer; try again in a few seconds");
+
+            case { } conflict when Failover.IsConflict(conflict):
+                // Another writer changed the same rows at the same moment (a deadlock, or a Galera certification
+                // conflict): nothing was written, and the same request succeeds when sent again.
+                logger.LogWarning("Database conflict on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, conflict.Message);
+                context.Response.Headers.RetryAfter = "1";
+                return WriteAsync(context, 503, ErrorCodes.Database, "database busy", "the request met a concurrent change and was not applied; send it again");
 
             case MySqlException db:
                 // The server's error number and text name tables and columns: the log has them, keyed by the trace id.

@@ -169,7 +169,7 @@ public sealed class OperatorGauges : IDisposable
             current = await ReadAsync(ct);
             readAt = started;
         }
-        catch (Exception e) when (e is MySqlConnector.MySqlException or IOException or InvalidOperationException or TimeoutException)
+        catch (Exception e) when (e is MySqlConnector.MySqlException or InvalidOperationException or TimeoutException || Failover.IsUnavailable(e))
         {
             logger.LogDebug(e, "Reading the gauges for /metrics failed");
             current = current with { DatabaseUp = 0 };

@@ -45,6 +45,9 @@ public static class Scheduling
         {
             TablesPrefix = options.TablesPrefix,
             QueuePollInterval = TimeSpan.FromSeconds(options.QueuePollIntervalSeconds),
+            FailoverPatience = provider.GetRequiredService<Database>().Patience,
+            // On a cluster, to the node every other connection of this instance goes to.
+            OpenConnection = provider.GetRequiredService<Database>().Open,
         }));
         services.AddHangfire((provider, hangfire) => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)

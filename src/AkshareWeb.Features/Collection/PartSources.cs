@@ -26,7 +26,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     /// a run's own start counts again when it reads the tables (<see cref="ExpandAsync"/>).
     /// </summary>
     public async Task<(Dictionary<string, string> Values, IReadOnlyDictionary<string, ParameterSource> Sources)> BindAsync(
-        IReadOnlyList<ParameterDefinition> definitions, System.Text.Json.JsonElement? supplied, string writeMode,
+        IReadOnlyList<ParameterDefinition> definitions, System.Text.Json.JsonElement? supplied, string targetTable, string writeMode,
         IReadOnlyDictionary<string, string> extraColumns, CancellationToken ct, bool refuseUnsafe = true, bool countParts = true)
     {
         var (values, sources) = binder.BindWithSources(definitions, supplied, MaxParts, refuseUnsafe: refuseUnsafe);
@@ -41,6 +41,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
             await CheckTableAsync(name, source, ct);
         }
 
+        if (refuseUnsafe && sources.Values.Any(s => s.SinceLast is not null)) await CheckSinceLastAsync(sources, targetTable, ct);
         if (countParts && sources.Values.Any(s => s.FromTable is not null)) await CountPartsAsync(sources, ct);
         var (completed, unmatched) = Complete(sources, definitions, extraColumns, values);
         // A request hears of a key since_last cannot match at once; a stored task's run keeps it in the plan, and its
@@ -71,6 +72,23 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
         }
     }
 
+    /// <summary>
+    /// A since_last column the target table lacks would fail every part at run time ("20 of 20 parts failed"): a 422
+    /// naming the table's date columns. A table not created yet is no mistake: its first run asks from the default.
+    /// </summary>
+    private async Task CheckSinceLastAsync(IReadOnlyDictionary<string, ParameterSource> sources, string targetTable, CancellationToken ct)
+    {
+        var columns = await ColumnTypesAsync(targetTable, ct);
+        if (columns.Count == 0) return;
+        foreach (var (name, source) in sources.Where(s => s.Value.SinceLast is not null && !columns.ContainsKey(s.Value.SinceLast)))
+        {
+            var dated = columns.Where(c => c.Value is "DATE" or "DATETIME" or "TIMESTAMP" || c.Value.StartsWith("DATETIME(", StringComparison.Ordinal)
+                || c.Value.StartsWith("TIMESTAMP(", StringComparison.Ordinal)).Select(c => c.Key).Where(c => !c.StartsWith('_')).ToList();
+            throw ApiError.Validation($"parameters.{name}.since_last", $"no column {source.SinceLast} in {targetTable}" +
+                (dated.Count > 0 ? $"; its date columns: {string.Join(", ", dated)}" : "; it has no DATE or DATETIME column"));
+        }
+    }
+
     private async Task CheckTableAsync(string name, ParameterSource source, CancellationToken ct)
     {
         var field = $"parameters.{name}";
@@ -92,7 +110,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
         foreach (var (column, op, value) in source.Conditions())
         {
             if (!columns.TryGetValue(column, out var type)) throw ApiError.Validation($"{field}.filter.{column}", $"no column {column} in {table}");
-            if (!FilterOperators.Fits(type, value)) throw ApiError.Validation($"{field}.filter.{column}", $"{op}: {value} is not a value of {type}");
+            if (FilterOperators.Canonical(type, op, value) is null) throw ApiError.Validation($"{field}.filter.{column}", $"{op}: {value} is not a value of {type}: {FilterOperators.Expecting(type)}");
         }
     }
 

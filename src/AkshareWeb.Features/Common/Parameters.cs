@@ -148,6 +148,9 @@ public sealed partial class ParameterBinder(MarketTime market)
         if (refuseUnsafe)
         {
             errors.AddRange(AkToolsArguments.Problems(bound, prefix).Where(p => errors.All(e => e.Field != p.Field)));
+            // A window that ends before it starts asks AKShare for nothing and "completes" with 0 rows: the request's
+            // mistake. A stored task's run (refuseUnsafe false) keeps its trace and runs as it was saved.
+            errors.AddRange(DateWindows.Reversed(definitions, bound, prefix).Where(p => errors.All(e => e.Field != p.Field)));
         }
 
         if (errors.Count > 0)

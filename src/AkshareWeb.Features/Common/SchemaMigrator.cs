@@ -15,7 +15,16 @@ public sealed partial class SchemaMigrator(Database database, TimeProvider time,
 {
     private const string LockName = "akshareweb.schema";
 
-    public async Task MigrateAsync(CancellationToken ct)
+    /// <summary>
+    /// Applies what is missing. On a Galera cluster each script's DDL runs in total order on every node; a node lost
+    /// under it, or a conflict, repeats the migration from the start on a new connection (<see cref="Failover"/>):
+    /// the applied versions are read again, and a script whose answer was lost is run again, which its IF NOT
+    /// EXISTS allows. The lock is taken again with it (it does not outlive its connection), and since a lock is a
+    /// node's own, the bookkeeping row of a version another instance recorded meanwhile on another node is no error.
+    /// </summary>
+    public Task MigrateAsync(CancellationToken ct) => database.RetryAsync(MigrateOnceAsync, ct, logger, "The schema migration");
+
+    private async Task MigrateOnceAsync(CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         var acquired = await connection.ExecuteScalarAsync<int?>(
@@ -48,14 +57,21 @@ public sealed partial class SchemaMigrator(Database database, TimeProvider time,
                 logger.LogInformation("Applying schema migration {Version} {Name}", version, name);
                 await connection.ExecuteAsync(new CommandDefinition(sql, commandTimeout: 600, cancellationToken: ct));
                 await connection.ExecuteAsync(new CommandDefinition(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)",
+                    "INSERT IGNORE INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @now)",
                     new { version, name, now = time.GetUtcNow().UtcDateTime }, cancellationToken: ct));
             }
         }
         finally
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "DO RELEASE_LOCK(@name)", new { name = LockName }, cancellationToken: CancellationToken.None));
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "DO RELEASE_LOCK(@name)", new { name = LockName }, cancellationToken: CancellationToken.None));
+            }
+            catch (Exception e) when (Failover.IsUnavailable(e))
+            {
+                // Gone with its session.
+            }
         }
     }
 

@@ -54,7 +54,7 @@ public static class DownloadData
             var script = scriptJson is null ? null : DataScriptLibrary.Deserialize(scriptJson);
             var definitions = WithScriptRoles(catalogued, script);
             var extraColumns = script?.ExtraColumns ?? new Dictionary<string, string>();
-            var (parameters, parted) = await sources.BindAsync(definitions, command.Parameters, script?.WriteMode ?? WriteModes.Append, extraColumns, ct);
+            var (parameters, parted) = await sources.BindAsync(definitions, command.Parameters, table, script?.WriteMode ?? WriteModes.Append, extraColumns, ct);
 
             var plan = new ExecutionPlan(row.Name, parameters, table,
                 script?.WriteMode ?? WriteModes.Append,

@@ -12,8 +12,10 @@ namespace AkshareWeb.Features.Executions;
 /// </summary>
 public sealed class ExecutionJob(
     ExecutionStore store, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
-    RunNotices notices, TimeProvider time, ILogger<ExecutionJob> logger)
+    RunNotices notices, TimeProvider time, ILogger<ExecutionJob> logger, Database database)
 {
+    private readonly TimeSpan patience = database.Patience;
+
     /// <summary>After a pause: false when the run was cancelled meanwhile (or another worker took it).</summary>
     private async Task<bool> StillWaitingAsync(string executionId, CancellationToken ct)
     {
@@ -30,10 +32,21 @@ public sealed class ExecutionJob(
     [AutomaticRetry(Attempts = 0)]
     public Task RunAdhocAsync(string executionId, CancellationToken ct) => RunExecutionAsync(executionId, useSlot: false, ct);
 
+    /// <summary>
+    /// A lost database node (or certification) on the way to the run or after it (the slot, the claim, the retry the
+    /// task asks for) repeats the whole, on new connections (<see cref="Failover"/>): Hangfire's own retries are off,
+    /// and a run left pending without its job would never run. The claim lets the run run once however often this
+    /// is repeated, and a slot's lock is taken again each time: a lock does not outlive its connection.
+    /// </summary>
     private async Task RunExecutionAsync(string executionId, bool useSlot, CancellationToken ct)
     {
         // Every line logged for this run, here, in the runner and in what they call, names the execution.
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["ExecutionId"] = executionId });
+        await Failover.RetryAsync(token => RunOnceAsync(executionId, useSlot, token), patience, ct, logger: logger, what: $"Running execution {executionId}");
+    }
+
+    private async Task RunOnceAsync(string executionId, bool useSlot, CancellationToken ct)
+    {
         while (true)
         {
             ExecutionSlots.Slot? slot = null;

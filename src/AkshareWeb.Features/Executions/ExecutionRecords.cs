@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -6,14 +8,16 @@ namespace AkshareWeb.Features.Executions;
 /// An execution as the API shows it. A parted run also shows, read from the database when asked (so whichever
 /// instances run its parts): <c>parts_running</c>, <c>parts_waiting</c> (pending, not started yet) and
 /// <c>calls_per_second</c>, its AKTools calls, tries included, of the last 60 seconds divided by 60. All three are
-/// null for a run without parts.
+/// null for a run without parts. <c>parameters</c> are the run's values with each sourced one as it was given (a list,
+/// a table's column, since_last); <c>part_values</c>, for a run with sources, is where each part's own values are,
+/// a since_last date as it resolved.
 /// </summary>
 public sealed record ExecutionView(
     string ExecutionId, long? TaskId, string? ScriptId, string InterfaceName, string TargetTable, string Status, string TriggeredBy,
     JsonElement? Parameters, DateTime CreatedAt, DateTime? StartTime, DateTime? EndTime, double? ExecutionTime, int Progress,
     long? RowsFetched, long? RowsBefore, long? RowsAfter, long? RowsAffected, long? RowsInserted, long? RowsUpdated,
     JsonElement? Result, string? ErrorMessage, int RetryCount, string? RetryOf, int? PartsTotal, int? PartsDone, int? PartsFailed,
-    int? PartsRunning, int? PartsWaiting, double? CallsPerSecond);
+    int? PartsRunning, int? PartsWaiting, double? CallsPerSecond, string? PartValues);
 
 public static class ExecutionStatuses
 {
@@ -36,12 +40,42 @@ public static class ExecutionRecords
         string? Parameters, DateTime CreatedAt, DateTime? StartTime, DateTime? EndTime, double? ExecutionTime, int Progress,
         long? RowsFetched, long? RowsBefore, long? RowsAfter, long? RowsAffected, long? RowsInserted, long? RowsUpdated,
         string? Result, string? ErrorMessage, int RetryCount, string? RetryOf, long? UserId, int? PartsTotal, int? PartsDone, int? PartsFailed,
-        long? PartsRunning, long? PartsWaiting, long? CallsLastMinute)
+        long? PartsRunning, long? PartsWaiting, long? CallsLastMinute, string? Sources)
     {
         public ExecutionView ToView() => new(ExecutionId, TaskId, ScriptId, InterfaceName, TargetTable, Status, TriggeredBy,
-            Json(Parameters), CreatedAt, StartTime, EndTime, ExecutionTime, Progress, RowsFetched, RowsBefore, RowsAfter,
+            Given(Parameters, Sources), CreatedAt, StartTime, EndTime, ExecutionTime, Progress, RowsFetched, RowsBefore, RowsAfter,
             RowsAffected, RowsInserted, RowsUpdated, Json(Result), ErrorMessage, RetryCount, RetryOf, PartsTotal, PartsDone, PartsFailed,
-            (int?)PartsRunning, (int?)PartsWaiting, CallsLastMinute is { } calls ? Math.Round(calls / (double)RateWindowSeconds, 2) : null);
+            (int?)PartsRunning, (int?)PartsWaiting, CallsLastMinute is { } calls ? Math.Round(calls / (double)RateWindowSeconds, 2) : null,
+            Sources is null ? null : $"/api/executions/{ExecutionId}/parts");
+
+        /// <summary>The values with each source as the request gave it; what the plan fixed besides (the date's format,
+        /// the key columns matched) is the engine's, not the caller's.</summary>
+        private static JsonElement? Given(string? parameters, string? sources)
+        {
+            if (sources is null) return Json(parameters);
+            var given = (parameters is null ? null : JsonNode.Parse(parameters) as JsonObject) ?? [];
+            foreach (var (name, source) in ParameterSource.Deserialize(sources))
+            {
+                var shown = new JsonObject();
+                if (source.Values is { } values) shown["values"] = new JsonArray([.. values.Select(v => JsonValue.Create(v))]);
+                if (source.FromTable is { } table)
+                {
+                    shown["from_table"] = table;
+                    shown["column"] = source.Column;
+                    if (source.Filter is { Count: > 0 } filter) shown["filter"] = JsonSerializer.SerializeToNode(filter);
+                }
+
+                if (source.SinceLast is { } column)
+                {
+                    shown["since_last"] = column;
+                    shown["overlap_days"] = source.OverlapDays;
+                }
+
+                given[name] = shown;
+            }
+
+            return JsonSerializer.SerializeToElement(given);
+        }
 
         /// <summary>The window of calls_per_second, in seconds.</summary>
         public const int RateWindowSeconds = 60;

@@ -38,14 +38,19 @@ public sealed partial class ExecutionRunner(
     {
         try
         {
-            await using var connection = await database.OpenAsync(ct);
-            return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
+            // A lost node is waited out like any unit of work (Failover) ...
+            return await database.RetryAsync(async token =>
+            {
+                await using var connection = await database.OpenAsync(token);
+                return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                    "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: token));
+            }, ct);
         }
         catch (Exception e) when (Database.IsOutage(e))
         {
-            // Thrown from here it would leave the claimed run 'running' for the watchdog to guess about; a broken
-            // script's call fails at AKTools with its own reason, and the write meets the same database as this look.
+            // ... and a database gone for longer does not fail the run here: thrown from here it would leave the claimed
+            // run 'running' for the watchdog to guess about; a broken script's call fails at AKTools with its own reason,
+            // and the write meets the same database as this look.
             return null;
         }
     }
@@ -162,14 +167,18 @@ public sealed partial class ExecutionRunner(
 
             single.RowsAfter = await write.FinishAsync(run.Token);
             progress.Inserted -= write.DuplicatesRemoved;
-            await using var registry = await database.OpenAsync(ct);
-            await RegisterTableAsync(registry, plan, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, ct);
+            await database.RetryAsync(async token =>
+            {
+                await using var registry = await database.OpenAsync(token);
+                await RegisterTableAsync(registry, plan, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, token);
+            }, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || run.IsCancellationRequested)
         {
             var stop = cancelled ? RunStop.Cancelled : ct.IsCancellationRequested ? RunStop.ServiceStopping : RunStop.TimedOut;
             var failure = RunFailures.Of(e, stop, timeout);
             if (failure.Unexpected) logger.LogError(e, "Execution {ExecutionId} failed unexpectedly", single.ExecutionId);
+            else if (e is MySqlException) logger.LogWarning(e, "Execution {ExecutionId} failed in the database", single.ExecutionId);
             (single.Status, single.Error) = (failure.Status, failure.Message);
         }
         finally

@@ -19,7 +19,8 @@ public static class PartStatuses
 public sealed record PartRow(long Id, int PartNo, string Parameters, int Tries);
 
 /// <summary>How the parts of a run stand; Recent counts those that ended since the time asked about.</summary>
-public sealed record PartCounts(long Total, long Done, long Failed, long Pending, long Running, long Cancelled, long Recent, long Fetched, long Written)
+public sealed record PartCounts(
+    long Total, long Done, long Failed, long Pending, long Running, long Cancelled, long Recent, long Fetched, long Written, long Inserted, long Updated)
 {
     /// <summary>The share of parts that have ended, failed ones included (they are done with, until a retry).</summary>
     public int Progress => Total == 0 ? 0 : (int)Math.Min(100, 100 * (Done + Failed + Cancelled) / Total);
@@ -41,7 +42,8 @@ public sealed partial class ExecutionStore
         SELECT COUNT(*) AS Total, CAST(COALESCE(SUM(status = 'completed'), 0) AS SIGNED) AS Done, CAST(COALESCE(SUM(status = 'failed'), 0) AS SIGNED) AS Failed,
           CAST(COALESCE(SUM(status = 'pending'), 0) AS SIGNED) AS Pending, CAST(COALESCE(SUM(status = 'running'), 0) AS SIGNED) AS Running,
           CAST(COALESCE(SUM(status = 'cancelled'), 0) AS SIGNED) AS Cancelled, CAST(COALESCE(SUM(end_time >= @recent), 0) AS SIGNED) AS Recent,
-          CAST(COALESCE(SUM(rows_fetched), 0) AS SIGNED) AS Fetched, CAST(COALESCE(SUM(rows_written), 0) AS SIGNED) AS Written
+          CAST(COALESCE(SUM(rows_fetched), 0) AS SIGNED) AS Fetched, CAST(COALESCE(SUM(rows_written), 0) AS SIGNED) AS Written,
+          CAST(COALESCE(SUM(rows_inserted), 0) AS SIGNED) AS Inserted, CAST(COALESCE(SUM(rows_updated), 0) AS SIGNED) AS Updated
         FROM execution_parts WHERE execution_id = @executionId
         """;
 
@@ -151,8 +153,9 @@ public sealed partial class ExecutionStore
 
     /// <summary>How the part ended; back to pending (not a try) when the service stopped under it. Only the
     /// worker holding the part records it: a part the watchdog gave to someone else is theirs now.</summary>
-    public Task RecordPartAsync(long partId, string worker, string status, int tries, long fetched, long written, string? error) => RunAsync("""
+    public Task RecordPartAsync(long partId, string worker, string status, int tries, long fetched, long inserted, long updated, string? error) => RunAsync("""
         UPDATE execution_parts SET status = @status, tries = tries + @tries, rows_fetched = @fetched, rows_written = @written,
+          rows_inserted = @inserted, rows_updated = @updated,
           error_message = @error, end_time = @end, heartbeat_at = @end
         WHERE id = @partId AND worker = @worker AND status = 'running'
         """, new
@@ -160,7 +163,9 @@ public sealed partial class ExecutionStore
         status,
         tries = status == PartStatuses.Pending ? 0 : Math.Max(1, tries),
         fetched,
-        written,
+        written = inserted + updated,
+        inserted,
+        updated,
         error,
         end = status == PartStatuses.Pending ? (DateTime?)null : time.GetUtcNow().UtcDateTime,
         partId,
@@ -239,6 +244,7 @@ public sealed partial class ExecutionStore
         var ended = await RunAsync("""
             UPDATE executions SET status = @status, end_time = @end, execution_time = TIMESTAMPDIFF(MICROSECOND, start_time, @end) / 1e6,
               progress = @progress, rows_fetched = @fetched, rows_after = @rowsAfter, rows_affected = @written,
+              rows_inserted = @inserted, rows_updated = @updated,
               parts_total = @total, parts_done = @done, parts_failed = @failed, result = @result, error_message = @error, heartbeat_at = @end
             WHERE execution_id = @executionId AND status = 'running'
             """, new
@@ -249,6 +255,8 @@ public sealed partial class ExecutionStore
             fetched = counts?.Fetched ?? 0,
             rowsAfter,
             written = counts?.Written ?? 0,
+            inserted = counts?.Inserted ?? 0,
+            updated = counts?.Updated ?? 0,
             total = counts?.Total ?? 0,
             done = counts?.Done ?? 0,
             failed = counts?.Failed ?? 0,

@@ -36,7 +36,8 @@ public sealed partial class ExecutionStore
         CASE WHEN parts_total IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM execution_parts p
           WHERE p.execution_id = executions.execution_id AND p.status = 'pending') END AS PartsWaiting,
         CASE WHEN parts_total IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM execution_calls c
-          WHERE c.execution_id = executions.execution_id AND c.called_at >= UTC_TIMESTAMP(6) - INTERVAL 60 SECOND) END AS CallsLastMinute
+          WHERE c.execution_id = executions.execution_id AND c.called_at >= UTC_TIMESTAMP(6) - INTERVAL 60 SECOND) END AS CallsLastMinute,
+        CAST(parameter_sources AS CHAR) AS Sources
         """;
 
     /// <summary>The visibility filter for a caller, as SQL over the alias-free executions table (parameter @callerId).</summary>

@@ -86,6 +86,15 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
         }
     }
 
+    /// <summary>The run made under <paramref name="scheduleKey"/> while it is still pending; null otherwise.</summary>
+    public async Task<string?> PendingByScheduleKeyAsync(string scheduleKey, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT execution_id FROM executions WHERE schedule_key = @scheduleKey AND status = @pending",
+            new { scheduleKey, pending = ExecutionStatuses.Pending }, cancellationToken: ct));
+    }
+
     /// <summary>A claim's answer: the plan when claimed; <see cref="Full"/> when max_concurrent_tasks runs are
     /// recorded as running already (the run stays pending); neither when it was not pending.</summary>
     public readonly record struct Claim(ExecutionPlan? Plan, bool Full);

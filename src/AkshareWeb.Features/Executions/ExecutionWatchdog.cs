@@ -45,7 +45,7 @@ public sealed class ExecutionWatchdog(
 
                 await notices.InstanceLostAsync(dead, stoppingToken);
             }
-            catch (Exception e) when (Database.IsOutage(e) && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
             {
                 if (!failing) logger.LogWarning(e, "The execution watchdog could not check for dead runs; it waits a stale period after the database answers again");
                 failing = true;

@@ -26,14 +26,14 @@ public sealed partial class PartedRunner
         {
             foreach (var (name, source) in plan.Sources!.Where(s => s.Value.SinceLast is not null))
             {
-                if (await sources.SinceLastAsync(source, plan.TargetTable, values, partRun.Token) is { } since)
+                if (await database.RetryAsync(token => sources.SinceLastAsync(source, plan.TargetTable, values, token), partRun.Token) is { } since)
                 {
                     values[name] = since;
                     own[name] = since;
                 }
             }
 
-            if (own.Count > 0) await store.SavePartParametersAsync(part.Id, own, partRun.Token);
+            if (own.Count > 0) await database.RetryAsync(token => store.SavePartParametersAsync(part.Id, own, token), partRun.Token);
 
             // A value read from a table reaches here unchecked: FetchAsync holds it to AKTools' rule like any other, so
             // the part fails with the reason before any call or rate turn.
@@ -92,14 +92,23 @@ public sealed partial class PartedRunner
         {
             (status, error) = (PartStatuses.Failed, e.Message);
         }
+        catch (Exception e) when (Failover.IsUnavailable(e))
+        {
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} lost its database node", part.Id, state.ExecutionId);
+            (status, error) = (PartStatuses.Failed, "the database stopped answering during the part");
+        }
         catch (MySqlException e)
         {
-            (status, error) = (PartStatuses.Failed, $"database error {e.Number}: {e.Message}");
+            // The server's text names tables, columns and internals: the log keeps it, the part says what happened.
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} failed in the database: MySQL error {Number}: {Message}",
+                part.Id, state.ExecutionId, e.Number, e.Message);
+            (status, error) = (PartStatuses.Failed, RunFailures.DatabaseCause(e));
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
             // A connection the network reset surfaces bare: the part failed, as with any other database failure.
-            (status, error) = (PartStatuses.Failed, $"the database stopped answering during the part: {e.Message}");
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} lost the database", part.Id, state.ExecutionId);
+            (status, error) = (PartStatuses.Failed, "the database stopped answering during the part");
         }
         catch (InvalidOperationException e)
         {
@@ -107,7 +116,8 @@ public sealed partial class PartedRunner
         }
 
         Interlocked.Add(ref state.Written, inserted + updated);
-        await store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted + updated, error);
+        // Recorded whatever the database did meanwhile: a part left 'running' by a live instance waits for the watchdog.
+        await database.RetryAsync(token => store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted, updated, error), CancellationToken.None);
 
         state.Running.TryRemove(part.Id, out _);
     }

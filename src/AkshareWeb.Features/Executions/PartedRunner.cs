@@ -81,7 +81,7 @@ public sealed partial class PartedRunner(
                 return false;
             }
 
-            return await TryFinishAsync(state);
+            return await database.RetryAsync(_ => TryFinishAsync(state), CancellationToken.None);
         }
         finally
         {
@@ -125,7 +125,7 @@ public sealed partial class PartedRunner(
         {
             while (!ct.IsCancellationRequested)
             {
-                var claim = await store.ClaimPartAsync(state.ExecutionId, participations.Worker, state.Concurrency, state.Running.Count, ct);
+                var claim = await database.RetryAsync(token => store.ClaimPartAsync(state.ExecutionId, participations.Worker, state.Concurrency, state.Running.Count, token), ct);
                 state.Cancelled |= claim.CancelRequested;
                 if (claim.Kind is PartClaimKind.None or PartClaimKind.Stopped) break;
                 if (claim.Kind == PartClaimKind.Busy)
@@ -141,7 +141,7 @@ public sealed partial class PartedRunner(
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (Database.IsOutage(e) || e is InvalidOperationException)
+        catch (Exception e) when (Database.IsOutage(e) || e is InvalidOperationException || Failover.IsUnavailable(e))
         {
             logger.LogWarning(e, "A worker of parted execution {ExecutionId} stopped", state.ExecutionId);
         }
@@ -170,8 +170,10 @@ public sealed partial class PartedRunner(
                         await run.CancelAsync();
                     }
                 }
-                catch (Exception e) when (Database.IsOutage(e) && !stop.IsCancellationRequested)
+                catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e)) && !stop.IsCancellationRequested)
                 {
+                    // The beats resume with the database (another node of it, after a failover); parts this instance
+                    // runs must not look abandoned meanwhile for longer than the outage.
                     if (!failing) logger.LogWarning(e, "Heartbeat of parted execution {ExecutionId} failed; retrying every second", state.ExecutionId);
                     failing = true;
                 }

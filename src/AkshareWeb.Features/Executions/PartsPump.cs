@@ -35,7 +35,7 @@ public sealed class PartsPump(
                         joined.Add(JoinAsync(executionId, timeoutSeconds, stoppingToken));
                     }
                 }
-                catch (Exception e) when (Database.IsOutage(e) && !stoppingToken.IsCancellationRequested)
+                catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
                 {
                     logger.LogWarning(e, "Looking for parted runs to join failed");
                 }
@@ -73,7 +73,7 @@ public sealed class PartsPump(
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (Database.IsOutage(e) || e is InvalidOperationException)
+        catch (Exception e) when (Database.IsOutage(e) || e is InvalidOperationException || Failover.IsUnavailable(e))
         {
             logger.LogWarning(e, "Taking part in execution {ExecutionId} failed", executionId);
         }

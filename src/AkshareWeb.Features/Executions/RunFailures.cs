@@ -41,9 +41,24 @@ public static class RunFailures
         _ => new(ExecutionStatuses.Failed, $"internal error: {error.Message}", Unexpected: true),
     };
 
-    /// <summary>A database failure in words: a lost connection says so, an SQL error keeps its number.</summary>
+    /// <summary>
+    /// A database failure in words a user can act on, with MySQL's number to look up; the server's own text (table and
+    /// column names, SQL, internals) is for the log, which the runner writes with the exception.
+    /// </summary>
     public static string DatabaseCause(MySqlException e) =>
-        e.ErrorCode is MySqlErrorCode.UnableToConnectToHost || e.InnerException is IOException or SocketException || e.Number == 0
-            ? $"the database stopped answering during the run: {e.Message}"
-            : $"database error {e.Number}: {e.Message}";
+        Common.Failover.IsUnavailable(e) || e.ErrorCode is MySqlErrorCode.UnableToConnectToHost || e.InnerException is IOException or SocketException || e.Number == 0
+            ? "the database stopped answering during the run"
+            : $"{DatabaseSentence(e.Number)} (MySQL error {e.Number}; the service's log has the server's message)";
+
+    private static string DatabaseSentence(int number) => number switch
+    {
+        1205 => "the table stayed locked by other work (a long export, another write) for too long",
+        1213 => "the write met another write on the same rows (a deadlock) and was undone",
+        1114 or 1021 or 28 => "the database has no room left for the table",
+        1264 or 1292 or 1366 or 1406 => "a value did not fit its column",
+        1054 or 1051 or 1146 => "the table or one of its columns was changed by other means while the run wrote",
+        1062 => "a row's key was already stored",
+        1044 or 1142 or 1227 => "the warehouse account lacks a privilege this write needs",
+        _ => "the database refused the write",
+    };
 }

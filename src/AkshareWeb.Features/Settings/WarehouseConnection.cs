@@ -137,7 +137,7 @@ public sealed class WarehouseConnectionWatcher(WarehouseConnection connection, T
             {
                 await connection.RefreshAsync(stoppingToken);
             }
-            catch (Exception e) when (Database.IsOutage(e) || e is System.Security.Cryptography.CryptographicException)
+            catch (Exception e) when (Database.IsOutage(e) || e is System.Security.Cryptography.CryptographicException || Failover.IsUnavailable(e))
             {
                 logger.LogWarning(e, "Could not read the stored warehouse connection");
             }

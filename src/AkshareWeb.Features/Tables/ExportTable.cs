@@ -27,7 +27,7 @@ public static class ExportTable
     {
         public required ManagedTables Tables { get; init; }
         public required WarehouseDatabase Warehouse { get; init; }
-        public required TimeProvider Time { get; init; }
+        public required MarketTime Market { get; init; }
     }
 
     /// <summary>
@@ -39,7 +39,7 @@ public static class ExportTable
     /// </summary>
     internal static async Task Endpoint(string tableName, [AsParameters] Parameters p, HttpContext context, [AsParameters] Services services)
     {
-        var (tables, warehouse, time) = (services.Tables, services.Warehouse, services.Time);
+        var (tables, warehouse, market) = (services.Tables, services.Warehouse, services.Market);
         var ct = context.RequestAborted;
         var format = (p.Format ?? "csv").ToLowerInvariant();
         if (format is not ("csv" or "excel" or "xlsx")) throw ApiError.Validation("format", "format must be csv or excel");
@@ -55,11 +55,12 @@ public static class ExportTable
         var sql = $"SELECT {ManagedTables.SelectList(columns)} FROM {ColumnNames.Quote(table)} t{where}{order}{limit}";
 
         var extension = format == "csv" ? "csv" : "xlsx";
-        var file = $"{table}_{time.GetUtcNow().UtcDateTime:yyyyMMdd}.{extension}";
+        // The market's day (Asia/Shanghai by default), the day the data is of: after 16:00 UTC it is already tomorrow there.
+        var file = $"{table}_{market.Today:yyyyMMdd}.{extension}";
         context.Response.Headers.ContentDisposition = $"attachment; filename=\"{file}\"; filename*=UTF-8''{Uri.EscapeDataString(file)}";
         context.Response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-        await using var connection = await warehouse.OpenAsync(ct);
+        await using var connection = (await warehouse.OpenForReadingAsync(ct)).Connection;
         await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, args, commandTimeout: 0, cancellationToken: ct));
         if (format == "csv")
         {
@@ -91,7 +92,7 @@ public static class ExportTable
         {
             ct.ThrowIfCancellationRequested();
             var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
-            for (var i = 0; i < shown.Count; i++) row[Neutralised(shown[i].OriginalName)] = Neutralised(GetTableData.Value(reader, i, shown[i].Type));
+            for (var i = 0; i < shown.Count; i++) row[Neutralised(shown[i].OriginalName)] = Neutralised(GetTableData.Value(reader, i, shown[i]));
             yield return row;
         }
     }
@@ -114,7 +115,7 @@ public static class ExportTable
             for (var i = 0; i < shown.Count; i++)
             {
                 if (i > 0) line.Append(',');
-                var value = GetTableData.Value(reader, i, shown[i].Type);
+                var value = GetTableData.Value(reader, i, shown[i]);
                 if (value is not null) Field(line, Convert.ToString(Neutralised(value), CultureInfo.InvariantCulture) ?? "");
             }
 

@@ -70,7 +70,14 @@ public static class GetTableData
     public sealed class Handler(ManagedTables tables, WarehouseDatabase warehouse, TableReadCache cache, TableWarmer warmer, SortIndexes sortIndexes)
         : IQueryHandler<Query, TableDataPage>
     {
-        public async ValueTask<TableDataPage> Handle(Query query, CancellationToken ct)
+        /// <summary>How long a page is read again after a conflict (a Galera node aborts reads of a table whose index
+        /// another node builds) or a lost connection, before the request gives up with a 503.</summary>
+        private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+        public async ValueTask<TableDataPage> Handle(Query query, CancellationToken ct) =>
+            await Failover.RetryAsync(token => ReadAsync(query, token), Patience, ct);
+
+        private async Task<TableDataPage> ReadAsync(Query query, CancellationToken ct)
         {
             var paging = query.Paging;
 
@@ -84,7 +91,11 @@ public static class GetTableData
             var direction = ManagedTables.Direction(query.SortOrder);
             var sortColumn = ManagedTables.SortColumn(query.SortBy, table.Columns);
 
-            await using var connection = await warehouse.OpenAsync(ct);
+            var reading = await warehouse.OpenForReadingAsync(ct);
+            await using var connection = reading.Connection;
+            // A read node's copy of warehouse_tables is not checked in the page's batch: the shape is trusted for its
+            // lifetime, as with a warehouse apart.
+            if (reading.OnReadNode) checkedShape = null;
             var plan = ManagedTables.Sort(sortColumn, direction, table.Columns, indexes);
             var filterSignature = ManagedTables.Signature(filters);
             var fingerprint = TableCursor.Fingerprint(table.Name, plan, filterSignature);
@@ -148,7 +159,7 @@ public static class GetTableData
                     }
 
                     var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
-                    for (var i = 0; i < shown.Count; i++) row[shown[i].Name] = Value(reader, i, shown[i].Type);
+                    for (var i = 0; i < shown.Count; i++) row[shown[i].Name] = Value(reader, i, shown[i]);
                     rows.Add(row);
                     if (rows.Count == paging.PageSize)
                     {
@@ -160,7 +171,7 @@ public static class GetTableData
             if (stale)
             {
                 await connection.DisposeAsync();
-                return await Handle(query, ct);
+                return await ReadAsync(query, ct);
             }
 
             var totalPages = total == 0 ? 0 : (int)Math.Min(int.MaxValue, (total + paging.PageSize - 1) / paging.PageSize);
@@ -189,14 +200,19 @@ public static class GetTableData
         }
     }
 
-    /// <summary>A value for JSON or CSV: DATE as yyyy-MM-dd, DATETIME in ISO 8601, the rest as MySQL gives it.</summary>
-    internal static object? Value(System.Data.Common.DbDataReader reader, int ordinal, string type)
+    /// <summary>
+    /// A value for JSON or CSV: DATE as yyyy-MM-dd, DATETIME in ISO 8601, the rest as MySQL gives it. _collected_at is
+    /// written in UTC, and says so with a Z as every other timestamp of the API; a collected DATETIME has no zone (it is
+    /// the source's, mostly market time) and is shown as it came.
+    /// </summary>
+    internal static object? Value(System.Data.Common.DbDataReader reader, int ordinal, TableColumn column)
     {
         if (reader.IsDBNull(ordinal)) return null;
         var value = reader.GetValue(ordinal);
         return value switch
         {
-            DateTime d when type == "DATE" => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            DateTime d when column.Type == "DATE" => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            DateTime d when column.Name == BookkeepingColumns.CollectedAt => d.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFF", CultureInfo.InvariantCulture) + "Z",
             DateTime d => d.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFF", CultureInfo.InvariantCulture),
             MySqlDecimal m => m.ToString(),
             _ => value,

@@ -205,13 +205,13 @@ public sealed class ManagedTables
             foreach (var value in values)
             {
                 if (value is null) continue;
-                if (!FilterOperators.Fits(column.Type, value))
+                if (FilterOperators.Canonical(column.Type, op, value) is not { } canonical)
                 {
-                    errors.Add(new FieldError(key, $"{value} is not a value of {column.Type}"));
+                    errors.Add(new FieldError(key, $"{value} is not a value of {column.Type}: {FilterOperators.Expecting(column.Type)}"));
                     continue;
                 }
 
-                filters.Add(new ColumnFilter(column, op, value));
+                filters.Add(new ColumnFilter(column, op, canonical));
             }
         }
 

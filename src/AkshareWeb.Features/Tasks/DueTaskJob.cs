@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.Logging;
+using MySqlConnector;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Tasks;
@@ -15,7 +16,18 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
     /// once jobs registered then still name it, and resolve to this class (Setup/Scheduling.cs).</summary>
     public const string FormerTypeName = "AkshareWeb.Features.Tasks.TaskTrigger";
 
+    /// <summary>
+    /// Fires the task's due time; a lost database node or certification repeats the fire whole on a new connection
+    /// (<see cref="Failover"/>). The schedule key keeps a repeat from making a second run, and a repeat after an
+    /// attempt that may have made the run (its answer lost) starts that run if it is still waiting without a job.
+    /// </summary>
     public async Task FireAsync(long taskId, CancellationToken ct)
+    {
+        var attempts = 0;
+        await database.RetryAsync(token => FireOnceAsync(taskId, resume: attempts++ > 0, token), ct, logger, $"Firing task {taskId}");
+    }
+
+    private async Task FireOnceAsync(long taskId, bool resume, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         var task = await TaskStore.FindAsync(connection, null, taskId, false, ct);
@@ -59,16 +71,22 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
                 // Skip due times missed while paused or down, but keep the grid: no drift, no burst of catch-up runs.
                 var interval = TimeSpan.FromSeconds(ScheduleRules.IntervalSeconds(task.ScheduleExpression));
                 var steps = (long)Math.Floor((now - nextDue) / interval) + 1;
-                var advanced = await connection.ExecuteAsync(new CommandDefinition(
-                    "UPDATE scheduled_tasks SET next_due_at = @next WHERE id = @id AND next_due_at = @nextDue",
-                    new { next = nextDue + (interval * steps), id = task.Id, nextDue }, cancellationToken: ct));
-                if (advanced == 0)
+                scheduleKey = $"{task.Id}@{nextDue:yyyy-MM-ddTHH:mm:ss.ffffff}";
+                // The run first, then the due time moves on: a fire cut off between the two (a database node lost)
+                // leaves the due time for the next tick, whose run the schedule key refuses; the other way round the
+                // due time would be gone without a run. A run refused for good (its script gone) moves it on too.
+                try
                 {
-                    return;
+                    await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
+                }
+                catch (Exception e) when (!Failover.IsTransient(e))
+                {
+                    await AdvanceAsync(connection, task.Id, nextDue, nextDue + (interval * steps), ct);
+                    throw;
                 }
 
-                scheduleKey = $"{task.Id}@{nextDue:yyyy-MM-ddTHH:mm:ss.ffffff}";
-                break;
+                await AdvanceAsync(connection, task.Id, nextDue, nextDue + (interval * steps), ct);
+                return;
 
             case ScheduleTypes.Once:
                 scheduleKey = $"{task.Id}@once:{task.ScheduleExpression}";
@@ -79,13 +97,13 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
                 return;
         }
 
-        var executionId = await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct);
-        if (executionId is not null)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE scheduled_tasks SET last_execution_at = @now WHERE id = @id", new { now, id = task.Id }, cancellationToken: ct));
-        }
+        // The launcher records the run as the task's last (last_execution_at), whoever started it.
+        await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
     }
+
+    private static Task AdvanceAsync(MySqlConnection connection, long taskId, DateTime due, DateTime next, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE scheduled_tasks SET next_due_at = @next WHERE id = @taskId AND next_due_at = @due", new { next, taskId, due }, cancellationToken: ct));
 
     private sealed record OwnerAccount(bool IsActive, string Role);
 }

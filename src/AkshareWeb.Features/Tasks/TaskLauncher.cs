@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dapper;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
@@ -11,7 +12,8 @@ namespace AkshareWeb.Features.Tasks;
 /// owner gave; defaults and relative dates ("today-30d") are resolved at each run, so a daily task asks for
 /// each day's window.
 /// </summary>
-public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher)
+public sealed class TaskLauncher(
+    DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, Database database, TimeProvider time)
 {
     /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
     public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)
@@ -28,7 +30,7 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
         }
 
         // A value may be a source of values (a list, a table's column, since_last): checked here, expanded at each run.
-        await sources.BindAsync(f.Script.Parameters, parameters, f.Script.WriteMode, f.Script.ExtraColumns, ct);
+        await sources.BindAsync(f.Script.Parameters, parameters, f.Script.TargetTable, f.Script.WriteMode, f.Script.ExtraColumns, ct);
         return parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
     }
 
@@ -38,7 +40,10 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
     /// for a request decides whether they may, and the run is theirs. Null only for the schedule of a task whose
     /// owner is gone: its run belongs to no user, as before.
     /// </summary>
-    public async Task<string?> StartAsync(TaskRow task, Caller? caller, string triggeredBy, string? scheduleKey, CancellationToken ct)
+    /// <param name="resume">A repeat of a start whose answer was lost (<see cref="Failover"/>): a run the first attempt
+    /// made under this schedule key and that still waits is started, its job having perhaps never been made (a
+    /// second job of one run finds it claimed and does nothing).</param>
+    public async Task<string?> StartAsync(TaskRow task, Caller? caller, string triggeredBy, string? scheduleKey, CancellationToken ct, bool resume = false)
     {
         if (caller is { } acting) TaskStore.Visible(task, acting);
         var (script, _) = await scripts.FindAsync(task.ScriptId, ct)
@@ -48,14 +53,25 @@ public sealed class TaskLauncher(DataScriptLibrary scripts, ParameterBinder bind
         // with the reason and never calls AKTools; a 422 here would leave a scheduled run without a trace. For the same
         // reason a table source that grew past the part cap is not counted here: the run counts when it reads it, and fails.
         var (parameters, parted) = await sources.BindAsync(
-            script.Parameters, stored.RootElement.Clone(), script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false, countParts: false);
+            script.Parameters, stored.RootElement.Clone(), script.TargetTable, script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false, countParts: false);
         var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
             PartSources.ExtraColumns(binder, script.ExtraColumns, parameters, parted), triggeredBy, task.Id, script.Id, caller?.Id,
             script.Name, script.Category, scheduleKey, script.DatedColumns, parted.Count > 0 ? parted : null, task.Concurrency);
         var executionId = await executions.CreateAsync(plan, ct);
         if (executionId is not null)
         {
+            // Whoever started it (the schedule, /execute): the task's last run is this one, as its last_status says.
+            await using (var connection = await database.OpenAsync(ct))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE scheduled_tasks SET last_execution_at = @now WHERE id = @id", new { now = time.GetUtcNow().UtcDateTime, id = task.Id }, cancellationToken: ct));
+            }
+
             dispatcher.Dispatch(executionId);
+        }
+        else if (resume && scheduleKey is not null && await executions.PendingByScheduleKeyAsync(scheduleKey, ct) is { } waiting)
+        {
+            dispatcher.Dispatch(waiting);
         }
 
         return executionId;

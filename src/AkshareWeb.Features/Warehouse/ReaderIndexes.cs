@@ -17,28 +17,48 @@ public static class ReaderIndexes
     /// <para>An online build still needs the table to itself for a moment at its start and end, and queries that
     /// arrive meanwhile wait behind it; <paramref name="lockWaitSeconds"/> bounds that wait (behind a long export,
     /// say), after which the build fails rather than hold the readers up.</para>
+    /// <para>On a Galera cluster the ALTER runs in total order on every node, and a lost node or a conflict with it
+    /// repeats the build whole on a new connection (<see cref="Failover"/>), lock included: an index an attempt
+    /// whose answer was lost did build is then found there.</para>
     /// </summary>
     public static async Task<bool> BuildAsync(WarehouseDatabase warehouse, string table, IReadOnlyList<ReaderIndex> indexes, CancellationToken ct, int? lockWaitSeconds = null)
     {
         if (indexes.Count == 0 || !TableNames.IsWarehouseTable(table)) return false;
-        await using var connection = await warehouse.OpenAsync(ct);
-        if (!await TableLock.TryTakeAsync(connection, table, ct)) return false;
+        var altered = false;
+        return await Failover.RetryAsync(async token =>
+        {
+            await using var connection = await warehouse.OpenAsync(token);
+            if (!await TableLock.TryTakeAsync(connection, table, token)) return false;
+            try
+            {
+                var present = await NamesAsync(connection, table, token);
+                var definitions = indexes.Where(i => !present.Contains(i.Name)).Select(i => $"ADD KEY {ColumnNames.Quote(i.Name)} ({ColumnNames.Quote(i.Column)})").ToList();
+                if (definitions.Count == 0) return altered;
+                if (lockWaitSeconds is { } seconds)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition("SET SESSION lock_wait_timeout = @seconds", new { seconds }, cancellationToken: token));
+                }
+
+                altered = true;
+                await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {ColumnNames.Quote(table)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: token));
+                return true;
+            }
+            finally
+            {
+                await ReleaseQuietlyAsync(connection, table);
+            }
+        }, warehouse.Patience, ct);
+    }
+
+    private static async Task ReleaseQuietlyAsync(MySqlConnection connection, string table)
+    {
         try
         {
-            var present = await NamesAsync(connection, table, ct);
-            var definitions = indexes.Where(i => !present.Contains(i.Name)).Select(i => $"ADD KEY {ColumnNames.Quote(i.Name)} ({ColumnNames.Quote(i.Column)})").ToList();
-            if (definitions.Count == 0) return false;
-            if (lockWaitSeconds is { } seconds)
-            {
-                await connection.ExecuteAsync(new CommandDefinition("SET SESSION lock_wait_timeout = @seconds", new { seconds }, cancellationToken: ct));
-            }
-
-            await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {ColumnNames.Quote(table)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
-            return true;
-        }
-        finally
-        {
             await TableLock.ReleaseAsync(connection, table);
+        }
+        catch (Exception e) when (Failover.IsUnavailable(e))
+        {
+            // The session is gone, and its lock with it.
         }
     }
 

@@ -16,6 +16,8 @@ public sealed class OutageApp : AkshareWeb.Tests.Parts.PartsApp
         Set("Scheduler:StaleExecutionSeconds", "2");
         Set("Scheduler:WatchdogIntervalSeconds", "0.5");
         Set("Scheduler:InstanceTimeoutSeconds", "30");
+        // Outages here outlast what a run waits for a failover, so a run that loses the database ends with its cause.
+        Set("Failover:PatienceSeconds", "1");
         // The fake AKTools of these tests answers when the test gives the database back, not after a fixed time: the
         // call must outlast the steps before, on a loaded machine too.
         Set("AkTools:TimeoutSeconds", "60");

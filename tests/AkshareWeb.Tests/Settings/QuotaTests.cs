@@ -62,6 +62,9 @@ public sealed class QuotaTests(QuotaApp app) : IClassFixture<QuotaApp>
         // A script test is ad-hoc work too.
         var test = await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { symbol = "000004" } });
         AssertNamesQuota(await test.ExpectAsync(429, -1), "user_max_running_jobs", 2);
+        // The quota comes before the parameters' sources are read and expanded (a table that does not exist would be a 422).
+        var sourced = await client.PostAsJsonAsync("/api/scripts/stock_zh_a_hist/test", new { parameters = new { symbol = new { from_table = "ak_nowhere", column = "code" } } });
+        AssertNamesQuota(await sourced.ExpectAsync(429, -1), "user_max_running_jobs", 2);
 
         // Another user, and the admin, are not affected.
         var (other, _, _) = await app.NewUserAsync();

@@ -53,8 +53,7 @@ public sealed partial class WarehouseWriter
                 await LockAsync(ct);
                 try
                 {
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        $"ALTER TABLE {ColumnNames.Quote(target.Table)} DROP INDEX ux_row_key, DROP COLUMN _row_key", commandTimeout: 0, cancellationToken: ct));
+                    await BoundedDdl.ExecuteAsync(connection, target.Table, $"ALTER TABLE {ColumnNames.Quote(target.Table)} DROP INDEX ux_row_key, DROP COLUMN _row_key", ct);
                 }
                 finally
                 {

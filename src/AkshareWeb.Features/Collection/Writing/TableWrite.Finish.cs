@@ -9,8 +9,11 @@ public sealed partial class WarehouseWriter
     public sealed partial class TableWrite
     {
         /// <summary>Replace mode: swaps the new table in atomically (unless the table's <see cref="IReplacementCheck"/>
-        /// refuses the answer: the run then fails with its reason). The others: nothing to do.</summary>
-        public async Task<long> FinishAsync(CancellationToken ct)
+        /// refuses the answer: the run then fails with its reason). The others: nothing to do. Done again, whole,
+        /// after a lost connection or certification (<see cref="RepeatableAsync"/>).</summary>
+        public Task<long> FinishAsync(CancellationToken ct) => RepeatableAsync(FinishOnceAsync, ct);
+
+        private async Task<long> FinishOnceAsync(CancellationToken ct)
         {
             if (replacementCheck is not null && await replacementCheck.RefusalAsync(connection, shape.Exists ? target.Table : null, ct) is { } refusal)
             {
@@ -29,7 +32,8 @@ public sealed partial class WarehouseWriter
             }
 
             IReadOnlyList<BrowsingIndex> carried = [];
-            if (target.Destination.WriteMode == WriteModes.Replace && shape.Exists)
+            // (A replacement no longer there was swapped in by an attempt whose answer was lost.)
+            if (target.Destination.WriteMode == WriteModes.Replace && shape.Exists && await TableExistsAsync(target.Table, ct))
             {
                 // The swap changes the target itself: under its lock, as readers' index builds on it are.
                 await LockAsync(ct, target.Destination.Table);
@@ -56,7 +60,7 @@ public sealed partial class WarehouseWriter
             var fresh = ColumnNames.Quote(target.Table);
             if (!await TableExistsAsync(target.Destination.Table, ct))
             {
-                await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {fresh} TO {quoted}", cancellationToken: ct));
+                await BoundedDdl.ExecuteAsync(connection, target.Destination.Table, $"RENAME TABLE {fresh} TO {quoted}", ct);
                 return [];
             }
 
@@ -64,7 +68,8 @@ public sealed partial class WarehouseWriter
             var carried = (await ReaderIndexes.SortIndexesAsync(connection, target.Destination.Table, ct)).Select(i => new BrowsingIndex(i.Name, i.Column)).ToList();
             var old = ColumnNames.Quote(target.Table[..Math.Min(target.Table.Length, 55)] + "_old");
             await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE IF EXISTS {old}", cancellationToken: ct));
-            await connection.ExecuteAsync(new CommandDefinition($"RENAME TABLE {quoted} TO {old}, {fresh} TO {quoted}", cancellationToken: ct));
+            // Readers of the table (a long export) hold it open: the swap waits a few seconds at a time, letting them through.
+            await BoundedDdl.ExecuteAsync(connection, target.Destination.Table, $"RENAME TABLE {quoted} TO {old}, {fresh} TO {quoted}", ct);
             await connection.ExecuteAsync(new CommandDefinition($"DROP TABLE {old}", cancellationToken: ct));
             return carried;
         }

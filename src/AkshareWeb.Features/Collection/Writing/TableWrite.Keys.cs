@@ -23,7 +23,7 @@ public sealed partial class WarehouseWriter
             var quoted = ColumnNames.Quote(target.Table);
             if (keyIndex.Rekey)
             {
-                await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {quoted} DROP INDEX {IndexNames.NaturalKey}", commandTimeout: 0, cancellationToken: ct));
+                await BoundedDdl.ExecuteAsync(connection, target.Table, $"ALTER TABLE {quoted} DROP INDEX {IndexNames.NaturalKey}", ct);
                 KeyRebuilt = true;
                 keyIndex.Rekey = false;
             }
@@ -32,7 +32,7 @@ public sealed partial class WarehouseWriter
             {
                 try
                 {
-                    await connection.ExecuteAsync(new CommandDefinition($"ALTER TABLE {quoted} ADD UNIQUE KEY {IndexNames.NaturalKey} ({string.Join(", ", keys)})", commandTimeout: 0, cancellationToken: ct));
+                    await BoundedDdl.ExecuteAsync(connection, target.Table, $"ALTER TABLE {quoted} ADD UNIQUE KEY {IndexNames.NaturalKey} ({string.Join(", ", keys)})", ct);
                 }
                 catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyName && attempt <= 3)
                 {

@@ -106,8 +106,7 @@ public sealed partial class WarehouseWriter
 
             try
             {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    $"ALTER TABLE {ColumnNames.Quote(target.Table)} {string.Join(", ", definitions)}", commandTimeout: 0, cancellationToken: ct));
+                await BoundedDdl.ExecuteAsync(connection, target.Table, $"ALTER TABLE {ColumnNames.Quote(target.Table)} {string.Join(", ", definitions)}", ct);
                 ColumnsAdded += added;
                 ColumnsWidened += widened;
             }

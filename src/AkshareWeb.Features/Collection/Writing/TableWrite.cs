@@ -16,7 +16,9 @@ public sealed partial class WarehouseWriter
     /// </summary>
     public sealed partial class TableWrite : IAsyncDisposable
     {
-        private readonly MySqlConnection connection;
+        private MySqlConnection connection;
+        private readonly Func<CancellationToken, Task<MySqlConnection>> reconnect;
+        private readonly TimeSpan patience;
         private readonly TimeProvider time;
         private readonly WriteTarget target;
         private readonly TableShape shape = new();
@@ -26,10 +28,11 @@ public sealed partial class WarehouseWriter
         private readonly IReplacementCheck? replacementCheck;
         private readonly Func<WriteStep, Task>? checkpoint;
 
-        internal TableWrite(MySqlConnection connection, TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false,
+        internal TableWrite(MySqlConnection connection, Func<CancellationToken, Task<MySqlConnection>> reconnect, TimeSpan patience,
+            TableDestination destination, string executionId, TimeProvider time, bool useBulk, bool shared = false,
             IReplacementCheck? replacementCheck = null, Func<WriteStep, Task>? checkpoint = null)
         {
-            this.connection = connection;
+            (this.connection, this.reconnect, this.patience) = (connection, reconnect, patience);
             this.replacementCheck = replacementCheck;
             this.time = time;
             this.checkpoint = checkpoint;
@@ -84,12 +87,15 @@ public sealed partial class WarehouseWriter
 
         /// <summary>
         /// Writes one batch under the table's lock, held from the table's DDL (made or widened for the batch) to the
-        /// batch's last row: two writers of one table never change it while the other looks at it or writes.
+        /// batch's last row: two writers of one table never change it while the other looks at it or writes. A lost
+        /// connection or certification repeats it whole (<see cref="RepeatableAsync"/>).
         /// </summary>
-        public async Task<BatchResult> WriteAsync(PreparedBatch prepared, CancellationToken ct)
+        public Task<BatchResult> WriteAsync(PreparedBatch prepared, CancellationToken ct) =>
+            prepared.Batch.Count == 0 ? Task.FromResult<BatchResult>(default) : RepeatableAsync(token => WriteOnceAsync(prepared, token), ct);
+
+        private async Task<BatchResult> WriteOnceAsync(PreparedBatch prepared, CancellationToken ct)
         {
             var batch = prepared.Batch;
-            if (batch.Count == 0) return default;
             await LockAsync(ct);
             try
             {
@@ -144,7 +150,66 @@ public sealed partial class WarehouseWriter
             if (!await TableLock.TryTakeAsync(connection, table, ct)) throw new InvalidOperationException($"another run kept {table} locked for 10 minutes");
         }
 
-        private Task UnlockAsync(string? table = null) => TableLock.ReleaseAsync(connection, table ?? target.Table);
+        private async Task UnlockAsync(string? table = null)
+        {
+            try
+            {
+                await TableLock.ReleaseAsync(connection, table ?? target.Table);
+            }
+            catch (Exception e) when (Failover.IsUnavailable(e))
+            {
+                // The session is gone, and its lock with it; the step's own failure is the one to report.
+            }
+        }
+
+        /// <summary>
+        /// A step of the write (a batch, the end) that is done again, as a whole, when its connection broke (the node
+        /// it was on died: the next connection goes to another) or its transaction lost a conflict (1213, a Galera
+        /// certification failure): <see cref="Failover"/>. The table lock is taken again with it: a lock does not
+        /// survive its session, and nothing here assumes it did.
+        /// </summary>
+        private Task<T> RepeatableAsync<T>(Func<CancellationToken, Task<T>> step, CancellationToken ct) =>
+            Failover.RetryAsync(step, patience, ct, RecoverAsync);
+
+        /// <summary>
+        /// Before a step is done again: a new connection if the old one broke, and the table as it is now, since a
+        /// COMMIT whose answer was lost may or may not have happened and another writer's DDL may have run meanwhile.
+        /// Rows then go straight in only while the table is empty; otherwise by key, so a batch that did commit
+        /// is found again rather than loaded twice.
+        /// </summary>
+        private async Task RecoverAsync(Exception failure, CancellationToken ct)
+        {
+            if (Failover.IsUnavailable(failure))
+            {
+                try
+                {
+                    await connection.DisposeAsync();
+                }
+                catch (Exception e) when (Failover.IsUnavailable(e))
+                {
+                }
+
+                connection = await reconnect(ct);
+            }
+
+            // Under the table's lock, as every change of the shape is made (see StartAsync).
+            await LockAsync(ct);
+            try
+            {
+                shape.Columns.Clear();
+                shape.Exists = await TableExistsAsync(target.Table, ct);
+                path.StraightIn = true;
+                if (!shape.Exists) return;
+                await LoadColumnsAsync(ct);
+                Publish();
+                path.StraightIn = !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    $"SELECT EXISTS (SELECT 1 FROM {ColumnNames.Quote(target.Table)})", cancellationToken: ct));
+            }
+            finally
+            {
+                await UnlockAsync();
+            }
+        }
     }
 }
 

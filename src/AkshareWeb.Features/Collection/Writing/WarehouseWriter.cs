@@ -34,19 +34,23 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
             throw new InvalidOperationException($"target table {destination.Table} is not {TableNames.Rule}");
         }
 
-        var connection = await warehouse.OpenAsync(ct);
-        try
+        // Opened again, whole, after a lost node or certification (see TableWrite.RepeatableAsync).
+        return await Failover.RetryAsync(async token =>
         {
-            var check = destination.WriteMode == WriteModes.Replace ? checks.FirstOrDefault(c => c.Table == destination.Table) : null;
-            var write = new TableWrite(connection, destination, executionId, time, options.Value.UseBulkLoad, shared, check, Checkpoint);
-            await write.StartAsync(ct);
-            return write;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
+            var connection = await warehouse.OpenAsync(token);
+            try
+            {
+                var check = destination.WriteMode == WriteModes.Replace ? checks.FirstOrDefault(c => c.Table == destination.Table) : null;
+                var write = new TableWrite(connection, warehouse.OpenAsync, warehouse.Patience, destination, executionId, time, options.Value.UseBulkLoad, shared, check, Checkpoint);
+                await write.StartAsync(token);
+                return write;
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+        }, warehouse.Patience, ct);
     }
 
     /// <summary>Tests only: awaited at the steps of every write (<see cref="WriteStep"/>), so a test can hold one

@@ -71,7 +71,7 @@ public sealed class TableWarmer
             await cache.TotalAsync(countKey, managed.LastUpdatedAt, () => Task.FromResult(counted));
             if (counted >= Threshold) Warm(table);
         }
-        catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException)
+        catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException || Failover.IsUnavailable(e))
         {
             logger.LogDebug(e, "Checking {Table} for changes failed", table);
         }
@@ -83,7 +83,7 @@ public sealed class TableWarmer
         {
             await WarmAsync(table, ct);
         }
-        catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException)
+        catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException || Failover.IsUnavailable(e))
         {
             logger.LogWarning(e, "Warming {Table} for reading failed; its first deep pages will look positions up themselves", table);
         }
