@@ -13,6 +13,7 @@ declare module 'vue' {
   export interface GlobalComponents {
     AuthCard: typeof import('./src/components/AuthCard.vue')['default']
     ChannelDialog: typeof import('./src/components/ChannelDialog.vue')['default']
+    CoverageLink: typeof import('./src/components/CoverageLink.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
     ElButton: typeof import('element-plus/es')['ElButton']
     ElCheckbox: typeof import('element-plus/es')['ElCheckbox']
