@@ -179,6 +179,7 @@ public sealed partial class ExecutionRunner(
             var failure = RunFailures.Of(e, stop, timeout);
             if (failure.Unexpected) logger.LogError(e, "Execution {ExecutionId} failed unexpectedly", single.ExecutionId);
             else if (e is MySqlException) logger.LogWarning(e, "Execution {ExecutionId} failed in the database", single.ExecutionId);
+            else if (e is RowsRefusedException refused) logger.LogWarning("Execution {ExecutionId}: the database refused rows: {ServerText}", single.ExecutionId, refused.ServerText);
             (single.Status, single.Error) = (failure.Status, failure.Message);
         }
         finally

@@ -112,6 +112,11 @@ public sealed partial class PartedRunner
         }
         catch (InvalidOperationException e)
         {
+            if (e is RowsRefusedException refused)
+            {
+                logger.LogWarning("Part {PartId} of execution {ExecutionId}: the database refused rows: {ServerText}", part.Id, state.ExecutionId, refused.ServerText);
+            }
+
             (status, error) = (PartStatuses.Failed, e.Message);
         }
 

@@ -121,13 +121,21 @@ public sealed partial class WarehouseWriter
         private async Task FailOnWarningsAsync(long warnings, MySqlTransaction transaction, CancellationToken ct)
         {
             if (warnings == 0) return;
-            throw new InvalidOperationException($"the server changed values while loading into {target.Table}: {await WarningsAsync(transaction, ct)}");
+            throw await RefusedAsync("the database would have changed values to make them fit their columns", transaction, ct);
         }
 
-        private async Task<string> WarningsAsync(MySqlTransaction transaction, CancellationToken ct)
+        /// <summary>The failure of a load the server took only in part or bent: <paramref name="what"/> and the warnings'
+        /// numbers for the record, their text (which names the schema and its constraints) for the log.</summary>
+        private async Task<RowsRefusedException> RefusedAsync(string what, MySqlTransaction transaction, CancellationToken ct)
         {
-            var warnings = await connection.QueryAsync<(string Level, long Code, string Message)>(new CommandDefinition("SHOW WARNINGS LIMIT 3", transaction: transaction, cancellationToken: ct));
-            return string.Join("; ", warnings.Select(w => $"{w.Code} {w.Message}"));
+            var warnings = (await connection.QueryAsync<(string Level, long Code, string Message)>(
+                new CommandDefinition("SHOW WARNINGS LIMIT 3", transaction: transaction, cancellationToken: ct))).ToList();
+            var distinct = warnings.Select(w => w.Code).Distinct().ToList();
+            var codes = string.Join(", ", distinct);
+            var number = distinct.Count == 1 ? "warning" : "warnings";
+            return new RowsRefusedException(
+                $"{what} (MySQL {number} {codes}; the service's log has the server's message)",
+                $"{target.Table}: {string.Join("; ", warnings.Select(w => $"{w.Code} {w.Message}"))}");
         }
 
         private Task ExecuteAsync(string sql, MySqlTransaction transaction, CancellationToken ct) =>

@@ -68,7 +68,7 @@ public sealed partial class WarehouseWriter
                     (inserted, var warnings) = await LoadAsync(target.Table, fields, buffers.Fresh, rendered, null, ignore: true, transaction, ct);
                     if (inserted != buffers.Fresh.Count)
                     {
-                        throw new InvalidOperationException($"the server took {inserted} of {buffers.Fresh.Count} new rows into {target.Table}: {await WarningsAsync(transaction, ct)}");
+                        throw await RefusedAsync($"the database refused {buffers.Fresh.Count - inserted} of {buffers.Fresh.Count} new rows", transaction, ct);
                     }
 
                     await FailOnWarningsAsync(warnings, transaction, ct);
@@ -89,13 +89,29 @@ public sealed partial class WarehouseWriter
 
                 await transaction.CommitAsync(ct);
                 path.StraightIn = buffers.Found.Count == 0;
+                await DropScratchAsync(probe, stage);
                 return new BatchResult(inserted, buffers.Changed.Count);
             }
-            finally
+            catch
             {
-                await connection.ExecuteAsync(new CommandDefinition($"DROP TEMPORARY TABLE IF EXISTS {probe}, {stage}", cancellationToken: CancellationToken.None));
+                // Undone before the scratch tables go: a command outside the open transaction is refused, and that
+                // refusal took the place of the merge's own failure. Quietly, on a connection that may be gone: the
+                // failure to report (and to repeat the batch on, after a lost node) is the merge's.
+                try
+                {
+                    await transaction.RollbackAsync(CancellationToken.None);
+                    await DropScratchAsync(probe, stage);
+                }
+                catch (Exception cleanUp) when (cleanUp is MySqlException or InvalidOperationException or IOException or System.Net.Sockets.SocketException)
+                {
+                }
+
+                throw;
             }
         }
+
+        private Task DropScratchAsync(string probe, string stage) =>
+            connection.ExecuteAsync(new CommandDefinition($"DROP TEMPORARY TABLE IF EXISTS {probe}, {stage}", cancellationToken: CancellationToken.None));
 
         private static int IndexOf(RowBatch batch, string column)
         {
