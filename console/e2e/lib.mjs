@@ -153,6 +153,8 @@ async function axe(page, what) {
 export async function settle(page) {
   await page.waitForLoadState("networkidle").catch(() => undefined);
   await page.locator(".el-loading-mask").first().waitFor({ state: "detached", timeout: 15_000 }).catch(() => undefined);
+  // A toast ("Download started") fades out within 3 s; axe would measure its contrast half-faded.
+  await page.locator(".el-message").first().waitFor({ state: "detached", timeout: 6_000 }).catch(() => undefined);
   await page.evaluate(() => document.fonts.ready);
   // Element Plus animates menus, dialogs and messages for up to 300 ms.
   await page.waitForTimeout(350);
