@@ -12,9 +12,12 @@ export {}
 declare module 'vue' {
   export interface GlobalComponents {
     AuthCard: typeof import('./src/components/AuthCard.vue')['default']
+    ChannelDialog: typeof import('./src/components/ChannelDialog.vue')['default']
+    CoverageLink: typeof import('./src/components/CoverageLink.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
     ElButton: typeof import('element-plus/es')['ElButton']
     ElCheckbox: typeof import('element-plus/es')['ElCheckbox']
+    ElCheckboxGroup: typeof import('element-plus/es')['ElCheckboxGroup']
     ElConfigProvider: typeof import('element-plus/es')['ElConfigProvider']
     ElDialog: typeof import('element-plus/es')['ElDialog']
     ElForm: typeof import('element-plus/es')['ElForm']
@@ -24,6 +27,7 @@ declare module 'vue' {
     ElOption: typeof import('element-plus/es')['ElOption']
     ElPagination: typeof import('element-plus/es')['ElPagination']
     ElProgress: typeof import('element-plus/es')['ElProgress']
+    ElRadio: typeof import('element-plus/es')['ElRadio']
     ElRadioButton: typeof import('element-plus/es')['ElRadioButton']
     ElRadioGroup: typeof import('element-plus/es')['ElRadioGroup']
     ElSelect: typeof import('element-plus/es')['ElSelect']
@@ -41,6 +45,7 @@ declare module 'vue' {
     SchedulePreview: typeof import('./src/components/SchedulePreview.vue')['default']
     StatusTag: typeof import('./src/components/StatusTag.vue')['default']
     TableChart: typeof import('./src/components/TableChart.vue')['default']
+    TableCoverage: typeof import('./src/components/TableCoverage.vue')['default']
     TableData: typeof import('./src/components/TableData.vue')['default']
   }
   export interface GlobalDirectives {

@@ -110,6 +110,20 @@ export async function check(page, name) {
   checks++;
 }
 
+/**
+ * What is open now (a dialog over a view, whose overlay keeps the language switch out of reach), in its current
+ * language only: axe, and a screenshot.
+ */
+export async function look(page, name) {
+  mkdirSync(env.results, { recursive: true });
+  // The pointer off the button just clicked: its hover colours are not what a person reads.
+  await page.mouse.move(0, 0);
+  await settle(page);
+  await axe(page, name);
+  await page.screenshot({ path: join(env.results, `${name}-${(await page.locator("html").getAttribute("lang")) === "en" ? "en" : "zh"}.png`), fullPage: true });
+  checks++;
+}
+
 export function checked() {
   return checks;
 }
@@ -139,6 +153,8 @@ async function axe(page, what) {
 export async function settle(page) {
   await page.waitForLoadState("networkidle").catch(() => undefined);
   await page.locator(".el-loading-mask").first().waitFor({ state: "detached", timeout: 15_000 }).catch(() => undefined);
+  // A toast ("Download started") fades out within 3 s; axe would measure its contrast half-faded.
+  await page.locator(".el-message").first().waitFor({ state: "detached", timeout: 6_000 }).catch(() => undefined);
   await page.evaluate(() => document.fonts.ready);
   // Element Plus animates menus, dialogs and messages for up to 300 ms.
   await page.waitForTimeout(350);

@@ -3,9 +3,11 @@
 // Prints "scenario <name>: passed" and exits 0, or prints what failed and exits 1.
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { coverage } from "./coverage.mjs";
+import { notifications } from "./notifications.mjs";
 import { adminApi, at, check, checked, choose, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, underPrefix } from "./lib.mjs";
 
-const scenarios = { auth, collect, tables, tasks, parts, admin, prefix, approval, closed };
+const scenarios = { auth, collect, tables, tasks, parts, admin, notifications, coverage, prefix, approval, closed };
 
 const name = process.argv[2];
 if (!scenarios[name]) {

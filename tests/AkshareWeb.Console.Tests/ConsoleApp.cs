@@ -12,6 +12,8 @@ namespace AkshareWeb.Console.Tests;
 /// requested window; symbol <see cref="Failing"/> always fails upstream (AKTools' 500), <see cref="Flaky"/> fails its
 /// first calls then answers, and <see cref="Held"/> waits until a browser scenario calls <see cref="Release"/>, so a
 /// run can be watched while it runs. The fixture starts with a table of bars, a completed and a failed run, and a task.
+/// Notification channels may point at <see cref="Receiver"/> on loopback: its <see cref="DownPath"/> answers as a robot
+/// that is down (500), every other path as one that took the message.
 /// </summary>
 public sealed class ConsoleApp : CollectingApp
 {
@@ -21,6 +23,7 @@ public sealed class ConsoleApp : CollectingApp
     public const string Held = "600000";
     public const string Release = "console_release";
     public const string SeededSymbol = "000001";
+    public const string DownPath = "/down";
 
     private TaskCompletionSource held = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int flakyCalls;
@@ -32,13 +35,22 @@ public sealed class ConsoleApp : CollectingApp
         // A failing part is given up after its retries within a second; a held call waits as long as a scenario needs.
         Set("AkTools:MaxRetries", "1");
         Set("AkTools:TimeoutSeconds", "180");
+        Set("Notifications:AllowPrivateTargets", "true");
+        Set("Notifications:PollSeconds", "0.2");
     }
+
+    /// <summary>Where the notification scenario's channels send.</summary>
+    public NotificationReceiver Receiver { get; } = new();
 
     public Uri BaseAddress { get; private set; } = null!;
 
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
+        await Receiver.InitializeAsync();
+        Receiver.Answer((context, _) => context.Request.Path == DownPath
+            ? NotificationReceiver.WriteAsync(context, 500, """{"errcode":500,"errmsg":"robot is down"}""")
+            : NotificationReceiver.WriteAsync(context, 200, """{"errcode":0,"errmsg":"ok"}"""));
         AkTools.RowsAsync("stock_zh_a_hist", async query =>
         {
             // The held symbol's call waits inside the fake until a scenario releases it.
@@ -115,6 +127,7 @@ public sealed class ConsoleApp : CollectingApp
     public override async ValueTask DisposeAsync()
     {
         held.TrySetResult();
+        await Receiver.DisposeAsync();
         await base.DisposeAsync();
     }
 }

@@ -27,7 +27,13 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
     public Task A_parted_run_shows_its_parts_and_retries_the_failed_ones() => RunAsync("parts");
 
     [Fact]
+    public Task A_tables_coverage_with_the_keys_missing_days() => RunAsync("coverage");
+
+    [Fact]
     public Task Home_and_the_admin_pages() => RunAsync("admin");
+
+    [Fact]
+    public Task Notification_channels_created_tested_edited_and_deleted_and_their_deliveries() => RunAsync("notifications");
 
     [Fact]
     public Task Under_a_path_prefix_and_within_the_size_budget() => RunAsync("prefix");
@@ -38,6 +44,7 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
         {
             ["AKSHAREWEB_PATH_BASE"] = ConsoleApp.PathBase,
             ["AKTOOLS_URL"] = service.AkToolsUrl.TrimEnd('/'),
+            ["RECEIVER_URL"] = service.Receiver.BaseUrl.TrimEnd('/'),
         });
         service.AkTools.AssertNoViolations();
     }

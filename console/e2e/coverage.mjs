@@ -1,0 +1,43 @@
+// The coverage scenario of run.mjs: a table measured against the trading calendar, from the tables list to the
+// table's Coverage tab. The fixture's ak_stock_zh_a_hist holds 000001's bars of 2024 only, so over its whole history
+// 000001 is stale (its days since 2024 are missing), and within 2024 it is complete.
+import { check, env, expect, open, pick, signIn } from "./lib.mjs";
+
+/** The summary in the tables list and on the table's page, the keys with missing days (stale marked), a wrong date's
+ * 422 beside its field, and a range within which the key is complete. */
+export async function coverage(browser) {
+  const { context, page, errors, provoke } = await open(browser);
+  provoke(422, "/coverage");
+  await signIn(page, "admin", env.adminPassword);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tables", exact: true }).click();
+  const listed = page.locator(".el-table__row", { hasText: "ak_stock_zh_a_hist" });
+  await listed.getByRole("link", { name: /^\s*[\d,]+ keys, [\d,]+ with gaps, [\d,]+ days missing\s*$/ }).click();
+  await page.waitForURL(/tab=coverage/);
+  await page.getByTestId("coverage-line").filter({ hasText: /days missing/ }).waitFor();
+
+  await page.getByTestId("coverage-summary").waitFor();
+  const key = page.locator(".el-table__row", { hasText: "000001" });
+  await key.waitFor();
+  const missing = Number((await key.getByTestId("key-missing").textContent()).replace(/,/g, ""));
+  expect(missing > 0, `000001, stored through 2024 only, misses ${missing} days`);
+  await key.getByText("stale", { exact: true }).waitFor();
+  expect(/\d{4}-\d{2}-\d{2}/.test(await key.textContent()), `no missing day named: ${await key.textContent()}`);
+  const summaryMissing = Number((await page.getByTestId("coverage-missing").textContent()).replace(/,/g, ""));
+  expect(summaryMissing >= missing, `the summary's ${summaryMissing} missing days are fewer than one key's ${missing}`);
+  await check(page, "table-coverage");
+
+  // A day that is not one: the API's 422 beside the field.
+  const from = page.getByLabel("From", { exact: true });
+  await from.fill("2024-13-01");
+  await page.getByRole("button", { name: "Measure" }).click();
+  await page.locator(".el-form-item", { has: from }).locator(".el-form-item__error").filter({ hasText: "YYYY-MM-DD" }).waitFor();
+
+  // Within 2024 the key holds every trading day.
+  await from.fill("2024-01-01");
+  await page.getByLabel("To", { exact: true }).fill("2024-12-31");
+  await pick(page, "Complete keys");
+  await page.getByRole("button", { name: "Measure" }).click();
+  await page.locator(".el-table__row", { hasText: "000001" }).getByTestId("key-missing").filter({ hasText: /^0$/ }).waitFor();
+  await context.close();
+  return errors;
+}
