@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Notifications;
 using AkshareWeb.Tests.Infrastructure;
 using Dapper;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +12,7 @@ using Microsoft.Extensions.Hosting;
 namespace AkshareWeb.Tests.Operations;
 
 /// <summary>
-/// The service's background loops (the execution watchdog, the parts pump, the warehouse watcher) meet the database
+/// The service's background loops (the execution watchdog, the parts pump, the notifications' sender) meet the database
 /// failing as it fails after a network blip: a pooled connection whose socket was reset throws a bare SocketException
 /// on its first command, not a MySqlException. A loop that let it through would end its BackgroundService, and the
 /// host stops with it (the default of .NET's hosts), interrupting every run in progress.
@@ -51,8 +52,9 @@ public sealed class BackgroundLoopsTests(RunLogApp app) : IClassFixture<RunLogAp
         database.Opened = _ => throw new SocketException((int)SocketError.ConnectionReset);
         try
         {
-            // Until the watchdog and the parts pump have each met it and said so, or the service stopped under them.
-            var met = MetAsync(seen, typeof(ExecutionWatchdog).FullName!, typeof(PartsPump).FullName!);
+            // Until the watchdog, the parts pump and the notifications' sender (polling every 2 s) have each met it
+            // and said so, or the service stopped under them.
+            var met = MetAsync(seen, typeof(ExecutionWatchdog).FullName!, typeof(PartsPump).FullName!, typeof(DeliveryWorker).FullName!);
             await Task.WhenAny(met, stopping.Task).WaitAsync(Patience);
         }
         finally

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Common;
 using MySqlConnector;
 
 namespace AkshareWeb.Features.Notifications;
@@ -37,9 +38,15 @@ public sealed class DeliveryWorker(
                 if (failing) logger.LogInformation("Sending notifications works again");
                 failing = false;
             }
-            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e) || e is InvalidOperationException) && !stoppingToken.IsCancellationRequested)
             {
                 if (!failing) logger.LogWarning(e, "Sending notifications failed; trying again at every poll until the database answers");
+                failing = true;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Whatever it was, ending this loop would stop the host (and every run in progress) with it.
+                if (!failing) logger.LogError(e, "Sending notifications failed unexpectedly; trying again at every poll");
                 failing = true;
             }
 
@@ -62,7 +69,7 @@ public sealed class DeliveryWorker(
                 var target = await channels.TargetAsync(channelId, token);
                 foreach (var message in messages) await SendOneAsync(target, message, token);
             }
-            catch (Exception e) when (e is MySqlException or IOException or System.Security.Cryptography.CryptographicException && !token.IsCancellationRequested)
+            catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e) || e is System.Security.Cryptography.CryptographicException) && !token.IsCancellationRequested)
             {
                 logger.LogWarning(e, "Sending to notification channel {ChannelId} failed; its deliveries are due again once their lease ends", channelId);
             }

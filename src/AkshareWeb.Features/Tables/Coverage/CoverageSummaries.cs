@@ -167,7 +167,7 @@ public sealed class CoverageKeeper(Database database, CoverageSummaries summarie
                     {
                         await summaries.ComputeAsync(table, stoppingToken);
                     }
-                    catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException)
+                    catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException && !stoppingToken.IsCancellationRequested)
                     {
                         logger.LogDebug(e, "Computing the coverage of {Table} failed; it is computed when it is next asked for", table);
                     }
@@ -179,9 +179,14 @@ public sealed class CoverageKeeper(Database database, CoverageSummaries summarie
             {
                 return;
             }
-            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException)
+            catch (Exception e) when (Database.IsOutage(e) || Failover.IsUnavailable(e) || e is InvalidOperationException)
             {
                 logger.LogDebug(e, "Computing the tables' coverage failed; tried again in a minute");
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Whatever it was, ending this loop would stop the host (and every run in progress) with it.
+                logger.LogError(e, "Computing the tables' coverage failed unexpectedly; tried again in a minute");
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
