@@ -20,6 +20,9 @@ public static class Authentication
         services.AddSingleton<LoginAttempts>();
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section))
             .Validate(o => RegistrationModes.All.Contains(o.Registration), "Auth:Registration must be open, closed or approval")
+            .Validate<IHostEnvironment>(
+                (o, environment) => o.PasswordHashIterations >= AuthOptions.MinimumPasswordHashIterations || environment.IsEnvironment("Testing") && o.PasswordHashIterations >= 1_000,
+                $"Auth:PasswordHashIterations must be at least {AuthOptions.MinimumPasswordHashIterations:N0}")
             .ValidateOnStart();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

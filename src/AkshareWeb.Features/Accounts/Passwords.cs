@@ -1,19 +1,23 @@
+using AkshareWeb.Features.Auth;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 
 namespace AkshareWeb.Features.Accounts;
 
 /// <summary>
-/// The framework's PasswordHasher (PBKDF2-HMAC-SHA512, 100,000 iterations, random salt). A login for an unknown
+/// The framework's PasswordHasher (PBKDF2-HMAC-SHA512, <c>Auth:PasswordHashIterations</c> iterations, 100,000 by
+/// default, random salt). A login for an unknown
 /// user verifies against a real hash too, so both failures cost the same time and do not tell names apart.
 /// </summary>
 public sealed class Passwords
 {
     private static readonly object Nobody = new();
-    private readonly PasswordHasher<object> hasher = new();
+    private readonly PasswordHasher<object> hasher;
     private readonly Lazy<string> decoy;
 
-    public Passwords()
+    public Passwords(IOptions<AuthOptions> options)
     {
+        hasher = new PasswordHasher<object>(Options.Create(new PasswordHasherOptions { IterationCount = options.Value.PasswordHashIterations }));
         decoy = new Lazy<string>(() => hasher.HashPassword(Nobody, Guid.NewGuid().ToString("N")));
     }
 

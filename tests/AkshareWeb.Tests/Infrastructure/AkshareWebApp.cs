@@ -24,6 +24,9 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
     {
         ["Admin:Password"] = AdminPassword,
         ["Jwt:SigningKey"] = "test-signing-key-of-at-least-32-bytes-long!",
+        // Real PBKDF2 hashes, with fewer rounds: the suite signs in thousands of users (the default is checked in
+        // PasswordHashTests).
+        ["Auth:PasswordHashIterations"] = "1000",
         // High by default; the rate-limit tests use their own fixture with low limits.
         ["RateLimits:UserPerWindow"] = "100000",
         ["RateLimits:AdminPerWindow"] = "100000",
