@@ -20,9 +20,11 @@ public static class Authentication
         services.AddSingleton<LoginAttempts>();
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section))
             .Validate(o => RegistrationModes.All.Contains(o.Registration), "Auth:Registration must be open, closed or approval")
+            .ValidateOnStart();
+        services.AddOptions<PasswordHashOptions>().Bind(configuration.GetSection(PasswordHashOptions.Section))
             .Validate<IHostEnvironment>(
-                (o, environment) => o.PasswordHashIterations >= AuthOptions.MinimumPasswordHashIterations || environment.IsEnvironment("Testing") && o.PasswordHashIterations >= 1_000,
-                $"Auth:PasswordHashIterations must be at least {AuthOptions.MinimumPasswordHashIterations:N0}")
+                (o, environment) => o.PasswordHashIterations >= PasswordHashOptions.MinimumIterations || environment.IsEnvironment("Testing") && o.PasswordHashIterations >= 1_000,
+                $"Auth:PasswordHashIterations must be at least {PasswordHashOptions.MinimumIterations:N0}")
             .ValidateOnStart();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

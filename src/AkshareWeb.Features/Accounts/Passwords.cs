@@ -1,4 +1,3 @@
-using AkshareWeb.Features.Auth;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +14,7 @@ public sealed class Passwords
     private readonly PasswordHasher<object> hasher;
     private readonly Lazy<string> decoy;
 
-    public Passwords(IOptions<AuthOptions> options)
+    public Passwords(IOptions<PasswordHashOptions> options)
     {
         hasher = new PasswordHasher<object>(Options.Create(new PasswordHasherOptions { IterationCount = options.Value.PasswordHashIterations }));
         decoy = new Lazy<string>(() => hasher.HashPassword(Nobody, Guid.NewGuid().ToString("N")));
