@@ -327,7 +327,14 @@ async function parts(browser) {
 
   await page.getByRole("link", { name: "Executions" }).click();
   await choose(page, "Status", "failed");
-  await page.locator(".el-table__row").first().waitFor();
+  // The list shown before the filter answers is the unfiltered one: wait for the filtered answer (or the time-out,
+  // and the check below says what was shown).
+  await page
+    .waitForFunction(() => {
+      const tags = [...document.querySelectorAll(".el-table__row [data-status]")];
+      return tags.length > 0 && tags.every((t) => t.getAttribute("data-status") === "failed");
+    }, null, { timeout: 15_000 })
+    .catch(() => {});
   const statuses = await page.locator(".el-table__row [data-status]").evaluateAll((tags) => tags.map((t) => t.getAttribute("data-status")));
   expect(statuses.length > 0 && statuses.every((s) => s === "failed"), `the status filter shows ${statuses}`);
   await check(page, "executions");

@@ -53,15 +53,20 @@ export function usePagedList<T>(fetchPage: (page: number, pageSize: number) => P
   const page = ref(1);
   const pageSize = ref(initialSize);
   const loading = ref(true);
+  // Only the answer to the newest request is shown: a poll sent before a filter changed can answer after the
+  // filtered request, and would otherwise put the unfiltered rows back under the new filter.
+  let newest = 0;
   async function load(): Promise<void> {
+    const request = ++newest;
     try {
       const answer = await fetchPage(page.value, pageSize.value);
+      if (request !== newest) return;
       items.value = answer.items;
       total.value = answer.total;
     } catch (e) {
-      showProblem(e);
+      if (request === newest) showProblem(e);
     } finally {
-      loading.value = false;
+      if (request === newest) loading.value = false;
     }
   }
   function reload(): void {
