@@ -118,35 +118,12 @@ results="$root/.data/test-results"
 mkdir -p "$results"
 rm -f "$results"/*.trx
 log="$results/dotnet-test.log"
+set +e
 # Tests wait for the events they need, not for a time; a test still running after 15 minutes is hung, and is
 # reported as such (its test host stopped) instead of holding the run forever.
-test_project() {
-  local name="$1" project="$2"
-  dotnet test "$project" -c Release --no-build --nologo --blame-hang-timeout 15m --blame-hang-dump-type none \
-    --logger "console;verbosity=normal" --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
-    >"$results/$name.log" 2>&1
-}
-# Every test project of the solution is in one of the lanes below; a new one fails here until it is given a lane.
-lanes="tests/AkshareWeb.Tests/AkshareWeb.Tests.csproj tests/AkshareWeb.Console.Tests/AkshareWeb.Console.Tests.csproj tests/AkshareWeb.Hangfire.MySql.Tests/AkshareWeb.Hangfire.MySql.Tests.csproj clients/csharp/AkshareWeb.Client.Tests/AkshareWeb.Client.Tests.csproj"
-for project in $(dotnet sln AkshareWeb.sln list | grep '\.csproj$'); do
-  if grep -q 'Microsoft.NET.Test.Sdk' "$project" && [[ " $lanes " != *" $project "* ]]; then
-    echo "[test] $project is a test project that scripts/test.sh does not run: give it a lane" >&2
-    exit 1
-  fi
-done
-# Three lanes that end about together on two cores: the service's assembly (the longest), the browser tests of the
-# console, and the Hangfire storage's tests followed by both clients' flows. Each lane's output is printed whole once
-# all have ended.
-set +e
-test_project service tests/AkshareWeb.Tests/AkshareWeb.Tests.csproj & service_pid=$!
-test_project console tests/AkshareWeb.Console.Tests/AkshareWeb.Console.Tests.csproj & console_pid=$!
-( test_project hangfire tests/AkshareWeb.Hangfire.MySql.Tests/AkshareWeb.Hangfire.MySql.Tests.csproj; first=$?
-  test_project clients clients/csharp/AkshareWeb.Client.Tests/AkshareWeb.Client.Tests.csproj || exit $?
-  exit $first ) & others_pid=$!
-status=0
-for pid in "$service_pid" "$console_pid" "$others_pid"; do wait "$pid" || status=1; done
-cat "$results"/{service,console,hangfire,clients}.log > "$log" 2>/dev/null
-cat "$log"
+dotnet test AkshareWeb.sln -c Release --no-build --nologo --blame-hang-timeout 15m --blame-hang-dump-type none \
+  --logger "console;verbosity=normal" --logger trx --results-directory "$results" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 set -e
 # Every test assembly (the service's, the Hangfire storage's, the clients' flows, C# and TypeScript) wrote a report.
 counted=$failed
