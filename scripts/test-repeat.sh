@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole suite N times, each time in a fresh clone, as CI does: evidence that it is green on this machine, not
-# a lucky run. For each run: a clone of this repository's HEAD (committed work only) in a temporary folder, the shared
-# documents beside it as ../shared, then scripts/test.sh in it; one line per run with its verdict, its duration,
+# a lucky run. For each run: a clone of the commit this repository's HEAD named when the series began (committed
+# work only) in a temporary folder, the shared documents beside it as ../shared, then scripts/test.sh in it; one line per run with its verdict, its duration,
 # the load average before and after, and test.sh's summary line; at the end "K of N green".
 #
 #   scripts/test-repeat.sh [--stress[=WORKERS]] [--shared DIR] [--keep] N
@@ -44,6 +44,8 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/akshareweb-repeat.XXXXXX")"
 logs="$work/logs"
 mkdir -p "$logs"
+# Every run tests this commit, even when the checkout moves on while the series runs.
+full_commit="$(git -C "$root" rev-parse HEAD)"
 commit="$(git -C "$root" rev-parse --short HEAD)"
 echo "[repeat] $runs run(s) of scripts/test.sh on fresh clones of $commit${stress:+, beside $stress CPU-heavy worker(s)}; logs in $logs"
 if [ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]; then
@@ -79,6 +81,7 @@ for ((run = 1; run <= runs; run++)); do
   dir="$work/run-$run"
   mkdir -p "$dir"
   git clone --quiet --no-hardlinks "$root" "$dir/repo"
+  git -C "$dir/repo" checkout --quiet --detach "$full_commit"
   if [ -n "$shared" ]; then cp -r "$shared" "$dir/shared"; fi
   log="$logs/run-$run.log"
   before="$(load)"

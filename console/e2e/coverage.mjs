@@ -11,7 +11,7 @@ export async function coverage(browser) {
   await signIn(page, "admin", env.adminPassword);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tables", exact: true }).click();
   const listed = page.locator(".el-table__row", { hasText: "ak_stock_zh_a_hist" });
-  await listed.getByRole("link", { name: /^\s*[\d,]+ keys, [\d,]+ with gaps, [\d,]+ days missing\s*$/ }).click();
+  await listed.getByRole("link", { name: /^\s*Keys: [\d,]+ · with gaps: [\d,]+ · days missing: [\d,]+\s*$/ }).click();
   await page.waitForURL(/tab=coverage/);
   await page.getByTestId("coverage-line").filter({ hasText: /days missing/ }).waitFor();
 

@@ -426,6 +426,13 @@ export const en: Messages = {
     viewDeliveries: "Deliveries",
     status: "Status",
     anyStatus: "Any status",
+    deliveryStatus: {
+      pending: "pending",
+      sending: "sending",
+      sent: "sent",
+      failed: "failed",
+      summarised: "summarised",
+    },
     event: "Event",
     anyEvent: "Any event",
     channel: "Channel",
@@ -489,7 +496,9 @@ export const en: Messages = {
     moreRanges: "and {n} more ranges",
     noKeys: "No key matches",
     none: "This table's key has no date: no coverage",
-    summaryLine: "{keys} keys, {gaps} with gaps, {missing} days missing",
+    units: { day: "day", week: "week", month: "month" },
+    // Counts as labels, so one key reads as well as many ("1 keys" did not).
+    summaryLine: "Keys: {keys} · with gaps: {gaps} · days missing: {missing}",
   },
   errors: {
     field: "{field}: {message}",

@@ -424,6 +424,13 @@ export const zh = {
     viewDeliveries: "投递记录",
     status: "状态",
     anyStatus: "全部状态",
+    deliveryStatus: {
+      pending: "pending（等待发送）",
+      sending: "sending（发送中）",
+      sent: "sent（已发送）",
+      failed: "failed（失败）",
+      summarised: "summarised（已并入汇总）",
+    },
     event: "事件",
     anyEvent: "全部事件",
     channel: "渠道",
@@ -487,6 +494,7 @@ export const zh = {
     moreRanges: "等另 {n} 段",
     noKeys: "没有符合条件的键",
     none: "此表的键不含日期，无覆盖度",
+    units: { day: "日", week: "周", month: "月" },
     summaryLine: "{keys} 个键，{gaps} 个有缺口，缺 {missing} 天",
   },
   errors: {

@@ -33,7 +33,7 @@ describe("a paged list", () => {
     const poll = list().load(); // sent with no filter, still on its way
     setFilter("failed");
     list().reload(); // the filter changed
-    const [unfiltered, filtered] = [pending[0], pending[1]];
+    const [unfiltered, filtered] = [pending[0]!, pending[1]!];
     expect([unfiltered.filter, filtered.filter]).toEqual(["", "failed"]);
     filtered.answer([{ id: 2, status: "failed" }]);
     await flushPromises();
