@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole suite N times, each time in a fresh clone, as CI does: evidence that it is green on this machine, not
 # a lucky run. For each run: a clone of the commit this repository's HEAD named when the series began (committed
-# work only) in a temporary folder, the shared documents beside it as ../shared, then scripts/test.sh in it; one line per run with its verdict, its duration,
-# the load average before and after, and test.sh's summary line; at the end "K of N green".
+# work only) in a temporary folder, the shared documents beside it as ../shared, then scripts/test.sh in it; one
+# line per run with its verdict, its duration, the load average before and after, and test.sh's summary line; at
+# the end "K of N green".
 #
 #   scripts/test-repeat.sh [--stress[=WORKERS]] [--shared DIR] [--keep] N
 #     --stress     a CPU-heavy neighbour for the length of each run: stress-ng --cpu WORKERS (Debian's stress-ng) when
