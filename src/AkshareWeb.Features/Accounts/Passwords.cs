@@ -5,8 +5,8 @@ namespace AkshareWeb.Features.Accounts;
 
 /// <summary>
 /// The framework's PasswordHasher (PBKDF2-HMAC-SHA512, <c>Auth:PasswordHashIterations</c> iterations, 100,000 by
-/// default, random salt). A login for an unknown
-/// user verifies against a real hash too, so both failures cost the same time and do not tell names apart.
+/// default, random salt). A login for an unknown user verifies against a real hash too, so both failures cost the
+/// same time and do not tell names apart.
 /// </summary>
 public sealed class Passwords
 {
