@@ -8,6 +8,7 @@ namespace AkshareWeb.Api.Setup;
 public sealed partial class OpenApiShape
 {
     private const string Xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    private const string Parquet = "application/vnd.apache.parquet";
 
     private static readonly Dictionary<string, string> StatusTexts = new(StringComparer.Ordinal)
     {
@@ -118,9 +119,9 @@ public sealed partial class OpenApiShape
     private static void DeclareExportMediaTypes(OpenApiOperation operation)
     {
         if (!operation.Responses.TryGetValue("200", out var ok)) return;
-        ok.Description = "The table as a file: text/csv (UTF-8 with BOM) for format=csv, xlsx for format=excel.";
+        ok.Description = "The table as a file: text/csv (UTF-8 with BOM) for format=csv, xlsx for format=excel, Parquet for format=parquet.";
         ok.Content.Clear();
-        foreach (var media in new[] { "text/csv", Xlsx })
+        foreach (var media in new[] { "text/csv", Xlsx, Parquet })
         {
             ok.Content[media] = new OpenApiMediaType { Schema = new JsonSchema { Type = JsonObjectType.String, Format = JsonFormatStrings.Binary } };
         }
