@@ -38,8 +38,8 @@ public static class ExportTable
 
     /// <summary>
     /// Streams the table (same filters and sort as /data) with an unbuffered reader: CSV is written row by row
-    /// to the client; Parquet a row group at a time (<see cref="ParquetExport"/>); XLSX is written row by row into a temporary file and then sent, since a zip cannot be
-    /// streamed to a socket. A client that goes away cancels the query. Errors after the first byte cannot be
+    /// to the client; Parquet a row group at a time (<see cref="ParquetExport"/>); XLSX row by row into a temporary
+    /// file, then sent (<see cref="ExcelExport"/>). A client that goes away cancels the query. Errors after the first byte cannot be
     /// reported in the envelope: the stream just ends. It stays endpoint-only (no Mediator query): its answer is
     /// the stream it writes to the response, not a value.
     /// </summary>
@@ -69,7 +69,7 @@ public static class ExportTable
         {
             "csv" => "text/csv; charset=utf-8",
             "parquet" => ParquetExport.MediaType,
-            _ => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            _ => ExcelExport.MediaType,
         };
 
         await using var connection = (await warehouse.OpenForReadingAsync(ct)).Connection;
@@ -86,31 +86,23 @@ public static class ExportTable
             return;
         }
 
-        var temporary = Path.Combine(Path.GetTempPath(), $"akshareweb-export-{Guid.NewGuid():N}.xlsx");
-        try
-        {
-            await using (var output = File.Create(temporary))
-            {
-                await MiniExcel.SaveAsAsync(output, Rows(reader, shown, guard, ct), cancellationToken: ct);
-            }
-
-            context.Response.ContentLength = new FileInfo(temporary).Length;
-            await using var input = File.OpenRead(temporary);
-            await input.CopyToAsync(context.Response.Body, ct);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        var headers = shown.Select(c => (Guarded(c.OriginalName, guard), c)).ToList();
+        await ExcelExport.WriteAsync(context.Response, Rows(reader, headers, guard, ct), headers, ct);
     }
 
-    private static IEnumerable<IDictionary<string, object?>> Rows(System.Data.Common.DbDataReader reader, IReadOnlyList<TableColumn> shown, bool guard, CancellationToken ct)
+    /// <summary>The rows for MiniExcel: dates and timestamps as DateTime (date cells), the rest as the data page has them.</summary>
+    private static IEnumerable<IDictionary<string, object?>> Rows(System.Data.Common.DbDataReader reader, IReadOnlyList<(string Header, TableColumn Column)> columns, bool guard, CancellationToken ct)
     {
+        var dated = columns.Select(c => ExcelExport.DateFormat(c.Column) is not null).ToArray();
         while (reader.Read())
         {
             ct.ThrowIfCancellationRequested();
-            var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
-            for (var i = 0; i < shown.Count; i++) row[Guarded(shown[i].OriginalName, guard)] = Guarded(GetTableData.Value(reader, i, shown[i]), guard);
+            var row = new Dictionary<string, object?>(columns.Count, StringComparer.Ordinal);
+            for (var i = 0; i < columns.Count; i++)
+            {
+                row[columns[i].Header] = dated[i] && !reader.IsDBNull(i) ? reader.GetDateTime(i) : Guarded(GetTableData.Value(reader, i, columns[i].Column), guard);
+            }
+
             yield return row;
         }
     }

@@ -1,6 +1,9 @@
+using System.IO.Compression;
 using System.Text;
+using System.Xml.Linq;
 using AkshareWeb.Tests.Infrastructure;
 using Dapper;
+using MiniExcelLibs;
 using Parquet;
 using Parquet.Schema;
 
@@ -8,7 +11,8 @@ namespace AkshareWeb.Tests.Tables;
 
 /// <summary>
 /// Exports read by programs: CSV that tells NULL from an empty string and writes text as stored when asked
-/// (excel_safe=false), and Parquet with each column's type from the MySQL catalogue.
+/// (excel_safe=false), Parquet with each column's type from the MySQL catalogue, and Excel with date cells and a bold
+/// header.
 /// </summary>
 public sealed class BulkExportTests(CollectingApp app) : IClassFixture<CollectingApp>
 {
@@ -173,6 +177,60 @@ public sealed class BulkExportTests(CollectingApp app) : IClassFixture<Collectin
         using var last = reader.OpenRowGroupReader(2);
         var ids = await ValuesAsync<long>(last, reader.Schema.GetDataFields().First(f => f.Name == "id"));
         Assert.Equal(Enumerable.Range(100_001, 20_001).Select(i => (long?)i), ids);
+    }
+
+    [Fact]
+    public async Task Excel_writes_dates_as_date_cells_with_a_date_format_under_a_bold_header()
+    {
+        var client = await TypesAsync();
+        var response = await client.GetAsync($"/api/tables/{Table}/export?format=excel&sort_by=id");
+        Assert.Equal(200, (int)response.StatusCode);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(bytes.Length, response.Content.Headers.ContentLength);
+
+        // Every part reads back whole (its CRC-32 checked), the rewritten styles among them.
+        var parts = new Dictionary<string, XDocument>(StringComparer.Ordinal);
+        await using (var zip = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read))
+        {
+            foreach (var entry in zip.Entries)
+            {
+                await using var part = entry.Open();
+                using var text = new MemoryStream();
+                await part.CopyToAsync(text);
+                text.Position = 0;
+                if (entry.FullName.EndsWith(".xml", StringComparison.Ordinal)) parts[entry.FullName] = XDocument.Load(text);
+            }
+        }
+
+        XNamespace ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+        var styles = parts["xl/styles.xml"].Root!;
+        var formats = styles.Element(ns + "numFmts")!.Elements(ns + "numFmt").ToDictionary(f => (string)f.Attribute("numFmtId")!, f => (string)f.Attribute("formatCode")!);
+        var cellStyles = styles.Element(ns + "cellXfs")!.Elements(ns + "xf").ToList();
+        var fonts = styles.Element(ns + "fonts")!.Elements(ns + "font").ToList();
+        var cells = parts["xl/worksheets/sheet1.xml"].Descendants(ns + "c").ToDictionary(c => (string)c.Attribute("r")!);
+        XElement Style(string cell) => cellStyles[(int?)cells[cell].Attribute("s") ?? 0];
+
+        // The header: bold.
+        foreach (var header in new[] { "A1", "B1", "C1", "L1" }) Assert.NotNull(fonts[(int)Style(header).Attribute("fontId")!].Element(ns + "b"));
+        // Data cells: not bold.
+        Assert.Null(fonts[(int)Style("D2").Attribute("fontId")!].Element(ns + "b"));
+
+        // 日期 (B) a date cell: a number (no t="s"/"str"/"inlineStr") in a date format; 时间 (C) and _collected_at (L) with the time.
+        Assert.Null(cells["B2"].Attribute("t"));
+        Assert.Equal(new DateTime(2024, 1, 2).ToOADate(), double.Parse(cells["B2"].Element(ns + "v")!.Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("yyyy-mm-dd", formats[(string)Style("B2").Attribute("numFmtId")!]);
+        Assert.Null(cells["C2"].Attribute("t"));
+        Assert.Equal(new DateTime(2024, 1, 2, 9, 30, 0, 500).ToOADate(), double.Parse(cells["C2"].Element(ns + "v")!.Value, System.Globalization.CultureInfo.InvariantCulture), 1e-9);
+        Assert.Equal("yyyy-mm-dd hh:mm:ss", formats[(string)Style("C2").Attribute("numFmtId")!]);
+        Assert.Equal("yyyy-mm-dd hh:mm:ss", formats[(string)Style("L2").Attribute("numFmtId")!]);
+        // The row of NULLs has no date.
+        Assert.Null(cells.GetValueOrDefault("B3")?.Element(ns + "v"));
+
+        // A spreadsheet reader sees dates.
+        var rows = new MemoryStream(bytes).Query(useHeaderRow: true).Cast<IDictionary<string, object>>().ToList();
+        Assert.Equal(new DateTime(2024, 1, 2), rows[0]["日期"]);
+        Assert.Equal(new DateTime(2024, 1, 3, 15, 0, 0), rows[2]["时间"]);
+        Assert.Equal("'@SUM(1)", rows[0]["备注"]);
     }
 
     private static async Task<T?[]> ValuesAsync<T>(ParquetRowGroupReader group, DataField field) where T : struct
