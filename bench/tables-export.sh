@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tables benchmark on a 1,000,000-row daily-bars table: CSV and XLSX export rates of the service beside
+# Tables benchmark on a 1,000,000-row daily-bars table: CSV, Parquet and XLSX export rates of the service beside
 # `mariadb --batch`, the service's peak memory (VmHWM), and pages at offset 500,000: cold (the first request of
 # an order counts the rows and looks up page positions itself), then after the service has made the table ready
 # (as it does at start and after every run of the engine), by page number and by cursor; last, by a column
@@ -56,6 +56,8 @@ secs() { python3 -c "import time; print(time.time())"; }
 
 t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.csv "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=csv"; t1=$(secs)
 csv_s=$(python3 -c "print($t1-$t0)"); csv_mem=$(hwm)
+t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.parquet "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=parquet"; t1=$(secs)
+parquet_s=$(python3 -c "print($t1-$t0)"); parquet_mem=$(hwm)
 t0=$(secs); sql "$db" --batch -e "SELECT * FROM ak_bench_bars" >/tmp/$db.tsv; t1=$(secs)
 client_s=$(python3 -c "print($t1-$t0)")
 t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.xlsx "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=excel"; t1=$(secs)
@@ -68,6 +70,7 @@ page "filter%5B$code%5D=000001&page_size=100" >/dev/null
 echo "AkshareWeb tables benchmark: $rows rows ($(wc -l </tmp/$db.csv) CSV lines, $(du -h /tmp/$db.xlsx | cut -f1) xlsx)"
 echo "mariadb --batch SELECT *      : $(rate "$client_s")"
 echo "CSV export                    : $(rate "$csv_s") = $(python3 -c "print(f'{$client_s/$csv_s:.0%}')") of the client; service peak so far $csv_mem"
+echo "Parquet export                : $(rate "$parquet_s") = $(python3 -c "print(f'{$csv_s/$parquet_s:.2f}')") x the CSV export's rate ($(du -h /tmp/$db.parquet | cut -f1)); service peak so far $parquet_mem"
 echo "XLSX export                   : $(rate "$xlsx_s"); service peak $xlsx_mem"
 echo "-- cold: nothing counted or looked up yet (a table no run of this service has written since it started)"
 echo "page at offset 500,000 by id, first request (counts, finds positions): $(page "page=5001&page_size=100&sort_by=id") s"

@@ -173,6 +173,22 @@ export async function signOut(page) {
   await page.getByRole("button", { name: /^(Sign in|登录)$/ }).waitFor();
 }
 
+/**
+ * Presses Tab until the focused element is the link or button named `name` (its text or aria-label), as a keyboard
+ * user would reach it; fails after `limit` presses.
+ */
+export async function tabTo(page, name, limit = 60) {
+  const focused = () => page.evaluate(() => {
+    const e = document.activeElement;
+    return e ? (e.getAttribute("aria-label") ?? e.textContent ?? "").trim() : "";
+  });
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press("Tab");
+    if ((await focused()) === name) return;
+  }
+  throw new Error(`${limit} presses of Tab did not reach "${name}" (focus is on "${await focused()}")`);
+}
+
 /** Opens an Element Plus select and picks an option by its visible name. */
 export async function choose(page, selectLabel, option) {
   await openSelect(page, selectLabel);

@@ -5,7 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { coverage } from "./coverage.mjs";
 import { notifications } from "./notifications.mjs";
-import { adminApi, at, check, checked, choose, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, underPrefix } from "./lib.mjs";
+import { adminApi, at, check, checked, choose, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, tabTo, underPrefix } from "./lib.mjs";
 
 const scenarios = { auth, collect, tables, tasks, parts, admin, notifications, coverage, prefix, approval, closed };
 
@@ -249,11 +249,15 @@ async function tasks(browser) {
   const { context, page, errors, provoke } = await open(browser);
   provoke(422, "/api/tasks/preview-schedule");
   await signIn(page, "admin", env.adminPassword);
-  await page.getByRole("link", { name: "Tasks" }).click();
+  // By keyboard: Tab through the navigation to Tasks, Enter; Tab to New task, Enter.
+  await page.locator("body").focus();
+  await tabTo(page, "Tasks");
+  await page.keyboard.press("Enter");
   await page.getByRole("link", { name: "平安银行日线" }).waitFor();
   await check(page, "tasks");
 
-  await page.getByRole("button", { name: "New task" }).click();
+  await tabTo(page, "New task");
+  await page.keyboard.press("Enter");
   await choose(page, "Data script", "stock_zh_a_hist · A股历史行情");
   await page.getByLabel("symbol", { exact: true }).fill("000002");
   const name = `万科A 日线 ${Date.now().toString(36)}`;
@@ -275,7 +279,9 @@ async function tasks(browser) {
   await page.getByRole("link", { name: "Tasks" }).click();
   const row = page.locator(".el-table__row", { hasText: name });
   await row.waitFor();
-  await row.getByRole("button", { name: "Pause" }).click();
+  // Space on a focused button works as a click does.
+  await row.getByRole("button", { name: "Pause" }).focus();
+  await page.keyboard.press("Space");
   await row.getByRole("button", { name: "Resume" }).waitFor();
   await row.getByText("paused").waitFor();
   await row.getByRole("button", { name: "Resume" }).click();

@@ -103,7 +103,27 @@ async function main(): Promise<void> {
   const lines = String(exported.data).replace(/^\uFEFF/, "").trim().split(/\r?\n/);
   check(lines.length === rows.length + 1, `export has ${lines.length - 1} rows, the table ${rows.length}`);
 
-  console.log(`flow ok: ${me.username} and ${username}; ${scripts.total} scripts; ${rows.length} rows of ${table} paged, ${columns.length} columns, ${lines.length - 1} exported`);
+  // Filters: each entry of filter is a query key of its own, filter[列] or filter[列][op].
+  const first = rows[0]!;
+  const code = String(first["股票代码"]);
+  const since = String(rows[Math.floor(rows.length / 2)]!["日期"]).slice(0, 10);
+  const expected = rows.filter((r) => String(r["股票代码"]) === code && String(r["日期"]).slice(0, 10) >= since).length;
+  check(expected > 0 && expected < rows.length, `the filter would keep ${expected} of ${rows.length} rows`);
+  const filter = { "filter[股票代码]": code, "filter[日期][gte]": since.replaceAll("-", "") };
+  const filtered = data(await api.GET("/api/tables/{tableName}/data", {
+    params: { path: { tableName: table }, query: { page_size: 100, sort_by: "日期", filter } },
+  }), "filtered page");
+  check(filtered.total === expected, `the filtered page has ${filtered.total} rows, expected ${expected}`);
+  check(filtered.items.every((r) => String(r["日期"]).slice(0, 10) >= since), `the filtered page has rows before ${since}`);
+  const filteredExport = await api.GET("/api/tables/{tableName}/export", {
+    params: { path: { tableName: table }, query: { format: "csv", excel_safe: false, filter } },
+    parseAs: "text",
+  });
+  check(filteredExport.response.status === 200, `filtered export answered ${filteredExport.response.status}`);
+  const filteredLines = String(filteredExport.data).replace(/^\uFEFF/, "").trim().split(/\r?\n/);
+  check(filteredLines.length === expected + 1, `filtered export has ${filteredLines.length - 1} rows, expected ${expected}`);
+
+  console.log(`flow ok: ${me.username} and ${username}; ${scripts.total} scripts; ${rows.length} rows of ${table} paged, ${columns.length} columns, ${lines.length - 1} exported, ${expected} filtered`);
 }
 
 main().catch((error: unknown) => {

@@ -781,7 +781,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description format=csv (UTF-8 with BOM) or excel (xlsx); limit; the filters and sort of /data. Streamed; headers are AKShare's column names. */
+        /** @description format=csv (UTF-8 with BOM; NULL an empty field, an empty string ""), excel (xlsx) or parquet (each column typed from the table: DATE a date, DATETIME a timestamp, integers int64, DOUBLE double, DECIMAL decimal, text string, NULL null; row groups of 50,000 rows); excel_safe (default true) writes text that begins with = + - @, a tab or a carriage return with a leading ' in CSV and Excel, false writes it as stored; limit; the filters and sort of /data. Streamed; headers are AKShare's column names. */
         get: operations["ExportTable"];
         put?: never;
         post?: never;
@@ -2030,10 +2030,10 @@ export interface components {
          */
         SortOrder: "asc" | "desc";
         /**
-         * @description csv (UTF-8 with BOM) or excel (xlsx).
+         * @description csv (UTF-8 with BOM), excel (xlsx) or parquet (column types kept).
          * @enum {string}
          */
-        ExportFormat: "csv" | "excel";
+        ExportFormat: "csv" | "excel" | "parquet";
         /**
          * @description Auth:Registration: open (anyone registers and is signed in), closed (403), approval (the account waits for an admin).
          * @enum {string}
@@ -5677,6 +5677,16 @@ export interface operations {
                 cursor?: string;
                 page?: number;
                 page_size?: number;
+                /**
+                 * @description Filters, each a query key of its own: filter[column]=value (equal), or filter[column][op]=value with op gt, gte, lt, lte or like (contains); a column by its SQL or AKShare name; several are all applied. A DATE takes yyyy-MM-dd or yyyyMMdd, a DATETIME also a full timestamp. An unknown column or operator, or a value not of the column's type, is a 422. Percent-encode the keys (the column names).
+                 * @example {
+                 *       "filter[股票代码]": "000001",
+                 *       "filter[日期][gte]": "2024-01-01"
+                 *     }
+                 */
+                filter?: {
+                    [key: string]: string;
+                };
             };
             header?: never;
             path: {
@@ -5759,6 +5769,16 @@ export interface operations {
                 status?: components["schemas"]["CoverageStatus"];
                 page?: number;
                 page_size?: number;
+                /**
+                 * @description Filters, each a query key of its own: filter[column]=value (equal), or filter[column][op]=value with op gt, gte, lt, lte or like (contains); a column by its SQL or AKShare name; several are all applied. A DATE takes yyyy-MM-dd or yyyyMMdd, a DATETIME also a full timestamp. An unknown column or operator, or a value not of the column's type, is a 422. Percent-encode the keys (the column names).
+                 * @example {
+                 *       "filter[股票代码]": "000001",
+                 *       "filter[日期][gte]": "2024-01-01"
+                 *     }
+                 */
+                filter?: {
+                    [key: string]: string;
+                };
             };
             header?: never;
             path: {
@@ -5837,9 +5857,20 @@ export interface operations {
         parameters: {
             query?: {
                 format?: components["schemas"]["ExportFormat"];
+                excel_safe?: boolean;
                 limit?: number;
                 sort_by?: string;
                 sort_order?: components["schemas"]["SortOrder"];
+                /**
+                 * @description Filters, each a query key of its own: filter[column]=value (equal), or filter[column][op]=value with op gt, gte, lt, lte or like (contains); a column by its SQL or AKShare name; several are all applied. A DATE takes yyyy-MM-dd or yyyyMMdd, a DATETIME also a full timestamp. An unknown column or operator, or a value not of the column's type, is a 422. Percent-encode the keys (the column names).
+                 * @example {
+                 *       "filter[股票代码]": "000001",
+                 *       "filter[日期][gte]": "2024-01-01"
+                 *     }
+                 */
+                filter?: {
+                    [key: string]: string;
+                };
             };
             header?: never;
             path: {
@@ -5849,7 +5880,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The table as a file: text/csv (UTF-8 with BOM) for format=csv, xlsx for format=excel. */
+            /** @description The table as a file: text/csv (UTF-8 with BOM) for format=csv, xlsx for format=excel, Parquet for format=parquet. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5857,6 +5888,7 @@ export interface operations {
                 content: {
                     "text/csv": string;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/vnd.apache.parquet": string;
                 };
             };
             /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */

@@ -441,8 +441,8 @@ export const en: Messages = {
     attempts: "Attempts",
     lastError: "Last error",
     lastAttempt: "Last attempt",
-    nextAttempt: "Next attempt",
-    sentAt: "Sent",
+    sentOrNext: "Sent / next attempt",
+    nextAt: "next {at}",
     summary: "summarised in #{id}",
     noDeliveries: "No deliveries",
     eventNames: {

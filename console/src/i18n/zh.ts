@@ -439,8 +439,8 @@ export const zh = {
     attempts: "尝试次数",
     lastError: "最近错误",
     lastAttempt: "最近尝试",
-    nextAttempt: "下次重试",
-    sentAt: "送达时间",
+    sentOrNext: "送达 / 下次重试",
+    nextAt: "下次 {at}",
     summary: "汇总于 #{id}",
     noDeliveries: "没有投递记录",
     eventNames: {

@@ -36,7 +36,7 @@ public sealed partial class OpenApiShape
             ["WriteMode"] = StringEnum("How a script's rows reach its table: upsert on the natural key, append new rows, or replace the table.", WriteModes.All),
             ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, or a retry.", ["scheduler", "manual", "download", "retry"]),
             ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
-            ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM) or excel (xlsx).", ["csv", "excel"]),
+            ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM), excel (xlsx) or parquet (column types kept).", ["csv", "excel", "parquet"]),
             ["RegistrationMode"] = StringEnum("Auth:Registration: open (anyone registers and is signed in), closed (403), approval (the account waits for an admin).", RegistrationModes.All),
             ["CoverageStatus"] = StringEnum("Which keys a coverage lists: gaps (missing something), complete, or all.", AkshareWeb.Features.Tables.CoverageReader.Statuses),
             ["CoverageUnit"] = StringEnum("What a key's rows follow: trading days, or trading weeks or months (weekly and monthly bars, by their period).", ["day", "week", "month"]),

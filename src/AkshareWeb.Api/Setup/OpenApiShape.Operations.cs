@@ -8,6 +8,7 @@ namespace AkshareWeb.Api.Setup;
 public sealed partial class OpenApiShape
 {
     private const string Xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    private const string Parquet = "application/vnd.apache.parquet";
 
     private static readonly Dictionary<string, string> StatusTexts = new(StringComparer.Ordinal)
     {
@@ -118,12 +119,39 @@ public sealed partial class OpenApiShape
     private static void DeclareExportMediaTypes(OpenApiOperation operation)
     {
         if (!operation.Responses.TryGetValue("200", out var ok)) return;
-        ok.Description = "The table as a file: text/csv (UTF-8 with BOM) for format=csv, xlsx for format=excel.";
+        ok.Description = "The table as a file: text/csv (UTF-8 with BOM) for format=csv, xlsx for format=excel, Parquet for format=parquet.";
         ok.Content.Clear();
-        foreach (var media in new[] { "text/csv", Xlsx })
+        foreach (var media in new[] { "text/csv", Xlsx, Parquet })
         {
             ok.Content[media] = new OpenApiMediaType { Schema = new JsonSchema { Type = JsonObjectType.String, Format = JsonFormatStrings.Binary } };
         }
+    }
+
+    /// <summary>
+    /// The filters are query keys the endpoint reads from the query string itself (filter[列]=v, filter[列][op]=v), so
+    /// NSwag sees no parameter. They are declared as one object in form style, exploded: each of its entries is a
+    /// query key and value of its own, so the entry's key is the whole filter[...] key. Both generated clients take it
+    /// as a dictionary (C#: IDictionary&lt;string, string&gt;; TypeScript: a record, which the client's query
+    /// serializer writes key=value).
+    /// </summary>
+    private static void DeclareFilters(OpenApiOperation operation)
+    {
+        if (operation.Parameters.Any(p => p.Name == "filter")) return;
+        var example = new Dictionary<string, string>(StringComparer.Ordinal) { ["filter[股票代码]"] = "000001", ["filter[日期][gte]"] = "2024-01-01" };
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = "filter",
+            Kind = OpenApiParameterKind.Query,
+            Style = OpenApiParameterStyle.Form,
+            Explode = true,
+            IsRequired = false,
+            Position = operation.Parameters.Count + 1,
+            Description = "Filters, each a query key of its own: filter[column]=value (equal), or filter[column][op]=value with op gt, gte, lt, lte or like " +
+                "(contains); a column by its SQL or AKShare name; several are all applied. A DATE takes yyyy-MM-dd or yyyyMMdd, a DATETIME also a full " +
+                "timestamp. An unknown column or operator, or a value not of the column's type, is a 422. Percent-encode the keys (the column names).",
+            Schema = new JsonSchema { Type = JsonObjectType.Object, AdditionalPropertiesSchema = new JsonSchema { Type = JsonObjectType.String } },
+            Example = example,
+        });
     }
 
     // ---- examples ------------------------------------------------------------------------------------------

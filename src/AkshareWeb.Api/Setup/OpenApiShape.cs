@@ -67,6 +67,7 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
             }
 
             if (operation.OperationId == "ExportTable") DeclareExportMediaTypes(operation);
+            if (operation.OperationId is "GetTableData" or "ExportTable" or "GetTableCoverage") DeclareFilters(operation);
         }
     }
 

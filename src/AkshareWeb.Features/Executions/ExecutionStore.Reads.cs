@@ -35,7 +35,11 @@ public sealed partial class ExecutionStore
           WHERE p.execution_id = executions.execution_id AND p.status = 'running') END AS PartsRunning,
         CASE WHEN parts_total IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM execution_parts p
           WHERE p.execution_id = executions.execution_id AND p.status = 'pending') END AS PartsWaiting,
-        CASE WHEN parts_total IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM execution_calls c
+        CASE WHEN parts_total IS NULL THEN NULL
+          -- An ended run calls no more. Its calls are deleted just after its end is written, by a statement of their own,
+          -- and a read between the two (or after an end the watchdog wrote) must not show a rate.
+          WHEN executions.status NOT IN ('pending', 'running') THEN 0
+          ELSE (SELECT COUNT(*) FROM execution_calls c
           WHERE c.execution_id = executions.execution_id AND c.called_at >= UTC_TIMESTAMP(6) - INTERVAL 60 SECOND) END AS CallsLastMinute,
         CAST(parameter_sources AS CHAR) AS Sources
         """;

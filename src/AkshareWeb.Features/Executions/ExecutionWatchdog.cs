@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -24,41 +23,30 @@ namespace AkshareWeb.Features.Executions;
 public sealed class ExecutionWatchdog(
     Database database, ExecutionStore store, ExecutionRetries retries, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
     RunningExecutions running, PartParticipations participations, RunNotices notices)
-    : BackgroundService
+    : BackgroundLoop(time, logger)
 {
     /// <summary>When the database answered again after the watchdog last saw it fail; null when it never failed.</summary>
     private long? backSince;
-    private bool failing;
+    /// <summary>The watchdog's last look lost the database; the next that gets through marks it back.</summary>
+    private bool lostDatabase;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override string Work => "Looking for runs whose worker died";
+
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(options.Value.WatchdogIntervalSeconds);
+
+    protected override async Task RoundAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.WatchdogIntervalSeconds), time);
-        do
+        var dead = await RecoverAsync(ct);
+        foreach (var executionId in dead)
         {
-            try
-            {
-                var dead = await RecoverAsync(stoppingToken);
-                foreach (var executionId in dead)
-                {
-                    await retries.RetryIfAskedAsync(executionId, stoppingToken);
-                }
-
-                await notices.InstanceLostAsync(dead, stoppingToken);
-            }
-            catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
-            {
-                if (!failing) logger.LogWarning(e, "The execution watchdog could not check for dead runs; it waits a stale period after the database answers again");
-                failing = true;
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // A background service that throws stops the whole host, and with it every run in progress: whatever
-                // went wrong, the watchdog looks again at its next tick.
-                logger.LogError(e, "The execution watchdog failed unexpectedly; it looks again at its next tick");
-            }
+            await retries.RetryIfAskedAsync(executionId, ct);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+
+        await notices.InstanceLostAsync(dead, ct);
     }
+
+    // After an outage, runs of other instances are judged only a stale period after the database answers again.
+    protected override void Failed(Exception e) => lostDatabase |= IsOutage(e);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -77,20 +65,20 @@ public sealed class ExecutionWatchdog(
     public async Task<IReadOnlyList<string>> RecoverAsync(CancellationToken ct)
     {
         var stale = TimeSpan.FromSeconds(options.Value.StaleExecutionSeconds);
-        if (failing)
+        if (lostDatabase)
         {
             // The first look that gets this far after an outage: the database answers again from now on.
             await using (await database.OpenAsync(ct))
             {
-                failing = false;
-                backSince = time.GetTimestamp();
+                lostDatabase = false;
+                backSince = Time.GetTimestamp();
             }
         }
 
         await store.BeatInstanceAsync(running.Worker, ct);
         await store.ForgetOldCallsAsync(ct);
-        if (backSince is { } back && time.GetElapsedTime(back) < stale) return [];
-        var now = time.GetUtcNow().UtcDateTime;
+        if (backSince is { } back && Time.GetElapsedTime(back) < stale) return [];
+        var now = Time.GetUtcNow().UtcDateTime;
         var (dead, freed) = await store.RecoverStaleAsync(
             now - stale, now - TimeSpan.FromSeconds(options.Value.InstanceTimeoutSeconds), running.Worker, running.Ids, participations.Ids, ct);
         if (dead.Count > 0) logger.LogWarning("Marked {Count} runs whose worker died as failed: {Executions}", dead.Count, string.Join(", ", dead));

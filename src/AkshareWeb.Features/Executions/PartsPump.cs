@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -16,45 +15,31 @@ namespace AkshareWeb.Features.Executions;
 /// </summary>
 public sealed class PartsPump(
     ExecutionStore store, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<ExecutionOptions> options,
-    TimeProvider time, ILogger<PartsPump> logger) : BackgroundService
+    TimeProvider time, ILogger<PartsPump> logger) : BackgroundLoop(time, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var joined = new List<Task>();
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                joined.RemoveAll(t => t.IsCompleted);
-                try
-                {
-                    foreach (var (executionId, timeoutSeconds) in await OpenRunsAsync(stoppingToken))
-                    {
-                        if (participations.IsIn(executionId)) continue;
-                        joined.Add(JoinAsync(executionId, timeoutSeconds, stoppingToken));
-                    }
-                }
-                catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
-                {
-                    logger.LogWarning(e, "Looking for parted runs to join failed");
-                }
-                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-                {
-                    // Thrown out of here it would stop the host, and every run in progress with it.
-                    logger.LogError(e, "Looking for parted runs to join failed unexpectedly; it looks again in a second");
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+    private readonly List<Task> joined = [];
 
-        await Task.WhenAll(joined);
+    protected override string Work => "Looking for parted runs to join";
+
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(1);
+
+    protected override bool WaitsBeforeFirstRound => true;
+
+    protected override async Task RoundAsync(CancellationToken ct)
+    {
+        joined.RemoveAll(t => t.IsCompleted);
+        foreach (var (executionId, timeoutSeconds) in await OpenRunsAsync(ct))
+        {
+            if (participations.IsIn(executionId)) continue;
+            joined.Add(JoinAsync(executionId, timeoutSeconds, ct));
+        }
     }
 
+    // The runs joined end on the stop request themselves; the service stops once they have.
+    protected override Task EndedAsync() => Task.WhenAll(joined);
+
     private Task<IReadOnlyList<(string ExecutionId, int? TimeoutSeconds)>> OpenRunsAsync(CancellationToken ct) =>
-        store.OpenPartedRunsAsync(time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds), ct);
+        store.OpenPartedRunsAsync(Time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds), ct);
 
     private async Task JoinAsync(string executionId, int? timeoutSeconds, CancellationToken ct)
     {

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Dapper;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
@@ -126,27 +125,15 @@ public sealed class WarehouseConnection(SystemSettings settings, WarehouseDataba
 }
 
 /// <summary>Keeps this instance's warehouse in step with the stored setting.</summary>
-public sealed class WarehouseConnectionWatcher(WarehouseConnection connection, TimeProvider time, ILogger<WarehouseConnectionWatcher> logger) : BackgroundService
+public sealed class WarehouseConnectionWatcher(WarehouseConnection connection, TimeProvider time, ILogger<WarehouseConnectionWatcher> logger)
+    : BackgroundLoop(time, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5), time);
-        do
-        {
-            try
-            {
-                await connection.RefreshAsync(stoppingToken);
-            }
-            catch (Exception e) when (Database.IsOutage(e) || e is System.Security.Cryptography.CryptographicException || Failover.IsUnavailable(e))
-            {
-                logger.LogWarning(e, "Could not read the stored warehouse connection");
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Thrown out of here it would stop the host, and every run in progress with it.
-                logger.LogError(e, "Reading the stored warehouse connection failed unexpectedly; it is read again in 5 s");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override string Work => "Reading the stored warehouse connection";
+
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(5);
+
+    // A key ring that cannot unprotect the stored password is an operator's matter, said as an outage is.
+    protected override bool IsOutage(Exception e) => base.IsOutage(e) || e is System.Security.Cryptography.CryptographicException;
+
+    protected override Task RoundAsync(CancellationToken ct) => connection.RefreshAsync(ct);
 }

@@ -14,8 +14,14 @@ public static class ExportTable
 {
     public sealed class Parameters
     {
-        /// <summary>csv (UTF-8 with BOM, RFC 4180) or excel (xlsx).</summary>
+        /// <summary>csv (UTF-8 with BOM, RFC 4180), excel (xlsx) or parquet (column types kept).</summary>
         [FromQuery(Name = "format")] public string? Format { get; init; }
+        /// <summary>
+        /// true (the default): a text cell or column name that begins with = + - @, a tab or a carriage return is written
+        /// with a leading ' so that a spreadsheet shows it as text; false: text as it is stored, for pandas and other
+        /// programs. CSV and Excel only: a Parquet file is never opened as a spreadsheet.
+        /// </summary>
+        [FromQuery(Name = "excel_safe")] public bool? ExcelSafe { get; init; }
         /// <summary>At most this many rows.</summary>
         [FromQuery(Name = "limit")] public long? Limit { get; init; }
         [FromQuery(Name = "sort_by")] public string? SortBy { get; init; }
@@ -32,8 +38,8 @@ public static class ExportTable
 
     /// <summary>
     /// Streams the table (same filters and sort as /data) with an unbuffered reader: CSV is written row by row
-    /// to the client; XLSX is written row by row into a temporary file and then sent, since a zip cannot be
-    /// streamed to a socket. A client that goes away cancels the query. Errors after the first byte cannot be
+    /// to the client; Parquet a row group at a time (<see cref="ParquetExport"/>); XLSX row by row into a temporary
+    /// file, then sent (<see cref="ExcelExport"/>). A client that goes away cancels the query. Errors after the first byte cannot be
     /// reported in the envelope: the stream just ends. It stays endpoint-only (no Mediator query): its answer is
     /// the stream it writes to the response, not a value.
     /// </summary>
@@ -42,7 +48,7 @@ public static class ExportTable
         var (tables, warehouse, market) = (services.Tables, services.Warehouse, services.Market);
         var ct = context.RequestAborted;
         var format = (p.Format ?? "csv").ToLowerInvariant();
-        if (format is not ("csv" or "excel" or "xlsx")) throw ApiError.Validation("format", "format must be csv or excel");
+        if (format is not ("csv" or "excel" or "xlsx" or "parquet")) throw ApiError.Validation("format", "format must be csv, excel or parquet");
         if (p.Limit is < 1) throw ApiError.Validation("limit", "limit must be at least 1");
 
         var (table, columns, _) = await tables.ResolveAsync(tableName, ct);
@@ -54,50 +60,58 @@ public static class ExportTable
         var shown = columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
         var sql = $"SELECT {ManagedTables.SelectList(columns)} FROM {ColumnNames.Quote(table)} t{where}{order}{limit}";
 
-        var extension = format == "csv" ? "csv" : "xlsx";
+        var extension = format switch { "csv" => "csv", "parquet" => "parquet", _ => "xlsx" };
+        var guard = p.ExcelSafe ?? true;
         // The market's day (Asia/Shanghai by default), the day the data is of: after 16:00 UTC it is already tomorrow there.
         var file = $"{table}_{market.Today:yyyyMMdd}.{extension}";
         context.Response.Headers.ContentDisposition = $"attachment; filename=\"{file}\"; filename*=UTF-8''{Uri.EscapeDataString(file)}";
-        context.Response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        context.Response.ContentType = format switch
+        {
+            "csv" => "text/csv; charset=utf-8",
+            "parquet" => ParquetExport.MediaType,
+            _ => ExcelExport.MediaType,
+        };
 
         await using var connection = (await warehouse.OpenForReadingAsync(ct)).Connection;
         await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, args, commandTimeout: 0, cancellationToken: ct));
         if (format == "csv")
         {
-            await WriteCsvAsync(context.Response.Body, reader, shown, ct);
+            await WriteCsvAsync(context.Response.Body, reader, shown, guard, ct);
             return;
         }
 
-        var temporary = Path.Combine(Path.GetTempPath(), $"akshareweb-export-{Guid.NewGuid():N}.xlsx");
-        try
+        if (format == "parquet")
         {
-            await using (var output = File.Create(temporary))
-            {
-                await MiniExcel.SaveAsAsync(output, Rows(reader, shown, ct), cancellationToken: ct);
-            }
+            await ParquetExport.WriteAsync(context.Response.Body, reader, shown, ct);
+            return;
+        }
 
-            context.Response.ContentLength = new FileInfo(temporary).Length;
-            await using var input = File.OpenRead(temporary);
-            await input.CopyToAsync(context.Response.Body, ct);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        var headers = shown.Select(c => (Guarded(c.OriginalName, guard), c)).ToList();
+        await ExcelExport.WriteAsync(context.Response, Rows(reader, headers, guard, ct), headers, ct);
     }
 
-    private static IEnumerable<IDictionary<string, object?>> Rows(System.Data.Common.DbDataReader reader, IReadOnlyList<TableColumn> shown, CancellationToken ct)
+    /// <summary>The rows for MiniExcel: dates and timestamps as DateTime (date cells), the rest as the data page has them.</summary>
+    private static IEnumerable<IDictionary<string, object?>> Rows(System.Data.Common.DbDataReader reader, IReadOnlyList<(string Header, TableColumn Column)> columns, bool guard, CancellationToken ct)
     {
+        var dated = columns.Select(c => ExcelExport.DateFormat(c.Column) is not null).ToArray();
         while (reader.Read())
         {
             ct.ThrowIfCancellationRequested();
-            var row = new Dictionary<string, object?>(shown.Count, StringComparer.Ordinal);
-            for (var i = 0; i < shown.Count; i++) row[Neutralised(shown[i].OriginalName)] = Neutralised(GetTableData.Value(reader, i, shown[i]));
+            var row = new Dictionary<string, object?>(columns.Count, StringComparer.Ordinal);
+            for (var i = 0; i < columns.Count; i++)
+            {
+                row[columns[i].Header] = dated[i] && !reader.IsDBNull(i) ? reader.GetDateTime(i) : Guarded(GetTableData.Value(reader, i, columns[i].Column), guard);
+            }
+
             yield return row;
         }
     }
 
-    private static async Task WriteCsvAsync(Stream body, System.Data.Common.DbDataReader reader, IReadOnlyList<TableColumn> shown, CancellationToken ct)
+    /// <summary>
+    /// NULL is an empty field and an empty string a quoted one (<c>""</c>), so the two stay apart for a reader that
+    /// looks at quotes. pandas' read_csv does not: with its default options both are NaN (README, "Python and pandas").
+    /// </summary>
+    private static async Task WriteCsvAsync(Stream body, System.Data.Common.DbDataReader reader, IReadOnlyList<TableColumn> shown, bool guard, CancellationToken ct)
     {
         // UTF-8 with a BOM: Excel then shows the Chinese headers and values as they are.
         await using var writer = new StreamWriter(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true), bufferSize: 1 << 16);
@@ -105,7 +119,7 @@ public static class ExportTable
         for (var i = 0; i < shown.Count; i++)
         {
             if (i > 0) line.Append(',');
-            Field(line, Neutralised(shown[i].OriginalName));
+            Field(line, Guarded(shown[i].OriginalName, guard));
         }
 
         await writer.WriteLineAsync(line, ct);
@@ -116,7 +130,10 @@ public static class ExportTable
             {
                 if (i > 0) line.Append(',');
                 var value = GetTableData.Value(reader, i, shown[i]);
-                if (value is not null) Field(line, Convert.ToString(Neutralised(value), CultureInfo.InvariantCulture) ?? "");
+                if (value is null) continue;
+                var text = Convert.ToString(Guarded(value, guard), CultureInfo.InvariantCulture) ?? "";
+                if (text.Length == 0) line.Append("\"\"");
+                else Field(line, text);
             }
 
             await writer.WriteLineAsync(line, ct);
@@ -133,7 +150,9 @@ public static class ExportTable
     internal static string Neutralised(string text) =>
         text.Length > 0 && text[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + text : text;
 
-    private static object? Neutralised(object? value) => value is string text ? Neutralised(text) : value;
+    private static string Guarded(string text, bool guard) => guard ? Neutralised(text) : text;
+
+    private static object? Guarded(object? value, bool guard) => guard && value is string text ? Neutralised(text) : value;
 
     /// <summary>RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.</summary>
     private static void Field(StringBuilder line, string value)

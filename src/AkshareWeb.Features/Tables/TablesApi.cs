@@ -33,7 +33,9 @@ public static class TablesApi
                 "A table without a date in its key is a 422 that says so.")
             .ProducesErrors(400, 401, 404, 422);
         group.MapGet("/{tableName}/export", ExportTable.Endpoint).WithName("ExportTable").RequireRateLimiting(ExportsPolicy)
-            .WithDescription("format=csv (UTF-8 with BOM) or excel (xlsx); limit; the filters and sort of /data. Streamed; headers are AKShare's column names.")
+            .WithDescription("format=csv (UTF-8 with BOM; NULL an empty field, an empty string \"\"), excel (xlsx) or parquet (each column typed from the table: DATE a date, DATETIME a timestamp, integers int64, " +
+                "DOUBLE double, DECIMAL decimal, text string, NULL null; row groups of 50,000 rows); excel_safe (default true) writes text that begins with = + - @, a tab or a carriage return " +
+                "with a leading ' in CSV and Excel, false writes it as stored; limit; the filters and sort of /data. Streamed; headers are AKShare's column names.")
             .Produces(200, contentType: "text/csv").ProducesErrors(400, 401, 404, 422, 429);
         return routes;
     }

@@ -74,6 +74,36 @@ public sealed class PartRateTests(PartsApp app) : IClassFixture<PartsApp>
         Shows(ended, running: 0, waiting: 0, callsPerSecond: 0);
     }
 
+    /// <summary>
+    /// A run's end and the deletion of its calls are two statements: a read between them (or after an end the watchdog
+    /// wrote, which leaves the calls for the sweep) still finds calls of the last minute. An ended run shows no rate.
+    /// </summary>
+    [Fact]
+    public async Task An_ended_run_shows_no_call_rate_while_its_calls_are_still_stored()
+    {
+        app.AkTools.Handle("fanout_bars_em", async context =>
+        {
+            var symbol = context.Request.Query["symbol"].ToString();
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new[] { TestScripts.Bar(symbol, new DateOnly(2024, 6, 3), 10) }), context.RequestAborted);
+        });
+        var (client, _, _) = await app.NewUserAsync();
+        var taskId = await app.ScriptTaskAsync(client, "fanout_bars_em", new { symbol = new { values = new[] { "981001", "981002" } } }, concurrency: 1);
+        var id = await PartsApp.ExecuteAsync(client, taskId);
+        Assert.Equal("completed", (await app.EndAsync(client, id))["status"]!.GetValue<string>());
+        await using (var db = await app.OpenDatabaseAsync())
+        {
+            await Dapper.SqlMapper.ExecuteAsync(db,
+                "INSERT INTO execution_calls (execution_id, called_at) VALUES (@id, UTC_TIMESTAMP(6)), (@id, UTC_TIMESTAMP(6))", new { id });
+        }
+
+        var execution = (await (await client.GetAsync($"/api/executions/{id}")).ExpectAsync(200, 0))["data"]!;
+        Shows(execution, running: 0, waiting: 0, callsPerSecond: 0);
+        var listed = (await (await client.GetAsync("/api/executions/?page_size=100")).ExpectAsync(200, 0))["data"]!["items"]!.AsArray()
+            .Single(e => e!["execution_id"]!.GetValue<string>() == id)!;
+        Shows(listed, running: 0, waiting: 0, callsPerSecond: 0);
+    }
+
     /// <summary>A run that ended without its own clean-up (its instance died) leaves calls behind: the watchdog sweeps them.</summary>
     [Fact]
     public async Task Calls_left_behind_by_a_run_that_ended_otherwise_are_swept()

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
@@ -15,45 +14,33 @@ namespace AkshareWeb.Features.Notifications;
 /// </summary>
 public sealed class DeliveryWorker(
     DeliveryQueue queue, ChannelStore channels, ChannelSender sender, DeliverySignal signal, IOptions<NotificationOptions> options,
-    TimeProvider time, ILogger<DeliveryWorker> logger) : BackgroundService
+    TimeProvider time, ILogger<DeliveryWorker> logger) : BackgroundLoop(time, logger)
 {
     /// <summary>This instance's name on the deliveries it claims.</summary>
     public string Worker { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 
     private long lastPrune;
 
-    /// <summary>The last round failed (the database is away): said once, not at every poll of the outage.</summary>
-    private bool failing;
+    protected override string Work => "Sending notifications";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(Math.Max(0.05, options.Value.PollSeconds));
+
+    protected override bool IsOutage(Exception e) => base.IsOutage(e) || e is InvalidOperationException;
+
+    protected override async Task RoundAsync(CancellationToken ct)
     {
-        var poll = TimeSpan.FromSeconds(Math.Max(0.05, options.Value.PollSeconds));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            signal.Reset();
-            try
-            {
-                await SendDueAsync(stoppingToken);
-                await PruneNowAndThenAsync(stoppingToken);
-                if (failing) logger.LogInformation("Sending notifications works again");
-                failing = false;
-            }
-            catch (Exception e) when ((Database.IsOutage(e) || Failover.IsUnavailable(e) || e is InvalidOperationException) && !stoppingToken.IsCancellationRequested)
-            {
-                if (!failing) logger.LogWarning(e, "Sending notifications failed; trying again at every poll until the database answers");
-                failing = true;
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Whatever it was, ending this loop would stop the host (and every run in progress) with it.
-                if (!failing) logger.LogError(e, "Sending notifications failed unexpectedly; trying again at every poll");
-                failing = true;
-            }
+        signal.Reset();
+        await SendDueAsync(ct);
+        await PruneNowAndThenAsync(ct);
+    }
 
-            using var nap = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            await Task.WhenAny(signal.Woken, Task.Delay(poll, time, nap.Token));
-            await nap.CancelAsync();
-        }
+    // The next poll, or sooner when this instance queued something.
+    protected override async Task<bool> NextRoundAsync(CancellationToken ct)
+    {
+        using var nap = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        await Task.WhenAny(signal.Woken, Task.Delay(Interval, Time, nap.Token));
+        await nap.CancelAsync();
+        return !ct.IsCancellationRequested;
     }
 
     /// <summary>One round: every channel with deliveries due, a few at once.</summary>
@@ -88,7 +75,7 @@ public sealed class DeliveryWorker(
 
         var last = !outcome.Retry || message.Attempt >= Math.Max(1, options.Value.MaxAttempts) || message.Event == NotificationEvents.Test;
         var retryAt = last ? (DateTime?)null
-            : time.GetUtcNow().UtcDateTime.AddSeconds(options.Value.RetryBaseSeconds * Math.Pow(2, message.Attempt - 1));
+            : Time.GetUtcNow().UtcDateTime.AddSeconds(options.Value.RetryBaseSeconds * Math.Pow(2, message.Attempt - 1));
         var error = last && outcome.Retry && message.Event != NotificationEvents.Test ? $"{outcome.Error} (gave up after {message.Attempt} tries)" : outcome.Error!;
         await queue.NotSentAsync(message, error, retryAt, Worker);
         if (last) logger.LogWarning("Notification {DeliveryId} ({Event}) to channel {ChannelId} failed: {Error}", message.DeliveryId, message.Event, message.ChannelId, error);
@@ -97,8 +84,8 @@ public sealed class DeliveryWorker(
 
     private async Task PruneNowAndThenAsync(CancellationToken ct)
     {
-        if (lastPrune != 0 && time.GetElapsedTime(lastPrune) < TimeSpan.FromHours(1)) return;
-        lastPrune = time.GetTimestamp();
+        if (lastPrune != 0 && Time.GetElapsedTime(lastPrune) < TimeSpan.FromHours(1)) return;
+        lastPrune = Time.GetTimestamp();
         await queue.PruneAsync(options.Value.KeepDays, ct);
     }
 }

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Dapper;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Calendar;
@@ -143,52 +142,42 @@ public sealed class CoverageSummaries
 /// Computes every managed table's coverage summary at start, one table at a time, and again whenever the last day
 /// that counts moves (checked every minute): after a market close every table is held to one more day.
 /// </summary>
-public sealed class CoverageKeeper(Database database, CoverageSummaries summaries, TimeProvider time, ILogger<CoverageKeeper> logger) : BackgroundService
+public sealed class CoverageKeeper(Database database, CoverageSummaries summaries, TimeProvider time, ILogger<CoverageKeeper> logger)
+    : BackgroundLoop(time, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private DateOnly? counted;
+
+    protected override string Work => "Computing the tables' coverage";
+
+    protected override TimeSpan Interval => TimeSpan.FromMinutes(1);
+
+    // A summary not computed here is computed when it is next asked for: an outage is worth no warning.
+    protected override LogLevel OutageLevel => LogLevel.Debug;
+
+    protected override bool IsOutage(Exception e) => base.IsOutage(e) || e is InvalidOperationException;
+
+    protected override async Task RoundAsync(CancellationToken ct)
     {
-        DateOnly? counted = null;
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
-        do
+        var through = await summaries.ThroughAsync(ct);
+        if (through == counted) return;
+        IReadOnlyList<string> names;
+        await using (var app = await database.OpenAsync(ct))
+        {
+            names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables ORDER BY table_name", cancellationToken: ct))).ToList();
+        }
+
+        foreach (var table in names)
         {
             try
             {
-                var through = await summaries.ThroughAsync(stoppingToken);
-                if (through == counted) continue;
-                IReadOnlyList<string> names;
-                await using (var app = await database.OpenAsync(stoppingToken))
-                {
-                    names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables ORDER BY table_name", cancellationToken: stoppingToken))).ToList();
-                }
-
-                foreach (var table in names)
-                {
-                    try
-                    {
-                        await summaries.ComputeAsync(table, stoppingToken);
-                    }
-                    catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException && !stoppingToken.IsCancellationRequested)
-                    {
-                        logger.LogDebug(e, "Computing the coverage of {Table} failed; it is computed when it is next asked for", table);
-                    }
-                }
-
-                counted = through;
+                await summaries.ComputeAsync(table, ct);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (e is MySqlException or ApiError or InvalidOperationException && !ct.IsCancellationRequested)
             {
-                return;
-            }
-            catch (Exception e) when (Database.IsOutage(e) || Failover.IsUnavailable(e) || e is InvalidOperationException)
-            {
-                logger.LogDebug(e, "Computing the tables' coverage failed; tried again in a minute");
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Whatever it was, ending this loop would stop the host (and every run in progress) with it.
-                logger.LogError(e, "Computing the tables' coverage failed unexpectedly; tried again in a minute");
+                logger.LogDebug(e, "Computing the coverage of {Table} failed; it is computed when it is next asked for", table);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+
+        counted = through;
     }
 }

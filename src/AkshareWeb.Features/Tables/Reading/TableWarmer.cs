@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Dapper;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
@@ -127,37 +126,35 @@ public sealed class TableWarmer
 }
 
 /// <summary>At start, warms the managed tables big enough to need it, largest first, one at a time.</summary>
-public sealed class TableWarmup(Database database, WarehouseDatabase warehouse, TableWarmer warmer, ILogger<TableWarmup> logger) : BackgroundService
+public sealed class TableWarmup(Database database, WarehouseDatabase warehouse, TableWarmer warmer, TimeProvider time, ILogger<TableWarmup> logger)
+    : BackgroundLoop(time, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            IReadOnlyList<string> names;
-            await using (var app = await database.OpenAsync(stoppingToken))
-            {
-                names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables", cancellationToken: stoppingToken))).ToList();
-            }
+    protected override string Work => "Warming the tables at start (their first deep pages look positions up themselves)";
 
-            if (names.Count == 0) return;
-            await using var connection = await warehouse.OpenAsync(stoppingToken);
-            // TABLE_ROWS is InnoDB's estimate: enough to choose which tables to count exactly.
-            var large = await connection.QueryAsync<string>(new CommandDefinition("""
-                SELECT TABLE_NAME FROM information_schema.TABLES
-                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN @names AND TABLE_ROWS >= @threshold ORDER BY TABLE_ROWS DESC
-                """, new { names, threshold = TableWarmer.Threshold / 2 }, cancellationToken: stoppingToken));
-            foreach (var table in large)
-            {
-                await warmer.WarmQuietlyAsync(table, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+    // Once, at start.
+    protected override TimeSpan Interval => Timeout.InfiniteTimeSpan;
+
+    // Whatever failed (the database, most likely), it costs the first deep pages some speed, nothing more.
+    protected override bool IsOutage(Exception e) => true;
+
+    protected override async Task RoundAsync(CancellationToken ct)
+    {
+        IReadOnlyList<string> names;
+        await using (var app = await database.OpenAsync(ct))
         {
+            names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables", cancellationToken: ct))).ToList();
         }
-        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+
+        if (names.Count == 0) return;
+        await using var connection = await warehouse.OpenAsync(ct);
+        // TABLE_ROWS is InnoDB's estimate: enough to choose which tables to count exactly.
+        var large = await connection.QueryAsync<string>(new CommandDefinition("""
+            SELECT TABLE_NAME FROM information_schema.TABLES
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN @names AND TABLE_ROWS >= @threshold ORDER BY TABLE_ROWS DESC
+            """, new { names, threshold = TableWarmer.Threshold / 2 }, cancellationToken: ct));
+        foreach (var table in large)
         {
-            // Whatever failed (the database, most likely), the service goes on: a background service that throws stops the host.
-            logger.LogWarning(e, "Warming the tables at start failed; their first deep pages will look positions up themselves");
+            await warmer.WarmQuietlyAsync(table, ct);
         }
     }
 }
