@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AkshareWeb.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using MySqlConnector;
 
 namespace AkshareWeb.Tests.Operations;
@@ -51,13 +52,22 @@ public sealed class OutageTests(OutageApp app) : IClassFixture<OutageApp>
     public async Task A_run_that_loses_the_database_ends_with_its_own_cause_once_the_database_answers_again()
     {
         var (client, _, _) = await app.NewUserAsync();
-        app.AkTools.Delay("stock_zh_a_spot_em", TimeSpan.FromSeconds(4), new Dictionary<string, object?> { ["代码"] = "000001", ["最新价"] = 10.5 });
+        // AKTools answers once the database is cut, whenever that is: the run's write must meet the outage. (A fixed
+        // delay let a slow machine cut the database after the answer was written, and the run completed.)
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.AkTools.Handle("stock_zh_a_spot_em", async context =>
+        {
+            await answer.Task.WaitAsync(context.RequestAborted);
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("[{\"代码\": \"000001\", \"最新价\": 10.5}]", context.RequestAborted);
+        });
         var executionId = await StartAsync(client, "stock_zh_a_spot_em");
         await WaitForStatusAsync(client, executionId, "running");
 
         app.Proxy.Cut();
         try
         {
+            answer.SetResult();
             await Task.Delay(500);
             // While the database is away: the API says so in its envelope, and readiness fails on the database.
             await (await client.GetAsync("/api/executions/" + executionId)).ExpectAsync(503, 5001);
@@ -99,13 +109,21 @@ public sealed class OutageTests(OutageApp app) : IClassFixture<OutageApp>
     public async Task A_run_waiting_for_AKTools_through_a_short_outage_completes()
     {
         var (client, _, _) = await app.NewUserAsync();
-        app.AkTools.Delay("macro_cnbs", TimeSpan.FromSeconds(5), new Dictionary<string, object?> { ["年份"] = "2024-03", ["居民部门"] = 61.9 });
+        // AKTools answers only after the outage: the run waits for it through the whole of it.
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.AkTools.Handle("macro_cnbs", async context =>
+        {
+            await answer.Task.WaitAsync(context.RequestAborted);
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("[{\"年份\": \"2024-03\", \"居民部门\": 61.9}]", context.RequestAborted);
+        });
         var executionId = await StartAsync(client, "macro_cnbs");
         await WaitForStatusAsync(client, executionId, "running");
 
         app.Proxy.Cut();
         await Task.Delay(TimeSpan.FromSeconds(3));
         app.Proxy.Restore();
+        answer.SetResult();
 
         var ended = await app.WaitForEndAsync(client, executionId, 30);
         Assert.True(ended["status"]!.GetValue<string>() == "completed", ended.ToJsonString());
