@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
@@ -12,29 +13,34 @@ namespace AkshareWeb.Features.Executions;
 /// last_status, and what a user looks at first). Every instance prunes; a row deleted twice is no harm.
 /// </summary>
 public sealed class ExecutionPruner(Database database, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionPruner> logger)
-    : BackgroundLoop(time, logger)
+    : BackgroundService
 {
     private const int Batch = 1000;
 
-    protected override string Work => "Pruning old executions";
-
-    // A retention of 0 keeps everything: the loop then never runs a round.
-    protected override TimeSpan Interval => options.Value.RetentionDays <= 0
-        ? Timeout.InfiniteTimeSpan
-        : TimeSpan.FromMinutes(Math.Max(1, options.Value.PruneIntervalMinutes));
-
-    protected override bool WaitsBeforeFirstRound => true;
-
-    protected override async Task RoundAsync(CancellationToken ct)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var pruned = await PruneAsync(ct);
-        if (pruned > 0) logger.LogInformation("Pruned {Count} executions older than {Days} days", pruned, options.Value.RetentionDays);
+        if (options.Value.RetentionDays <= 0) return;
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(Math.Max(1, options.Value.PruneIntervalMinutes)), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                var pruned = await PruneAsync(stoppingToken);
+                if (pruned > 0) logger.LogInformation("Pruned {Count} executions older than {Days} days", pruned, options.Value.RetentionDays);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // A background service that throws stops the whole host: whatever went wrong (the database away, a
+                // reset connection), the pruner tries again at its next tick.
+                logger.LogWarning(e, "Pruning old executions failed; it is tried again at the next tick");
+            }
+        }
     }
 
     /// <summary>How many executions were deleted.</summary>
     public async Task<long> PruneAsync(CancellationToken ct)
     {
-        var before = Time.GetUtcNow().UtcDateTime - TimeSpan.FromDays(options.Value.RetentionDays);
+        var before = time.GetUtcNow().UtcDateTime - TimeSpan.FromDays(options.Value.RetentionDays);
         long pruned = 0;
         while (true)
         {
