@@ -1031,10 +1031,6 @@ export interface components {
             user_max_tasks: number;
             /** Format: int32 */
             user_min_schedule_minutes: number;
-            /** Format: int32 */
-            user_max_task_runs: number;
-            /** Format: int32 */
-            user_max_slots_percent: number;
         };
         UpdateSettingsRequest: {
             /** Format: int32 */
@@ -1050,10 +1046,6 @@ export interface components {
             user_max_tasks?: number | null;
             /** Format: int32 */
             user_min_schedule_minutes?: number | null;
-            /** Format: int32 */
-            user_max_task_runs?: number | null;
-            /** Format: int32 */
-            user_max_slots_percent?: number | null;
         };
         EnvelopeOfWarehouseLocation: {
             /** Format: int32 */

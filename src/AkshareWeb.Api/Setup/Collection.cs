@@ -41,7 +41,6 @@ public static class Collection
         services.AddSingleton<RunNotices>();
         services.AddTransient<ExecutionJob>();
         services.AddHostedService<ExecutionWatchdog>();
-        services.AddHostedService<ExecutionPruner>();
         services.AddSingleton<TaskStore>();
         services.AddSingleton<ScheduleRegistrar>();
         services.AddSingleton<OwnerTasks>();

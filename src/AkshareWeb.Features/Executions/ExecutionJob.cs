@@ -16,11 +16,10 @@ public sealed class ExecutionJob(
 {
     private readonly TimeSpan patience = database.Patience;
 
-    /// <summary>After a pause: false when the run was cancelled meanwhile (or another worker took it). Each look marks
-    /// the run as waiting, so the fair sharing of slots counts it (<see cref="SlotFairness"/>).</summary>
+    /// <summary>After a pause: false when the run was cancelled meanwhile (or another worker took it).</summary>
     private async Task<bool> StillWaitingAsync(string executionId, CancellationToken ct)
     {
-        if (await store.WaitingAsync(executionId, ct) != ExecutionStatuses.Pending) return false;
+        if (await store.StatusAsync(executionId, ct) != ExecutionStatuses.Pending) return false;
         await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct);
         return true;
     }
@@ -65,7 +64,7 @@ public sealed class ExecutionJob(
             {
                 var timeout = TimeSpan.FromSeconds(await store.TaskTimeoutAsync(executionId, ct) ?? current.DefaultTimeout);
                 logger.LogInformation("Running execution {ExecutionId} (timeout {Timeout})", executionId, timeout);
-                var outcome = await runner.RunAsync(executionId, timeout, ct, useSlot ? new SlotLimit(current.MaxConcurrentTasks, current.UserSlots()) : null);
+                var outcome = await runner.RunAsync(executionId, timeout, ct, useSlot ? current.MaxConcurrentTasks : null);
                 if (!ReferenceEquals(outcome, ExecutionRunner.NoRoom)) break;
             }
 

@@ -55,13 +55,13 @@ public sealed partial class ExecutionRunner(
         }
     }
 
-    /// <summary>What <see cref="RunAsync"/> answers when max_concurrent_tasks task runs are running already, or another
-    /// user's run is to have the slot (<see cref="SlotFairness"/>): the run was not claimed and is still pending.</summary>
+    /// <summary>What <see cref="RunAsync"/> answers when max_concurrent_tasks task runs are running already:
+    /// the run was not claimed and is still pending.</summary>
     public static readonly ExecutionOutcome NoRoom = new(ExecutionStatuses.Pending, 0, null);
 
     /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown); <see cref="NoRoom"/>
-    /// when a task's run may not have a slot of <paramref name="slots"/> now.</summary>
-    public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct, SlotLimit? slots = null)
+    /// when <paramref name="slotLimit"/> (a task's run) task runs are running already.</summary>
+    public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct, int? slotLimit = null)
     {
         // From the claim on this instance holds the run: its watchdog leaves it alone whatever the heartbeat says,
         // even if the database stops answering before the first beat. Held before the claim, so no moment is left
@@ -69,7 +69,7 @@ public sealed partial class ExecutionRunner(
         using var held = running.Hold(executionId);
         // The claim's connection is not held through the run: a run spends most of its time on AKTools, and a
         // connection idle all that while is one the database may have dropped meanwhile.
-        var claim = await store.ClaimAsync(executionId, running.Worker, slots, ct);
+        var claim = await store.ClaimAsync(executionId, running.Worker, slotLimit, ct);
         if (claim.Full) return NoRoom;
         if (claim.Plan is not { } plan) return null;
         var broken = plan.ScriptId is null ? null : await BrokenReasonAsync(plan.ScriptId, ct);

@@ -95,23 +95,21 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
             new { scheduleKey, pending = ExecutionStatuses.Pending }, cancellationToken: ct));
     }
 
-    /// <summary>A claim's answer: the plan when claimed; <see cref="Full"/> when the run may not have a slot now (every
-    /// slot's run is recorded as running, or <see cref="SlotFairness"/> gives it to another run): the run stays pending;
-    /// neither when it was not pending.</summary>
+    /// <summary>A claim's answer: the plan when claimed; <see cref="Full"/> when max_concurrent_tasks runs are
+    /// recorded as running already (the run stays pending); neither when it was not pending.</summary>
     public readonly record struct Claim(ExecutionPlan? Plan, bool Full);
 
     /// <summary>
-    /// Pending to running, so a run runs once whoever calls. With <paramref name="slots"/> (a task's run, which holds a
-    /// slot) it is claimed only while fewer task runs than the limit are recorded as running: a slot's lock goes with its
-    /// connection when the database drops it, and the run that held it goes on meanwhile, so the lock alone would let
-    /// another instance start one run too many. Then <see cref="SlotFairness"/> decides whether this run or another
-    /// user's waiting one is next. Claims are taken one at a time (a server lock), so two of them never count the same
-    /// room, and every instance decides from the same rows.
+    /// Pending to running, so a run runs once whoever calls. With <paramref name="slotLimit"/> (a task's run, which
+    /// holds a slot) it is claimed only while fewer task runs than that are recorded as running: a slot's lock
+    /// goes with its connection when the database drops it, and the run that held it goes on meanwhile, so the
+    /// lock alone would let another instance start one run too many. Claims are taken one at a time (a server lock),
+    /// so two of them never count the same room.
     /// </summary>
-    public async Task<Claim> ClaimAsync(string executionId, string worker, SlotLimit? slots, CancellationToken ct)
+    public async Task<Claim> ClaimAsync(string executionId, string worker, int? slotLimit, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        if (slots is not { } limit) return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
+        if (slotLimit is not { } limit) return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
         var claims = ExecutionSlots.LockName(connection.Database, "slot-claims");
         if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@claims, 10)", new { claims }, cancellationToken: ct)) != 1)
         {
@@ -120,31 +118,15 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
 
         try
         {
-            var now = time.GetUtcNow().UtcDateTime;
-            if (await SlotFairness.AskingAsync(connection, executionId, ct) is not { } asking) return new Claim(null, false);
-            if (SlotFairness.Refusal(asking, await SlotFairness.GroupsAsync(connection, now, ct), limit) is not null)
-            {
-                // It waits, and is seen waiting: the next free slot may be its turn.
-                await SlotFairness.StillWaitingAsync(connection, executionId, now, ct);
-                return new Claim(null, true);
-            }
-
+            var running = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
+            if (running >= limit) return new Claim(null, true);
             return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
         }
         finally
         {
             await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@claims)", new { claims }, cancellationToken: CancellationToken.None));
         }
-    }
-
-    /// <summary>A task's run waiting for a slot was looked at: it counts as waiting (<see cref="SlotFairness"/>).
-    /// Its status now; null when there is no such run.</summary>
-    public async Task<string?> WaitingAsync(string executionId, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        await SlotFairness.StillWaitingAsync(connection, executionId, time.GetUtcNow().UtcDateTime, ct);
-        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
     }
 
     private async Task<ExecutionPlan?> ClaimOnAsync(MySqlConnection connection, string executionId, string worker, CancellationToken ct)
