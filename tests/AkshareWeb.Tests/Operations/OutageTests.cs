@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AkshareWeb.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
 using MySqlConnector;
 
 namespace AkshareWeb.Tests.Operations;
@@ -55,11 +54,10 @@ public sealed class OutageTests(OutageApp app) : IClassFixture<OutageApp>
         // AKTools answers once the database is cut, whenever that is: the run's write must meet the outage. (A fixed
         // delay let a slow machine cut the database after the answer was written, and the run completed.)
         var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        app.AkTools.Handle("stock_zh_a_spot_em", async context =>
+        app.AkTools.RowsAsync("stock_zh_a_spot_em", async _ =>
         {
-            await answer.Task.WaitAsync(context.RequestAborted);
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync("[{\"代码\": \"000001\", \"最新价\": 10.5}]", context.RequestAborted);
+            await answer.Task;
+            return [new Dictionary<string, object?> { ["代码"] = "000001", ["最新价"] = 10.5 }];
         });
         var executionId = await StartAsync(client, "stock_zh_a_spot_em");
         await WaitForStatusAsync(client, executionId, "running");
@@ -111,11 +109,10 @@ public sealed class OutageTests(OutageApp app) : IClassFixture<OutageApp>
         var (client, _, _) = await app.NewUserAsync();
         // AKTools answers only after the outage: the run waits for it through the whole of it.
         var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        app.AkTools.Handle("macro_cnbs", async context =>
+        app.AkTools.RowsAsync("macro_cnbs", async _ =>
         {
-            await answer.Task.WaitAsync(context.RequestAborted);
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync("[{\"年份\": \"2024-03\", \"居民部门\": 61.9}]", context.RequestAborted);
+            await answer.Task;
+            return [new Dictionary<string, object?> { ["年份"] = "2024-03", ["居民部门"] = 61.9 }];
         });
         var executionId = await StartAsync(client, "macro_cnbs");
         await WaitForStatusAsync(client, executionId, "running");
