@@ -105,10 +105,10 @@ public sealed class BrakeConnectionTests(SlowBrakeApp app) : IClassFixture<SlowB
 
         var login = app.LoginFromAsync("198.51.100.45", user, "password-123");
         // The attempt is counted (a row, committed) before its wait begins.
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = Deadline.In(20);
         while (await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM login_failures") == before)
         {
-            Assert.True(DateTime.UtcNow < deadline && !login.IsCompleted, "the login was not counted");
+            Assert.True(!deadline.Passed && !login.IsCompleted, "the login was not counted");
             await Task.Delay(20);
         }
 

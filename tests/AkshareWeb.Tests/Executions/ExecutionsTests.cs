@@ -173,8 +173,8 @@ public sealed class ExecutionLimitsTests(SlowDefaultTimeoutApp app) : IClassFixt
 
         var maxRunning = 0;
         await using var db = await app.OpenDatabaseAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
+        var deadline = Deadline.In(60);
+        while (!deadline.Passed)
         {
             var running = await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM executions WHERE task_id = @taskId AND status = 'running'", new { taskId });
             maxRunning = Math.Max(maxRunning, running);

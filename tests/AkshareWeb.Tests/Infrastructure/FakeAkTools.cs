@@ -326,12 +326,12 @@ public class CollectingApp : AkshareWebApp
     /// <summary>Polls an execution until it has ended (or the deadline), returning its final view.</summary>
     public async Task<System.Text.Json.Nodes.JsonNode> WaitForEndAsync(HttpClient client, string executionId, int seconds = 30)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var deadline = Deadline.In(seconds);
         while (true)
         {
             var body = await (await client.GetAsync($"/api/executions/{executionId}")).ExpectAsync(200, 0);
             var status = body["data"]!["status"]!.GetValue<string>();
-            if (status is "completed" or "failed" or "cancelled" or "timeout" || DateTime.UtcNow > deadline)
+            if (status is "completed" or "failed" or "cancelled" or "timeout" || deadline.Passed)
             {
                 AkTools.AssertNoViolations();
                 return body["data"]!;

@@ -89,11 +89,11 @@ public sealed class NotificationReceiver : IAsyncDisposable, IAsyncLifetime
     /// <summary>The requests to <paramref name="path"/> once there are at least <paramref name="count"/> (or at the deadline).</summary>
     public async Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(string path, int count = 1, int seconds = 30)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var deadline = Deadline.In(seconds);
         while (true)
         {
             var got = Received.Where(r => r.Path == path).ToList();
-            if (got.Count >= count || DateTime.UtcNow > deadline) return got;
+            if (got.Count >= count || deadline.Passed) return got;
             await Task.Delay(50);
         }
     }

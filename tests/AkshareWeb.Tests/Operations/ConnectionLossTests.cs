@@ -89,7 +89,7 @@ public sealed class ConnectionLossTests(CollectingApp app) : IClassFixture<Colle
 
     private static async Task<JsonNode> WaitAsync(HttpClient client, string executionId, Func<JsonNode, bool> done)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = Deadline.In(60);
         while (true)
         {
             var answer = await client.GetAsync("/api/executions/" + executionId);
@@ -97,7 +97,7 @@ public sealed class ConnectionLossTests(CollectingApp app) : IClassFixture<Colle
             {
                 var view = (await answer.ExpectAsync(200, 0))["data"]!;
                 if (done(view)) return view;
-                Assert.True(DateTime.UtcNow < deadline, "the run did not get there: " + view.ToJsonString());
+                Assert.True(!deadline.Passed, "the run did not get there: " + view.ToJsonString());
             }
 
             await Task.Delay(100);

@@ -66,7 +66,7 @@ public sealed class InstanceOutageTests
 
     private static async Task<JsonNode> WaitForAsync(HttpClient client, string executionId, Func<JsonNode, bool> done, int seconds = 20)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var deadline = Deadline.In(seconds);
         JsonNode view;
         do
         {
@@ -74,7 +74,7 @@ public sealed class InstanceOutageTests
             if (done(view)) return view;
             await Task.Delay(50);
         }
-        while (DateTime.UtcNow < deadline);
+        while (!deadline.Passed);
         Assert.Fail($"execution {executionId} did not get there: {view.ToJsonString()}");
         return view;
     }
@@ -340,10 +340,10 @@ public sealed class InstanceOutageTests
 
     private static async Task TaskTestKitWait(Func<Task<bool>> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = Deadline.In(15);
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "not within 15 s");
+            Assert.True(!deadline.Passed, "not within 15 s");
             await Task.Delay(100);
         }
     }

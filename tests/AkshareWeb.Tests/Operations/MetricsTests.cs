@@ -270,12 +270,12 @@ public sealed class ReadinessTests(ReadinessApp app) : IClassFixture<ReadinessAp
     /// <summary>Hangfire announces its server just after start: readiness may take a moment, never long.</summary>
     internal static async Task<System.Text.Json.Nodes.JsonNode> ReadyAsync(HttpClient client, int status)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = Deadline.In(10);
         while (true)
         {
             var answer = await client.GetAsync("/health/ready");
             var report = await answer.ReadEnvelopeAsync();
-            if ((int)answer.StatusCode == status || DateTime.UtcNow > deadline)
+            if ((int)answer.StatusCode == status || deadline.Passed)
             {
                 Assert.True((int)answer.StatusCode == status, report.ToJsonString());
                 return report;

@@ -141,7 +141,7 @@ public sealed class OutageTests(OutageApp app) : IClassFixture<OutageApp>
 
     private static async Task WaitForStatusAsync(HttpClient client, string executionId, string status)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = Deadline.In(15);
         JsonNode body;
         do
         {
@@ -149,7 +149,7 @@ public sealed class OutageTests(OutageApp app) : IClassFixture<OutageApp>
             if (body["status"]!.GetValue<string>() == status) return;
             await Task.Delay(50);
         }
-        while (DateTime.UtcNow < deadline);
+        while (!deadline.Passed);
         Assert.Fail($"execution {executionId} never reached {status}: {body.ToJsonString()}");
     }
 }

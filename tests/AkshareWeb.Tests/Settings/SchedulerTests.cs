@@ -16,7 +16,7 @@ public sealed class SchedulerTests(AkshareWebApp app) : IClassFixture<AkshareWeb
         manager.AddOrUpdate("scheduler-status-probe", () => Console.WriteLine("probe"), "0 3 * * *");
         try
         {
-            var deadline = DateTime.UtcNow.AddSeconds(20);
+            var deadline = Deadline.In(20);
             System.Text.Json.Nodes.JsonNode status;
             do
             {
@@ -24,7 +24,7 @@ public sealed class SchedulerTests(AkshareWebApp app) : IClassFixture<AkshareWeb
                 if (status["running"]!.GetValue<bool>()) break;
                 await Task.Delay(200);
             }
-            while (DateTime.UtcNow < deadline);
+            while (!deadline.Passed);
 
             Assert.True(status["running"]!.GetValue<bool>());
             Assert.Equal(1, status["active_jobs"]!.GetValue<int>());

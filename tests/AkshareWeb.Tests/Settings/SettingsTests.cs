@@ -142,7 +142,7 @@ public sealed class SettingsTests(AkshareWebApp app) : IClassFixture<AkshareWebA
             Assert.DoesNotContain(target.Password!, stored!, StringComparison.Ordinal);
             Assert.DoesNotContain(target.Database, stored!, StringComparison.Ordinal);
 
-            var deadline = DateTime.UtcNow.AddSeconds(15);
+            var deadline = Deadline.In(15);
             string seen;
             do
             {
@@ -150,7 +150,7 @@ public sealed class SettingsTests(AkshareWebApp app) : IClassFixture<AkshareWebA
                 if (seen == target.Database) break;
                 await Task.Delay(200);
             }
-            while (DateTime.UtcNow < deadline);
+            while (!deadline.Passed);
             Assert.Equal(target.Database, seen);
 
             // Without a password the stored one is kept.

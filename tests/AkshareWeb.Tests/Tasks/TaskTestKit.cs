@@ -42,11 +42,11 @@ public static class TaskTestKit
 
     public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> done, int seconds = 30)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var deadline = Deadline.In(seconds);
         while (true)
         {
             var value = await probe();
-            if (done(value) || DateTime.UtcNow > deadline) return value;
+            if (done(value) || deadline.Passed) return value;
             await Task.Delay(150);
         }
     }
