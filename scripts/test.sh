@@ -6,8 +6,8 @@
 # when some were).
 #   AKSHAREWEB_TEST_MYSQL   server connection string (no database); default: a private MariaDB under .data/,
 #                           or Testcontainers.MySql when a Docker engine answers and no MariaDB can be had.
-#   AKSHAREWEB_TEST_GALERA=1  (not set by CI) also runs the failover drill on a 3-node Galera cluster (scripts/test-galera.sh,
-#                           5-8 minutes more; it needs root or an installed mariadb-server, galera-4 and rsync).
+#   AKSHAREWEB_TEST_GALERA=1  (set by .ci/run) also runs the failover drill on a 3-node Galera cluster (scripts/test-galera.sh,
+#                           4-5 minutes more; it needs root or an installed mariadb-server, galera-4 and rsync).
 # A suite added here puts its counts into that line with one call: `add_counts PASSED FAILED [SKIPPED]`, or
 # `add_trx_counts DIR` for the TRX reports a runner wrote, or `add_check STATUS` for a check that is one test.
 set -euo pipefail
