@@ -22,8 +22,6 @@ public static class ListInterfaces
         [FromQuery(Name = "category")] public string? Category { get; init; }
         /// <summary>Part of the name, display name or description (Chinese included), case-insensitive.</summary>
         [FromQuery(Name = "keyword")] public string? Keyword { get; init; }
-        /// <summary>The same as keyword, under the name other catalogues use for it.</summary>
-        [FromQuery(Name = "search")] public string? Search { get; init; }
     }
 
     public sealed class Validator : AbstractValidator<Query>
@@ -60,6 +58,11 @@ public static class ListInterfaces
         }
     }
 
-    internal static async Task<Ok<Envelope<Paged<InterfaceSummary>>>> Endpoint([AsParameters] Parameters p, IMediator mediator, CancellationToken ct) =>
-        TypedResults.Ok(Envelope<Paged<InterfaceSummary>>.Success(await mediator.Send(new Query(p.ToRequest(), p.Category, p.Keyword, p.Search), ct)));
+    /// <summary>
+    /// <c>search</c> is keyword's other name, the one other catalogues use: read from the query as it is, and left out of
+    /// the OpenAPI document, so that generated clients have one name for the one filter.
+    /// </summary>
+    internal static async Task<Ok<Envelope<Paged<InterfaceSummary>>>> Endpoint([AsParameters] Parameters p, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        TypedResults.Ok(Envelope<Paged<InterfaceSummary>>.Success(await mediator.Send(
+            new Query(p.ToRequest(), p.Category, p.Keyword, request.Query.TryGetValue("search", out var search) ? search.ToString() : null), ct)));
 }
