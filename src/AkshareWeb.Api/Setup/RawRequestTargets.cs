@@ -34,6 +34,10 @@ public static class RawRequestTargets
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>
+    /// On every endpoint Kestrel opens (ConfigureEndpointDefaults keeps one action: a second call would replace this
+    /// one). An HTTPS endpoint from configuration gets its TLS after it, so this sees the handshake and lets it pass.
+    /// </summary>
     public static IWebHostBuilder UseRawTargetAnswers(this IWebHostBuilder web) =>
         web.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => connection => InspectAsync(connection, next))));
 
