@@ -95,6 +95,16 @@ public sealed class RawRequestTargetTests(LoopbackApp app) : IClassFixture<Loopb
     }
 
     [Fact]
+    public async Task A_connection_silent_for_longer_than_the_middleware_waits_is_kestrels_and_its_request_is_answered()
+    {
+        // The middleware stops waiting for a first line after 5 s and hands the connection on, its read cancelled.
+        using var connection = await RawConnection.OpenAsync(app.BaseAddress);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        await connection.SendAsync("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"u8.ToArray());
+        Assert.Equal("HTTP/1.1 200 OK", (await connection.ReadResponseAsync()).StatusLine);
+    }
+
+    [Fact]
     public async Task Later_on_a_kept_alive_connection_a_raw_url_meets_kestrel_alone_which_refuses_it_before_any_middleware()
     {
         // What the connection middleware is there for, seen where it does not reach: Kestrel's own answer is a 400
