@@ -273,6 +273,19 @@ public sealed class DownloadDataTests(CollectingApp app) : IClassFixture<Collect
     }
 
     [Fact]
+    public async Task A_download_of_a_deactivated_script_is_a_422_naming_script_id()
+    {
+        await app.AddBarsScriptAsync("download_paused_bars", "停用的日线");
+        var admin = await app.AdminAsync();
+        var toggled = await (await admin.PatchAsync("/api/scripts/download_paused_bars/toggle", null)).ExpectAsync(200, 0);
+        Assert.False(toggled["data"]!["is_active"]!.GetValue<bool>());
+
+        var (client, _, _) = await app.NewUserAsync();
+        var error = await (await client.PostAsJsonAsync("/api/data/download", new { script_id = "download_paused_bars", parameters = new { symbol = "000001" } })).ExpectAsync(422, 3001);
+        Assert.Equal("script_id", Assert.Single(error["detail"]!.AsArray())!["field"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Another_users_download_is_not_visible()
     {
         var (owner, _, _) = await app.NewUserAsync();
