@@ -60,6 +60,23 @@ if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
   fi
 fi
 
+# The README's commands run as a test (tests/AkshareWeb.Tests/Host/ReadmeCommandTests.cs) the way a reader runs them,
+# through curl and python3: installed here when missing and this runs as root, as mariadb.sh installs MariaDB; otherwise
+# that test fails saying what to install.
+missing_tools=""
+for tool in curl python3; do command -v "$tool" >/dev/null 2>&1 || missing_tools+=" $tool"; done
+if [ -n "$missing_tools" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing Debian's$missing_tools (the README's commands run through them)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    # shellcheck disable=SC2086 # one word per package
+    apt-get install -y -qq $missing_tools >&2
+  else
+    echo "[test] missing:$missing_tools; ReadmeCommandTests will fail. Install with: sudo apt-get install$missing_tools" >&2
+  fi
+fi
+
 # Away from UTC on purpose, as is the database: time-zone slips show up here, not in production.
 export TZ="${TZ_FOR_TESTS:-Asia/Kolkata}"
 

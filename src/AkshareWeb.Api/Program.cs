@@ -19,6 +19,8 @@ using FluentValidation;
 var builder = WebApplication.CreateBuilder(args);
 // AKSHAREWEB__Admin__Password and friends: the project's own prefix, beside the unprefixed ASP.NET names.
 builder.Configuration.AddEnvironmentVariables("AKSHAREWEB__");
+// A URL with raw UTF-8 in it (curl -g) gets a sentence in the envelope instead of Kestrel's empty 400.
+builder.WebHost.UseRawTargetAnswers();
 
 var services = builder.Services;
 services.AddSingleton(TimeProvider.System);

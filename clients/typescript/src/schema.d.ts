@@ -440,7 +440,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Starts a download of one interface into ak_<interface>; parameters are checked against the interface's definition (422 names the parameter). Runs on the ad-hoc queue; an ordinary user has at most user_max_running_jobs downloads and script tests pending or running (429 naming the quota). */
+        /** @description Starts a download of one interface into ak_<interface>, named by exactly one of interface_id, interface_name (the AKShare function, e.g. stock_zh_a_hist) or script_id (a data script, run once into its own table with its defaults); none or two is a 422 naming them, an unknown one a 404. Parameters are checked against the interface's definition (422 names the parameter). Runs on the ad-hoc queue; an ordinary user has at most user_max_running_jobs downloads and script tests pending or running (429 naming the quota). */
         post: operations["DownloadData"];
         delete?: never;
         options?: never;
@@ -1359,10 +1359,12 @@ export interface components {
         };
         DownloadRequest: {
             /** Format: int64 */
-            interface_id: number;
+            interface_id?: number | null;
             parameters?: {
                 [key: string]: unknown;
             } | null;
+            script_id?: string | null;
+            interface_name?: string | null;
         };
         EnvelopeOfDownloadStatus: {
             /** Format: int32 */
@@ -4172,7 +4174,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "interface_id": 1,
+                 *       "interface_name": "stock_zh_a_hist",
                  *       "parameters": {
                  *         "symbol": "000001",
                  *         "start_date": "20240101",

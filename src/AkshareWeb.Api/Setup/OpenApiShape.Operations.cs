@@ -168,7 +168,7 @@ public sealed partial class OpenApiShape
         ["UpdateDatabaseSettings"] = new Dictionary<string, object?> { ["host"] = "db.internal", ["port"] = 3306, ["database"] = "akshare_data", ["username"] = "akshare", ["password"] = "db-pass" },
         ["TestDatabaseConnection"] = new Dictionary<string, object?> { ["host"] = "db.internal", ["port"] = 3306, ["database"] = "akshare_data", ["username"] = "akshare", ["password"] = "db-pass" },
         ["TestScript"] = new Dictionary<string, object?> { ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001" } },
-        ["DownloadData"] = new Dictionary<string, object?> { ["interface_id"] = 1, ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001", ["start_date"] = "20240101", ["end_date"] = "20241231" } },
+        ["DownloadData"] = new Dictionary<string, object?> { ["interface_name"] = "stock_zh_a_hist", ["parameters"] = new Dictionary<string, object?> { ["symbol"] = "000001", ["start_date"] = "20240101", ["end_date"] = "20241231" } },
         ["CreateTask"] = new Dictionary<string, object?>
         {
             ["name"] = "Ping An Bank daily bars", ["description"] = "after the close", ["script_id"] = "stock_zh_a_hist",

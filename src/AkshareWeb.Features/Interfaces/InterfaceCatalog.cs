@@ -292,6 +292,10 @@ public sealed class InterfaceCatalog(
     public static Task<InterfaceRow?> FindAsync(MySqlConnection connection, long id, CancellationToken ct) =>
         connection.QuerySingleOrDefaultAsync<InterfaceRow>(new CommandDefinition($"SELECT {Columns} FROM interfaces WHERE id = @id", new { id }, cancellationToken: ct));
 
+    /// <summary>By the AKShare function's name (the catalogue's names are unique).</summary>
+    public static Task<InterfaceRow?> FindByNameAsync(MySqlConnection connection, string name, CancellationToken ct) =>
+        connection.QuerySingleOrDefaultAsync<InterfaceRow>(new CommandDefinition($"SELECT {Columns} FROM interfaces WHERE name = @name", new { name }, cancellationToken: ct));
+
     public const string Columns = """
         id, name, display_name AS DisplayName, category, description, module, url, limit_desc AS LimitDesc, documented, example,
         in_registry AS InRegistry, used_by_scripts AS UsedByScripts

@@ -217,6 +217,75 @@ public sealed class DownloadDataTests(CollectingApp app) : IClassFixture<Collect
     }
 
     [Fact]
+    public async Task A_download_may_name_the_interface_by_its_name_or_a_data_script_instead_of_an_id()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var day = new DateOnly(2024, 5, 6);
+        app.AkTools.Rows("stock_zh_a_hist", q => Enumerable.Range(0, 3).Select(i => TestScripts.Bar(q["symbol"].ToString(), day.AddDays(i), 7.5 + i)));
+
+        foreach (var (body, symbol) in new[]
+        {
+            ((object)new { interface_name = "stock_zh_a_hist", parameters = new { symbol = "300001", start_date = "20240501", end_date = "20240531" } }, "300001"),
+            (new { script_id = "stock_zh_a_hist", parameters = new { symbol = "300002", start_date = "20240501", end_date = "20240531" } }, "300002"),
+        })
+        {
+            var started = (await (await client.PostAsJsonAsync("/api/data/download", body)).ExpectAsync(200, 0))["data"]!;
+            Assert.Equal("ak_stock_zh_a_hist", started["table_name"]!.GetValue<string>());
+            var run = await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>());
+            Assert.True(run["status"]!.GetValue<string>() == "completed", run.ToJsonString());
+            Assert.Equal(3, run["rows_inserted"]!.GetValue<long>());
+            Assert.Contains($"symbol={symbol}", app.AkTools.Calls.Last(c => c.Function == "stock_zh_a_hist").Query, StringComparison.Ordinal);
+        }
+
+        // By script_id, what the request leaves out is the script's default.
+        var byScript = (await (await client.PostAsJsonAsync("/api/data/download", new { script_id = "stock_zh_a_hist", parameters = new { symbol = "300003" } })).ExpectAsync(200, 0))["data"]!;
+        var view = await app.WaitForEndAsync(client, byScript["execution_id"]!.GetValue<string>());
+        Assert.Equal("stock_zh_a_hist", view["script_id"]?.GetValue<string>());
+        Assert.Contains("period=daily", app.AkTools.Calls.Last(c => c.Function == "stock_zh_a_hist").Query, StringComparison.Ordinal);
+
+        await using var db = await app.OpenDatabaseAsync();
+        Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_zh_a_hist WHERE `股票代码` = '300002'"));
+    }
+
+    [Theory]
+    [InlineData("{\"parameters\": {}}", "interface_id,script_id,interface_name")]
+    [InlineData("{\"interface_id\": 1, \"script_id\": \"stock_zh_a_hist\"}", "interface_id,script_id")]
+    [InlineData("{\"script_id\": \"stock_zh_a_hist\", \"interface_name\": \"stock_zh_a_hist\"}", "script_id,interface_name")]
+    [InlineData("{\"interface_id\": 1, \"script_id\": \"a\", \"interface_name\": \"b\"}", "interface_id,script_id,interface_name")]
+    [InlineData("{\"interface_name\": \"\"}", "interface_name")]
+    public async Task Naming_the_interface_in_none_or_several_ways_is_a_422_naming_the_fields(string body, string fields)
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var error = await (await client.PostAsync("/api/data/download", new StringContent(body, System.Text.Encoding.UTF8, "application/json"))).ExpectAsync(422, 3001);
+        Assert.Equal(fields.Split(','), error["detail"]!.AsArray().Select(d => d!["field"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task An_unknown_interface_name_or_script_is_404()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var calls = app.AkTools.Calls.Count;
+        var name = await (await client.PostAsJsonAsync("/api/data/download", new { interface_name = "stock_zh_a_nope", parameters = new { } })).ExpectAsync(404, 2001);
+        Assert.Equal("interface not found", name["message"]!.GetValue<string>());
+        var script = await (await client.PostAsJsonAsync("/api/data/download", new { script_id = "nope", parameters = new { } })).ExpectAsync(404, 2001);
+        Assert.Equal("script not found", script["message"]!.GetValue<string>());
+        Assert.Equal(calls, app.AkTools.Calls.Count);
+    }
+
+    [Fact]
+    public async Task A_download_of_a_deactivated_script_is_a_422_naming_script_id()
+    {
+        await app.AddBarsScriptAsync("download_paused_bars", "停用的日线");
+        var admin = await app.AdminAsync();
+        var toggled = await (await admin.PatchAsync("/api/scripts/download_paused_bars/toggle", null)).ExpectAsync(200, 0);
+        Assert.False(toggled["data"]!["is_active"]!.GetValue<bool>());
+
+        var (client, _, _) = await app.NewUserAsync();
+        var error = await (await client.PostAsJsonAsync("/api/data/download", new { script_id = "download_paused_bars", parameters = new { symbol = "000001" } })).ExpectAsync(422, 3001);
+        Assert.Equal("script_id", Assert.Single(error["detail"]!.AsArray())!["field"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Another_users_download_is_not_visible()
     {
         var (owner, _, _) = await app.NewUserAsync();

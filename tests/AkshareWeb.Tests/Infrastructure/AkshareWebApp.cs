@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -118,6 +120,17 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
         var connection = new MySqlConnection(ConnectionString);
         await connection.OpenAsync();
         return connection;
+    }
+
+    /// <summary>
+    /// Starts the app on Kestrel (the fixture called UseKestrel) and answers its loopback address: what a program
+    /// outside the process, or a raw socket, reaches. CreateClient's clients then go there too.
+    /// </summary>
+    public Uri StartOnLoopback()
+    {
+        StartServer();
+        var address = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal));
     }
 
     /// <summary>A client signed in as the seeded admin.</summary>

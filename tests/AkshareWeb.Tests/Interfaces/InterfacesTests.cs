@@ -39,6 +39,17 @@ public sealed class InterfacesTests(CollectingApp app) : IClassFixture<Collectin
     }
 
     [Fact]
+    public async Task Search_is_the_keyword_filter_under_the_name_other_catalogues_use()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        var found = (await (await client.GetAsync($"/api/interfaces?search={Uri.EscapeDataString("杠杆率")}")).ExpectAsync(200, 0))["data"]!;
+        Assert.Contains(found["items"]!.AsArray(), i => i!["name"]!.GetValue<string>() == "macro_cnbs");
+        await (await client.GetAsync("/api/interfaces?search=cnbs&keyword=cnbs")).ExpectAsync(200, 0);
+        var both = await (await client.GetAsync("/api/interfaces?search=cnbs&keyword=spot")).ExpectAsync(422, 3001);
+        Assert.Equal("search", Assert.Single(both["detail"]!.AsArray())!["field"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Categories_have_chinese_names_and_counts()
     {
         var (client, _, _) = await app.NewUserAsync();
