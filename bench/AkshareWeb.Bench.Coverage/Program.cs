@@ -46,7 +46,7 @@ try
         .AddSingleton(TimeProvider.System)
         .AddSingleton<Database>()
         .AddSingleton<WarehouseDatabase>()
-        .AddSingleton<TableWrites>()
+        .AddSingleton<TableChanges>()
         .AddSingleton<ManagedTables>()
         .AddSingleton<ConfirmedEmptyDays>()
         .AddSingleton<CoverageReader>()

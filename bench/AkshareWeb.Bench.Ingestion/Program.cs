@@ -20,6 +20,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
+using AkshareWeb.Features.Warehouse;
 
 if (args.Length >= 1 && args[0] == "--ingest")
 {

@@ -6,6 +6,7 @@ using AkshareWeb.Features.Interfaces;
 using AkshareWeb.Features.Scripts;
 using AkshareWeb.Features.Tasks;
 using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Api.Setup;
 

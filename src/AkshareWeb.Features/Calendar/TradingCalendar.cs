@@ -39,10 +39,10 @@ public sealed class TradingCalendar : IDisposable
 
     private sealed record Held(string Warehouse, DateTime? Stamp, CalendarView View, long ReadAt, long CheckedAt);
 
-    public TradingCalendar(Database database, WarehouseDatabase warehouse, TableWrites writes, TimeProvider time, ILogger<TradingCalendar> logger)
+    public TradingCalendar(Database database, WarehouseDatabase warehouse, TableChanges writes, TimeProvider time, ILogger<TradingCalendar> logger)
     {
         (this.database, this.warehouse, this.time, this.logger) = (database, warehouse, time, logger);
-        writes.Shaped += table =>
+        writes.ShapeChanged += table =>
         {
             if (table == Table) held = null;
         };

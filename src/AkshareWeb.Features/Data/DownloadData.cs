@@ -11,6 +11,7 @@ using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Interfaces;
 using AkshareWeb.Features.Scripts;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Data;
 
@@ -34,7 +35,7 @@ public static class DownloadData
     /// appended with a row hash, so the same download twice adds nothing.
     /// </summary>
     public sealed class Handler(
-        Database database, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, AdhocQuota quotas)
+        Database database, ParameterBinder binder, ValueSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, AdhocQuota quotas)
         : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
@@ -59,7 +60,7 @@ public static class DownloadData
             var plan = new ExecutionPlan(row.Name, parameters, table,
                 script?.WriteMode ?? WriteModes.Append,
                 script?.KeyColumns ?? [],
-                PartSources.ExtraColumns(binder, extraColumns, parameters, parted),
+                ValueSources.ExtraColumns(binder, extraColumns, parameters, parted),
                 "download", UserId: command.Caller.Id, DisplayName: script?.Name ?? row.DisplayName, Category: script?.Category ?? row.Category, ScriptId: script?.Id,
                 DatedColumns: script?.DatedColumns, Sources: parted.Count > 0 ? parted : null);
             string executionId;

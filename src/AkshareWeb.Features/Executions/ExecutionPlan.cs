@@ -1,5 +1,6 @@
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -22,7 +23,7 @@ public sealed record ExecutionPlan(
     string? Category = null,
     string? ScheduleKey = null,
     DatedColumns? DatedColumns = null,
-    IReadOnlyDictionary<string, ParameterSource>? Sources = null,
+    IReadOnlyDictionary<string, ValueSource>? Sources = null,
     int? Concurrency = null)
 {
     /// <summary>A run over parameter sources is made of parts; one without stays a single call, as ever.</summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -20,7 +21,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// </summary>
 public sealed partial class ExecutionRunner(
     Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
-    TableWrites writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SourceRates rates)
+    TableChanges writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SiteRates rates)
 {
     /// <summary>
     /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
@@ -116,7 +117,7 @@ public sealed partial class ExecutionRunner(
         }
         catch (Exception e) when (Database.IsOutage(e))
         {
-            return SourceRates.FamilyOf(plan.InterfaceName, null);
+            return SiteRates.FamilyOf(plan.InterfaceName, null);
         }
     }
 
@@ -231,7 +232,7 @@ public sealed partial class ExecutionRunner(
         }
 
         // Readers must see what this run made of the table as soon as the run reads as ended.
-        writes.Changed(single.Plan.TargetTable);
+        writes.NotifyShapeChanged(single.Plan.TargetTable);
     }
 
     /// <summary>Counts the run, records its end (the record waits out a short database outage), then builds the
@@ -301,7 +302,7 @@ public sealed partial class ExecutionRunner(
 
     /// <summary>Shared with parted runs, which end the same way.</summary>
     internal static async Task AfterRunAsync(
-        WarehouseWriter writer, TableWrites? writes, ILogger logger, string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
+        WarehouseWriter writer, TableChanges? writes, ILogger logger, string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
     {
         await Task.Yield();
         try
@@ -313,7 +314,7 @@ public sealed partial class ExecutionRunner(
             logger.LogWarning(e, "Indexes {Indexes} of {Table} were not built; the next run on the table tries again", string.Join(", ", indexes.Select(i => i.Name)), table);
         }
 
-        writes?.Announce(table);
+        writes?.NotifyRowsChanged(table);
     }
 
     /// <summary>The table in the catalogue of managed tables, with the script that fills it; shared with parted runs.</summary>

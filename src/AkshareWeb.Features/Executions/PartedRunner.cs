@@ -7,6 +7,7 @@ using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Settings;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -20,8 +21,8 @@ namespace AkshareWeb.Features.Executions;
 /// counts and reads the cancel flag. Whoever finds no part left open records the end.
 /// </summary>
 public sealed partial class PartedRunner(
-    Database database, ExecutionStore store, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, PartSources sources, SourceRates rates,
-    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableWrites writes)
+    Database database, ExecutionStore store, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, ValueSources sources, SiteRates rates,
+    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableChanges writes)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
     public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)

@@ -5,6 +5,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Interfaces;
 

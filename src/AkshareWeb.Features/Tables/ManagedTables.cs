@@ -32,7 +32,7 @@ public sealed class ManagedTables
     /// <summary>
     /// How long a table's cached columns and indexes serve without being read again: the bound on noticing DDL
     /// made by other means than a run (by hand). A run on any instance moves last_updated_at, which drops them; this
-    /// instance's own runs and index builds drop them at once (<see cref="TableWrites.Changed"/>).
+    /// instance's own runs and index builds drop them at once (<see cref="TableChanges.NotifyShapeChanged"/>).
     /// </summary>
     public static readonly TimeSpan ShapeLifetime = TimeSpan.FromSeconds(5);
 
@@ -45,10 +45,10 @@ public sealed class ManagedTables
     /// <summary>A table as /data needs it: registration, columns and indexes, and when they were read.</summary>
     public sealed record Shape(ManagedTable Table, IReadOnlyList<TableIndex> Indexes, long ReadAt);
 
-    public ManagedTables(Database database, WarehouseDatabase warehouse, TableWrites writes, TimeProvider time)
+    public ManagedTables(Database database, WarehouseDatabase warehouse, TableChanges writes, TimeProvider time)
     {
         (this.database, this.warehouse, this.time) = (database, warehouse, time);
-        writes.Shaped += Forget;
+        writes.ShapeChanged += Forget;
     }
 
     /// <summary>

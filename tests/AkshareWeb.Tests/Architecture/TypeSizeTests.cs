@@ -17,7 +17,7 @@ public sealed class TypeSizeTests(ITestOutputHelper output)
     /// </summary>
     private static readonly Dictionary<string, int> Over = new(StringComparer.Ordinal)
     {
-        ["AkshareWeb.Features.Collection.WarehouseWriter"] = 1205,
+        ["AkshareWeb.Features.Collection.WarehouseWriter"] = 1202,
         ["AkshareWeb.Features.Executions.ExecutionStore"] = 716,
         ["AkshareWeb.Api.Setup.OpenApiShape"] = 547,
         ["AkshareWeb.Features.Executions.ExecutionRunner"] = 406,

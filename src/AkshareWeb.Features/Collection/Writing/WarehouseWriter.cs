@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
@@ -22,9 +21,6 @@ namespace AkshareWeb.Features.Collection;
 /// </summary>
 public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options, IEnumerable<IReplacementCheck> checks)
 {
-    /// <summary>The warehouse's table-name rule (<see cref="TableNames"/>).</summary>
-    public static Regex TableNamePattern() => TableNames.Pattern();
-
     /// <param name="shared">Several writes of the one run at once (a parted run on two instances): none of them relies on
     /// the bookkeeping columns' defaults naming the run, which another could drop under it.</param>
     public async Task<TableWrite> OpenAsync(TableDestination destination, string executionId, CancellationToken ct, bool shared = false)

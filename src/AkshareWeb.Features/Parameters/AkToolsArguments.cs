@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Common;
+namespace AkshareWeb.Features.Parameters;
 
 /// <summary>
 /// What may be sent to AKTools, decided in this one place. AKTools (0.0.91, <c>/api/public/{function}</c>) does not

@@ -1,10 +1,11 @@
 using System.Globalization;
+using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Common;
+namespace AkshareWeb.Features.Warehouse;
 
 /// <summary>
 /// The comparisons a filter on a column may make, and what each means in SQL: one rule for the data page's
-/// <c>filter[列][op]=v</c> (Tables) and a from_table source's <c>{"filter": {"列": {"op": v}}}</c> (Collection), so
+/// <c>filter[列][op]=v</c> (Tables) and a from_table source's <c>{"filter": {"列": {"op": v}}}</c> (Parameters), so
 /// the same filter picks the same rows in both. <c>like</c> is "contains": the value's %, _ and \ match themselves.
 /// </summary>
 public static class FilterOperators

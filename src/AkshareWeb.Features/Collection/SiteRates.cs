@@ -4,8 +4,11 @@ using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Collection;
 
-/// <summary>Calls per second allowed toward each upstream site family; 0 or less means no limit.</summary>
-public sealed class SourceRateOptions
+/// <summary>
+/// Calls per second allowed toward each upstream site family; 0 or less means no limit. The section keeps its
+/// documented name, SourceRates, which deployments set.
+/// </summary>
+public sealed class SiteRateOptions
 {
     public const string Section = "SourceRates";
 
@@ -33,7 +36,7 @@ public sealed class SourceRateOptions
 /// database's clock, so all runs on all instances share one schedule: consecutive calls of a family start at
 /// least 1/rate apart (stretched by the jitter, never shortened), whoever makes them.
 /// </summary>
-public sealed class SourceRates(Database database, IOptions<SourceRateOptions> options, TimeProvider time)
+public sealed class SiteRates(Database database, IOptions<SiteRateOptions> options, TimeProvider time)
 {
     private static readonly (string Suffix, string Family)[] Suffixes =
     [

@@ -1,6 +1,6 @@
 using MySqlConnector;
 
-namespace AkshareWeb.Features.Common;
+namespace AkshareWeb.Features.Warehouse;
 
 /// <summary>
 /// A say over what a replace run may put in place of one table's content. An area that depends on a table being

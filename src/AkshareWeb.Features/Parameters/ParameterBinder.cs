@@ -1,24 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
-namespace AkshareWeb.Features.Common;
-
-/// <summary>
-/// One parameter of an AKShare function, as a data script or the catalogue defines it. <c>type</c> is string,
-/// int, float, bool or date; a date has the <c>format</c> the function expects (AKShare mostly yyyyMMdd) and its
-/// default may be relative (<see cref="RelativeDates"/>). A data script's parameter also says what its value does to
-/// the rows: <c>Role</c> key (null means key: the value changes what a row means) or range (it only narrows which
-/// rows come back), and <c>Column</c>, the output column that carries a key parameter's value in every row.
-/// </summary>
-public sealed record ParameterDefinition(
-    string Name, string Type, bool Required, string? DefaultValue, string? Description, string? Format = null, IReadOnlyList<string>? Allowed = null,
-    string? Role = null, string? Column = null);
-
-public static class ParameterTypes
-{
-    public static readonly string[] All = ["string", "int", "float", "bool", "date"];
-}
+namespace AkshareWeb.Features.Parameters;
 
 /// <summary>
 /// Checks the values a caller gives against the definitions and turns them into what AKTools takes: strings in
@@ -43,20 +29,20 @@ public sealed partial class ParameterBinder(MarketTime market)
         BindCore(definitions, supplied, prefix, refuseUnsafe, null, 0);
 
     /// <summary>
-    /// As <see cref="Bind"/>, where a value may also be a source (<see cref="ParameterSource"/>): those come back
+    /// As <see cref="Bind"/>, where a value may also be a source (<see cref="ValueSource"/>): those come back
     /// apart, each listed value converted and checked like a single one (<c>parameters.symbol[3]</c> names a bad one),
     /// and a cross product of lists above <paramref name="maxParts"/> is a 422.
     /// </summary>
-    public (Dictionary<string, string> Values, Dictionary<string, ParameterSource> Sources) BindWithSources(
+    public (Dictionary<string, string> Values, Dictionary<string, ValueSource> Sources) BindWithSources(
         IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, int maxParts, string prefix = "parameters", bool refuseUnsafe = true)
     {
-        var sources = new Dictionary<string, ParameterSource>(StringComparer.Ordinal);
+        var sources = new Dictionary<string, ValueSource>(StringComparer.Ordinal);
         var values = BindCore(definitions, supplied, prefix, refuseUnsafe, sources, maxParts);
         return (values, sources);
     }
 
     private Dictionary<string, string> BindCore(
-        IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix, bool refuseUnsafe, Dictionary<string, ParameterSource>? sources, int maxParts)
+        IReadOnlyList<ParameterDefinition> definitions, JsonElement? supplied, string prefix, bool refuseUnsafe, Dictionary<string, ValueSource>? sources, int maxParts)
     {
         var errors = new FieldProblems();
         var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
@@ -161,7 +147,7 @@ public sealed partial class ParameterBinder(MarketTime market)
         return bound;
     }
 
-    private ParameterSource? ParseSource(ParameterDefinition definition, JsonElement value, string field, bool refuseUnsafe, int maxParts, FieldProblems errors)
+    private ValueSource? ParseSource(ParameterDefinition definition, JsonElement value, string field, bool refuseUnsafe, int maxParts, FieldProblems errors)
     {
         if (value.TryGetProperty("values", out var list))
         {
@@ -206,7 +192,7 @@ public sealed partial class ParameterBinder(MarketTime market)
                 }
             }
 
-            return valid ? new ParameterSource(Values: texts) : null;
+            return valid ? new ValueSource(Values: texts) : null;
         }
 
         if (value.TryGetProperty("from_table", out var table))
@@ -245,7 +231,7 @@ public sealed partial class ParameterBinder(MarketTime market)
                 }
             }
 
-            return new ParameterSource(FromTable: table.GetString(), Column: column, Filter: filter);
+            return new ValueSource(FromTable: table.GetString(), Column: column, Filter: filter);
         }
 
         if (value.TryGetProperty("since_last", out var since))
@@ -269,7 +255,7 @@ public sealed partial class ParameterBinder(MarketTime market)
                 return null;
             }
 
-            return new ParameterSource(SinceLast: since.GetString(), OverlapDays: overlap);
+            return new ValueSource(SinceLast: since.GetString(), OverlapDays: overlap);
         }
 
         errors.Add(new FieldError(field, "an object here must be {\"values\": [...]}, {\"from_table\": ..., \"column\": ...} or, for a date, {\"since_last\": ..., \"overlap_days\": n}"));

@@ -9,14 +9,3 @@ public sealed class CollectionOptions
     /// go in as multi-row INSERTs: slower, same result.</summary>
     public bool UseBulkLoad { get; set; } = true;
 }
-
-public static class WriteModes
-{
-    public const string Upsert = "upsert";
-    public const string Append = "append";
-    public const string Replace = "replace";
-    public static readonly string[] All = [Upsert, Append, Replace];
-}
-
-/// <summary>What one batch did to the table.</summary>
-public readonly record struct BatchResult(long Inserted, long Updated);

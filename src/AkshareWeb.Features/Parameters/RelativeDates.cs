@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace AkshareWeb.Features.Common;
+namespace AkshareWeb.Features.Parameters;
 
 /// <summary>
 /// The relative dates a data script's date default may be (data-scripts/README.md): <c>today</c> moved by days,

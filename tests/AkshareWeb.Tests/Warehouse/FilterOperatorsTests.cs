@@ -1,6 +1,7 @@
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
-namespace AkshareWeb.Tests.Common;
+namespace AkshareWeb.Tests.Warehouse;
 
 /// <summary>What a filter's value may be for a date or a timestamp column, and the value MySQL then receives.</summary>
 public sealed class FilterOperatorsTests

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
 
-namespace AkshareWeb.Features.Collection;
+namespace AkshareWeb.Features.Parameters;
 
 /// <summary>
 /// Parameter sources from request to parts: checks what can be checked when a task, a download or a script test
@@ -13,7 +13,7 @@ namespace AkshareWeb.Features.Collection;
 /// since_last source needs to know, expands the sources into parts when the run starts, and resolves each part's
 /// since_last date from the target table's own rows.
 /// </summary>
-public sealed class PartSources(Database database, WarehouseDatabase warehouse, ParameterBinder binder, IOptions<PartsOptions> options)
+public sealed class ValueSources(Database database, WarehouseDatabase warehouse, ParameterBinder binder, IOptions<PartsOptions> options)
 {
     public int MaxParts => options.Value.MaxParts;
 
@@ -25,7 +25,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     /// sources would make now, table sources counted with their filters, must be within <see cref="MaxParts"/>;
     /// a run's own start counts again when it reads the tables (<see cref="ExpandAsync"/>).
     /// </summary>
-    public async Task<(Dictionary<string, string> Values, IReadOnlyDictionary<string, ParameterSource> Sources)> BindAsync(
+    public async Task<(Dictionary<string, string> Values, IReadOnlyDictionary<string, ValueSource> Sources)> BindAsync(
         IReadOnlyList<ParameterDefinition> definitions, System.Text.Json.JsonElement? supplied, string targetTable, string writeMode,
         IReadOnlyDictionary<string, string> extraColumns, CancellationToken ct, bool refuseUnsafe = true, bool countParts = true)
     {
@@ -51,7 +51,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     }
 
     /// <summary>A 422 when the sources would make more than <see cref="MaxParts"/> parts with the tables as they are now.</summary>
-    private async Task CountPartsAsync(IReadOnlyDictionary<string, ParameterSource> sources, CancellationToken ct)
+    private async Task CountPartsAsync(IReadOnlyDictionary<string, ValueSource> sources, CancellationToken ct)
     {
         long parts = 1;
         var counted = new List<string>();
@@ -76,7 +76,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     /// A since_last column the target table lacks would fail every part at run time ("20 of 20 parts failed"): a 422
     /// naming the table's date columns. A table not created yet is no mistake: its first run asks from the default.
     /// </summary>
-    private async Task CheckSinceLastAsync(IReadOnlyDictionary<string, ParameterSource> sources, string targetTable, CancellationToken ct)
+    private async Task CheckSinceLastAsync(IReadOnlyDictionary<string, ValueSource> sources, string targetTable, CancellationToken ct)
     {
         var columns = await ColumnTypesAsync(targetTable, ct);
         if (columns.Count == 0) return;
@@ -89,13 +89,13 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
         }
     }
 
-    private async Task CheckTableAsync(string name, ParameterSource source, CancellationToken ct)
+    private async Task CheckTableAsync(string name, ValueSource source, CancellationToken ct)
     {
         var field = $"parameters.{name}";
         var table = source.FromTable!;
         await using (var app = await database.OpenAsync(ct))
         {
-            var managed = WarehouseWriter.TableNamePattern().IsMatch(table) && await app.ExecuteScalarAsync<long>(new CommandDefinition(
+            var managed = TableNames.IsWarehouseTable(table) && await app.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT COUNT(*) FROM warehouse_tables WHERE table_name = @table", new { table }, cancellationToken: ct)) > 0;
             if (!managed) throw ApiError.Validation($"{field}.from_table", $"no managed table {table}; see GET /api/tables/");
         }
@@ -132,8 +132,8 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     /// it ("{period}"). A key with no such column, or with a <c>column</c> but no value to look for, cannot tell this
     /// part's rows from another value's: it is listed in Keys without a Match, and returned as a problem.
     /// </summary>
-    public static (IReadOnlyDictionary<string, ParameterSource> Sources, List<FieldError> Unmatched) Complete(
-        IReadOnlyDictionary<string, ParameterSource> sources, IReadOnlyList<ParameterDefinition> definitions,
+    public static (IReadOnlyDictionary<string, ValueSource> Sources, List<FieldError> Unmatched) Complete(
+        IReadOnlyDictionary<string, ValueSource> sources, IReadOnlyList<ParameterDefinition> definitions,
         IReadOnlyDictionary<string, string> extraColumns, IReadOnlyDictionary<string, string> values)
     {
         var unmatched = new List<FieldError>();
@@ -177,7 +177,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
 
     /// <summary>A script's constant columns for a plan: a "{param}" of a sourced parameter stays, filled by each part.</summary>
     public static IReadOnlyDictionary<string, string> ExtraColumns(
-        ParameterBinder binder, IReadOnlyDictionary<string, string> extra, IReadOnlyDictionary<string, string> values, IReadOnlyDictionary<string, ParameterSource> sourced)
+        ParameterBinder binder, IReadOnlyDictionary<string, string> extra, IReadOnlyDictionary<string, string> values, IReadOnlyDictionary<string, ValueSource> sourced)
     {
         var withPlaceholders = new Dictionary<string, string>(values, StringComparer.Ordinal);
         foreach (var name in sourced.Keys) withPlaceholders[name] = "{" + name + "}";
@@ -185,7 +185,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     }
 
     /// <summary>The parts' varying values: the cross product of the lists and tables, in the parameters' order.</summary>
-    public async Task<List<Dictionary<string, string>>> ExpandAsync(IReadOnlyDictionary<string, ParameterSource> sources, CancellationToken ct)
+    public async Task<List<Dictionary<string, string>>> ExpandAsync(IReadOnlyDictionary<string, ValueSource> sources, CancellationToken ct)
     {
         var parts = new List<Dictionary<string, string>> { new(StringComparer.Ordinal) };
         foreach (var (name, source) in sources.Where(s => s.Value.MakesParts))
@@ -204,7 +204,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
         return parts;
     }
 
-    private async Task<IReadOnlyList<string>> ReadColumnAsync(ParameterSource source, CancellationToken ct)
+    private async Task<IReadOnlyList<string>> ReadColumnAsync(ValueSource source, CancellationToken ct)
     {
         var (from, args) = await DistinctSqlAsync(source, ct);
         await using var connection = await warehouse.OpenAsync(ct);
@@ -212,7 +212,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
             $"SELECT DISTINCT CAST({ColumnNames.Quote(source.Column!)} AS CHAR) {from} ORDER BY 1", args, cancellationToken: ct))).ToList();
     }
 
-    private async Task<long> CountDistinctAsync(ParameterSource source, CancellationToken ct)
+    private async Task<long> CountDistinctAsync(ValueSource source, CancellationToken ct)
     {
         var (from, args) = await DistinctSqlAsync(source, ct);
         await using var connection = await warehouse.OpenAsync(ct);
@@ -222,7 +222,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
 
     /// <summary>FROM and WHERE of a table source's values: its column not null and its filter, each condition as the
     /// data page's filter of the same operator makes it (<see cref="FilterOperators"/>).</summary>
-    private async Task<(string From, DynamicParameters Args)> DistinctSqlAsync(ParameterSource source, CancellationToken ct)
+    private async Task<(string From, DynamicParameters Args)> DistinctSqlAsync(ValueSource source, CancellationToken ct)
     {
         var columns = await ColumnsAsync(source.FromTable!, ct);
         if (!columns.Contains(source.Column!)) throw new InvalidOperationException($"the table {source.FromTable} has no column {source.Column} (any more)");
@@ -246,7 +246,7 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
     /// own). A key that matches no column fails the part before any call (InvalidOperationException, the part's
     /// reason), never skipped: without it the date would be the last of any other symbol, period or adjust.
     /// </summary>
-    public async Task<string?> SinceLastAsync(ParameterSource source, string table, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+    public async Task<string?> SinceLastAsync(ValueSource source, string table, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
     {
         var match = source.Match ?? new Dictionary<string, string>();
         if (source.Keys is null)
@@ -294,6 +294,3 @@ public sealed class PartSources(Database database, WarehouseDatabase warehouse, 
         return source.Default is null ? null : binder.ResolveDate(source.Default, source.Format, out _) ?? source.Default;
     }
 }
-
-/// <summary>A run's sources make more parts than Parts:MaxParts allows (a table grew since the request was checked).</summary>
-public sealed class TooManyPartsException(string message) : InvalidOperationException(message);

@@ -1,6 +1,7 @@
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
-namespace AkshareWeb.Tests.Scripts;
+namespace AkshareWeb.Tests.Parameters;
 
 public sealed class RelativeDatesTests
 {

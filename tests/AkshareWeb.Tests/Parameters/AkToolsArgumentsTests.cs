@@ -4,8 +4,9 @@ using AkshareWeb.Features.Common;
 using AkshareWeb.Tests.Infrastructure;
 using AkshareWeb.Tests.Tasks;
 using Dapper;
+using AkshareWeb.Features.Parameters;
 
-namespace AkshareWeb.Tests.Collection;
+namespace AkshareWeb.Tests.Parameters;
 
 /// <summary>
 /// AKTools evaluates <c>ak.f(a="value")</c> built by text replacement, so a value must never leave its string

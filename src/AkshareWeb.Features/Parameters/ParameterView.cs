@@ -1,4 +1,4 @@
-namespace AkshareWeb.Features.Common;
+namespace AkshareWeb.Features.Parameters;
 
 /// <summary>A parameter as the API shows it, for scripts and interfaces alike.</summary>
 public sealed record ParameterView(string Name, string Type, bool Required, string? DefaultValue, string? Description, string? Format, IReadOnlyList<string>? Allowed)

@@ -1,6 +1,7 @@
 using System.Globalization;
+using AkshareWeb.Features.Common;
 
-namespace AkshareWeb.Features.Common;
+namespace AkshareWeb.Features.Parameters;
 
 /// <summary>A request's date window, checked when it is made rather than found empty when the run ends.</summary>
 public static class DateWindows

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AkshareWeb.Features.Warehouse;
 
-namespace AkshareWeb.Features.Common;
+namespace AkshareWeb.Features.Parameters;
 
 /// <summary>
 /// A parameter given as a source of values instead of one value: <c>{"values": [...]}</c> (one part per value),
@@ -12,7 +13,7 @@ namespace AkshareWeb.Features.Common;
 /// a part's rows apart (<c>Keys</c>) and the column holding each one's value (<c>Match</c>: parameter name to column). A
 /// key without a column stays in <c>Keys</c> only, and the part refuses to run: its last date would be another value's.
 /// </summary>
-public sealed record ParameterSource(
+public sealed record ValueSource(
     IReadOnlyList<string>? Values = null,
     string? FromTable = null,
     string? Column = null,
@@ -53,20 +54,8 @@ public sealed record ParameterSource(
     /// <summary>A filter's value as text: a string as it is, a number or true/false as JSON writes it.</summary>
     public static string Text(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
-    public static string Serialize(IReadOnlyDictionary<string, ParameterSource> sources) => JsonSerializer.Serialize(sources, Json);
+    public static string Serialize(IReadOnlyDictionary<string, ValueSource> sources) => JsonSerializer.Serialize(sources, Json);
 
-    public static IReadOnlyDictionary<string, ParameterSource> Deserialize(string? json) =>
-        json is null ? new Dictionary<string, ParameterSource>() : JsonSerializer.Deserialize<Dictionary<string, ParameterSource>>(json, Json) ?? [];
-}
-
-/// <summary>Where parameter sources are accepted, how many parts a run may have at most.</summary>
-public sealed class PartsOptions
-{
-    public const string Section = "Parts";
-
-    /// <summary>The cross product of list parameters above this is a 422 (a table source: the run fails).</summary>
-    public int MaxParts { get; set; } = 20_000;
-
-    /// <summary>Parts a run takes at once when its task does not say.</summary>
-    public int DefaultConcurrency { get; set; } = 4;
+    public static IReadOnlyDictionary<string, ValueSource> Deserialize(string? json) =>
+        json is null ? new Dictionary<string, ValueSource>() : JsonSerializer.Deserialize<Dictionary<string, ValueSource>>(json, Json) ?? [];
 }
