@@ -47,6 +47,7 @@ try
         .AddSingleton<Database>()
         .AddSingleton<WarehouseDatabase>()
         .AddSingleton<TableChanges>()
+        .AddSingleton<WarehouseTables>()
         .AddSingleton<ManagedTables>()
         .AddSingleton<ConfirmedEmptyDays>()
         .AddSingleton<CoverageReader>()

@@ -43,6 +43,8 @@ if (args.Length >= 1 && args[0] == "--run")
         .AddSingleton<SystemSettings>()
         .AddMarketTime(configuration)
         .AddExecutionRunners(configuration)
+        // The site families come from the catalogue (empty here: every function counts as its name tells).
+        .AddSingleton<AkshareWeb.Features.Interfaces.InterfaceCatalog>()
         .Configure<SiteRateOptions>(o => o.Families = new() { ["eastmoney"] = rate })
         .Configure<AkToolsOptions>(o => (o.BaseUrl, o.TimeoutSeconds) = (akTools, 300));
     services.AddHttpClient<AkToolsClient>(http => http.Timeout = TimeSpan.FromMinutes(5));

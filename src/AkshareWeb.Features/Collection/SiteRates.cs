@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Interfaces;
 
 namespace AkshareWeb.Features.Collection;
 
@@ -36,7 +37,7 @@ public sealed class SiteRateOptions
 /// database's clock, so all runs on all instances share one schedule: consecutive calls of a family start at
 /// least 1/rate apart (stretched by the jitter, never shortened), whoever makes them.
 /// </summary>
-public sealed class SiteRates(Database database, IOptions<SiteRateOptions> options, TimeProvider time)
+public sealed class SiteRates(Database database, InterfaceCatalog catalog, IOptions<SiteRateOptions> options, TimeProvider time)
 {
     private static readonly (string Suffix, string Family)[] Suffixes =
     [
@@ -63,13 +64,9 @@ public sealed class SiteRates(Database database, IOptions<SiteRateOptions> optio
 
     public double RateOf(string family) => options.Value.Families.TryGetValue(family, out var rate) ? rate : options.Value.Default;
 
-    public async Task<string> FamilyAsync(string interfaceName, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        var module = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT module FROM interfaces WHERE name = @interfaceName", new { interfaceName }, cancellationToken: ct));
-        return FamilyOf(interfaceName, module);
-    }
+    /// <summary>The family of a function, from the module the catalogue knows it by (<see cref="FamilyOf"/>).</summary>
+    public async Task<string> FamilyAsync(string interfaceName, CancellationToken ct) =>
+        FamilyOf(interfaceName, await catalog.ModuleAsync(interfaceName, ct));
 
     /// <summary>
     /// Waits for this call's turn in its family; returns at once when the family has no limit. A call may start

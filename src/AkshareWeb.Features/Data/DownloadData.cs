@@ -35,7 +35,8 @@ public static class DownloadData
     /// appended with a row hash, so the same download twice adds nothing.
     /// </summary>
     public sealed class Handler(
-        Database database, ParameterBinder binder, ValueSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, AdhocQuota quotas)
+        Database database, DataScriptLibrary scripts, ParameterBinder binder, ValueSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher,
+        AdhocQuota quotas)
         : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
@@ -49,10 +50,7 @@ public static class DownloadData
             }
 
             var catalogued = await InterfaceCatalog.ParametersAsync(connection, row.Id, ct);
-            var scriptJson = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                "SELECT CAST(definition AS CHAR) FROM data_scripts WHERE target_table = @table AND interface_name = @name ORDER BY is_active DESC, id LIMIT 1",
-                new { table, name = row.Name }, cancellationToken: ct));
-            var script = scriptJson is null ? null : DataScriptLibrary.Deserialize(scriptJson);
+            var script = await scripts.FindFillingAsync(table, row.Name, ct);
             var definitions = WithScriptRoles(catalogued, script);
             var extraColumns = script?.ExtraColumns ?? new Dictionary<string, string>();
             var (parameters, parted) = await sources.BindAsync(definitions, command.Parameters, table, script?.WriteMode ?? WriteModes.Append, extraColumns, ct);

@@ -1,6 +1,7 @@
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Parameters;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -31,4 +32,7 @@ public sealed record ExecutionPlan(
 
     /// <summary>What the engine needs of the plan to write: the table, the mode, the key and the new table's comment.</summary>
     public TableDestination Destination => new(TargetTable, WriteMode, KeyColumns, DisplayName ?? InterfaceName);
+
+    /// <summary>What the run tells the catalogue of managed tables about its table.</summary>
+    public TableRegistration Registration => new(TargetTable, DisplayName, Category, ScriptId, InterfaceName, WriteMode, KeyColumns);
 }

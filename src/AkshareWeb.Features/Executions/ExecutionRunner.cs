@@ -21,7 +21,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// </summary>
 public sealed partial class ExecutionRunner(
     Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
-    TableChanges writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SiteRates rates)
+    TableChanges writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SiteRates rates, WarehouseTables tables, IScriptHealth scripts)
 {
     /// <summary>
     /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
@@ -33,19 +33,13 @@ public sealed partial class ExecutionRunner(
     /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
     public const int BatchBytes = 16 << 20;
 
-    /// <summary>data_scripts.broken_reason, kept by Scripts/ScriptHealth; read here by SQL so the engine does not
-    /// depend on the Scripts area, which depends on it.</summary>
+    /// <summary>Why the run's script cannot run, as Scripts last found it (<see cref="IScriptHealth"/>); null when it can.</summary>
     private async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
     {
         try
         {
             // A lost node is waited out like any unit of work (Failover) ...
-            return await database.RetryAsync(async token =>
-            {
-                await using var connection = await database.OpenAsync(token);
-                return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                    "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: token));
-            }, ct);
+            return await database.RetryAsync(token => scripts.BrokenReasonAsync(scriptId, token), ct);
         }
         catch (Exception e) when (Database.IsOutage(e))
         {
@@ -168,11 +162,7 @@ public sealed partial class ExecutionRunner(
 
             single.RowsAfter = await write.FinishAsync(run.Token);
             progress.Inserted -= write.DuplicatesRemoved;
-            await database.RetryAsync(async token =>
-            {
-                await using var registry = await database.OpenAsync(token);
-                await RegisterTableAsync(registry, plan, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, token);
-            }, ct);
+            await database.RetryAsync(token => tables.RegisterAsync(plan.Registration, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, token), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || run.IsCancellationRequested)
         {
@@ -315,30 +305,6 @@ public sealed partial class ExecutionRunner(
         }
 
         writes?.NotifyRowsChanged(table);
-    }
-
-    /// <summary>The table in the catalogue of managed tables, with the script that fills it; shared with parted runs.</summary>
-    internal static async Task RegisterTableAsync(MySqlConnection connection, ExecutionPlan plan, bool wrote, DateTime now, CancellationToken ct)
-    {
-        await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO warehouse_tables (table_name, display_name, category, script_id, interface_name, write_mode, key_columns, created_at, last_updated_at)
-            VALUES (@TargetTable, @display, @Category, @ScriptId, @InterfaceName, @WriteMode, @keys, @now, @updated)
-            ON DUPLICATE KEY UPDATE display_name = COALESCE(@displayGiven, display_name), category = COALESCE(@Category, category),
-              script_id = COALESCE(@ScriptId, script_id), interface_name = @InterfaceName, write_mode = @WriteMode, key_columns = @keys,
-              last_updated_at = COALESCE(@updated, last_updated_at)
-            """, new
-        {
-            plan.TargetTable,
-            display = plan.DisplayName ?? plan.InterfaceName,
-            displayGiven = plan.DisplayName,
-            plan.Category,
-            plan.ScriptId,
-            plan.InterfaceName,
-            plan.WriteMode,
-            keys = JsonSerializer.Serialize(plan.KeyColumns),
-            now,
-            updated = wrote ? now : (DateTime?)null,
-        }, cancellationToken: ct));
     }
 
     private static async Task<long> CountQuietlyAsync(WarehouseWriter.TableWrite write, ExecutionPlan plan)

@@ -25,6 +25,10 @@ public static class ExecutionServices
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AkshareMetrics>();
         services.TryAddSingleton<TableChanges>();
+        services.TryAddSingleton<WarehouseTables>();
+        // The app registers Tasks' and Scripts' answers; a host without them (the benchmarks) gets these.
+        services.TryAddSingleton<ITaskRunRules, NoTaskRunRules>();
+        services.TryAddSingleton<IScriptHealth, NoScriptHealth>();
         services.TryAddSingleton<ParameterBinder>();
         services.AddSingleton<WarehouseWriter>();
         services.AddSingleton<ExecutionStore>();

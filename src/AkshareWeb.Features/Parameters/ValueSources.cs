@@ -13,7 +13,7 @@ namespace AkshareWeb.Features.Parameters;
 /// since_last source needs to know, expands the sources into parts when the run starts, and resolves each part's
 /// since_last date from the target table's own rows.
 /// </summary>
-public sealed class ValueSources(Database database, WarehouseDatabase warehouse, ParameterBinder binder, IOptions<PartsOptions> options)
+public sealed class ValueSources(WarehouseTables registry, WarehouseDatabase warehouse, ParameterBinder binder, IOptions<PartsOptions> options)
 {
     public int MaxParts => options.Value.MaxParts;
 
@@ -93,12 +93,7 @@ public sealed class ValueSources(Database database, WarehouseDatabase warehouse,
     {
         var field = $"parameters.{name}";
         var table = source.FromTable!;
-        await using (var app = await database.OpenAsync(ct))
-        {
-            var managed = TableNames.IsWarehouseTable(table) && await app.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT COUNT(*) FROM warehouse_tables WHERE table_name = @table", new { table }, cancellationToken: ct)) > 0;
-            if (!managed) throw ApiError.Validation($"{field}.from_table", $"no managed table {table}; see GET /api/tables/");
-        }
+        if (!await registry.IsRegisteredAsync(table, ct)) throw ApiError.Validation($"{field}.from_table", $"no managed table {table}; see GET /api/tables/");
 
         var columns = await ColumnTypesAsync(table, ct);
         if (columns.Count == 0) throw ApiError.Validation($"{field}.from_table", $"no managed table {table}; see GET /api/tables/");

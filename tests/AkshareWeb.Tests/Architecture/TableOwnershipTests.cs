@@ -41,49 +41,13 @@ public sealed partial class TableOwnershipTests
         ["notification_sends"] = "Notifications",
     };
 
-    private const string Features = "src/AkshareWeb.Features/";
-
-    private const string WarehouseTables = "issue 22 step 2 moves it behind Warehouse's store of registered tables";
-    private const string Accounts = "issue 22 step 2 moves it behind Accounts' UserAccounts";
-    private const string TaskRules = "issue 22 step 2 moves it behind Tasks' rules for a task's runs";
-
     /// <summary>SQL on another area's table that stays, file by file, and why.</summary>
     private static readonly (string File, string Table, string Why)[] Allowed =
     [
-        ("src/AkshareWeb.Api/Setup/Authentication.cs", "users",
-            "every authenticated request checks its token against the account and its session in one primary-key lookup; issue 22 step 2 moves it to Auth"),
-        ("src/AkshareWeb.Api/Setup/Authentication.cs", "auth_sessions", "as above: the per-request session check"),
-        ("src/AkshareWeb.Api/Setup/Metrics.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Accounts/UserAccounts.cs", "auth_sessions", "issue 22 step 2 decides who owns an account's sessions"),
-        (Features + "Auth/ChangePassword.cs", "users", Accounts),
-        (Features + "Auth/Login.cs", "users", Accounts),
-        (Features + "Auth/RefreshToken.cs", "users", Accounts),
-        (Features + "Auth/Register.cs", "users", Accounts),
-        (Features + "Calendar/TradingCalendar.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Parameters/ValueSources.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Collection/SiteRates.cs", "interfaces", "issue 22 step 2 asks the catalogue instead"),
-        (Features + "Data/DownloadData.cs", "data_scripts", "issue 22 step 2 asks Scripts' library instead"),
-        (Features + "Executions/ExecutionRunner.cs", "data_scripts", "issue 22 step 2 asks Scripts through IScriptHealth instead"),
-        (Features + "Executions/ExecutionRunner.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Executions/ExecutionStore.Reads.cs", "scheduled_tasks", TaskRules),
-        (Features + "Executions/ExecutionStore.Recovery.cs", "scheduled_tasks", TaskRules),
-        (Features + "Executions/RunNotices.cs", "scheduled_tasks", TaskRules),
-        (Features + "Interfaces/InterfaceCatalog.cs", "app_settings", "issue 22 step 2 asks Settings instead"),
-        (Features + "Scripts/ScriptHealth.cs", "interfaces", "issue 22 step 2 asks the catalogue instead"),
-        (Features + "Tables/Coverage/CoverageShape.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Tables/Coverage/CoverageSummaries.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Tables/GetTable.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Tables/ListTables.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Tables/ManagedTables.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Tables/Reading/TableWarmer.cs", "warehouse_tables", WarehouseTables),
-        (Features + "Tasks/CalendarTask.cs", "data_scripts", "issue 22 step 2 asks Scripts' library instead"),
-        (Features + "Tasks/DueTaskJob.cs", "users", Accounts),
-        (Features + "Tasks/ResumeTask.cs", "users", Accounts),
-        (Features + "Users/DeleteUser.cs", "users", Accounts),
-        (Features + "Users/FirstAdmin.cs", "users", Accounts),
-        (Features + "Users/ListUsers.cs", "users", Accounts),
-        (Features + "Users/ResetUserPassword.cs", "users", Accounts),
-        (Features + "Users/UpdateUser.cs", "users", Accounts),
+        ("src/AkshareWeb.Features/Auth/SessionCheck.cs", "users",
+            "every authenticated request checks its token against the account and its session in one primary-key lookup; asking Accounts apart would cost every request a second round trip"),
+        ("src/AkshareWeb.Features/Accounts/UserAccounts.cs", "auth_sessions",
+            "revoking every token of an account (a password reset, a deactivation) bumps its token version and ends its sessions in one step of the caller's transaction; Users does it through the account store it shares with Auth, so Users keeps away from Auth"),
     ];
 
     [Fact]

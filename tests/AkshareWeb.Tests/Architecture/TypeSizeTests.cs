@@ -18,9 +18,8 @@ public sealed class TypeSizeTests(ITestOutputHelper output)
     private static readonly Dictionary<string, int> Over = new(StringComparer.Ordinal)
     {
         ["AkshareWeb.Features.Collection.WarehouseWriter"] = 1202,
-        ["AkshareWeb.Features.Executions.ExecutionStore"] = 716,
+        ["AkshareWeb.Features.Executions.ExecutionStore"] = 714,
         ["AkshareWeb.Api.Setup.OpenApiShape"] = 547,
-        ["AkshareWeb.Features.Executions.ExecutionRunner"] = 406,
         ["AkshareWeb.Hangfire.MySql.MySqlMonitoringApi"] = 405,
     };
 

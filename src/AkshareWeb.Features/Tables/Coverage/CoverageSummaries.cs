@@ -143,7 +143,7 @@ public sealed class CoverageSummaries
 /// Computes every managed table's coverage summary at start, one table at a time, and again whenever the last day
 /// that counts moves (checked every minute): after a market close every table is held to one more day.
 /// </summary>
-public sealed class CoverageKeeper(Database database, CoverageSummaries summaries, TimeProvider time, ILogger<CoverageKeeper> logger)
+public sealed class CoverageKeeper(WarehouseTables registry, CoverageSummaries summaries, TimeProvider time, ILogger<CoverageKeeper> logger)
     : BackgroundLoop(time, logger)
 {
     private DateOnly? counted;
@@ -161,13 +161,7 @@ public sealed class CoverageKeeper(Database database, CoverageSummaries summarie
     {
         var through = await summaries.ThroughAsync(ct);
         if (through == counted) return;
-        IReadOnlyList<string> names;
-        await using (var app = await database.OpenAsync(ct))
-        {
-            names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables ORDER BY table_name", cancellationToken: ct))).ToList();
-        }
-
-        foreach (var table in names)
+        foreach (var table in await registry.NamesAsync(ct))
         {
             try
             {

@@ -126,7 +126,7 @@ public sealed class TableWarmer
 }
 
 /// <summary>At start, warms the managed tables big enough to need it, largest first, one at a time.</summary>
-public sealed class TableWarmup(Database database, WarehouseDatabase warehouse, TableWarmer warmer, TimeProvider time, ILogger<TableWarmup> logger)
+public sealed class TableWarmup(WarehouseTables registry, WarehouseDatabase warehouse, TableWarmer warmer, TimeProvider time, ILogger<TableWarmup> logger)
     : BackgroundLoop(time, logger)
 {
     protected override string Work => "Warming the tables at start (their first deep pages look positions up themselves)";
@@ -139,12 +139,7 @@ public sealed class TableWarmup(Database database, WarehouseDatabase warehouse, 
 
     protected override async Task RoundAsync(CancellationToken ct)
     {
-        IReadOnlyList<string> names;
-        await using (var app = await database.OpenAsync(ct))
-        {
-            names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables", cancellationToken: ct))).ToList();
-        }
-
+        var names = await registry.NamesAsync(ct);
         if (names.Count == 0) return;
         await using var connection = await warehouse.OpenAsync(ct);
         // TABLE_ROWS is InnoDB's estimate: enough to choose which tables to count exactly.
