@@ -93,7 +93,7 @@ public sealed partial class ExecutionRunner(
         public Stopwatch Watch { get; } = Stopwatch.StartNew();
         public RunProgress Progress { get; } = new();
         public Dictionary<string, object?> Result { get; } = new();
-        public WarehouseWriter.TableWrite? Write { get; set; }
+        public TableWrite? Write { get; set; }
         public string Status { get; set; } = ExecutionStatuses.Completed;
         public string? Error { get; set; }
         public long RowsBefore { get; set; }
@@ -195,7 +195,7 @@ public sealed partial class ExecutionRunner(
                 single.Progress.Inserted -= write.DuplicatesRemoved;
                 // A replace run that fails leaves the table as it was: nothing it loaded stays.
                 if (single.Plan.WriteMode == WriteModes.Replace) (single.Progress.Inserted, single.Progress.Updated, single.Progress.Written) = (0, 0, 0);
-                single.RowsAfter = await CountQuietlyAsync(write, single.Plan);
+                single.RowsAfter = await CountQuietlyAsync(write);
             }
         }
         catch (Exception e) when (e is MySqlException or InvalidOperationException or IOException)
@@ -287,12 +287,12 @@ public sealed partial class ExecutionRunner(
     /// After the record: the date indexes the run left for later (off the run's clock; a failure is only logged),
     /// then word to the readers of the table that it changed.
     /// </summary>
-    private Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes) =>
+    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes) =>
         AfterRunAsync(writer, writes, logger, table, indexes);
 
     /// <summary>Shared with parted runs, which end the same way.</summary>
     internal static async Task AfterRunAsync(
-        WarehouseWriter writer, TableChanges? writes, ILogger logger, string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
+        WarehouseWriter writer, TableChanges? writes, ILogger logger, string table, IReadOnlyList<ReaderIndex> indexes)
     {
         await Task.Yield();
         try
@@ -307,11 +307,11 @@ public sealed partial class ExecutionRunner(
         writes?.NotifyRowsChanged(table);
     }
 
-    private static async Task<long> CountQuietlyAsync(WarehouseWriter.TableWrite write, ExecutionPlan plan)
+    private static async Task<long> CountQuietlyAsync(TableWrite write)
     {
         try
         {
-            return await write.FinishCountOnlyAsync(plan.TargetTable);
+            return await write.CountRowsAsync();
         }
         catch (MySqlException)
         {

@@ -255,6 +255,6 @@ public sealed partial class PartedRunner(
         return exists == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
     }
 
-    private Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes) =>
+    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes) =>
         ExecutionRunner.AfterRunAsync(writer, writes, logger, table, indexes);
 }

@@ -12,7 +12,7 @@ namespace AkshareWeb.Features.Collection;
 /// booleans as 1/0 in numeric columns, JSON literals in JSON columns), with each row's value hash and key hash
 /// (XXH128, 16 bytes each: they tell rows apart and changed from unchanged, nobody forges them). Written out as LOAD DATA's tab-separated text, or read back as strings for INSERTs.
 /// </summary>
-internal sealed class Rendered
+internal sealed class BatchRendering
 {
     private static readonly SearchValues<byte> NeedsEscape = SearchValues.Create("\\\t\n\r\0"u8);
     private static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -41,8 +41,6 @@ internal sealed class Rendered
     }
 
     public int Count { get; private set; }
-
-    public enum Part { Cell, Hash, Key, Ordinal, Id }
 
     public void SetNull(int row, int column) => lengths[row * width + column] = -1;
 
@@ -132,30 +130,30 @@ internal sealed class Rendered
     }
 
     /// <summary>LOAD DATA's default format: tab between fields, newline after rows, backslash escapes, \N for null.</summary>
-    public void WriteTabSeparated(ByteBuffer line, (Part Part, int Column)[] parts, IReadOnlyList<int> rows, long[]? ids, int hashBytes)
+    public void WriteTabSeparated(ByteBuffer line, IReadOnlyList<LoadField> fields, IReadOnlyList<int> rows, long[]? ids, int hashBytes)
     {
         Span<byte> number = stackalloc byte[24];
         foreach (var row in rows)
         {
-            for (var p = 0; p < parts.Length; p++)
+            for (var p = 0; p < fields.Count; p++)
             {
                 if (p > 0) line.Append((byte)'\t');
-                var (part, column) = parts[p];
-                switch (part)
+                var field = fields[p];
+                switch (field.Source)
                 {
-                    case Part.Cell:
-                        var slot = row * width + column;
+                    case FieldSource.Cell:
+                        var slot = row * width + field.Index;
                         if (lengths[slot] < 0) line.Append("\\N"u8);
                         else Escape(data.AsSpan(starts[slot], lengths[slot]), line);
                         break;
-                    case Part.Hash:
+                    case FieldSource.RowHash:
                         Hex(Hash(row)[..Math.Min(hashBytes, HashBytes)], line);
                         break;
-                    case Part.Key:
+                    case FieldSource.RowKey:
                         Hex(Key(row), line);
                         break;
                     default:
-                        Utf8Formatter.TryFormat(part == Part.Ordinal ? row : ids![row], number, out var written);
+                        Utf8Formatter.TryFormat(field.Source == FieldSource.Ordinal ? row : ids![row], number, out var written);
                         line.Append(number[..written]);
                         break;
                 }
@@ -201,35 +199,5 @@ internal sealed class Rendered
     private void Reserve(int more)
     {
         if (used + more > data.Length) Array.Resize(ref data, Math.Max(data.Length * 2, used + more));
-    }
-}
-
-/// <summary>A growable byte buffer that is reused row after row.</summary>
-internal sealed class ByteBuffer(int capacity)
-{
-    private byte[] bytes = new byte[capacity];
-    private int length;
-
-    public ReadOnlySpan<byte> Written => bytes.AsSpan(0, length);
-    public byte[] Array => bytes;
-    public int Length => length;
-
-    public void Clear() => length = 0;
-
-    public void Append(byte value)
-    {
-        if (length == bytes.Length) System.Array.Resize(ref bytes, bytes.Length * 2);
-        bytes[length++] = value;
-    }
-
-    public void Append(ReadOnlySpan<byte> value) => value.CopyTo(Grow(value.Length));
-
-    /// <summary>The next <paramref name="count"/> bytes, counted as written.</summary>
-    public Span<byte> Grow(int count)
-    {
-        if (length + count > bytes.Length) System.Array.Resize(ref bytes, Math.Max(bytes.Length * 2, length + count));
-        var span = bytes.AsSpan(length, count);
-        length += count;
-        return span;
     }
 }
