@@ -101,6 +101,21 @@ else
   add_check 1
 fi
 
+# The checks that need no build run while it goes on (after the tests they would lengthen the run's idle tail).
+check=0
+if ! npm --prefix tools/openapi-lint run --silent lint; then
+  echo "[test] openapi.json has lint errors (rules: tools/openapi-lint/redocly.yaml)." >&2
+  check=1
+fi
+add_check $check
+
+# The bundled trading calendar is what tools/trading-calendar derives from its pinned sources, nothing edited by hand.
+check=0
+if ! node tools/trading-calendar/derive.mjs --check; then
+  check=1
+fi
+add_check $check
+
 build_status=0
 wait "$build_pid" || build_status=$?
 cat "$build_log"
@@ -121,7 +136,9 @@ log="$results/dotnet-test.log"
 set +e
 # Tests wait for the events they need, not for a time; a test still running after 15 minutes is hung, and is
 # reported as such (its test host stopped) instead of holding the run forever.
-dotnet test AkshareWeb.sln -c Release --no-build --nologo --blame-hang-timeout 15m --blame-hang-dump-type none \
+# -m:4 runs the four test assemblies at once: with two at a time (one per core) the browser tests started only after
+# the storage's, and ran alone at the end with a core idle.
+dotnet test AkshareWeb.sln -c Release --no-build --nologo -m:4 --blame-hang-timeout 15m --blame-hang-dump-type none \
   --logger "console;verbosity=normal" --logger trx --results-directory "$results" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
@@ -155,13 +172,6 @@ fi
 add_check $check
 
 check=0
-if ! npm --prefix tools/openapi-lint run --silent lint; then
-  echo "[test] openapi.json has lint errors (rules: tools/openapi-lint/redocly.yaml)." >&2
-  check=1
-fi
-add_check $check
-
-check=0
 schema=clients/typescript/src/schema.d.ts
 if ! git diff --quiet -- "$schema" 2>/dev/null || [ -n "$(git status --porcelain -- "$schema" 2>/dev/null)" ]; then
   echo "[test] $schema differs from what openapi-typescript generates from openapi.json; the TypeScript client is stale." >&2
@@ -177,12 +187,6 @@ fi
 if [ "$console_unit_status" -ne 0 ]; then
   echo "[test] the console's unit tests failed (console/tests/unit; run: cd console && npx vitest run)." >&2
 fi
-# The bundled trading calendar is what tools/trading-calendar derives from its pinned sources, nothing edited by hand.
-check=0
-if ! node tools/trading-calendar/derive.mjs --check; then
-  check=1
-fi
-add_check $check
 if [ "${AKSHAREWEB_TEST_GALERA:-}" = "1" ]; then
   check=0
   if ! GALERA_NO_BUILD=1 scripts/test-galera.sh; then

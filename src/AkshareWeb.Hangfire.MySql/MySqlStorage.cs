@@ -171,7 +171,8 @@ public sealed class MySqlStorage : JobStorage
                 // above (dispose rolls back) and is replayed from the start.
                 Thread.Sleep(Random.Shared.Next(5, 20 * attempt));
             }
-            catch (Exception ex) when (IsUnavailable(ex) && Clock.GetElapsedTime(started) < Options.FailoverPatience)
+            // A lock lost with its session (its cause is a broken connection too) is not waited for: it does not come back.
+            catch (Exception ex) when (ex is not DistributedLockLostException && IsUnavailable(ex) && Clock.GetElapsedTime(started) < Options.FailoverPatience)
             {
                 // A COMMIT whose answer was lost may have happened: the replay can apply the writes twice, which
                 // Hangfire's contract allows (a job may run more than once; AkshareWeb's runs are keyed).

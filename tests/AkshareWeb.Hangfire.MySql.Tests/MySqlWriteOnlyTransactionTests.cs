@@ -7,6 +7,41 @@ namespace AkshareWeb.Hangfire.MySql.Tests;
 public sealed class MySqlWriteOnlyTransactionTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
     [Fact]
+    public void Writes_made_under_a_lock_whose_session_died_are_not_committed_nor_repeated_while_waiting_for_the_database()
+    {
+        var storage = db.CreateStorage(o => o.FailoverPatience = TimeSpan.FromSeconds(60));
+        using var connection = (MySqlStorageConnection)storage.GetConnection();
+        using var other = storage.GetConnection();
+        using (connection.AcquireDistributedLock("guarded", TimeSpan.Zero))
+        {
+            using (var kept = connection.CreateWriteTransaction())
+            {
+                kept.SetRangeInHash("guarded-hash", [new("before", "1")]);
+                kept.Commit();
+            }
+
+            // The lock's session dies as it does with its database node; another process takes the lock.
+            using (var admin = db.Open())
+            {
+                admin.Execute($"KILL {connection.Locks.Find("guarded")!.ServerThreadId}");
+            }
+
+            using (other.AcquireDistributedLock("guarded", TimeSpan.FromSeconds(10)))
+            {
+                using var lost = connection.CreateWriteTransaction();
+                lost.SetRangeInHash("guarded-hash", [new("after", "2")]);
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var error = Assert.Throws<DistributedLockLostException>(lost.Commit);
+                Assert.Equal("guarded", error.Resource);
+                // A lost lock does not come back: waiting out the failover patience for it would only hold the worker.
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"the commit was repeated for {watch.Elapsed.TotalSeconds:0} s");
+            }
+        }
+
+        Assert.Equal(new Dictionary<string, string> { ["before"] = "1" }, other.GetAllEntriesFromHash("guarded-hash"));
+    }
+
+    [Fact]
     public void Nothing_is_written_before_commit_or_when_a_statement_fails()
     {
         var storage = db.CreateStorage();
