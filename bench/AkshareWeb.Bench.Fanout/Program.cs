@@ -21,6 +21,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
+using AkshareWeb.Features.Parameters;
+using AkshareWeb.Features.Warehouse;
 
 const string Function = "bench_bars_em";
 
@@ -41,14 +43,16 @@ if (args.Length >= 1 && args[0] == "--run")
         .AddSingleton<SystemSettings>()
         .AddMarketTime(configuration)
         .AddExecutionRunners(configuration)
-        .Configure<SourceRateOptions>(o => o.Families = new() { ["eastmoney"] = rate })
+        // The site families come from the catalogue (empty here: every function counts as its name tells).
+        .AddSingleton<AkshareWeb.Features.Interfaces.InterfaceCatalog>()
+        .Configure<SiteRateOptions>(o => o.Families = new() { ["eastmoney"] = rate })
         .Configure<AkToolsOptions>(o => (o.BaseUrl, o.TimeoutSeconds) = (akTools, 300));
     services.AddHttpClient<AkToolsClient>(http => http.Timeout = TimeSpan.FromMinutes(5));
     await using var provider = services.BuildServiceProvider();
     var runner = provider.GetRequiredService<ExecutionRunner>();
     var plan = new ExecutionPlan(Function, new Dictionary<string, string> { ["period"] = "daily", ["start_date"] = "20230101", ["end_date"] = "20231231" },
         "ak_bench_bars_em", WriteModes.Upsert, ["股票代码", "日期"], new Dictionary<string, string>(), "manual",
-        Sources: new Dictionary<string, ParameterSource> { ["symbol"] = new(Values: Enumerable.Range(0, symbols).Select(i => (600000 + i).ToString("D6", CultureInfo.InvariantCulture)).ToList()) },
+        Sources: new Dictionary<string, ValueSource> { ["symbol"] = new(Values: Enumerable.Range(0, symbols).Select(i => (600000 + i).ToString("D6", CultureInfo.InvariantCulture)).ToList()) },
         Concurrency: concurrency);
     var id = (await provider.GetRequiredService<ExecutionStore>().CreateAsync(plan, CancellationToken.None))!;
     var watch = Stopwatch.StartNew();

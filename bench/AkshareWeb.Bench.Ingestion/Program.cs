@@ -20,6 +20,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
+using AkshareWeb.Features.Warehouse;
 
 if (args.Length >= 1 && args[0] == "--ingest")
 {
@@ -34,6 +35,8 @@ if (args.Length >= 1 && args[0] == "--ingest")
         .AddSingleton<AkshareWeb.Features.Settings.SystemSettings>()
         .AddMarketTime(configuration)
         .AddExecutionRunners(configuration)
+        // The site families come from the catalogue (empty here: every function counts as its name tells).
+        .AddSingleton<AkshareWeb.Features.Interfaces.InterfaceCatalog>()
         .Configure<AkToolsOptions>(o => (o.BaseUrl, o.TimeoutSeconds) = (baseUrl, 1800));
     services.AddHttpClient<AkToolsClient>(http => http.Timeout = TimeSpan.FromMinutes(30));
     await using var provider = services.BuildServiceProvider();

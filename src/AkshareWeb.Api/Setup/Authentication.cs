@@ -18,6 +18,7 @@ public static class Authentication
         services.AddSingleton<Tokens>();
         services.AddSingleton<Passwords>();
         services.AddSingleton<LoginAttempts>();
+        services.AddSingleton<SessionCheck>();
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section))
             .Validate(o => RegistrationModes.All.Contains(o.Registration), "Auth:Registration must be open, closed or approval")
             .ValidateOnStart();
@@ -94,11 +95,7 @@ public static class Authentication
         return services;
     }
 
-    /// <summary>
-    /// A signature is not enough: the user must still exist and be active, the token's version must be the
-    /// user's current one (password reset bumps it) and its session must not be revoked (logout, reuse).
-    /// The role is taken from the database, so a demotion applies at once. One primary-key lookup a request.
-    /// </summary>
+    /// <summary>A signature is not enough: <see cref="SessionCheck"/> decides whether the token may still act, and for which role.</summary>
     private static async Task CheckAccountAndSessionAsync(TokenValidatedContext context)
     {
         var principal = context.Principal!;
@@ -110,22 +107,15 @@ public static class Authentication
             return;
         }
 
-        var database = context.HttpContext.RequestServices.GetRequiredService<Database>();
-        await using var connection = await database.OpenAsync(context.HttpContext.RequestAborted);
-        var state = await connection.QuerySingleOrDefaultAsync<(string Role, bool IsActive, int TokenVersion, bool Revoked)>(
-            new CommandDefinition("""
-                SELECT u.role, u.is_active, u.token_version,
-                       COALESCE((SELECT s.revoked_at IS NOT NULL FROM auth_sessions s WHERE s.id = @session AND s.user_id = u.id), 1)
-                FROM users u WHERE u.id = @userId
-                """, new { userId, session }, cancellationToken: context.HttpContext.RequestAborted));
-        if (state.Role is null || !state.IsActive || state.TokenVersion != version || state.Revoked)
+        var check = context.HttpContext.RequestServices.GetRequiredService<SessionCheck>();
+        if (await check.RoleAsync(userId, session, version, context.HttpContext.RequestAborted) is not { } role)
         {
             context.Fail("the access token has been revoked");
             return;
         }
 
         var identity = new ClaimsIdentity(
-            principal.Claims.Where(c => c.Type != TokenClaims.Role).Append(new Claim(TokenClaims.Role, state.Role)),
+            principal.Claims.Where(c => c.Type != TokenClaims.Role).Append(new Claim(TokenClaims.Role, role)),
             JwtBearerDefaults.AuthenticationScheme, TokenClaims.Subject, TokenClaims.Role);
         context.Principal = new ClaimsPrincipal(identity);
     }

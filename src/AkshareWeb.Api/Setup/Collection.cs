@@ -6,6 +6,7 @@ using AkshareWeb.Features.Interfaces;
 using AkshareWeb.Features.Scripts;
 using AkshareWeb.Features.Tasks;
 using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Api.Setup;
 
@@ -30,9 +31,13 @@ public static class Collection
         services.AddMarketTime(configuration);
         services.AddSingleton<ParameterBinder>();
         services.AddSingleton<InterfaceCatalog>();
-        services.AddSingleton<ICatalogImportWatcher, ScriptHealthWatcher>();
+        services.AddSingleton<ScriptHealthChecks>();
+        services.AddSingleton<ICatalogImportWatcher>(p => p.GetRequiredService<ScriptHealthChecks>());
+        services.AddSingleton<IScriptHealth>(p => p.GetRequiredService<ScriptHealthChecks>());
         services.AddSingleton<DataScriptLibrary>();
         services.AddSingleton<CatalogStartup>();
+        services.AddSingleton<TaskStore>();
+        services.AddSingleton<ITaskRunRules>(p => p.GetRequiredService<TaskStore>());
         services.AddExecutionRunners(configuration);
         services.AddHostedService<PartsPump>();
         services.AddSingleton<ExecutionDispatcher>();
@@ -41,7 +46,6 @@ public static class Collection
         services.AddSingleton<RunNotices>();
         services.AddTransient<ExecutionJob>();
         services.AddHostedService<ExecutionWatchdog>();
-        services.AddSingleton<TaskStore>();
         services.AddSingleton<ScheduleRegistrar>();
         services.AddSingleton<OwnerTasks>();
         services.AddSingleton<TaskLauncher>();

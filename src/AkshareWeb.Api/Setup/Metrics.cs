@@ -4,6 +4,7 @@ using System.Text;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Settings;
+using AkshareWeb.Features.Warehouse;
 using Dapper;
 using Hangfire;
 using Microsoft.AspNetCore.Routing;
@@ -114,9 +115,9 @@ public static class Metrics
 /// </summary>
 public sealed class OperatorGauges : IDisposable
 {
-    private readonly Database database;
     private readonly ExecutionStore executions;
     private readonly WarehouseDatabase warehouse;
+    private readonly WarehouseTables registry;
     private readonly SystemSettings settings;
     private readonly ExecutionSlots slots;
     private readonly JobStorage storage;
@@ -129,9 +130,12 @@ public sealed class OperatorGauges : IDisposable
     private sealed record Snapshot(int DatabaseUp, long Running, long SlotsLimit, long Enqueued, long Scheduled, long Failed, long Processing,
         IReadOnlyList<(string Table, long Rows)> Tables, long PartsWaiting, long PartsRunning);
 
-    public OperatorGauges(AkshareMetrics metrics, Database database, ExecutionStore executions, WarehouseDatabase warehouse, SystemSettings settings, ExecutionSlots slots, JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
+    public OperatorGauges(
+        AkshareMetrics metrics, ExecutionStore executions, WarehouseDatabase warehouse, WarehouseTables registry, SystemSettings settings, ExecutionSlots slots,
+        JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
     {
-        (this.database, this.executions, this.warehouse, this.settings, this.slots, this.storage, this.time, this.logger) = (database, executions, warehouse, settings, slots, storage, time, logger);
+        (this.executions, this.warehouse, this.registry, this.settings, this.slots, this.storage, this.time, this.logger) =
+            (executions, warehouse, registry, settings, slots, storage, time, logger);
         var meter = metrics.Meter;
         meter.CreateObservableGauge("akshareweb.database.up", () => current.DatabaseUp, description: "1 when the application database answered the last scrape");
         meter.CreateObservableGauge("akshareweb.executions.running", () => current.Running, description: "Executions running now, on every instance");
@@ -182,15 +186,9 @@ public sealed class OperatorGauges : IDisposable
 
     private async Task<Snapshot> ReadAsync(CancellationToken ct)
     {
-        long running;
-        (long Waiting, long Running) parts;
-        List<string> names;
-        await using (var connection = await database.OpenAsync(ct))
-        {
-            running = await executions.CountRunningAsync(ct);
-            parts = await executions.OpenPartsAsync(ct);
-            names = (await connection.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables", cancellationToken: ct))).AsList();
-        }
+        var running = await executions.CountRunningAsync(ct);
+        var parts = await executions.OpenPartsAsync(ct);
+        var names = await registry.NamesAsync(ct);
 
         var limit = (await settings.GetExecutionSettingsAsync(ct)).MaxConcurrentTasks;
         var stats = await Task.Run(() => storage.GetMonitoringApi().GetStatistics(), ct).WaitAsync(TimeSpan.FromSeconds(3), ct);

@@ -5,6 +5,7 @@ using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Notifications;
 using AkshareWeb.Features.Tasks;
 using NJsonSchema;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Api.Setup;
 

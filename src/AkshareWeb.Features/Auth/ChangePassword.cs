@@ -33,7 +33,8 @@ public static class ChangePassword
     /// working); every other session of the user ends at once, so a device or thief holding an old login is out.
     /// A wrong current password counts as a failed login, so a stolen access token cannot be used to guess it.
     /// </summary>
-    public sealed class Handler(Database database, Passwords passwords, LoginAttempts attempts, TimeProvider time) : ICommandHandler<Command, Unit>
+    public sealed class Handler(Database database, UserAccounts accounts, Passwords passwords, LoginAttempts attempts, TimeProvider time)
+        : ICommandHandler<Command, Unit>
     {
         private const string EndOtherSessions = """
             UPDATE auth_sessions SET revoked_at = @now, revoked_reason = 'password changed'
@@ -52,9 +53,7 @@ public static class ChangePassword
 
             await using var connection = await database.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            var stored = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
-                "SELECT password_hash FROM users WHERE id = @id FOR UPDATE", new { id = command.Caller.Id }, transaction, cancellationToken: ct))
-                ?? throw ApiError.Unauthorized();
+            var stored = await UserAccounts.PasswordHashForUpdateAsync(connection, transaction, command.Caller.Id, ct) ?? throw ApiError.Unauthorized();
             if (!passwords.Verify(stored, command.CurrentPassword!))
             {
                 throw ApiError.Validation("current_password", "the current password is wrong");
@@ -62,9 +61,7 @@ public static class ChangePassword
 
             await attempts.SucceededAsync(connection, attempt, ct, transaction);
             var now = time.GetUtcNow().UtcDateTime;
-            await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE users SET password_hash = @hash, updated_at = @now WHERE id = @id",
-                new { hash = passwords.Hash(command.NewPassword!), now, id = command.Caller.Id }, transaction, cancellationToken: ct));
+            await accounts.SetPasswordAsync(connection, transaction, command.Caller.Id, passwords.Hash(command.NewPassword!), ct);
             await connection.ExecuteAsync(new CommandDefinition(EndOtherSessions,
                 new { now, userId = command.Caller.Id, sessionId = command.SessionId }, transaction, cancellationToken: ct));
             await transaction.CommitAsync(ct);

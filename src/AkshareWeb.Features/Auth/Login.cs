@@ -30,24 +30,16 @@ public static class Login
     public sealed class Handler(Database database, Passwords passwords, Tokens tokens, LoginAttempts attempts, TimeProvider time)
         : ICommandHandler<Command, TokenPair>
     {
-        // The column's collation (utf8mb4_unicode_ci, PAD SPACE) already folds case, accents and trailing spaces,
-        // so every spelling of a name finds its one account; the throttle is keyed on that account.
-        private const string FindUser = """
-            SELECT id, role, is_active AS IsActive, awaiting_approval AS AwaitingApproval, token_version AS TokenVersion,
-                   password_hash AS PasswordHash
-            FROM users WHERE username = @username
-            """;
-
         public async ValueTask<TokenPair> Handle(Command command, CancellationToken ct)
         {
-            Account? user;
+            AccountCredentials? user;
             LoginAttempt attempt;
             // The attempt is counted before its password is checked; the connection goes back to the pool before the
             // brake's delay, so an account under attack cannot tie up the pool with logins that wait.
             await using (var lookup = await database.OpenAsync(ct))
             {
-                user = await lookup.QuerySingleOrDefaultAsync<Account>(
-                    new CommandDefinition(FindUser, new { username = command.Username!.Trim() }, cancellationToken: ct));
+                // Every spelling of a name finds its one account (UserAccounts.CredentialsAsync); the throttle is keyed on that account.
+                user = await UserAccounts.CredentialsAsync(lookup, command.Username!.Trim(), ct);
                 attempt = await attempts.CountAsync(lookup, LoginAttempts.AccountKey(user?.Id, command.Username!), command.Address, ct);
             }
 
@@ -73,8 +65,6 @@ public static class Login
 
             return await tokens.StartSessionAsync(connection, null, user.Id, user.Role, user.TokenVersion, ct);
         }
-
-        private sealed record Account(long Id, string Role, bool IsActive, bool AwaitingApproval, int TokenVersion, string PasswordHash);
     }
 
     internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(

@@ -4,6 +4,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Auth;
@@ -34,10 +35,9 @@ public static class RefreshToken
         // FOR UPDATE serialises two refreshes of one token: the second sees it used and revokes the family.
         private const string FindToken = """
             SELECT t.id, t.session_id AS SessionId, t.expires_at AS ExpiresAt, t.used_at AS UsedAt,
-                   s.revoked_at AS RevokedAt, s.created_at AS SessionStarted, u.id AS UserId, u.role, u.is_active AS IsActive, u.token_version AS TokenVersion
+                   s.revoked_at AS RevokedAt, s.created_at AS SessionStarted, s.user_id AS UserId
             FROM refresh_tokens t
             JOIN auth_sessions s ON s.id = t.session_id
-            JOIN users u ON u.id = s.user_id
             WHERE t.token_hash = @hash
             FOR UPDATE
             """;
@@ -76,7 +76,9 @@ public static class RefreshToken
                 throw new ApiError(401, ErrorCodes.TokenExpired, "refresh token has expired");
             }
 
-            if (!token.IsActive)
+            // The account's standing now: a demotion or a deactivation since the login applies to the new token.
+            var account = await UserAccounts.StandingAsync(connection, transaction, token.UserId, ct);
+            if (account is not { IsActive: true })
             {
                 throw ApiError.Unauthorized("account is deactivated");
             }
@@ -86,13 +88,12 @@ public static class RefreshToken
             var refresh = await tokens.AddRefreshTokenAsync(connection, transaction, token.SessionId, token.SessionStarted, ct);
             await transaction.CommitAsync(ct);
             return new TokenPair(
-                tokens.CreateAccessToken(token.UserId, token.Role, token.TokenVersion, token.SessionId),
+                tokens.CreateAccessToken(token.UserId, account.Role, account.TokenVersion, token.SessionId),
                 refresh, "bearer", tokens.AccessTokenSeconds);
         }
 
         private sealed record StoredToken(
-            long Id, string SessionId, DateTime ExpiresAt, DateTime? UsedAt, DateTime? RevokedAt, DateTime SessionStarted,
-            long UserId, string Role, bool IsActive, int TokenVersion);
+            long Id, string SessionId, DateTime ExpiresAt, DateTime? UsedAt, DateTime? RevokedAt, DateTime SessionStarted, long UserId);
     }
 
     internal static async Task<Ok<Envelope<TokenPair>>> Endpoint(

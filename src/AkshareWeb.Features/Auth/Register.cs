@@ -35,14 +35,9 @@ public static class Register
     /// <summary>The answer to a registration that awaits an admin's approval (202).</summary>
     public sealed record Pending(string Username, bool IsActive, bool AwaitingApproval);
 
-    public sealed class Handler(Database database, Passwords passwords, Tokens tokens, IOptions<AuthOptions> auth, TimeProvider time)
+    public sealed class Handler(Database database, UserAccounts accounts, Passwords passwords, Tokens tokens, IOptions<AuthOptions> auth)
         : ICommandHandler<Command, Outcome>
     {
-        private const string Insert = """
-            INSERT INTO users (username, email, password_hash, role, is_active, awaiting_approval, token_version, created_at, updated_at)
-            VALUES (@username, @email, @hash, 'user', @active, @awaiting, 0, @now, @now)
-            """;
-
         public async ValueTask<Outcome> Handle(Command command, CancellationToken ct)
         {
             var mode = auth.Value.Registration;
@@ -58,17 +53,8 @@ public static class Register
             long id;
             try
             {
-                await connection.ExecuteAsync(new CommandDefinition(Insert, new
-                {
-                    username = command.Username,
-                    email = command.Email!.Trim(),
-                    hash,
-                    active = !approval,
-                    awaiting = approval,
-                    now = time.GetUtcNow().UtcDateTime,
-                }, transaction, cancellationToken: ct));
-                id = await connection.ExecuteScalarAsync<long>(
-                    new CommandDefinition("SELECT LAST_INSERT_ID()", transaction: transaction, cancellationToken: ct));
+                id = await accounts.CreateAsync(connection, transaction,
+                    new NewAccount(command.Username!, command.Email!.Trim(), hash, Roles.User, IsActive: !approval, AwaitingApproval: approval), ct);
             }
             catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
             {

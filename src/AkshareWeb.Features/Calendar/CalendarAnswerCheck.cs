@@ -1,6 +1,7 @@
 using System.Globalization;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Calendar;
 

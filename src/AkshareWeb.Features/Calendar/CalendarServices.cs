@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Calendar;
 

@@ -30,7 +30,7 @@ public sealed class TradingCalendar : IDisposable
     public static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan RereadAfter = TimeSpan.FromSeconds(60);
 
-    private readonly Database database;
+    private readonly WarehouseTables registry;
     private readonly WarehouseDatabase warehouse;
     private readonly TimeProvider time;
     private readonly ILogger<TradingCalendar> logger;
@@ -39,10 +39,10 @@ public sealed class TradingCalendar : IDisposable
 
     private sealed record Held(string Warehouse, DateTime? Stamp, CalendarView View, long ReadAt, long CheckedAt);
 
-    public TradingCalendar(Database database, WarehouseDatabase warehouse, TableWrites writes, TimeProvider time, ILogger<TradingCalendar> logger)
+    public TradingCalendar(WarehouseTables registry, WarehouseDatabase warehouse, TableChanges writes, TimeProvider time, ILogger<TradingCalendar> logger)
     {
-        (this.database, this.warehouse, this.time, this.logger) = (database, warehouse, time, logger);
-        writes.Shaped += table =>
+        (this.registry, this.warehouse, this.time, this.logger) = (registry, warehouse, time, logger);
+        writes.ShapeChanged += table =>
         {
             if (table == Table) held = null;
         };
@@ -78,13 +78,7 @@ public sealed class TradingCalendar : IDisposable
         }
     }
 
-    private async Task<(bool Registered, DateTime? Stamp)> RegistrationAsync(CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleAsync<(long Count, DateTime? Stamp)>(new CommandDefinition(
-            "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @Table", new { Table }, cancellationToken: ct));
-        return (row.Count > 0, row.Stamp);
-    }
+    private Task<(bool Registered, DateTime? LastUpdatedAt)> RegistrationAsync(CancellationToken ct) => registry.LastUpdatedAsync(Table, ct);
 
     private async Task<CalendarView?> FromTableAsync(DateTime? stamp, CancellationToken ct)
     {

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Collection;
 
@@ -76,7 +77,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
 
     /// <param name="beforeTry">Awaited before each try with its number (1, 2, ...): a parted run waits there for its
     /// turn under the site's rate, so a retry is as polite as a first call.</param>
-    /// <param name="family">The upstream site family the calls count under (<see cref="SourceRates"/>); without it,
+    /// <param name="family">The upstream site family the calls count under (<see cref="SiteRates"/>); without it,
     /// the one the function's name tells.</param>
     public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct,
         Func<int, CancellationToken, Task>? beforeTry = null, string? family = null)
@@ -94,7 +95,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var answer = await CallAsync(function, parameters, beforeTry, family ?? SourceRates.FamilyOf(function, null), ct);
+            var answer = await CallAsync(function, parameters, beforeTry, family ?? SiteRates.FamilyOf(function, null), ct);
             metrics?.AkToolsCall(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, null);
             return answer;
         }

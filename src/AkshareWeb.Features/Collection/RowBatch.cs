@@ -45,6 +45,18 @@ public sealed class RowBatch
     public int Count { get; private set; }
     public int ArenaBytes => arenaLength;
     public IReadOnlyList<string> Columns => names;
+
+    /// <summary>The position of a column in the batch; -1 when the batch has none of that name.</summary>
+    public int IndexOf(string column)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == column) return i;
+        }
+
+        return -1;
+    }
+
     /// <summary>The type over this batch's values; null when the batch has none for the column.</summary>
     public IReadOnlyList<ColumnType?> Types => types;
     internal IReadOnlyList<byte[]> Utf8Names => utf8Names;

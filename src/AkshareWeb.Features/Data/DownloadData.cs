@@ -11,6 +11,7 @@ using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Interfaces;
 using AkshareWeb.Features.Scripts;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Data;
 
@@ -64,7 +65,8 @@ public static class DownloadData
     /// script once, into its own table with its own parameters' defaults, as a task of it would.
     /// </summary>
     public sealed class Handler(
-        Database database, DataScriptLibrary library, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, AdhocQuota quotas)
+        Database database, DataScriptLibrary library, ParameterBinder binder, ValueSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher,
+        AdhocQuota quotas)
         : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
@@ -77,7 +79,7 @@ public static class DownloadData
             var plan = new ExecutionPlan(source.Interface, parameters, source.Table,
                 script?.WriteMode ?? WriteModes.Append,
                 script?.KeyColumns ?? [],
-                PartSources.ExtraColumns(binder, extraColumns, parameters, parted),
+                ValueSources.ExtraColumns(binder, extraColumns, parameters, parted),
                 "download", UserId: command.Caller.Id, DisplayName: script?.Name ?? source.DisplayName, Category: script?.Category ?? source.Category, ScriptId: script?.Id,
                 DatedColumns: script?.DatedColumns, Sources: parted.Count > 0 ? parted : null);
             string executionId;
@@ -114,10 +116,7 @@ public static class DownloadData
             }
 
             var catalogued = await InterfaceCatalog.ParametersAsync(connection, row.Id, ct);
-            var scriptJson = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                "SELECT CAST(definition AS CHAR) FROM data_scripts WHERE target_table = @table AND interface_name = @name ORDER BY is_active DESC, id LIMIT 1",
-                new { table, name = row.Name }, cancellationToken: ct));
-            var script = scriptJson is null ? null : DataScriptLibrary.Deserialize(scriptJson);
+            var script = await library.FindFillingAsync(table, row.Name, ct);
             return new Source(row.Name, table, row.DisplayName, row.Category, WithScriptRoles(catalogued, script), script);
         }
     }

@@ -11,7 +11,7 @@ namespace AkshareWeb.Features.Executions;
 /// and schedules the retry the task asks for. Hangfire's own retries are off: a retry is a new, visible execution.
 /// </summary>
 public sealed class ExecutionJob(
-    ExecutionStore store, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
+    ExecutionStore store, ITaskRunRules tasks, ExecutionSlots slots, SystemSettings settings, ExecutionRunner runner, ExecutionRetries retries,
     RunNotices notices, TimeProvider time, ILogger<ExecutionJob> logger, Database database)
 {
     private readonly TimeSpan patience = database.Patience;
@@ -62,7 +62,8 @@ public sealed class ExecutionJob(
 
             await using (slot)
             {
-                var timeout = TimeSpan.FromSeconds(await store.TaskTimeoutAsync(executionId, ct) ?? current.DefaultTimeout);
+                var task = await store.TaskIdAsync(executionId, ct) is { } taskId ? await tasks.ForTaskAsync(taskId, ct) : null;
+                var timeout = TimeSpan.FromSeconds(task?.TimeoutSeconds ?? current.DefaultTimeout);
                 logger.LogInformation("Running execution {ExecutionId} (timeout {Timeout})", executionId, timeout);
                 var outcome = await runner.RunAsync(executionId, timeout, ct, useSlot ? current.MaxConcurrentTasks : null);
                 if (!ReferenceEquals(outcome, ExecutionRunner.NoRoom)) break;

@@ -1,5 +1,7 @@
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -22,7 +24,7 @@ public sealed record ExecutionPlan(
     string? Category = null,
     string? ScheduleKey = null,
     DatedColumns? DatedColumns = null,
-    IReadOnlyDictionary<string, ParameterSource>? Sources = null,
+    IReadOnlyDictionary<string, ValueSource>? Sources = null,
     int? Concurrency = null)
 {
     /// <summary>A run over parameter sources is made of parts; one without stays a single call, as ever.</summary>
@@ -30,4 +32,7 @@ public sealed record ExecutionPlan(
 
     /// <summary>What the engine needs of the plan to write: the table, the mode, the key and the new table's comment.</summary>
     public TableDestination Destination => new(TargetTable, WriteMode, KeyColumns, DisplayName ?? InterfaceName);
+
+    /// <summary>What the run tells the catalogue of managed tables about its table.</summary>
+    public TableRegistration Registration => new(TargetTable, DisplayName, Category, ScriptId, InterfaceName, WriteMode, KeyColumns);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -54,7 +55,7 @@ public static class ExecutionRecords
         {
             if (sources is null) return Json(parameters);
             var given = (parameters is null ? null : JsonNode.Parse(parameters) as JsonObject) ?? [];
-            foreach (var (name, source) in ParameterSource.Deserialize(sources))
+            foreach (var (name, source) in ValueSource.Deserialize(sources))
             {
                 var shown = new JsonObject();
                 if (source.Values is { } values) shown["values"] = new JsonArray([.. values.Select(v => JsonValue.Create(v))]);

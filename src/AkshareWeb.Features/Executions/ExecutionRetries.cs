@@ -11,19 +11,19 @@ namespace AkshareWeb.Features.Executions;
 /// with exponential backoff; their schedule key makes a second retry of the same failure impossible.
 /// </summary>
 public sealed class ExecutionRetries(
-    ExecutionStore store, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<ExecutionOptions> options)
+    ExecutionStore store, ITaskRunRules tasks, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<ExecutionOptions> options)
 {
     /// <summary>After a run ended: schedules the retry its task asks for, if any.</summary>
     public async Task RetryIfAskedAsync(string executionId, CancellationToken ct)
     {
-        if (await store.RetryPolicyAsync(executionId, ct) is not { } run) return;
-        if (run.Status is not (ExecutionStatuses.Failed or ExecutionStatuses.Timeout) || run.RetryOnFailure != true)
+        if (await store.RetryStateAsync(executionId, ct) is not { TaskId: { } taskId } run) return;
+        if (run.Status is not (ExecutionStatuses.Failed or ExecutionStatuses.Timeout) || await tasks.ForTaskAsync(taskId, ct) is not { RetryOnFailure: true } rules)
         {
             return;
         }
 
         var global = await settings.GetExecutionSettingsAsync(ct);
-        if (!global.RetryEnabled || run.RetryCount >= Math.Min(run.MaxRetries ?? 0, global.MaxRetries))
+        if (!global.RetryEnabled || run.RetryCount >= Math.Min(rules.MaxRetries, global.MaxRetries))
         {
             return;
         }

@@ -9,9 +9,9 @@ public sealed partial class ExecutionRunner
     /// Reading and writing overlap: one task parses and renders the next batch from AKTools while
     /// this one writes the current batch to MySQL. A failure on either side stops both.
     /// </summary>
-    private static async Task ReadAndWriteAsync(AkToolsClient.Answer answer, ExecutionPlan plan, WarehouseWriter.TableWrite write, RunProgress progress, CancellationToken ct)
+    private static async Task ReadAndWriteAsync(AkToolsClient.Answer answer, ExecutionPlan plan, TableWrite write, RunProgress progress, CancellationToken ct)
     {
-        var batches = Channel.CreateBounded<WarehouseWriter.PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var batches = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         // Written batches come back to be filled again: three batches' buffers serve the whole run.
         var spare = new System.Collections.Concurrent.ConcurrentBag<RowBatch>();
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -53,7 +53,7 @@ public sealed partial class ExecutionRunner
         }
     }
 
-    private static async Task WriteAsync(WarehouseWriter.TableWrite write, WarehouseWriter.PreparedBatch batch, RunProgress progress, AkToolsClient.Answer answer, CancellationToken ct)
+    private static async Task WriteAsync(TableWrite write, PreparedBatch batch, RunProgress progress, AkToolsClient.Answer answer, CancellationToken ct)
     {
         if (batch.Batch.Count == 0) return;
         var written = await write.WriteAsync(batch, ct);

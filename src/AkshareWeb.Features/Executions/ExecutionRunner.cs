@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -20,7 +21,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// </summary>
 public sealed partial class ExecutionRunner(
     Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
-    TableWrites writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SourceRates rates)
+    TableChanges writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SiteRates rates, WarehouseTables tables, IScriptHealth scripts)
 {
     /// <summary>
     /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
@@ -32,19 +33,13 @@ public sealed partial class ExecutionRunner(
     /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
     public const int BatchBytes = 16 << 20;
 
-    /// <summary>data_scripts.broken_reason, kept by Scripts/ScriptHealth; read here by SQL so the engine does not
-    /// depend on the Scripts area, which depends on it.</summary>
+    /// <summary>Why the run's script cannot run, as Scripts last found it (<see cref="IScriptHealth"/>); null when it can.</summary>
     private async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
     {
         try
         {
             // A lost node is waited out like any unit of work (Failover) ...
-            return await database.RetryAsync(async token =>
-            {
-                await using var connection = await database.OpenAsync(token);
-                return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                    "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: token));
-            }, ct);
+            return await database.RetryAsync(token => scripts.BrokenReasonAsync(scriptId, token), ct);
         }
         catch (Exception e) when (Database.IsOutage(e))
         {
@@ -98,7 +93,7 @@ public sealed partial class ExecutionRunner(
         public Stopwatch Watch { get; } = Stopwatch.StartNew();
         public RunProgress Progress { get; } = new();
         public Dictionary<string, object?> Result { get; } = new();
-        public WarehouseWriter.TableWrite? Write { get; set; }
+        public TableWrite? Write { get; set; }
         public string Status { get; set; } = ExecutionStatuses.Completed;
         public string? Error { get; set; }
         public long RowsBefore { get; set; }
@@ -116,7 +111,7 @@ public sealed partial class ExecutionRunner(
         }
         catch (Exception e) when (Database.IsOutage(e))
         {
-            return SourceRates.FamilyOf(plan.InterfaceName, null);
+            return SiteRates.FamilyOf(plan.InterfaceName, null);
         }
     }
 
@@ -167,11 +162,7 @@ public sealed partial class ExecutionRunner(
 
             single.RowsAfter = await write.FinishAsync(run.Token);
             progress.Inserted -= write.DuplicatesRemoved;
-            await database.RetryAsync(async token =>
-            {
-                await using var registry = await database.OpenAsync(token);
-                await RegisterTableAsync(registry, plan, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, token);
-            }, ct);
+            await database.RetryAsync(token => tables.RegisterAsync(plan.Registration, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, token), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || run.IsCancellationRequested)
         {
@@ -204,7 +195,7 @@ public sealed partial class ExecutionRunner(
                 single.Progress.Inserted -= write.DuplicatesRemoved;
                 // A replace run that fails leaves the table as it was: nothing it loaded stays.
                 if (single.Plan.WriteMode == WriteModes.Replace) (single.Progress.Inserted, single.Progress.Updated, single.Progress.Written) = (0, 0, 0);
-                single.RowsAfter = await CountQuietlyAsync(write, single.Plan);
+                single.RowsAfter = await CountQuietlyAsync(write);
             }
         }
         catch (Exception e) when (e is MySqlException or InvalidOperationException or IOException)
@@ -231,7 +222,7 @@ public sealed partial class ExecutionRunner(
         }
 
         // Readers must see what this run made of the table as soon as the run reads as ended.
-        writes.Changed(single.Plan.TargetTable);
+        writes.NotifyShapeChanged(single.Plan.TargetTable);
     }
 
     /// <summary>Counts the run, records its end (the record waits out a short database outage), then builds the
@@ -296,12 +287,12 @@ public sealed partial class ExecutionRunner(
     /// After the record: the date indexes the run left for later (off the run's clock; a failure is only logged),
     /// then word to the readers of the table that it changed.
     /// </summary>
-    private Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes) =>
+    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes) =>
         AfterRunAsync(writer, writes, logger, table, indexes);
 
     /// <summary>Shared with parted runs, which end the same way.</summary>
     internal static async Task AfterRunAsync(
-        WarehouseWriter writer, TableWrites? writes, ILogger logger, string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes)
+        WarehouseWriter writer, TableChanges? writes, ILogger logger, string table, IReadOnlyList<ReaderIndex> indexes)
     {
         await Task.Yield();
         try
@@ -313,38 +304,14 @@ public sealed partial class ExecutionRunner(
             logger.LogWarning(e, "Indexes {Indexes} of {Table} were not built; the next run on the table tries again", string.Join(", ", indexes.Select(i => i.Name)), table);
         }
 
-        writes?.Announce(table);
+        writes?.NotifyRowsChanged(table);
     }
 
-    /// <summary>The table in the catalogue of managed tables, with the script that fills it; shared with parted runs.</summary>
-    internal static async Task RegisterTableAsync(MySqlConnection connection, ExecutionPlan plan, bool wrote, DateTime now, CancellationToken ct)
-    {
-        await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO warehouse_tables (table_name, display_name, category, script_id, interface_name, write_mode, key_columns, created_at, last_updated_at)
-            VALUES (@TargetTable, @display, @Category, @ScriptId, @InterfaceName, @WriteMode, @keys, @now, @updated)
-            ON DUPLICATE KEY UPDATE display_name = COALESCE(@displayGiven, display_name), category = COALESCE(@Category, category),
-              script_id = COALESCE(@ScriptId, script_id), interface_name = @InterfaceName, write_mode = @WriteMode, key_columns = @keys,
-              last_updated_at = COALESCE(@updated, last_updated_at)
-            """, new
-        {
-            plan.TargetTable,
-            display = plan.DisplayName ?? plan.InterfaceName,
-            displayGiven = plan.DisplayName,
-            plan.Category,
-            plan.ScriptId,
-            plan.InterfaceName,
-            plan.WriteMode,
-            keys = JsonSerializer.Serialize(plan.KeyColumns),
-            now,
-            updated = wrote ? now : (DateTime?)null,
-        }, cancellationToken: ct));
-    }
-
-    private static async Task<long> CountQuietlyAsync(WarehouseWriter.TableWrite write, ExecutionPlan plan)
+    private static async Task<long> CountQuietlyAsync(TableWrite write)
     {
         try
         {
-            return await write.FinishCountOnlyAsync(plan.TargetTable);
+            return await write.CountRowsAsync();
         }
         catch (MySqlException)
         {

@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -19,17 +21,21 @@ public static class ExecutionServices
         services.Configure<ExecutionOptions>(configuration.GetSection(ExecutionOptions.LegacySection));
         services.Configure<ExecutionOptions>(configuration.GetSection(ExecutionOptions.Section));
         services.Configure<PartsOptions>(configuration.GetSection(PartsOptions.Section));
-        services.Configure<SourceRateOptions>(configuration.GetSection(SourceRateOptions.Section));
+        services.Configure<SiteRateOptions>(configuration.GetSection(SiteRateOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AkshareMetrics>();
-        services.TryAddSingleton<TableWrites>();
+        services.TryAddSingleton<TableChanges>();
+        services.TryAddSingleton<WarehouseTables>();
+        // The app registers Tasks' and Scripts' answers; a host without them (the benchmarks) gets these.
+        services.TryAddSingleton<ITaskRunRules, NoTaskRunRules>();
+        services.TryAddSingleton<IScriptHealth, NoScriptHealth>();
         services.TryAddSingleton<ParameterBinder>();
         services.AddSingleton<WarehouseWriter>();
         services.AddSingleton<ExecutionStore>();
         services.AddSingleton<RunningExecutions>();
         services.AddTransient<ExecutionRunner>();
-        services.AddSingleton<PartSources>();
-        services.AddSingleton<SourceRates>();
+        services.AddSingleton<ValueSources>();
+        services.AddSingleton<SiteRates>();
         services.AddSingleton<PartParticipations>();
         services.AddTransient<PartedRunner>();
         return services;

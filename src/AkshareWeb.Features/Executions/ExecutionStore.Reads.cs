@@ -123,13 +123,12 @@ public sealed partial class ExecutionStore
         return flagged > 0 ? CancelResult.Flagged : CancelResult.AlreadyEnded;
     }
 
-    /// <summary>The timeout the run's task sets; null for a run without a task or a task without one.</summary>
-    public async Task<int?> TaskTimeoutAsync(string executionId, CancellationToken ct)
+    /// <summary>The task that started the run; null for a run without a task (or an unknown run).</summary>
+    public async Task<long?> TaskIdAsync(string executionId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<int?>(new CommandDefinition("""
-            SELECT t.timeout_seconds FROM executions e JOIN scheduled_tasks t ON t.id = e.task_id WHERE e.execution_id = @executionId
-            """, new { executionId }, cancellationToken: ct));
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT task_id FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
     }
 
     /// <summary>A page of a run's parts, in their order.</summary>

@@ -3,8 +3,9 @@ using MySqlConnector;
 
 namespace AkshareWeb.Features.Executions;
 
-/// <summary>What decides an automatic retry: the run's end and its task's retry settings (null without a task).</summary>
-public sealed record RetryPolicy(string Status, int RetryCount, bool? RetryOnFailure, int? MaxRetries);
+/// <summary>What of a run decides its automatic retry, beside its task's rules: how it ended, how often it was
+/// retried, and its task (null without one).</summary>
+public sealed record RetryState(string Status, int RetryCount, long? TaskId);
 
 /// <summary>
 /// The SQL of what happens to runs after they end or die: retries (a copy of the run and of its unfinished
@@ -13,13 +14,12 @@ public sealed record RetryPolicy(string Status, int RetryCount, bool? RetryOnFai
 /// </summary>
 public sealed partial class ExecutionStore
 {
-    public async Task<RetryPolicy?> RetryPolicyAsync(string executionId, CancellationToken ct)
+    public async Task<RetryState?> RetryStateAsync(string executionId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<RetryPolicy>(new CommandDefinition("""
-            SELECT e.status AS Status, e.retry_count AS RetryCount, t.retry_on_failure AS RetryOnFailure, t.max_retries AS MaxRetries
-            FROM executions e LEFT JOIN scheduled_tasks t ON t.id = e.task_id WHERE e.execution_id = @executionId
-            """, new { executionId }, cancellationToken: ct));
+        return await connection.QuerySingleOrDefaultAsync<RetryState>(new CommandDefinition(
+            "SELECT status AS Status, retry_count AS RetryCount, task_id AS TaskId FROM executions WHERE execution_id = @executionId",
+            new { executionId }, cancellationToken: ct));
     }
 
     /// <summary>
@@ -117,12 +117,12 @@ public sealed partial class ExecutionStore
         """;
 
     /// <summary>Running parted runs with parts left, or whose participants all stopped beating (one must end
-    /// it), with their task's timeout.</summary>
-    public async Task<IReadOnlyList<(string ExecutionId, int? TimeoutSeconds)>> OpenPartedRunsAsync(DateTime staleBefore, CancellationToken ct)
+    /// it), with their task.</summary>
+    public async Task<IReadOnlyList<(string ExecutionId, long? TaskId)>> OpenPartedRunsAsync(DateTime staleBefore, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<(string, int?)>(new CommandDefinition("""
-            SELECT e.execution_id, t.timeout_seconds FROM executions e LEFT JOIN scheduled_tasks t ON t.id = e.task_id
+        return (await connection.QueryAsync<(string, long?)>(new CommandDefinition("""
+            SELECT e.execution_id, e.task_id FROM executions e
             WHERE e.status = @running AND e.parts_total IS NOT NULL
               AND (EXISTS (SELECT 1 FROM execution_parts p WHERE p.execution_id = e.execution_id AND p.status = 'pending') OR e.heartbeat_at < @staleBefore)
             ORDER BY e.id LIMIT 20

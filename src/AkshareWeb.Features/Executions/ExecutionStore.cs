@@ -4,6 +4,7 @@ using Dapper;
 using MySqlConnector;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -65,7 +66,7 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
                 plan.UserId,
                 plan.InterfaceName,
                 parameters = JsonSerializer.Serialize(plan.Parameters, Json),
-                sources = plan.IsParted ? ParameterSource.Serialize(plan.Sources!) : null,
+                sources = plan.IsParted ? ValueSource.Serialize(plan.Sources!) : null,
                 plan.Concurrency,
                 plan.TargetTable,
                 plan.WriteMode,
@@ -198,7 +199,7 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
             JsonSerializer.Deserialize<Dictionary<string, string>>(row.ExtraColumns, Json) ?? [],
             row.TriggeredBy, row.TaskId, row.ScriptId, row.UserId, row.DisplayName, row.Category,
             DatedColumns: row.DatedColumns is null ? null : JsonSerializer.Deserialize<DatedColumns>(row.DatedColumns, Json),
-            Sources: row.Sources is null ? null : ParameterSource.Deserialize(row.Sources),
+            Sources: row.Sources is null ? null : ValueSource.Deserialize(row.Sources),
             Concurrency: row.Concurrency);
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AkshareWeb.Features.Collection;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -30,7 +31,7 @@ internal sealed class Participation(string executionId, ExecutionPlan plan, int 
     public string Family { get; } = family;
     public TimeSpan? PartTimeout { get; } = partTimeout;
     public ConcurrentDictionary<long, byte> Running { get; } = new();
-    public ConcurrentBag<WarehouseWriter.BrowsingIndex> Indexes { get; } = [];
+    public ConcurrentBag<ReaderIndex> Indexes { get; } = [];
     public volatile bool Cancelled;
     public long Written;
 
@@ -39,7 +40,7 @@ internal sealed class Participation(string executionId, ExecutionPlan plan, int 
     /// state across batches (the key index built once, defaults naming the run), as one run's write always did.
     /// Fetching, the slow part, runs in parallel; writing a part's rows takes milliseconds.
     /// </summary>
-    public WarehouseWriter.TableWrite? Write { get; set; }
+    public TableWrite? Write { get; set; }
 
     public SemaphoreSlim WriteGate { get; } = new(1, 1);
 }

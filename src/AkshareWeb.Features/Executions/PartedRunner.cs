@@ -7,6 +7,7 @@ using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
 using AkshareWeb.Features.Settings;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -20,8 +21,9 @@ namespace AkshareWeb.Features.Executions;
 /// counts and reads the cancel flag. Whoever finds no part left open records the end.
 /// </summary>
 public sealed partial class PartedRunner(
-    Database database, ExecutionStore store, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, PartSources sources, SourceRates rates,
-    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableWrites writes)
+    Database database, ExecutionStore store, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, ValueSources sources, SiteRates rates,
+    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableChanges writes,
+    WarehouseTables tables)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
     public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
@@ -238,8 +240,7 @@ public sealed partial class PartedRunner(
             ["parts_failed"] = counts.Failed,
         };
         if (!await store.EndPartedAsync(state.ExecutionId, status, error, rowsAfter, JsonSerializer.Serialize(result), counts)) return false;
-        await using var registry = await database.OpenAsync(CancellationToken.None);
-        if (counts.Written > 0 || rowsAfter > 0) await ExecutionRunner.RegisterTableAsync(registry, state.Plan, counts.Written > 0, time.GetUtcNow().UtcDateTime, CancellationToken.None);
+        if (counts.Written > 0 || rowsAfter > 0) await tables.RegisterAsync(state.Plan.Registration, counts.Written > 0, time.GetUtcNow().UtcDateTime, CancellationToken.None);
         logger.LogInformation("Parted execution {ExecutionId} ended {Status}: {Done}/{Total} parts, {Written} rows written", state.ExecutionId, status, counts.Done, counts.Total, counts.Written);
         var indexes = state.Indexes.DistinctBy(i => i.Name).ToList();
         if (indexes.Count > 0 || counts.Written > 0) _ = AfterRunAsync(state.Plan.TargetTable, indexes);
@@ -254,6 +255,6 @@ public sealed partial class PartedRunner(
         return exists == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
     }
 
-    private Task AfterRunAsync(string table, IReadOnlyList<WarehouseWriter.BrowsingIndex> indexes) =>
+    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes) =>
         ExecutionRunner.AfterRunAsync(writer, writes, logger, table, indexes);
 }

@@ -14,7 +14,7 @@ namespace AkshareWeb.Features.Executions;
 /// here too. The part's claim under the execution's row lock keeps every part to one runner.
 /// </summary>
 public sealed class PartsPump(
-    ExecutionStore store, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<ExecutionOptions> options,
+    ExecutionStore store, ITaskRunRules tasks, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<ExecutionOptions> options,
     TimeProvider time, ILogger<PartsPump> logger) : BackgroundLoop(time, logger)
 {
     private readonly List<Task> joined = [];
@@ -28,25 +28,26 @@ public sealed class PartsPump(
     protected override async Task RoundAsync(CancellationToken ct)
     {
         joined.RemoveAll(t => t.IsCompleted);
-        foreach (var (executionId, timeoutSeconds) in await OpenRunsAsync(ct))
+        foreach (var (executionId, taskId) in await OpenRunsAsync(ct))
         {
             if (participations.IsIn(executionId)) continue;
-            joined.Add(JoinAsync(executionId, timeoutSeconds, ct));
+            joined.Add(JoinAsync(executionId, taskId, ct));
         }
     }
 
     // The runs joined end on the stop request themselves; the service stops once they have.
     protected override Task EndedAsync() => Task.WhenAll(joined);
 
-    private Task<IReadOnlyList<(string ExecutionId, int? TimeoutSeconds)>> OpenRunsAsync(CancellationToken ct) =>
+    private Task<IReadOnlyList<(string ExecutionId, long? TaskId)>> OpenRunsAsync(CancellationToken ct) =>
         store.OpenPartedRunsAsync(Time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds), ct);
 
-    private async Task JoinAsync(string executionId, int? timeoutSeconds, CancellationToken ct)
+    private async Task JoinAsync(string executionId, long? taskId, CancellationToken ct)
     {
         await Task.Yield();
         try
         {
-            var timeout = TimeSpan.FromSeconds(timeoutSeconds ?? (await settings.GetExecutionSettingsAsync(ct)).DefaultTimeout);
+            var task = taskId is { } id ? await tasks.ForTaskAsync(id, ct) : null;
+            var timeout = TimeSpan.FromSeconds(task?.TimeoutSeconds ?? (await settings.GetExecutionSettingsAsync(ct)).DefaultTimeout);
             await using var scope = scopes.CreateAsyncScope();
             var ended = await scope.ServiceProvider.GetRequiredService<PartedRunner>().JoinAsync(executionId, timeout, ct);
             if (ended)

@@ -22,15 +22,19 @@ namespace AkshareWeb.Features.Executions;
 /// <item><c>instance_lost</c>: the runs the watchdog failed, for each instance that stopped answering.</item>
 /// </list>
 /// </summary>
-public sealed class RunNotices(Database database, Notifier notifier, IOptions<NotificationOptions> options, ILogger<RunNotices> logger)
+public sealed class RunNotices(Database database, ITaskRunRules tasks, Notifier notifier, IOptions<NotificationOptions> options, ILogger<RunNotices> logger)
 {
     private const int FirstErrors = 3;
 
-    /// <summary>A run as its notices describe it.</summary>
+    /// <summary>A run as its notices describe it; its task's name and owner are Tasks' to tell (<see cref="WithTaskAsync"/>).</summary>
     private sealed record Run(
-        string ExecutionId, string Status, string? ErrorMessage, long? TaskId, string? TaskName, long? TaskOwner, long? UserId, string? ScriptId,
+        string ExecutionId, string Status, string? ErrorMessage, long? TaskId, long? UserId, string? ScriptId,
         string InterfaceName, string TargetTable, string TriggeredBy, int RetryCount, int? PartsTotal, int? PartsFailed, string? Worker, long Retries)
     {
+        public string? TaskName { get; init; }
+
+        public long? TaskOwner { get; init; }
+
         /// <summary>A retry of this run exists (an automatic one the task asked for, or one a user started).</summary>
         public bool Retried => Retries > 0;
 
@@ -47,12 +51,16 @@ public sealed class RunNotices(Database database, Notifier notifier, IOptions<No
     }
 
     private const string RunColumns = """
-        e.execution_id AS ExecutionId, e.status AS Status, e.error_message AS ErrorMessage, e.task_id AS TaskId, t.name AS TaskName,
-        t.owner_id AS TaskOwner, e.user_id AS UserId, e.script_id AS ScriptId, e.interface_name AS InterfaceName, e.target_table AS TargetTable,
+        e.execution_id AS ExecutionId, e.status AS Status, e.error_message AS ErrorMessage, e.task_id AS TaskId, e.user_id AS UserId,
+        e.script_id AS ScriptId, e.interface_name AS InterfaceName, e.target_table AS TargetTable,
         e.triggered_by AS TriggeredBy, e.retry_count AS RetryCount, e.parts_total AS PartsTotal, e.parts_failed AS PartsFailed, e.worker AS Worker,
         (SELECT COUNT(*) FROM executions r WHERE r.task_id = e.task_id AND r.retry_of = e.execution_id) AS Retries
-        FROM executions e LEFT JOIN scheduled_tasks t ON t.id = e.task_id
+        FROM executions e
         """;
+
+    /// <summary>The run with its task's name and owner, as Tasks has them now (none when the task is gone).</summary>
+    private async Task<Run> WithTaskAsync(Run run, CancellationToken ct) =>
+        run.TaskId is { } taskId && await tasks.ForTaskAsync(taskId, ct) is { } task ? run with { TaskName = task.Name, TaskOwner = task.OwnerId } : run;
 
     /// <summary>After a run's end was recorded and its automatic retry, if any, was created.</summary>
     public async Task RunEndedAsync(string executionId, CancellationToken ct)
@@ -63,6 +71,7 @@ public sealed class RunNotices(Database database, Notifier notifier, IOptions<No
             var run = await connection.QuerySingleOrDefaultAsync<Run>(new CommandDefinition(
                 $"SELECT {RunColumns} WHERE e.execution_id = @executionId", new { executionId }, cancellationToken: ct));
             if (run is null || run.Status is not (ExecutionStatuses.Failed or ExecutionStatuses.Timeout) || run.Retried) return;
+            run = await WithTaskAsync(run, ct);
             await notifier.TryPublishAsync(await RunFailedAsync(connection, run, ct), ct);
             await TaskFailingAsync(connection, run, ct);
         }
@@ -79,8 +88,13 @@ public sealed class RunNotices(Database database, Notifier notifier, IOptions<No
         try
         {
             await using var connection = await database.OpenAsync(ct);
-            var runs = (await connection.QueryAsync<Run>(new CommandDefinition(
-                $"SELECT {RunColumns} WHERE e.execution_id IN @executionIds ORDER BY e.id", new { executionIds }, cancellationToken: ct))).AsList();
+            var runs = new List<Run>();
+            foreach (var run in await connection.QueryAsync<Run>(new CommandDefinition(
+                $"SELECT {RunColumns} WHERE e.execution_id IN @executionIds ORDER BY e.id", new { executionIds }, cancellationToken: ct)))
+            {
+                runs.Add(await WithTaskAsync(run, ct));
+            }
+
             foreach (var lost in runs.GroupBy(r => r.Worker ?? "unknown"))
             {
                 await LostAsync(lost.Key, lost.ToList(), ct);

@@ -5,6 +5,8 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
+using AkshareWeb.Features.Settings;
 
 namespace AkshareWeb.Features.Interfaces;
 
@@ -20,6 +22,10 @@ public sealed class CatalogOptions
 /// <summary>What an import did. <c>AkshareVersion</c> is null for a registry that does not name its version
 /// (AKShare's own interfaces.json does not).</summary>
 public sealed record SyncReport(string Source, string? AkshareVersion, int Total, int Added, int Updated, int Removed);
+
+/// <summary>An interface as the last registry import left it: the registry that dropped it (null while listed), and
+/// the parameters that registry lists for it (null: none).</summary>
+public sealed record RegistryState(string? DroppedBy, IReadOnlyList<string>? RegistryParams);
 
 /// <summary>An interface's row, and the category names shown to people.</summary>
 public sealed record InterfaceRow(long Id, string Name, string DisplayName, string Category, string? Description, string? Module, string? Url,
@@ -124,8 +130,7 @@ public sealed class InterfaceCatalog(
         if (RegistryConfigured) return null;
         await using (var connection = await database.OpenAsync(ct))
         {
-            var current = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                "SELECT value FROM app_settings WHERE name = @name", new { name = SourceSetting }, cancellationToken: ct));
+            var current = await SystemSettings.GetAsync(connection, SourceSetting, ct);
             if (current == "snapshot:" + RegistrySnapshot.Load().Hash) return null;
         }
 
@@ -217,10 +222,7 @@ public sealed class InterfaceCatalog(
         }
 
         // Set in the import's transaction: a crash half-way leaves the old marker, and the next start imports again.
-        await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO app_settings (name, value, updated_at) VALUES (@name, @marker, @now)
-            ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at)
-            """, new { name = SourceSetting, marker, now }, transaction, cancellationToken: ct));
+        await SystemSettings.SetAsync(connection, transaction, SourceSetting, marker, now, null, ct);
         await transaction.CommitAsync(ct);
         var added = entries.Count(e => !existing.TryGetValue(e.Name, out var known) || !known.InRegistry);
         return new SyncReport(source, version, entries.Count, added, entries.Count - added, removed);
@@ -288,6 +290,28 @@ public sealed class InterfaceCatalog(
         .Select(p => new ParameterDefinition(p.Name, p.Type, p.Required, p.DefaultValue, p.Description, p.Format,
             p.Allowed is null ? null : JsonSerializer.Deserialize<List<string>>(p.Allowed)))
         .ToList();
+
+    /// <summary>The Python module AKShare defines the function in (akshare.stock_feature.stock_hist_em); null when the
+    /// catalogue does not know the function or its module.</summary>
+    public async Task<string?> ModuleAsync(string name, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT module FROM interfaces WHERE name = @name", new { name }, cancellationToken: ct));
+    }
+
+    /// <summary>What the last registry import said of each of <paramref name="names"/> that the catalogue holds.</summary>
+    public static async Task<IReadOnlyDictionary<string, RegistryState>> RegistryStatesAsync(
+        MySqlConnection connection, IReadOnlyCollection<string> names, CancellationToken ct)
+    {
+        if (names.Count == 0) return new Dictionary<string, RegistryState>(StringComparer.Ordinal);
+        var rows = await connection.QueryAsync<(string Name, string? DroppedBy, string? RegistryParams)>(new CommandDefinition(
+            "SELECT name, dropped_by, CAST(registry_params AS CHAR) FROM interfaces WHERE name IN @names", new { names }, cancellationToken: ct));
+        return rows.ToDictionary(
+            r => r.Name,
+            r => new RegistryState(r.DroppedBy, r.RegistryParams is null ? null : JsonSerializer.Deserialize<List<string>>(r.RegistryParams)),
+            StringComparer.Ordinal);
+    }
 
     public static Task<InterfaceRow?> FindAsync(MySqlConnection connection, long id, CancellationToken ct) =>
         connection.QuerySingleOrDefaultAsync<InterfaceRow>(new CommandDefinition($"SELECT {Columns} FROM interfaces WHERE id = @id", new { id }, cancellationToken: ct));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Interfaces;
 

@@ -1,5 +1,6 @@
 using MySqlConnector;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Interfaces;
 

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Scripts;
 

@@ -139,6 +139,20 @@ public sealed class DataScriptLibrary(Database database, InterfaceCatalog catalo
         return row is { } r ? (Deserialize(r.Definition), r.IsActive) : null;
     }
 
+    /// <summary>Whether the script is registered and active.</summary>
+    public async Task<bool> IsActiveAsync(string scriptId, CancellationToken ct) => (await FindAsync(scriptId, ct))?.IsActive == true;
+
+    /// <summary>The script that fills <paramref name="table"/> from <paramref name="interfaceName"/> (an active one
+    /// first); null when no script does.</summary>
+    public async Task<DataScriptDefinition?> FindFillingAsync(string table, string interfaceName, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var definition = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT CAST(definition AS CHAR) FROM data_scripts WHERE target_table = @table AND interface_name = @interfaceName ORDER BY is_active DESC, id LIMIT 1",
+            new { table, interfaceName }, cancellationToken: ct));
+        return definition is null ? null : Deserialize(definition);
+    }
+
     public static DataScriptDefinition Deserialize(string json) =>
         JsonSerializer.Deserialize<DataScriptDefinition>(json, DataScriptFiles.Json) ?? throw new InvalidOperationException("empty script definition");
 

@@ -2,6 +2,8 @@ using System.Text.RegularExpressions;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Interfaces;
+using AkshareWeb.Features.Parameters;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Scripts;
 

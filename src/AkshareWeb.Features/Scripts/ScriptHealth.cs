@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Dapper;
 using MySqlConnector;
+using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Interfaces;
 
 namespace AkshareWeb.Features.Scripts;
@@ -16,16 +18,15 @@ public static class ScriptHealth
 {
     public static async Task CheckAsync(MySqlConnection connection, CancellationToken ct)
     {
-        var rows = await connection.QueryAsync<(string ScriptId, string Definition, string? Broken, string? DroppedBy, string? RegistryParams)>(new CommandDefinition("""
-            SELECT s.script_id, CAST(s.definition AS CHAR), s.broken_reason, i.dropped_by, CAST(i.registry_params AS CHAR)
-            FROM data_scripts s LEFT JOIN interfaces i ON i.name = s.interface_name
-            WHERE s.file_missing = 0
-            """, cancellationToken: ct));
+        var rows = (await connection.QueryAsync<(string ScriptId, string Definition, string? Broken, string InterfaceName)>(new CommandDefinition(
+            "SELECT script_id, CAST(definition AS CHAR), broken_reason, interface_name FROM data_scripts WHERE file_missing = 0", cancellationToken: ct)))
+            .AsList();
+        // What the registry said of the scripts' interfaces: the catalogue's to tell (Interfaces owns the table).
+        var registry = await InterfaceCatalog.RegistryStatesAsync(connection, rows.Select(r => r.InterfaceName).Distinct(StringComparer.Ordinal).ToList(), ct);
         foreach (var row in rows)
         {
-            var script = DataScriptLibrary.Deserialize(row.Definition);
-            var listed = row.RegistryParams is null ? null : JsonSerializer.Deserialize<List<string>>(row.RegistryParams);
-            var reason = Reason(script, row.DroppedBy, listed);
+            var state = registry.GetValueOrDefault(row.InterfaceName);
+            var reason = Reason(DataScriptLibrary.Deserialize(row.Definition), state?.DroppedBy, state?.RegistryParams);
             if (reason == row.Broken) continue;
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE data_scripts SET broken_reason = @reason WHERE script_id = @id", new { reason, id = row.ScriptId }, cancellationToken: ct));
@@ -49,8 +50,17 @@ public static class ScriptHealth
             "SELECT broken_reason FROM data_scripts WHERE script_id = @scriptId", new { scriptId }, cancellationToken: ct));
 }
 
-/// <summary>Checks the scripts after every registry import (see <see cref="ICatalogImportWatcher"/>).</summary>
-public sealed class ScriptHealthWatcher : ICatalogImportWatcher
+/// <summary>
+/// Data scripts' health as the other areas ask for it: checked after every registry import (Interfaces tells,
+/// <see cref="ICatalogImportWatcher"/>), and read by a run as it starts (Executions asks, <see cref="IScriptHealth"/>).
+/// </summary>
+public sealed class ScriptHealthChecks(Database database) : ICatalogImportWatcher, IScriptHealth
 {
     public Task CatalogImportedAsync(MySqlConnection connection, CancellationToken ct) => ScriptHealth.CheckAsync(connection, ct);
+
+    public async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await ScriptHealth.BrokenReasonAsync(connection, scriptId, ct);
+    }
 }

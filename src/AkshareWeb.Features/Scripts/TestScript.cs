@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Scripts;
 
@@ -28,7 +29,7 @@ public static class TestScript
 
     /// <summary>A test counts against the user's running ad-hoc work, as a download does, while it runs.</summary>
     public sealed class Handler(
-        DataScriptLibrary library, Database database, ParameterBinder binder, PartSources sources, AkToolsClient akTools, SourceRates rates, Executions.AdhocQuota quotas)
+        DataScriptLibrary library, Database database, ParameterBinder binder, ValueSources sources, AkToolsClient akTools, SiteRates rates, Executions.AdhocQuota quotas)
         : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dapper;
+using MySqlConnector;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Settings;
@@ -61,14 +62,22 @@ public sealed class SystemSettings(Database database, Microsoft.Extensions.Optio
         await using var transaction = await connection.BeginTransactionAsync(ct);
         foreach (var (name, value) in values.OrderBy(v => v.Key, StringComparer.Ordinal))
         {
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO app_settings (name, value, updated_at, updated_by) VALUES (@name, @value, @now, @userId)
-                ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at), updated_by = VALUES(updated_by)
-                """, new { name, value, now = time.GetUtcNow().UtcDateTime, userId }, transaction, cancellationToken: ct));
+            await SetAsync(connection, transaction, name, value, time.GetUtcNow().UtcDateTime, userId, ct);
         }
 
         await transaction.CommitAsync(ct);
     }
+
+    /// <summary>One setting, on the caller's connection; null when it was never stored.</summary>
+    public static Task<string?> GetAsync(MySqlConnection connection, string name, CancellationToken ct) =>
+        connection.ExecuteScalarAsync<string?>(new CommandDefinition("SELECT value FROM app_settings WHERE name = @name", new { name }, cancellationToken: ct));
+
+    /// <summary>Stores one setting in the caller's transaction (a marker that must change together with what it marks).</summary>
+    public static Task SetAsync(MySqlConnection connection, MySqlTransaction transaction, string name, string value, DateTime now, long? userId, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO app_settings (name, value, updated_at, updated_by) VALUES (@name, @value, @now, @userId)
+            ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at), updated_by = VALUES(updated_by)
+            """, new { name, value, now, userId }, transaction, cancellationToken: ct));
 
     private static int Int(IReadOnlyDictionary<string, string> stored, string name, int fallback) =>
         stored.TryGetValue(name, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : fallback;

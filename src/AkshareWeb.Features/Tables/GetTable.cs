@@ -19,21 +19,19 @@ public static class GetTable
     public sealed record TableDetail(string TableName, string DisplayName, string? Category, long RowCount, long SizeBytes, SchemaInfo SchemaInfo,
         DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode, CoverageSummary? Coverage);
 
-    public sealed class Handler(ManagedTables tables, Database database, WarehouseDatabase warehouse, CoverageSummaries coverage) : IQueryHandler<Query, TableDetail>
+    public sealed class Handler(ManagedTables tables, WarehouseTables registry, WarehouseDatabase warehouse, CoverageSummaries coverage) : IQueryHandler<Query, TableDetail>
     {
         public async ValueTask<TableDetail> Handle(Query query, CancellationToken ct)
         {
             var (table, columns, _) = await tables.ResolveAsync(query.TableName, ct);
-            await using var app = await database.OpenAsync(ct);
-            var meta = await app.QuerySingleAsync<(string Display, string? Category, DateTime? Updated, string? Script, string? Interface, string? Mode)>(new CommandDefinition(
-                "SELECT display_name, category, last_updated_at, script_id, interface_name, write_mode FROM warehouse_tables WHERE table_name = @table",
-                new { table }, cancellationToken: ct));
+            var meta = await registry.FindAsync(table, ct) ?? throw ApiError.NotFound("table");
             await using var connection = await warehouse.OpenAsync(ct);
             var count = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
             var size = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
                 "SELECT DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table", new { table }, cancellationToken: ct));
-            var covered = await coverage.GetAsync(table, meta.Updated, ct);
-            return new TableDetail(table, meta.Display, meta.Category, count, size ?? 0, new SchemaInfo(columns), meta.Updated, meta.Script, meta.Interface, meta.Mode, covered);
+            var covered = await coverage.GetAsync(table, meta.LastUpdatedAt, ct);
+            return new TableDetail(table, meta.DisplayName, meta.Category, count, size ?? 0, new SchemaInfo(columns), meta.LastUpdatedAt, meta.ScriptId,
+                meta.InterfaceName, meta.WriteMode, covered);
         }
     }
 

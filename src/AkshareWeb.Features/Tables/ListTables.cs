@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
@@ -29,7 +30,7 @@ public static class ListTables
         public Validator() => this.RuleForPaging(q => q.Paging);
     }
 
-    public sealed class Handler(Database database, WarehouseDatabase warehouse, CoverageSummaries coverage) : IQueryHandler<Query, Paged<TableSummary>>
+    public sealed class Handler(WarehouseTables registry, WarehouseDatabase warehouse, CoverageSummaries coverage) : IQueryHandler<Query, Paged<TableSummary>>
     {
         public async ValueTask<Paged<TableSummary>> Handle(Query query, CancellationToken ct)
         {
@@ -39,18 +40,11 @@ public static class ListTables
                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'ak\_%'
                 """, cancellationToken: ct))).ToDictionary(s => s.Name, StringComparer.Ordinal);
 
-            await using var connection = await database.OpenAsync(ct);
-            var registered = (await connection.QueryAsync<(string Name, string Display, string? Category, DateTime? Updated, string? Script, string? Interface, string? Mode)>(
-                new CommandDefinition($"""
-                    SELECT table_name, display_name, category, last_updated_at, script_id, interface_name, write_mode FROM warehouse_tables
-                    {(query.Category is null ? "" : "WHERE category = @category")} ORDER BY table_name
-                    """, new { category = query.Category }, cancellationToken: ct)))
-                .Where(r => stats.ContainsKey(r.Name))
-                .ToList();
+            var registered = (await registry.ListAsync(query.Category, ct)).Where(r => stats.ContainsKey(r.TableName)).ToList();
             var through = await coverage.ThroughAsync(ct);
             var items = registered.Skip(query.Paging.Offset).Take(query.Paging.PageSize)
-                .Select(r => new TableSummary(r.Name, r.Display, r.Category, stats[r.Name].Rows ?? 0, true, stats[r.Name].Size ?? 0, r.Updated, r.Script, r.Interface, r.Mode,
-                    coverage.Known(r.Name, r.Updated, through)))
+                .Select(r => new TableSummary(r.TableName, r.DisplayName, r.Category, stats[r.TableName].Rows ?? 0, true, stats[r.TableName].Size ?? 0,
+                    r.LastUpdatedAt, r.ScriptId, r.InterfaceName, r.WriteMode, coverage.Known(r.TableName, r.LastUpdatedAt, through)))
                 .ToList();
             return Paged<TableSummary>.Of(items, registered.Count, query.Paging);
         }

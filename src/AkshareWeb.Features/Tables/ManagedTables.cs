@@ -32,11 +32,12 @@ public sealed class ManagedTables
     /// <summary>
     /// How long a table's cached columns and indexes serve without being read again: the bound on noticing DDL
     /// made by other means than a run (by hand). A run on any instance moves last_updated_at, which drops them; this
-    /// instance's own runs and index builds drop them at once (<see cref="TableWrites.Changed"/>).
+    /// instance's own runs and index builds drop them at once (<see cref="TableChanges.NotifyShapeChanged"/>).
     /// </summary>
     public static readonly TimeSpan ShapeLifetime = TimeSpan.FromSeconds(5);
 
     private readonly Database database;
+    private readonly WarehouseTables registry;
     private readonly WarehouseDatabase warehouse;
     private readonly TimeProvider time;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Shape> shapes = new(StringComparer.Ordinal);
@@ -45,10 +46,10 @@ public sealed class ManagedTables
     /// <summary>A table as /data needs it: registration, columns and indexes, and when they were read.</summary>
     public sealed record Shape(ManagedTable Table, IReadOnlyList<TableIndex> Indexes, long ReadAt);
 
-    public ManagedTables(Database database, WarehouseDatabase warehouse, TableWrites writes, TimeProvider time)
+    public ManagedTables(Database database, WarehouseTables registry, WarehouseDatabase warehouse, TableChanges writes, TimeProvider time)
     {
-        (this.database, this.warehouse, this.time) = (database, warehouse, time);
-        writes.Shaped += Forget;
+        (this.database, this.registry, this.warehouse, this.time) = (database, registry, warehouse, time);
+        writes.ShapeChanged += Forget;
     }
 
     /// <summary>
@@ -97,16 +98,11 @@ public sealed class ManagedTables
             : null;
 
     /// <summary>The first statement of a batch that uses a remembered shape; its argument is @registeredTable.</summary>
-    public const string RegistrationCheck = "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @registeredTable;";
+    public const string RegistrationCheck = WarehouseTables.RegistrationCheck;
 
     /// <summary>Reads <see cref="RegistrationCheck"/>'s answer and moves to the next result: true when the shape still holds.</summary>
-    public static async Task<bool> StillRegisteredAsync(System.Data.Common.DbDataReader reader, Shape shape, CancellationToken ct)
-    {
-        await reader.ReadAsync(ct);
-        var holds = reader.GetInt64(0) > 0 && (reader.IsDBNull(1) ? null : (DateTime?)reader.GetDateTime(1)) == shape.Table.LastUpdatedAt;
-        await reader.NextResultAsync(ct);
-        return holds;
-    }
+    public static Task<bool> StillRegisteredAsync(System.Data.Common.DbDataReader reader, Shape shape, CancellationToken ct) =>
+        WarehouseTables.StillRegisteredAsync(reader, shape.Table.LastUpdatedAt, ct);
 
     /// <summary>Drops what is remembered of the table's shape (every warehouse's).</summary>
     public void Forget(string tableName)
@@ -130,11 +126,9 @@ public sealed class ManagedTables
     private async Task<DateTime?> RegistrationAsync(string tableName, CancellationToken ct)
     {
         if (!TableNames.IsWarehouseTable(tableName)) throw ApiError.NotFound("table");
-        await using var app = await database.OpenAsync(ct);
-        var registered = await app.QuerySingleAsync<(long Count, DateTime? LastUpdatedAt)>(new CommandDefinition(
-            "SELECT COUNT(*), MAX(last_updated_at) FROM warehouse_tables WHERE table_name = @tableName", new { tableName }, cancellationToken: ct));
-        if (registered.Count == 0) throw ApiError.NotFound("table");
-        return registered.LastUpdatedAt;
+        var (registered, lastUpdatedAt) = await registry.LastUpdatedAsync(tableName, ct);
+        if (!registered) throw ApiError.NotFound("table");
+        return lastUpdatedAt;
     }
 
     private static async Task<IReadOnlyList<TableColumn>> ColumnsAsync(MySqlConnection connection, string tableName, CancellationToken ct)

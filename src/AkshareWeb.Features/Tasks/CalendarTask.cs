@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Calendar;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Scripts;
 
 namespace AkshareWeb.Features.Tasks;
 
@@ -26,7 +27,7 @@ public sealed class CalendarTaskOptions
 /// and from then on no day would ever count as missing; Sina publishes the next year late in December, so a weekly
 /// run picks it up within days. Made once (table starter_tasks): an owner who deletes or pauses it keeps it that way.
 /// </summary>
-public sealed class CalendarTask(Database database, ScheduleRegistrar scheduler, MarketTime market, TimeProvider time,
+public sealed class CalendarTask(Database database, DataScriptLibrary scripts, ScheduleRegistrar scheduler, MarketTime market, TimeProvider time,
     IOptions<CalendarTaskOptions> options, ILogger<CalendarTask> logger)
 {
     public const string StarterName = "trading_calendar_weekly";
@@ -37,8 +38,7 @@ public sealed class CalendarTask(Database database, ScheduleRegistrar scheduler,
         await using var connection = await database.OpenAsync(ct);
         if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT COUNT(*) FROM starter_tasks WHERE name = @StarterName", new { StarterName }, cancellationToken: ct)) > 0) return;
-        var scriptRegistered = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM data_scripts WHERE script_id = @ScriptId AND is_active = 1", new { TradingCalendar.ScriptId }, cancellationToken: ct)) > 0;
+        var scriptRegistered = await scripts.IsActiveAsync(TradingCalendar.ScriptId, ct);
         var owner = await UserAccounts.FirstActiveAdminAsync(connection, ct);
         if (!scriptRegistered || owner is null)
         {

@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Tasks;
@@ -42,8 +43,7 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
         Caller? owner = null;
         if (task.OwnerId is { } ownerId)
         {
-            var account = await connection.QuerySingleOrDefaultAsync<OwnerAccount>(new CommandDefinition(
-                "SELECT is_active AS IsActive, role AS Role FROM users WHERE id = @ownerId", new { ownerId }, cancellationToken: ct));
+            var account = await UserAccounts.StandingAsync(connection, null, ownerId, ct);
             if (account is not { IsActive: true } active)
             {
                 logger.LogWarning("Task {TaskId} not run: its owner {OwnerId} is deactivated or deleted", task.Id, ownerId);
@@ -104,6 +104,4 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
     private static Task AdvanceAsync(MySqlConnection connection, long taskId, DateTime due, DateTime next, CancellationToken ct) =>
         connection.ExecuteAsync(new CommandDefinition(
             "UPDATE scheduled_tasks SET next_due_at = @next WHERE id = @taskId AND next_due_at = @due", new { next, taskId, due }, cancellationToken: ct));
-
-    private sealed record OwnerAccount(bool IsActive, string Role);
 }

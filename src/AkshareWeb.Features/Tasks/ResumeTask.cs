@@ -3,6 +3,7 @@ using Dapper;
 using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Tasks;
@@ -24,8 +25,7 @@ public static class ResumeTask
                 throw ApiError.Conflict("the date-time of this once task has passed; update its schedule to run it again");
             }
 
-            if (task.OwnerId is { } owner && await connection.ExecuteScalarAsync<bool?>(new CommandDefinition(
-                    "SELECT is_active FROM users WHERE id = @owner", new { owner }, cancellationToken: ct)) != true)
+            if (task.OwnerId is { } owner && await UserAccounts.StandingAsync(connection, null, owner, ct) is not { IsActive: true })
             {
                 throw ApiError.Conflict($"the task's owner is deactivated or deleted ({task.PausedReason ?? "paused"}); it cannot run for them");
             }

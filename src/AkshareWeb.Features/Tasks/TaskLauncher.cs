@@ -4,6 +4,7 @@ using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Scripts;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Tasks;
 
@@ -13,7 +14,7 @@ namespace AkshareWeb.Features.Tasks;
 /// each day's window.
 /// </summary>
 public sealed class TaskLauncher(
-    DataScriptLibrary scripts, ParameterBinder binder, PartSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, Database database, TimeProvider time)
+    DataScriptLibrary scripts, ParameterBinder binder, ValueSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, Database database, TimeProvider time)
 {
     /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
     public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)
@@ -55,7 +56,7 @@ public sealed class TaskLauncher(
         var (parameters, parted) = await sources.BindAsync(
             script.Parameters, stored.RootElement.Clone(), script.TargetTable, script.WriteMode, script.ExtraColumns, ct, refuseUnsafe: false, countParts: false);
         var plan = new ExecutionPlan(script.Interface, parameters, script.TargetTable, script.WriteMode, script.KeyColumns,
-            PartSources.ExtraColumns(binder, script.ExtraColumns, parameters, parted), triggeredBy, task.Id, script.Id, caller?.Id,
+            ValueSources.ExtraColumns(binder, script.ExtraColumns, parameters, parted), triggeredBy, task.Id, script.Id, caller?.Id,
             script.Name, script.Category, scheduleKey, script.DatedColumns, parted.Count > 0 ? parted : null, task.Concurrency);
         var executionId = await executions.CreateAsync(plan, ct);
         if (executionId is not null)

@@ -20,8 +20,9 @@ public sealed record TaskView(
     string? PausedReason, int? Concurrency);
 
 /// <summary>Reads of tasks that several slices share, with the ownership rule: users see their own tasks,
-/// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing.</summary>
-public sealed class TaskStore(Database database, TimeProvider time, ExecutionStore executions)
+/// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing. Also what a
+/// task's runs ask of it (<see cref="ITaskRunRules"/>).</summary>
+public sealed class TaskStore(Database database, TimeProvider time, ExecutionStore executions) : ITaskRunRules
 {
     public const string Columns = """
         id, name, description, script_id AS ScriptId, schedule_type AS ScheduleType, schedule_expression AS ScheduleExpression,
@@ -39,6 +40,9 @@ public sealed class TaskStore(Database database, TimeProvider time, ExecutionSto
         await using var connection = await database.OpenAsync(ct);
         return await FindAsync(connection, null, id, false, ct);
     }
+
+    public async Task<TaskRunRules?> ForTaskAsync(long taskId, CancellationToken ct) =>
+        await FindAsync(taskId, ct) is { } task ? new TaskRunRules(task.Name, task.OwnerId, task.TimeoutSeconds, task.RetryOnFailure, task.MaxRetries) : null;
 
     /// <summary>The task if the caller may see it, else a 404.</summary>
     public static TaskRow Visible(TaskRow? task, Caller caller) =>

@@ -23,9 +23,7 @@ public static class DeleteUser
 
             await using var connection = await database.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            var user = await connection.QuerySingleOrDefaultAsync<UserAccount>(new CommandDefinition(
-                $"SELECT {UserAccounts.Columns} FROM users WHERE id = @id FOR UPDATE", new { id = command.UserId }, transaction, cancellationToken: ct))
-                ?? throw ApiError.NotFound("user");
+            var user = await UserAccounts.FindAsync(connection, transaction, command.UserId, ct, forUpdate: true) ?? throw ApiError.NotFound("user");
             if (user.Role == Roles.Admin && user.IsActive
                 && await UserAccounts.CountOtherActiveAdminsAsync(connection, transaction, user.Id, ct) == 0)
             {
@@ -36,7 +34,7 @@ public static class DeleteUser
             // because each request looks its user up.
             // Their tasks stay (an admin may take them over or delete them) but stop firing.
             var paused = await ownerTasks.PauseAsync(connection, transaction, user.Id, "owner deleted", ct);
-            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM users WHERE id = @id", new { id = user.Id }, transaction, cancellationToken: ct));
+            await UserAccounts.DeleteAsync(connection, transaction, user.Id, ct);
             await transaction.CommitAsync(ct);
             await ownerTasks.UnscheduleAsync(connection, paused, ct);
             return Unit.Value;

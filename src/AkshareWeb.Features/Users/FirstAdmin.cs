@@ -19,12 +19,11 @@ public sealed class AdminOptions
 }
 
 /// <summary>Creates the <c>admin</c> account on the first start, when the database has no administrator.</summary>
-public sealed class FirstAdmin(Database database, Passwords passwords, IOptions<AdminOptions> options, TimeProvider time, ILogger<FirstAdmin> logger)
+public sealed class FirstAdmin(UserAccounts accounts, Passwords passwords, IOptions<AdminOptions> options, ILogger<FirstAdmin> logger)
 {
     public async Task EnsureAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM users WHERE role = 'admin'", cancellationToken: ct)) > 0)
+        if (await accounts.AnyAdminAsync(ct))
         {
             return;
         }
@@ -32,13 +31,8 @@ public sealed class FirstAdmin(Database database, Passwords passwords, IOptions<
         var o = options.Value;
         var generated = string.IsNullOrEmpty(o.Password);
         var password = generated ? Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y') : o.Password!;
-        var now = time.GetUtcNow().UtcDateTime;
-        // INSERT IGNORE: an instance starting at the same moment may have created it; only the writer reports.
-        var inserted = await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT IGNORE INTO users (username, email, password_hash, role, is_active, token_version, created_at, updated_at)
-            VALUES (@username, @email, @hash, 'admin', 1, 0, @now, @now)
-            """, new { username = o.Username, email = o.Email, hash = passwords.Hash(password), now }, cancellationToken: ct));
-        if (inserted == 0)
+        // An instance starting at the same moment may have created it; only the one that did reports.
+        if (!await accounts.CreateFirstAdminAsync(new NewAccount(o.Username, o.Email, passwords.Hash(password), Roles.Admin, IsActive: true), ct))
         {
             return;
         }

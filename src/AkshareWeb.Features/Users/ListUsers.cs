@@ -35,38 +35,10 @@ public static class ListUsers
         }
     }
 
-    public sealed class Handler(Database database) : IQueryHandler<Query, Paged<UserAccount>>
+    public sealed class Handler(UserAccounts accounts) : IQueryHandler<Query, Paged<UserAccount>>
     {
-        public async ValueTask<Paged<UserAccount>> Handle(Query query, CancellationToken ct)
-        {
-            var where = new StringBuilder("WHERE 1 = 1");
-            var args = new DynamicParameters();
-            if (!string.IsNullOrEmpty(query.Username))
-            {
-                where.Append(" AND username LIKE @username");
-                args.Add("username", Like.Contains(query.Username));
-            }
-
-            if (!string.IsNullOrEmpty(query.Email))
-            {
-                where.Append(" AND email LIKE @email");
-                args.Add("email", Like.Contains(query.Email));
-            }
-
-            if (!string.IsNullOrEmpty(query.Role))
-            {
-                where.Append(" AND role = @role");
-                args.Add("role", query.Role);
-            }
-
-            args.Add("limit", query.Paging.PageSize);
-            args.Add("offset", query.Paging.Offset);
-            await using var connection = await database.OpenAsync(ct);
-            var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM users {where}", args, cancellationToken: ct));
-            var items = (await connection.QueryAsync<UserAccount>(new CommandDefinition(
-                $"SELECT {UserAccounts.Columns} FROM users {where} ORDER BY id LIMIT @limit OFFSET @offset", args, cancellationToken: ct))).AsList();
-            return Paged<UserAccount>.Of(items, total, query.Paging);
-        }
+        public async ValueTask<Paged<UserAccount>> Handle(Query query, CancellationToken ct) =>
+            await accounts.ListAsync(query.Username, query.Email, query.Role, query.Paging, ct);
     }
 
     internal static async Task<Ok<Envelope<Paged<UserAccount>>>> Endpoint([AsParameters] Parameters p, IMediator mediator, CancellationToken ct) =>

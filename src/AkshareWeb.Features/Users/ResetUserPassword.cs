@@ -19,17 +19,14 @@ public static class ResetUserPassword
         public Validator() => RuleFor(c => c.NewPassword).NotEmpty().MinimumLength(8).MaximumLength(128);
     }
 
-    public sealed class Handler(Database database, Passwords passwords, UserAccounts accounts, TimeProvider time) : ICommandHandler<Command, Unit>
+    public sealed class Handler(Database database, Passwords passwords, UserAccounts accounts) : ICommandHandler<Command, Unit>
     {
         public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
         {
             var hash = passwords.Hash(command.NewPassword!);
             await using var connection = await database.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            var changed = await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE users SET password_hash = @hash, updated_at = @now WHERE id = @id",
-                new { hash, now = time.GetUtcNow().UtcDateTime, id = command.UserId }, transaction, cancellationToken: ct));
-            if (changed == 0)
+            if (!await accounts.SetPasswordAsync(connection, transaction, command.UserId, hash, ct))
             {
                 throw ApiError.NotFound("user");
             }

@@ -28,15 +28,13 @@ public static class UpdateUser
         }
     }
 
-    public sealed class Handler(Database database, UserAccounts accounts, Tasks.OwnerTasks ownerTasks, TimeProvider time) : ICommandHandler<Command, UserAccount>
+    public sealed class Handler(Database database, UserAccounts accounts, Tasks.OwnerTasks ownerTasks) : ICommandHandler<Command, UserAccount>
     {
         public async ValueTask<UserAccount> Handle(Command command, CancellationToken ct)
         {
             await using var connection = await database.OpenAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            var user = await connection.QuerySingleOrDefaultAsync<UserAccount>(new CommandDefinition(
-                $"SELECT {UserAccounts.Columns} FROM users WHERE id = @id FOR UPDATE", new { id = command.UserId }, transaction, cancellationToken: ct))
-                ?? throw ApiError.NotFound("user");
+            var user = await UserAccounts.FindAsync(connection, transaction, command.UserId, ct, forUpdate: true) ?? throw ApiError.NotFound("user");
 
             var losesAdmin = user.Role == Roles.Admin && user.IsActive
                 && (command.Role == Roles.User || command.IsActive == false);
@@ -45,21 +43,9 @@ public static class UpdateUser
                 throw ApiError.Conflict("the last active admin cannot be demoted or deactivated");
             }
 
-            var set = new StringBuilder("updated_at = @now");
-            if (command.Email is not null) set.Append(", email = @email");
-            if (command.Role is not null) set.Append(", role = @role");
-            if (command.IsActive is not null) set.Append(", is_active = @isActive");
-            if (command.IsActive == true) set.Append(", awaiting_approval = 0");
             try
             {
-                await connection.ExecuteAsync(new CommandDefinition($"UPDATE users SET {set} WHERE id = @id", new
-                {
-                    now = time.GetUtcNow().UtcDateTime,
-                    email = command.Email?.Trim(),
-                    role = command.Role,
-                    isActive = command.IsActive,
-                    id = user.Id,
-                }, transaction, cancellationToken: ct));
+                await accounts.UpdateAsync(connection, transaction, user.Id, new AccountChanges(command.Email, command.Role, command.IsActive), ct);
             }
             catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
             {

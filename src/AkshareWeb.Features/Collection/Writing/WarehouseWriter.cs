@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
@@ -6,8 +5,8 @@ using AkshareWeb.Features.Warehouse;
 namespace AkshareWeb.Features.Collection;
 
 /// <summary>
-/// Writes one execution's rows into its ak_* table, batch by batch; this class only opens a write
-/// (<see cref="TableWrite"/> is the write).
+/// Opens writes of runs into their ak_* tables (<see cref="TableWrite"/> is the write, batch by batch), and builds the
+/// indexes a run left for its readers.
 /// <para>How a row is recognised again: in upsert mode by its natural key, under a unique index on the key columns
 /// themselves (rows arrive roughly in key order, so the index grows at its end); in append and replace mode, or
 /// when the key columns cannot be indexed, by <c>_row_key</c>, the XXH128 of the key (of all values in append
@@ -20,11 +19,8 @@ namespace AkshareWeb.Features.Collection;
 /// other change of a table's shape by a writer (its key's index, dropped defaults, a replace's swap) and every read of
 /// that shape are made under the same lock, so two runs on one new table never change it under each other.</para>
 /// </summary>
-public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options, IEnumerable<IReplacementCheck> checks)
+public sealed class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider time, IOptions<CollectionOptions> options, IEnumerable<IReplacementCheck> checks)
 {
-    /// <summary>The warehouse's table-name rule (<see cref="TableNames"/>).</summary>
-    public static Regex TableNamePattern() => TableNames.Pattern();
-
     /// <param name="shared">Several writes of the one run at once (a parted run on two instances): none of them relies on
     /// the bookkeeping columns' defaults naming the run, which another could drop under it.</param>
     public async Task<TableWrite> OpenAsync(TableDestination destination, string executionId, CancellationToken ct, bool shared = false)
@@ -62,9 +58,6 @@ public sealed partial class WarehouseWriter(WarehouseDatabase warehouse, TimePro
     /// (<see cref="ReaderIndexes.BuildAsync"/>). If it never happens (the service stopped), the next run on the
     /// table finds the index missing and leaves it for later again. True when an index was built.
     /// </summary>
-    public Task<bool> AddIndexesAsync(string table, IReadOnlyList<BrowsingIndex> indexes, CancellationToken ct, int? lockWaitSeconds = null) =>
+    public Task<bool> AddIndexesAsync(string table, IReadOnlyList<ReaderIndex> indexes, CancellationToken ct, int? lockWaitSeconds = null) =>
         ReaderIndexes.BuildAsync(warehouse, table, indexes, ct, lockWaitSeconds);
-
-    /// <summary>An index for reading the table, left for after the run: its name and its one column's SQL name.</summary>
-    public sealed record BrowsingIndex(string Name, string Column) : ReaderIndex(Name, Column);
 }

@@ -24,7 +24,7 @@ public sealed record CoverageReading(CoverageShape Shape, CalendarView Calendar,
 /// <see cref="CoverageSummaries"/>, which keeps each table's summary for the table views and the metric.
 /// </summary>
 public sealed class CoverageReader(
-    ManagedTables tables, Database database, WarehouseDatabase warehouse, TradingCalendar calendar, MarketTime market, ConfirmedEmptyDays marks)
+    ManagedTables tables, WarehouseTables registry, WarehouseDatabase warehouse, TradingCalendar calendar, MarketTime market, ConfirmedEmptyDays marks)
 {
     public const string All = "all";
     public const string Gaps = "gaps";
@@ -33,7 +33,7 @@ public sealed class CoverageReader(
 
     public async Task<CoverageReading> ReadAsync(string tableName, CoverageRequest request, CancellationToken ct)
     {
-        var shape = await CoverageShape.ResolveAsync(tables, database, warehouse, tableName, ct);
+        var shape = await CoverageShape.ResolveAsync(tables, registry, warehouse, tableName, ct);
         var filters = KeyFilters(shape, request.Filters);
         var view = await calendar.CurrentAsync(ct);
         var days = view.Days;

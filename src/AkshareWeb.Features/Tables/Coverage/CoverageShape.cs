@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using AkshareWeb.Features.Calendar;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
@@ -42,18 +43,11 @@ public sealed record CoverageShape(
     public static IReadOnlyList<string> PeriodValues(CalendarUnit unit) => Periods.Where(p => p.Value == unit).Select(p => p.Key).ToList();
 
     /// <summary>The table's coverage shape, or a 404 (not a managed table) or 422 (no date in its key, said why).</summary>
-    public static async Task<CoverageShape> ResolveAsync(ManagedTables tables, Database database, WarehouseDatabase warehouse, string tableName, CancellationToken ct)
+    public static async Task<CoverageShape> ResolveAsync(ManagedTables tables, WarehouseTables registry, WarehouseDatabase warehouse, string tableName, CancellationToken ct)
     {
         var table = await tables.ResolveAsync(tableName, ct);
-        string? keysJson;
-        string? writeMode;
-        await using (var app = await database.OpenAsync(ct))
-        {
-            (keysJson, writeMode) = await app.QuerySingleAsync<(string?, string?)>(new CommandDefinition(
-                "SELECT CAST(key_columns AS CHAR), write_mode FROM warehouse_tables WHERE table_name = @name", new { name = table.Name }, cancellationToken: ct));
-        }
-
-        var keyNames = keysJson is null ? [] : JsonSerializer.Deserialize<List<string>>(keysJson) ?? [];
+        var registered = await registry.FindAsync(table.Name, ct) ?? throw ApiError.NotFound("table");
+        var (keyNames, writeMode) = (registered.KeyColumns, registered.WriteMode);
         var keyColumns = keyNames.Select(k => table.Columns.FirstOrDefault(c => c.OriginalName == k) ?? table.Columns.FirstOrDefault(c => c.Name == k))
             .OfType<TableColumn>().ToList();
         var date = keyColumns.FirstOrDefault(c => c.Type.StartsWith("DATE", StringComparison.Ordinal) || c.Type.StartsWith("TIMESTAMP", StringComparison.Ordinal));

@@ -6,13 +6,14 @@ using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Calendar;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
 
 /// <summary>
 /// Each table's coverage summary over its whole history (<c>coverage</c> in GET /api/tables/ and
 /// GET /api/tables/{table}, and the metric akshareweb_table_missing_days), kept like the exact total: computed after
-/// every run of the engine on the table (<see cref="TableWrites"/>), at start, and again for every table when the
+/// every run of the engine on the table (<see cref="TableChanges"/>), at start, and again for every table when the
 /// last expected day moves (a market close has passed), and valid while the table's last_updated_at is the one it
 /// was computed for. The list answers what is known and has the rest computed in the background; a single table's
 /// view computes it when it is not known.
@@ -32,10 +33,10 @@ public sealed class CoverageSummaries
     private sealed record Entry(string Table, DateTime? Stamp, CoverageSummary? Summary);
 
     public CoverageSummaries(CoverageReader reader, ManagedTables tables, WarehouseDatabase warehouse, TradingCalendar calendar, MarketTime market,
-        TableWrites writes, AkshareMetrics metrics, ILogger<CoverageSummaries> logger)
+        TableChanges writes, AkshareMetrics metrics, ILogger<CoverageSummaries> logger)
     {
         (this.reader, this.tables, this.warehouse, this.calendar, this.market, this.logger) = (reader, tables, warehouse, calendar, market, logger);
-        writes.Written += Refresh;
+        writes.RowsChanged += Refresh;
         metrics.Meter.CreateObservableGauge("akshareweb.table.missing_days", Observe,
             description: "Trading days (weeks, months for weekly and monthly bars) missing from each managed table with a date in its key, over its keys' whole history");
     }
@@ -142,7 +143,7 @@ public sealed class CoverageSummaries
 /// Computes every managed table's coverage summary at start, one table at a time, and again whenever the last day
 /// that counts moves (checked every minute): after a market close every table is held to one more day.
 /// </summary>
-public sealed class CoverageKeeper(Database database, CoverageSummaries summaries, TimeProvider time, ILogger<CoverageKeeper> logger)
+public sealed class CoverageKeeper(WarehouseTables registry, CoverageSummaries summaries, TimeProvider time, ILogger<CoverageKeeper> logger)
     : BackgroundLoop(time, logger)
 {
     private DateOnly? counted;
@@ -160,13 +161,7 @@ public sealed class CoverageKeeper(Database database, CoverageSummaries summarie
     {
         var through = await summaries.ThroughAsync(ct);
         if (through == counted) return;
-        IReadOnlyList<string> names;
-        await using (var app = await database.OpenAsync(ct))
-        {
-            names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables ORDER BY table_name", cancellationToken: ct))).ToList();
-        }
-
-        foreach (var table in names)
+        foreach (var table in await registry.NamesAsync(ct))
         {
             try
             {

@@ -33,7 +33,7 @@ public sealed class TableOptions
 /// build that cannot have the table to itself within 10 s (a long export is reading it) gives up rather than
 /// hold up the requests queued behind it, and is asked again later.
 /// </summary>
-public sealed partial class SortIndexes(WarehouseDatabase warehouse, TableWrites writes, IOptions<TableOptions> options, TimeProvider time, ILogger<SortIndexes> logger)
+public sealed partial class SortIndexes(WarehouseDatabase warehouse, TableChanges writes, IOptions<TableOptions> options, TimeProvider time, ILogger<SortIndexes> logger)
 {
     public const string Prefix = IndexNames.SortPrefix;
     public static readonly TimeSpan RetryAfter = TimeSpan.FromMinutes(10);
@@ -96,7 +96,7 @@ public sealed partial class SortIndexes(WarehouseDatabase warehouse, TableWrites
             {
                 logger.LogInformation("Indexed {Table}.{Column} for sorting ({Index}, {Rows} rows) in {Milliseconds:0} ms",
                     table, column, index.Name, rows, time.GetElapsedTime(started).TotalMilliseconds);
-                writes.Announce(table);
+                writes.NotifyRowsChanged(table);
             }
         }
         catch (Exception e)

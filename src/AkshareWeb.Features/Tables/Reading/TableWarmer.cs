@@ -10,7 +10,7 @@ namespace AkshareWeb.Features.Tables;
 /// <summary>
 /// Readies a large table for deep pages before anyone asks, so that no request has to count a million rows or
 /// walk half an index: the exact total and the page positions of every indexed order (id, and each index's first
-/// column), both directions. Runs when the engine has written the table (<see cref="TableWrites"/>), when the
+/// column), both directions. Runs when the engine has written the table (<see cref="TableChanges"/>), when the
 /// service starts, and when a check finds that the table changed by other means (<see cref="Revalidate"/>).
 /// One warm at a time per table; a write during a warm makes it run again once done.
 /// </summary>
@@ -26,10 +26,10 @@ public sealed class TableWarmer
     private readonly ConcurrentDictionary<string, int> requested = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTime?> warmed = new(StringComparer.Ordinal);
 
-    public TableWarmer(ManagedTables tables, WarehouseDatabase warehouse, TableReadCache cache, TableWrites writes, ILogger<TableWarmer> logger)
+    public TableWarmer(ManagedTables tables, WarehouseDatabase warehouse, TableReadCache cache, TableChanges writes, ILogger<TableWarmer> logger)
     {
         (this.tables, this.warehouse, this.cache, this.logger) = (tables, warehouse, cache, logger);
-        writes.Written += Warm;
+        writes.RowsChanged += Warm;
     }
 
     /// <summary>The tables warmed so far, each with the last_updated_at it was warmed for.</summary>
@@ -126,7 +126,7 @@ public sealed class TableWarmer
 }
 
 /// <summary>At start, warms the managed tables big enough to need it, largest first, one at a time.</summary>
-public sealed class TableWarmup(Database database, WarehouseDatabase warehouse, TableWarmer warmer, TimeProvider time, ILogger<TableWarmup> logger)
+public sealed class TableWarmup(WarehouseTables registry, WarehouseDatabase warehouse, TableWarmer warmer, TimeProvider time, ILogger<TableWarmup> logger)
     : BackgroundLoop(time, logger)
 {
     protected override string Work => "Warming the tables at start (their first deep pages look positions up themselves)";
@@ -139,12 +139,7 @@ public sealed class TableWarmup(Database database, WarehouseDatabase warehouse, 
 
     protected override async Task RoundAsync(CancellationToken ct)
     {
-        IReadOnlyList<string> names;
-        await using (var app = await database.OpenAsync(ct))
-        {
-            names = (await app.QueryAsync<string>(new CommandDefinition("SELECT table_name FROM warehouse_tables", cancellationToken: ct))).ToList();
-        }
-
+        var names = await registry.NamesAsync(ct);
         if (names.Count == 0) return;
         await using var connection = await warehouse.OpenAsync(ct);
         // TABLE_ROWS is InnoDB's estimate: enough to choose which tables to count exactly.
