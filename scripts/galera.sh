@@ -15,6 +15,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 base="$root/.data/galera"
+# The data may live elsewhere, .data/galera pointing to it (place_data).
+[ -L "$base" ] && base="$(readlink -f "$base")"
 run="$base/run"
 portfile="$run/ports"
 nodes=(1 2 3)
@@ -202,9 +204,28 @@ start_node() {
   log "node $n Synced on 127.0.0.$n:$client_port"
 }
 
+# As root the nodes run as mysql, which must reach their data. A checkout inside a private directory (a CI runner's
+# `mktemp -d`, mode 700) is out of its reach, so there the data lives in a directory of its own under /var/tmp, named
+# after the checkout, and .data/galera points to it.
+place_data() {
+  { [ "$(id -u)" = "0" ] && [ ! -e "$base" ]; } || return 0
+  mkdir -p "$root/.data"
+  runuser -u "$(server_user)" -- test -x "$root/.data" 2>/dev/null && return 0
+  local outside
+  outside="/var/tmp/akshareweb-galera-$(printf '%s' "$root" | md5sum | cut -c1-12)"
+  mkdir -p "$outside"
+  chmod 755 "$outside"
+  ln -sfn "$outside" "$base"
+  log "the $(server_user) user cannot reach $root/.data, so the cluster's data lives in $outside (.data/galera points there)"
+  base="$outside"
+  run="$base/run"
+  portfile="$run/ports"
+}
+
 start() {
   local n
   ensure_installed
+  place_data
   mkdir -p "$run"
   local any=""
   for n in "${nodes[@]}"; do running "$n" && any=1; done
