@@ -205,12 +205,19 @@ if [ "$console_unit_status" -ne 0 ]; then
   echo "[test] the console's unit tests failed (console/tests/unit; run: cd console && npx vitest run)." >&2
 fi
 if [ "${AKSHAREWEB_TEST_GALERA:-}" = "1" ]; then
-  check=0
-  if ! GALERA_NO_BUILD=1 scripts/test-galera.sh; then
-    echo "[test] the Galera failover drill failed (its log: .data/galera-drill/)." >&2
-    check=1
+  # A runner that is not root and lacks Galera cannot have the cluster: the drill counts as skipped, and says why,
+  # instead of failing a run for a package it may not install.
+  if [ "$(id -u)" != "0" ] && ! { [ -e /usr/lib/galera/libgalera_smm.so ] && command -v rsync >/dev/null 2>&1; }; then
+    echo "[test] the Galera failover drill is skipped: galera-4 and rsync are missing, and only root installs them." >&2
+    add_counts 0 0 1
+  else
+    check=0
+    if ! GALERA_NO_BUILD=1 scripts/test-galera.sh; then
+      echo "[test] the Galera failover drill failed (its log: .data/galera-drill/)." >&2
+      check=1
+    fi
+    add_check $check
   fi
-  add_check $check
 fi
 
 if [ "$lint_status" -ne 0 ]; then
