@@ -100,8 +100,9 @@ public static class Scenarios
         // clock and the insert); any other step is a due time lost.
         var steps = fired.Zip(fired.Skip(1), (a, b) => (From: a, Intervals: (int)Math.Round((b.Due - a.Due).TotalSeconds / 10))).ToList();
         var gaps = steps.Where(s => s.Intervals != 1 && (s.Intervals < 1 || (s.From.Fired - s.From.Due).TotalSeconds < (10 * (s.Intervals - 1)) - 1)).ToList();
-        var skipped = steps.Where(s => s.Intervals > 1).Sum(s => s.Intervals - 1);
-        var skips = string.Join("; ", steps.Where(s => s.Intervals > 1).Select(s => $"{s.Intervals - 1} after {s.From.Due:HH:mm:ss}, whose fire came {(s.From.Fired - s.From.Due).TotalSeconds:0.0} s late"));
+        var ruled = steps.Where(s => s.Intervals > 1 && !gaps.Contains(s)).ToList();
+        var skipped = ruled.Sum(s => s.Intervals - 1);
+        var skips = string.Join("; ", ruled.Select(s => $"{s.Intervals - 1} after {s.From.Due:HH:mm:ss}, whose fire came {(s.From.Fired - s.From.Due).TotalSeconds:0.0} s late"));
         var expected = dues.Count == 0 ? 0 : (int)Math.Round((dues[^1] - dues[0]).TotalSeconds / 10) + 1 - skipped;
         // Every due time from the first (10 s after the task was made) to the last one at least 3 s before the pause
         // (a tick a second, then a Hangfire job: a due time in the last moments may meet the pause first).
