@@ -32,6 +32,11 @@ public static class ExecutionServices
         services.TryAddSingleton<ParameterBinder>();
         services.AddSingleton<WarehouseWriter>();
         services.AddSingleton<ExecutionStore>();
+        services.AddSingleton<ExecutionReads>();
+        services.AddSingleton<ExecutionRecovery>();
+        services.AddSingleton<PartStore>();
+        services.AddSingleton<InstanceStore>();
+        services.AddSingleton<CallStore>();
         services.AddSingleton<RunningExecutions>();
         services.AddTransient<ExecutionRunner>();
         services.AddSingleton<ValueSources>();

@@ -14,7 +14,7 @@ namespace AkshareWeb.Features.Executions;
 /// here too. The part's claim under the execution's row lock keeps every part to one runner.
 /// </summary>
 public sealed class PartsPump(
-    ExecutionStore store, ITaskRunRules tasks, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<ExecutionOptions> options,
+    ExecutionRecovery recovery, ITaskRunRules tasks, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<ExecutionOptions> options,
     TimeProvider time, ILogger<PartsPump> logger) : BackgroundLoop(time, logger)
 {
     private readonly List<Task> joined = [];
@@ -39,7 +39,7 @@ public sealed class PartsPump(
     protected override Task EndedAsync() => Task.WhenAll(joined);
 
     private Task<IReadOnlyList<(string ExecutionId, long? TaskId)>> OpenRunsAsync(CancellationToken ct) =>
-        store.OpenPartedRunsAsync(Time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds), ct);
+        recovery.OpenPartedRunsAsync(Time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds), ct);
 
     private async Task JoinAsync(string executionId, long? taskId, CancellationToken ct)
     {
