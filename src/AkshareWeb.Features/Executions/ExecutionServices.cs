@@ -38,6 +38,9 @@ public static class ExecutionServices
         services.AddSingleton<InstanceStore>();
         services.AddSingleton<CallStore>();
         services.AddSingleton<RunningExecutions>();
+        services.AddSingleton<ExecutionSlots>();
+        services.AddSingleton<RunTimeouts>();
+        services.AddSingleton<RunAdmission>();
         services.AddTransient<ExecutionRunner>();
         services.AddSingleton<ValueSources>();
         services.AddSingleton<SiteRates>();

@@ -108,41 +108,12 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             new { scheduleKey, pending = ExecutionStatuses.Pending }, cancellationToken: ct));
     }
 
-    /// <summary>A claim's answer: the plan when claimed; <see cref="Full"/> when max_concurrent_tasks runs are
-    /// recorded as running already (the run stays pending); neither when it was not pending.</summary>
-    public readonly record struct Claim(ExecutionPlan? Plan, bool Full);
-
     /// <summary>
-    /// Pending to running, so a run runs once whoever calls. With <paramref name="slotLimit"/> (a task's run, which
-    /// holds a slot) it is claimed only while fewer task runs than that are recorded as running: a slot's lock
-    /// goes with its connection when the database drops it, and the run that held it goes on meanwhile, so the
-    /// lock alone would let another instance start one run too many. Claims are taken one at a time (a server lock),
-    /// so two of them never count the same room.
+    /// Pending to running for <paramref name="worker"/>, so a run runs once whoever calls; null when it was not pending
+    /// (cancelled, taken, ended, unknown). On <see cref="RunAdmission"/>'s connection, which for a task's run holds the
+    /// turn of claims.
     /// </summary>
-    public async Task<Claim> ClaimAsync(string executionId, string worker, int? slotLimit, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        if (slotLimit is not { } limit) return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
-        var claims = ExecutionSlots.LockName(connection.Database, "slot-claims");
-        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@claims, 10)", new { claims }, cancellationToken: ct)) != 1)
-        {
-            return new Claim(null, true);
-        }
-
-        try
-        {
-            var running = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
-            if (running >= limit) return new Claim(null, true);
-            return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
-        }
-        finally
-        {
-            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@claims)", new { claims }, cancellationToken: CancellationToken.None));
-        }
-    }
-
-    private async Task<ExecutionPlan?> ClaimOnAsync(MySqlConnection connection, string executionId, string worker, CancellationToken ct)
+    public async Task<ExecutionPlan?> ClaimAsync(MySqlConnection connection, string executionId, string worker, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var claimed = await connection.ExecuteAsync(new CommandDefinition("""
@@ -151,6 +122,11 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             """, new { running = ExecutionStatuses.Running, pending = ExecutionStatuses.Pending, now, worker, executionId }, cancellationToken: ct));
         return claimed == 0 ? null : await LoadPlanAsync(connection, executionId, ct);
     }
+
+    /// <summary>Task runs recorded as running, on every instance: the runs max_concurrent_tasks counts.</summary>
+    public async Task<long> CountRunningTaskRunsAsync(MySqlConnection connection, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
 
     /// <summary>One heartbeat with the progress so far; true when a cancel was asked for.</summary>
     public async Task<bool> BeatAsync(MySqlConnection connection, string executionId, int percent, long fetched, long affected, CancellationToken ct) =>
