@@ -11,7 +11,8 @@ namespace AkshareWeb.Features.Executions;
 /// <para>A lock also goes when the database drops its connection (an outage, a proxy) while the run that held it
 /// goes on; so a task's run is claimed only while fewer task runs are recorded as running than the limit
 /// (<see cref="RunAdmission"/>, which alone takes slots): the executions table decides whether there is room, and a
-/// run let in takes a slot's lock. A run whose lock went thus keeps its place until it ends or the watchdog takes it for dead.</para>
+/// run let in takes a slot's lock. A run whose lock went thus keeps its place until it ends or the watchdog takes it
+/// for dead.</para>
 /// </summary>
 public sealed class ExecutionSlots(Database database)
 {
