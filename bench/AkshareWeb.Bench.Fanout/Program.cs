@@ -56,7 +56,7 @@ if (args.Length >= 1 && args[0] == "--run")
         Concurrency: concurrency);
     var id = (await provider.GetRequiredService<ExecutionStore>().CreateAsync(plan, CancellationToken.None))!;
     var watch = Stopwatch.StartNew();
-    var outcome = await runner.RunAsync(id, null, CancellationToken.None);
+    var outcome = await runner.RunNowAsync(id, CancellationToken.None);
     var seconds = watch.Elapsed.TotalSeconds;
     await using var db = new MySqlConnection(connection);
     var rows = await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_bench_bars_em");

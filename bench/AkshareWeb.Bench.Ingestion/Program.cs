@@ -48,7 +48,7 @@ if (args.Length >= 1 && args[0] == "--ingest")
             ["股票代码", "日期"], new Dictionary<string, string>(), "manual");
         var id = (await executions.CreateAsync(plan, CancellationToken.None))!;
         var watch = Stopwatch.StartNew();
-        var outcome = await runner.RunAsync(id, null, CancellationToken.None);
+        var outcome = await runner.RunNowAsync(id, CancellationToken.None);
         Console.WriteLine($"{label} {watch.Elapsed.TotalSeconds.ToString(CultureInfo.InvariantCulture)} {outcome!.Status} {outcome.RowsAffected}");
         if (outcome.Error is not null) Console.Error.WriteLine($"{label}: {outcome.Error}");
         var gc = GC.GetGCMemoryInfo();

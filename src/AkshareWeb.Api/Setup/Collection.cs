@@ -41,7 +41,6 @@ public static class Collection
         services.AddExecutionRunners(configuration);
         services.AddHostedService<PartsPump>();
         services.AddSingleton<ExecutionDispatcher>();
-        services.AddSingleton<ExecutionSlots>();
         services.AddSingleton<ExecutionRetries>();
         services.AddSingleton<RunNotices>();
         services.AddTransient<ExecutionJob>();

@@ -115,7 +115,8 @@ public static class Metrics
 /// </summary>
 public sealed class OperatorGauges : IDisposable
 {
-    private readonly ExecutionStore executions;
+    private readonly ExecutionReads executions;
+    private readonly PartStore parts;
     private readonly WarehouseDatabase warehouse;
     private readonly WarehouseTables registry;
     private readonly SystemSettings settings;
@@ -131,11 +132,11 @@ public sealed class OperatorGauges : IDisposable
         IReadOnlyList<(string Table, long Rows)> Tables, long PartsWaiting, long PartsRunning);
 
     public OperatorGauges(
-        AkshareMetrics metrics, ExecutionStore executions, WarehouseDatabase warehouse, WarehouseTables registry, SystemSettings settings, ExecutionSlots slots,
+        AkshareMetrics metrics, ExecutionReads executions, PartStore parts, WarehouseDatabase warehouse, WarehouseTables registry, SystemSettings settings, ExecutionSlots slots,
         JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
     {
-        (this.executions, this.warehouse, this.registry, this.settings, this.slots, this.storage, this.time, this.logger) =
-            (executions, warehouse, registry, settings, slots, storage, time, logger);
+        (this.executions, this.parts, this.warehouse, this.registry, this.settings, this.slots, this.storage, this.time, this.logger) =
+            (executions, parts, warehouse, registry, settings, slots, storage, time, logger);
         var meter = metrics.Meter;
         meter.CreateObservableGauge("akshareweb.database.up", () => current.DatabaseUp, description: "1 when the application database answered the last scrape");
         meter.CreateObservableGauge("akshareweb.executions.running", () => current.Running, description: "Executions running now, on every instance");
@@ -187,7 +188,7 @@ public sealed class OperatorGauges : IDisposable
     private async Task<Snapshot> ReadAsync(CancellationToken ct)
     {
         var running = await executions.CountRunningAsync(ct);
-        var parts = await executions.OpenPartsAsync(ct);
+        var open = await parts.OpenAsync(ct);
         var names = await registry.NamesAsync(ct);
 
         var limit = (await settings.GetExecutionSettingsAsync(ct)).MaxConcurrentTasks;
@@ -202,6 +203,6 @@ public sealed class OperatorGauges : IDisposable
                 """, new { names }, cancellationToken: ct))).AsList();
         }
 
-        return new Snapshot(1, running, limit, stats.Enqueued, stats.Scheduled, stats.Failed, stats.Processing, tables, parts.Waiting, parts.Running);
+        return new Snapshot(1, running, limit, stats.Enqueued, stats.Scheduled, stats.Failed, stats.Processing, tables, open.Waiting, open.Running);
     }
 }

@@ -15,7 +15,7 @@ public static class GetDownloadResult
     public sealed record DownloadResult(string ExecutionId, string Status, long RowsAffected, long? RowsBefore, long? RowsAfter, string TableName,
         double? ExecutionTime, string? ErrorMessage, JsonElement? Result);
 
-    public sealed class Handler(ExecutionStore executions) : IQueryHandler<Query, DownloadResult>
+    public sealed class Handler(ExecutionReads executions) : IQueryHandler<Query, DownloadResult>
     {
         public async ValueTask<DownloadResult> Handle(Query query, CancellationToken ct)
         {

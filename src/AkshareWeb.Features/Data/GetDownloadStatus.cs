@@ -15,7 +15,7 @@ public static class GetDownloadStatus
     /// rows written so far (inserted + updated).</summary>
     public sealed record DownloadStatus(string ExecutionId, string Status, int Progress, long RowsAffected, long RowsFetched, string? ErrorMessage);
 
-    public sealed class Handler(ExecutionStore executions) : IQueryHandler<Query, DownloadStatus>
+    public sealed class Handler(ExecutionReads executions) : IQueryHandler<Query, DownloadStatus>
     {
         public async ValueTask<DownloadStatus> Handle(Query query, CancellationToken ct)
         {

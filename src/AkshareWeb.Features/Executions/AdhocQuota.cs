@@ -8,7 +8,7 @@ namespace AkshareWeb.Features.Executions;
 /// The quota of an ordinary user's ad-hoc work (downloads, retries of them, script tests): at most
 /// user_max_running_jobs at once, read from the settings at every check so a change applies at once everywhere.
 /// </summary>
-public sealed class AdhocQuota(Database database, ExecutionStore executions, SystemSettings settings, UserLock locks, TimeProvider time)
+public sealed class AdhocQuota(Database database, ExecutionReads executions, SystemSettings settings, UserLock locks, TimeProvider time)
 {
     /// <summary>A script test row older than this no longer counts: its instance died before removing it.</summary>
     private static readonly TimeSpan StaleScriptTest = TimeSpan.FromMinutes(30);

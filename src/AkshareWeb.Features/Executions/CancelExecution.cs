@@ -15,11 +15,11 @@ public static class CancelExecution
     /// A pending run is cancelled here and never starts (its runner claims only pending rows). A running one is
     /// flagged; the runner, on whichever instance, polls the flag every second and stops. A finished run is a 409.
     /// </summary>
-    public sealed class Handler(ExecutionStore executions) : ICommandHandler<Command, Unit>
+    public sealed class Handler(ExecutionReads reads, ExecutionStore executions) : ICommandHandler<Command, Unit>
     {
         public async ValueTask<Unit> Handle(Command command, CancellationToken ct)
         {
-            var execution = await executions.FindAsync(command.ExecutionId, command.Caller, ct) ?? throw ApiError.NotFound("execution");
+            var execution = await reads.FindAsync(command.ExecutionId, command.Caller, ct) ?? throw ApiError.NotFound("execution");
             if (await executions.CancelAsync(execution.ExecutionId, ct) == CancelResult.AlreadyEnded)
             {
                 throw ApiError.Conflict($"the execution has already ended ({execution.Status})");

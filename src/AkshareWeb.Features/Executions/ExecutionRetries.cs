@@ -11,12 +11,12 @@ namespace AkshareWeb.Features.Executions;
 /// with exponential backoff; their schedule key makes a second retry of the same failure impossible.
 /// </summary>
 public sealed class ExecutionRetries(
-    ExecutionStore store, ITaskRunRules tasks, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<ExecutionOptions> options)
+    ExecutionRecovery recovery, ITaskRunRules tasks, SystemSettings settings, IBackgroundJobClient jobs, ExecutionDispatcher dispatcher, IOptions<ExecutionOptions> options)
 {
     /// <summary>After a run ended: schedules the retry its task asks for, if any.</summary>
     public async Task RetryIfAskedAsync(string executionId, CancellationToken ct)
     {
-        if (await store.RetryStateAsync(executionId, ct) is not { TaskId: { } taskId } run) return;
+        if (await recovery.RetryStateAsync(executionId, ct) is not { TaskId: { } taskId } run) return;
         if (run.Status is not (ExecutionStatuses.Failed or ExecutionStatuses.Timeout) || await tasks.ForTaskAsync(taskId, ct) is not { RetryOnFailure: true } rules)
         {
             return;
@@ -28,7 +28,7 @@ public sealed class ExecutionRetries(
             return;
         }
 
-        var newId = await store.CopyForRetryAsync(executionId, null, $"retry-of:{executionId}", ct);
+        var newId = await recovery.CopyForRetryAsync(executionId, null, $"retry-of:{executionId}", ct);
         if (newId is null) return;
         // Hangfire keeps a scheduled job's time in whole seconds, cut down, and so may start it up to a second early:
         // the second more makes the backoff at least what it says.
@@ -39,7 +39,7 @@ public sealed class ExecutionRetries(
     /// <summary>A retry asked for by a user: any finished run, at once; a download's on the ad-hoc queue.</summary>
     public async Task<string> RetryNowAsync(string executionId, long userId, bool adhoc, CancellationToken ct)
     {
-        var newId = await store.CopyForRetryAsync(executionId, userId, null, ct) ?? throw ApiError.NotFound("execution");
+        var newId = await recovery.CopyForRetryAsync(executionId, userId, null, ct) ?? throw ApiError.NotFound("execution");
         if (adhoc)
         {
             dispatcher.DispatchAdhoc(newId);

@@ -13,7 +13,7 @@ namespace AkshareWeb.Features.Executions;
 public sealed record ExecutionOutcome(string Status, long RowsAffected, string? Error);
 
 /// <summary>
-/// Runs one execution: claims it (pending to running, so it runs once whoever calls), streams the rows from
+/// Runs one execution, claimed for this instance by <see cref="RunAdmission"/>: streams the rows from
 /// AKTools, writes them batch by batch with progress, and records a truthful end: completed only when every
 /// row was written. While it runs, its <see cref="ExecutionHeartbeat"/> beats (so a crashed worker is noticed)
 /// and brings a cancel; what stopped a run becomes its status through <see cref="RunFailures"/>. A run over
@@ -21,7 +21,7 @@ public sealed record ExecutionOutcome(string Status, long RowsAffected, string? 
 /// </summary>
 public sealed partial class ExecutionRunner(
     Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
-    TableChanges writes, RunningExecutions running, AkshareMetrics metrics, PartedRunner parted, SiteRates rates, WarehouseTables tables, IScriptHealth scripts)
+    TableChanges writes, RunAdmission admission, AkshareMetrics metrics, PartedRunner parted, SiteRates rates, WarehouseTables tables, IScriptHealth scripts)
 {
     /// <summary>
     /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
@@ -50,23 +50,21 @@ public sealed partial class ExecutionRunner(
         }
     }
 
-    /// <summary>What <see cref="RunAsync"/> answers when max_concurrent_tasks task runs are running already:
-    /// the run was not claimed and is still pending.</summary>
-    public static readonly ExecutionOutcome NoRoom = new(ExecutionStatuses.Pending, 0, null);
-
-    /// <summary>Null when the execution was not pending (already taken, cancelled, or unknown); <see cref="NoRoom"/>
-    /// when <paramref name="slotLimit"/> (a task's run) task runs are running already.</summary>
-    public async Task<ExecutionOutcome?> RunAsync(string executionId, TimeSpan? timeout, CancellationToken ct, int? slotLimit = null)
+    /// <summary>For the benchmarks: claims the run at once, as a download is (no slot), and runs it without a time
+    /// limit; null when it was not pending.</summary>
+    public async Task<ExecutionOutcome?> RunNowAsync(string executionId, CancellationToken ct)
     {
-        // From the claim on this instance holds the run: its watchdog leaves it alone whatever the heartbeat says,
-        // even if the database stops answering before the first beat. Held before the claim, so no moment is left
-        // between the two (a run not claimed here is released at once).
-        using var held = running.Hold(executionId);
-        // The claim's connection is not held through the run: a run spends most of its time on AKTools, and a
-        // connection idle all that while is one the database may have dropped meanwhile.
-        var claim = await store.ClaimAsync(executionId, running.Worker, slotLimit, ct);
-        if (claim.Full) return NoRoom;
-        if (claim.Plan is not { } plan) return null;
+        if (await admission.AdmitAsync(executionId, RunLane.Adhoc, ct) is not Admission.Room room) return null;
+        await using (room)
+        {
+            return await RunAsync(room.Run with { Timeout = null }, ct);
+        }
+    }
+
+    /// <summary>Runs a run <see cref="RunAdmission"/> claimed for this instance, to its recorded end.</summary>
+    public async Task<ExecutionOutcome> RunAsync(ClaimedRun run, CancellationToken ct)
+    {
+        var (executionId, plan, timeout) = (run.ExecutionId, run.Plan, run.Timeout);
         var broken = plan.ScriptId is null ? null : await BrokenReasonAsync(plan.ScriptId, ct);
         if (plan.IsParted)
         {

@@ -32,7 +32,15 @@ public static class ExecutionServices
         services.TryAddSingleton<ParameterBinder>();
         services.AddSingleton<WarehouseWriter>();
         services.AddSingleton<ExecutionStore>();
+        services.AddSingleton<ExecutionReads>();
+        services.AddSingleton<ExecutionRecovery>();
+        services.AddSingleton<PartStore>();
+        services.AddSingleton<InstanceStore>();
+        services.AddSingleton<CallStore>();
         services.AddSingleton<RunningExecutions>();
+        services.AddSingleton<ExecutionSlots>();
+        services.AddSingleton<RunTimeouts>();
+        services.AddSingleton<RunAdmission>();
         services.AddTransient<ExecutionRunner>();
         services.AddSingleton<ValueSources>();
         services.AddSingleton<SiteRates>();

@@ -10,8 +10,9 @@ namespace AkshareWeb.Features.Executions;
 /// so the limit holds across instances, and a crashed holder's session ends and frees its slot by itself.
 /// <para>A lock also goes when the database drops its connection (an outage, a proxy) while the run that held it
 /// goes on; so a task's run is claimed only while fewer task runs are recorded as running than the limit
-/// (<see cref="ExecutionStore.ClaimAsync"/>): the slot's lock decides who may try, the executions table whether
-/// there is room. A run whose lock went thus keeps its place until it ends or the watchdog takes it for dead.</para>
+/// (<see cref="RunAdmission"/>, which alone takes slots): the executions table decides whether there is room, and a
+/// run let in takes a slot's lock. A run whose lock went thus keeps its place until it ends or the watchdog takes it
+/// for dead.</para>
 /// </summary>
 public sealed class ExecutionSlots(Database database)
 {

@@ -13,11 +13,23 @@ public sealed record RunEnd(
     string Status, DateTime End, double Seconds, int Progress, long Fetched, long RowsBefore, long RowsAfter,
     long Inserted, long Updated, string Result, string? Error);
 
+/// <summary>How a cancel request met the run.</summary>
+public enum CancelResult
+{
+    /// <summary>It was pending: it is cancelled now and never starts.</summary>
+    CancelledPending,
+    /// <summary>It was running: its runner reads the flag within a second and stops.</summary>
+    Flagged,
+    /// <summary>It had already ended.</summary>
+    AlreadyEnded,
+}
+
 /// <summary>
-/// The <c>executions</c> table's SQL for creating runs and for a single run's life: creation, the claim, the
-/// heartbeat, the end. Reads for the API are in <see cref="ExecutionRecords"/>.
+/// The <c>executions</c> row's life: creation, the claim, the heartbeat, a cancel, the end, of a single run and of a
+/// parted run's own row (its parts are <see cref="PartStore"/>'s). Reads for the API are <see cref="ExecutionReads"/>'s;
+/// retries and the recovery of dead runs <see cref="ExecutionRecovery"/>'s.
 /// </summary>
-public sealed partial class ExecutionStore(Database database, TimeProvider time)
+public sealed class ExecutionStore(Database database, TimeProvider time, CallStore calls)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -38,13 +50,13 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
     }
 
     /// <summary>What a run repeats exactly, fixed when it is created; a retry copies these from the run it repeats.</summary>
-    private const string PlanColumns = """
+    internal const string PlanColumns = """
         task_id, script_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
           key_columns, extra_columns, dated_columns, display_name, category
         """;
 
     /// <summary>The one column list of a new execution: who and why, then its plan.</summary>
-    private const string InsertColumns = "execution_id, user_id, status, triggered_by, retry_of, retry_count, progress, created_at, schedule_key, " + PlanColumns;
+    internal const string InsertColumns = "execution_id, user_id, status, triggered_by, retry_of, retry_count, progress, created_at, schedule_key, " + PlanColumns;
 
     /// <summary>A pending execution; null when the plan's schedule key was already used (that due time has run).</summary>
     public async Task<string?> CreateAsync(ExecutionPlan plan, CancellationToken ct)
@@ -96,41 +108,12 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
             new { scheduleKey, pending = ExecutionStatuses.Pending }, cancellationToken: ct));
     }
 
-    /// <summary>A claim's answer: the plan when claimed; <see cref="Full"/> when max_concurrent_tasks runs are
-    /// recorded as running already (the run stays pending); neither when it was not pending.</summary>
-    public readonly record struct Claim(ExecutionPlan? Plan, bool Full);
-
     /// <summary>
-    /// Pending to running, so a run runs once whoever calls. With <paramref name="slotLimit"/> (a task's run, which
-    /// holds a slot) it is claimed only while fewer task runs than that are recorded as running: a slot's lock
-    /// goes with its connection when the database drops it, and the run that held it goes on meanwhile, so the
-    /// lock alone would let another instance start one run too many. Claims are taken one at a time (a server lock),
-    /// so two of them never count the same room.
+    /// Pending to running for <paramref name="worker"/>, so a run runs once whoever calls; null when it was not pending
+    /// (cancelled, taken, ended, unknown). On <see cref="RunAdmission"/>'s connection, which for a task's run holds the
+    /// turn of claims.
     /// </summary>
-    public async Task<Claim> ClaimAsync(string executionId, string worker, int? slotLimit, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        if (slotLimit is not { } limit) return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
-        var claims = ExecutionSlots.LockName(connection.Database, "slot-claims");
-        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@claims, 10)", new { claims }, cancellationToken: ct)) != 1)
-        {
-            return new Claim(null, true);
-        }
-
-        try
-        {
-            var running = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
-            if (running >= limit) return new Claim(null, true);
-            return new Claim(await ClaimOnAsync(connection, executionId, worker, ct), false);
-        }
-        finally
-        {
-            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@claims)", new { claims }, cancellationToken: CancellationToken.None));
-        }
-    }
-
-    private async Task<ExecutionPlan?> ClaimOnAsync(MySqlConnection connection, string executionId, string worker, CancellationToken ct)
+    public async Task<ExecutionPlan?> ClaimAsync(MySqlConnection connection, string executionId, string worker, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var claimed = await connection.ExecuteAsync(new CommandDefinition("""
@@ -139,6 +122,11 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
             """, new { running = ExecutionStatuses.Running, pending = ExecutionStatuses.Pending, now, worker, executionId }, cancellationToken: ct));
         return claimed == 0 ? null : await LoadPlanAsync(connection, executionId, ct);
     }
+
+    /// <summary>Task runs recorded as running, on every instance: the runs max_concurrent_tasks counts.</summary>
+    public async Task<long> CountRunningTaskRunsAsync(MySqlConnection connection, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
 
     /// <summary>One heartbeat with the progress so far; true when a cancel was asked for.</summary>
     public async Task<bool> BeatAsync(MySqlConnection connection, string executionId, int percent, long fetched, long affected, CancellationToken ct) =>
@@ -179,6 +167,116 @@ public sealed partial class ExecutionStore(Database database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(ct);
         return await LoadPlanAsync(connection, executionId, ct);
+    }
+
+    /// <summary>A pending run is cancelled at once; a running one is flagged for its runner.</summary>
+    public async Task<CancelResult> CancelAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var cancelledPending = await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @cancelled, cancel_requested = 1, end_time = @now, error_message = 'cancelled before it started'
+            WHERE execution_id = @executionId AND status = @pending
+            """, new { cancelled = ExecutionStatuses.Cancelled, pending = ExecutionStatuses.Pending, now = time.GetUtcNow().UtcDateTime, executionId },
+            cancellationToken: ct));
+        if (cancelledPending > 0) return CancelResult.CancelledPending;
+        var flagged = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE executions SET cancel_requested = 1 WHERE execution_id = @executionId AND status = @running",
+            new { executionId, running = ExecutionStatuses.Running }, cancellationToken: ct));
+        return flagged > 0 ? CancelResult.Flagged : CancelResult.AlreadyEnded;
+    }
+
+    /// <summary>The task that started the run; null for a run without a task (or an unknown run).</summary>
+    public async Task<long?> TaskIdAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT task_id FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
+    }
+
+    /// <summary>The run's status now; null when there is no such run.</summary>
+    public async Task<string?> StatusAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
+    }
+
+    private async Task<int> RunAsync(string sql, object args, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: ct));
+    }
+
+    /// <summary>The parted run's starting counts: the rows its table had, its parts, those a retry's parent completed.</summary>
+    public Task StartPartedAsync(string executionId, long rowsBefore, CancellationToken ct) => RunAsync("""
+        UPDATE executions SET rows_before = @rowsBefore,
+          parts_total = (SELECT COUNT(*) FROM execution_parts WHERE execution_id = @executionId),
+          parts_done = (SELECT COUNT(*) FROM execution_parts WHERE execution_id = @executionId AND status = 'completed'),
+          parts_failed = 0
+        WHERE execution_id = @executionId
+        """, new { rowsBefore, executionId }, ct);
+
+    /// <summary>The run's end as recorded (whoever recorded it).</summary>
+    public async Task<ExecutionOutcome> OutcomeAsync(string executionId)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        var end = await connection.QuerySingleAsync<(string Status, long? Affected, string? Error)>(new CommandDefinition(
+            "SELECT status, rows_affected, error_message FROM executions WHERE execution_id = @executionId", new { executionId }));
+        return new ExecutionOutcome(end.Status, end.Affected ?? 0, end.Error);
+    }
+
+    /// <summary>The parted run's heartbeat with its counts and live result; true when a cancel was asked for.</summary>
+    public async Task<bool> BeatPartedAsync(string executionId, PartCounts counts, string result, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var flagged = await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
+            UPDATE executions SET heartbeat_at = @now, progress = @progress, parts_done = @Done, parts_failed = @Failed,
+              rows_fetched = @Fetched, rows_affected = @Written, result = @result
+            WHERE execution_id = @executionId AND status = 'running';
+            SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
+            """, new { now = time.GetUtcNow().UtcDateTime, progress = counts.Progress, counts.Done, counts.Failed, counts.Fetched, counts.Written, result, executionId },
+            cancellationToken: ct));
+        await CallStore.ForgetOldAsync(connection, executionId, ct);
+        return flagged;
+    }
+
+    public async Task<bool> CancelRequestedAsync(string executionId)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT cancel_requested FROM executions WHERE execution_id = @executionId", new { executionId }));
+    }
+
+    /// <summary>Records a parted run's end once: the status change from running is the lock. True for the one
+    /// call that recorded it.</summary>
+    public async Task<bool> EndPartedAsync(string executionId, string status, string? error, long rowsAfter, string result, PartCounts? counts)
+    {
+        var ended = await RunAsync("""
+            UPDATE executions SET status = @status, end_time = @end, execution_time = TIMESTAMPDIFF(MICROSECOND, start_time, @end) / 1e6,
+              progress = @progress, rows_fetched = @fetched, rows_after = @rowsAfter, rows_affected = @written,
+              rows_inserted = @inserted, rows_updated = @updated,
+              parts_total = @total, parts_done = @done, parts_failed = @failed, result = @result, error_message = @error, heartbeat_at = @end
+            WHERE execution_id = @executionId AND status = 'running'
+            """, new
+        {
+            status,
+            end = time.GetUtcNow().UtcDateTime,
+            progress = status == ExecutionStatuses.Completed ? 100 : counts?.Progress ?? 0,
+            fetched = counts?.Fetched ?? 0,
+            rowsAfter,
+            written = counts?.Written ?? 0,
+            inserted = counts?.Inserted ?? 0,
+            updated = counts?.Updated ?? 0,
+            total = counts?.Total ?? 0,
+            done = counts?.Done ?? 0,
+            failed = counts?.Failed ?? 0,
+            result,
+            error,
+            executionId,
+        }, CancellationToken.None) == 1;
+        // An ended run makes no more calls: its rate is 0 from now on, and its calls are not kept.
+        if (ended) await calls.ForgetRunAsync(executionId);
+        return ended;
     }
 
     private static async Task<ExecutionPlan?> LoadPlanAsync(MySqlConnection connection, string executionId, CancellationToken ct)

@@ -21,7 +21,7 @@ namespace AkshareWeb.Features.Executions;
 /// is unknown or stopped cleanly. The price: a crashed instance's runs are failed after that longer wait.</para>
 /// </summary>
 public sealed class ExecutionWatchdog(
-    Database database, ExecutionStore store, ExecutionRetries retries, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
+    Database database, ExecutionRecovery recovery, InstanceStore instances, CallStore calls, ExecutionRetries retries, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
     RunningExecutions running, PartParticipations participations, RunNotices notices)
     : BackgroundLoop(time, logger)
 {
@@ -53,7 +53,7 @@ public sealed class ExecutionWatchdog(
         await base.StopAsync(cancellationToken);
         try
         {
-            await store.LeaveInstanceAsync(running.Worker, cancellationToken);
+            await instances.LeaveAsync(running.Worker, cancellationToken);
         }
         catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or OperationCanceledException)
         {
@@ -75,11 +75,11 @@ public sealed class ExecutionWatchdog(
             }
         }
 
-        await store.BeatInstanceAsync(running.Worker, ct);
-        await store.ForgetOldCallsAsync(ct);
+        await instances.BeatAsync(running.Worker, ct);
+        await calls.ForgetAllOldAsync(ct);
         if (backSince is { } back && Time.GetElapsedTime(back) < stale) return [];
         var now = Time.GetUtcNow().UtcDateTime;
-        var (dead, freed) = await store.RecoverStaleAsync(
+        var (dead, freed) = await recovery.RecoverStaleAsync(
             now - stale, now - TimeSpan.FromSeconds(options.Value.InstanceTimeoutSeconds), running.Worker, running.Ids, participations.Ids, ct);
         if (dead.Count > 0) logger.LogWarning("Marked {Count} runs whose worker died as failed: {Executions}", dead.Count, string.Join(", ", dead));
         if (freed > 0) logger.LogWarning("Gave {Count} parts whose runner stopped answering back to pending", freed);

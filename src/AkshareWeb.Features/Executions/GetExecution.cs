@@ -10,7 +10,7 @@ public static class GetExecution
 {
     public sealed record Query(string ExecutionId, Caller Caller) : IQuery<ExecutionView>;
 
-    public sealed class Handler(ExecutionStore executions) : IQueryHandler<Query, ExecutionView>
+    public sealed class Handler(ExecutionReads executions) : IQueryHandler<Query, ExecutionView>
     {
         public async ValueTask<ExecutionView> Handle(Query query, CancellationToken ct) =>
             await executions.FindAsync(query.ExecutionId, query.Caller, ct) ?? throw ApiError.NotFound("execution");

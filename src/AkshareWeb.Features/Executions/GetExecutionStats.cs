@@ -16,7 +16,7 @@ public static class GetExecutionStats
     public sealed record Stats(long TotalCount, long SuccessCount, long FailedCount, long RunningCount, long PendingCount,
         long CancelledCount, long TimeoutCount, double SuccessRate);
 
-    public sealed class Handler(ExecutionStore executions) : IQueryHandler<Query, Stats>
+    public sealed class Handler(ExecutionReads executions) : IQueryHandler<Query, Stats>
     {
         public async ValueTask<Stats> Handle(Query query, CancellationToken ct)
         {

@@ -34,12 +34,20 @@ public static class ListExecutionParts
     }
 
     /// <summary>The parts in their order; a run without parameter sources has none (an empty page).</summary>
-    public sealed class Handler(ExecutionStore executions) : IQueryHandler<Query, Paged<PartView>>
+    public sealed class Handler(ExecutionReads executions, PartStore parts) : IQueryHandler<Query, Paged<PartView>>
     {
         public async ValueTask<Paged<PartView>> Handle(Query query, CancellationToken ct)
         {
             var execution = await executions.FindAsync(query.ExecutionId, query.Caller, ct) ?? throw ApiError.NotFound("execution");
-            return await executions.ListPartsAsync(execution.ExecutionId, query.Status, query.Paging, ct);
+            var page = await parts.ListAsync(execution.ExecutionId, query.Status, query.Paging, ct);
+            return new Paged<PartView>([.. page.Items.Select(View)], page.Total, page.Page, page.PageSize, page.TotalPages);
+        }
+
+        private static PartView View(ExecutionPart part)
+        {
+            using var document = JsonDocument.Parse(part.Parameters);
+            return new PartView(part.PartNo, document.RootElement.Clone(), part.Status, part.Tries, part.RowsFetched, part.RowsWritten, part.ErrorMessage,
+                part.StartTime, part.EndTime, part.Worker);
         }
     }
 

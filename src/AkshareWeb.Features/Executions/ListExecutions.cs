@@ -30,7 +30,7 @@ public static class ListExecutions
         }
     }
 
-    public sealed class Handler(ExecutionStore executions) : IQueryHandler<Query, Paged<ExecutionView>>
+    public sealed class Handler(ExecutionReads executions) : IQueryHandler<Query, Paged<ExecutionView>>
     {
         public async ValueTask<Paged<ExecutionView>> Handle(Query query, CancellationToken ct) =>
             await executions.ListAsync(query.Caller, query.TaskId, query.Status, query.Paging, ct);

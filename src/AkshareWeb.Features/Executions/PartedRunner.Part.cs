@@ -33,7 +33,7 @@ public sealed partial class PartedRunner
                 }
             }
 
-            if (own.Count > 0) await database.RetryAsync(token => store.SavePartParametersAsync(part.Id, own, token), partRun.Token);
+            if (own.Count > 0) await database.RetryAsync(token => parts.SaveParametersAsync(part.Id, own, token), partRun.Token);
 
             // A value read from a table reaches here unchecked: FetchAsync holds it to AKTools' rule like any other, so
             // the part fails with the reason before any call or rate turn.
@@ -122,7 +122,7 @@ public sealed partial class PartedRunner
 
         Interlocked.Add(ref state.Written, inserted + updated);
         // Recorded whatever the database did meanwhile: a part left 'running' by a live instance waits for the watchdog.
-        await database.RetryAsync(token => store.RecordPartAsync(part.Id, participations.Worker, status, tries, fetched, inserted, updated, error), CancellationToken.None);
+        await database.RetryAsync(token => parts.RecordAsync(part.Id, participations.Worker, status, tries, fetched, inserted, updated, error), CancellationToken.None);
 
         state.Running.TryRemove(part.Id, out _);
     }
@@ -135,7 +135,7 @@ public sealed partial class PartedRunner
     {
         try
         {
-            await store.RecordCallAsync(executionId, ct);
+            await calls.RecordAsync(executionId, ct);
         }
         catch (Exception e) when (Database.IsOutage(e))
         {

@@ -21,19 +21,19 @@ namespace AkshareWeb.Features.Executions;
 /// counts and reads the cancel flag. Whoever finds no part left open records the end.
 /// </summary>
 public sealed partial class PartedRunner(
-    Database database, ExecutionStore store, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, ValueSources sources, SiteRates rates,
+    Database database, ExecutionStore store, PartStore parts, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, ValueSources sources, SiteRates rates,
     ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableChanges writes,
-    WarehouseTables tables)
+    WarehouseTables tables, CallStore calls)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
     public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
     {
-        if (await store.CountPartsAsync(executionId, ct) == 0)
+        if (await parts.CountAsync(executionId, ct) == 0)
         {
-            List<Dictionary<string, string>> parts;
+            List<Dictionary<string, string>> expanded;
             try
             {
-                parts = await sources.ExpandAsync(plan.Sources!, ct);
+                expanded = await sources.ExpandAsync(plan.Sources!, ct);
             }
             catch (Exception e) when (e is InvalidOperationException or MySqlException)
             {
@@ -43,7 +43,7 @@ public sealed partial class PartedRunner(
                 return new ExecutionOutcome(ExecutionStatuses.Failed, 0, e.Message);
             }
 
-            await store.InsertPartsAsync(executionId, parts, ct);
+            await parts.InsertAsync(executionId, expanded, ct);
         }
 
         await store.StartPartedAsync(executionId, await CountRowsAsync(plan.TargetTable, ct), ct);
@@ -67,7 +67,7 @@ public sealed partial class PartedRunner(
             var concurrency = Math.Clamp(plan.Concurrency ?? sources.DefaultConcurrency, 1, Math.Max(1, global.MaxConcurrentTasks));
             var family = await rates.FamilyAsync(plan.InterfaceName, ct);
             var state = new Participation(executionId, plan, concurrency, family, partTimeout);
-            await store.SeenAsync(executionId, participations.Worker, ct);
+            await parts.SeenAsync(executionId, participations.Worker, ct);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var monitorStop = new CancellationTokenSource();
             var monitor = MonitorAsync(state, run, monitorStop.Token);
@@ -96,7 +96,7 @@ public sealed partial class PartedRunner(
     {
         try
         {
-            await store.LeaveAsync(executionId, participations.Worker);
+            await parts.LeaveAsync(executionId, participations.Worker);
         }
         catch (Exception e) when (Database.IsOutage(e))
         {
@@ -127,7 +127,7 @@ public sealed partial class PartedRunner(
         {
             while (!ct.IsCancellationRequested)
             {
-                var claim = await database.RetryAsync(token => store.ClaimPartAsync(state.ExecutionId, participations.Worker, state.Concurrency, state.Running.Count, token), ct);
+                var claim = await database.RetryAsync(token => parts.ClaimAsync(state.ExecutionId, participations.Worker, state.Concurrency, state.Running.Count, token), ct);
                 state.Cancelled |= claim.CancelRequested;
                 if (claim.Kind is PartClaimKind.None or PartClaimKind.Stopped) break;
                 if (claim.Kind == PartClaimKind.Busy)
@@ -162,8 +162,8 @@ public sealed partial class PartedRunner(
             {
                 try
                 {
-                    await store.BeatPartsAsync(state.Running.Keys.ToArray(), participations.Worker, stop);
-                    await store.SeenAsync(state.ExecutionId, participations.Worker, stop);
+                    await parts.BeatAsync(state.Running.Keys.ToArray(), participations.Worker, stop);
+                    await parts.SeenAsync(state.ExecutionId, participations.Worker, stop);
                     var flagged = await UpdateCountsAsync(state, stop);
                     failing = false;
                     if (flagged && !state.Cancelled)
@@ -188,7 +188,7 @@ public sealed partial class PartedRunner(
 
     private async Task<bool> UpdateCountsAsync(Participation state, CancellationToken ct)
     {
-        var counts = await store.PartCountsAsync(state.ExecutionId, time.GetUtcNow().UtcDateTime.AddSeconds(-10), ct);
+        var counts = await parts.CountsAsync(state.ExecutionId, time.GetUtcNow().UtcDateTime.AddSeconds(-10), ct);
         var live = new Dictionary<string, object?>
         {
             ["message"] = $"{counts.Done + counts.Failed} of {counts.Total} parts done",
@@ -205,7 +205,7 @@ public sealed partial class PartedRunner(
     {
         try
         {
-            await store.ReleasePartsAsync(state.ExecutionId, participations.Worker);
+            await parts.ReleaseAsync(state.ExecutionId, participations.Worker);
         }
         catch (Exception e) when (Database.IsOutage(e))
         {
@@ -219,8 +219,8 @@ public sealed partial class PartedRunner(
     /// </summary>
     private async Task<bool> TryFinishAsync(Participation state)
     {
-        if (state.Cancelled) await store.CancelPendingPartsAsync(state.ExecutionId);
-        var counts = await store.PartCountsAsync(state.ExecutionId, DateTime.MaxValue, CancellationToken.None);
+        if (state.Cancelled) await parts.CancelPendingAsync(state.ExecutionId);
+        var counts = await parts.CountsAsync(state.ExecutionId, DateTime.MaxValue, CancellationToken.None);
         if (counts.Pending + counts.Running > 0) return false;
         var cancelled = state.Cancelled || await store.CancelRequestedAsync(state.ExecutionId);
         var (status, error) = cancelled ? (ExecutionStatuses.Cancelled, $"cancelled while running: {counts.Done} of {counts.Total} parts completed")

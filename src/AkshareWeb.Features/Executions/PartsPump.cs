@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
-using AkshareWeb.Features.Settings;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -14,7 +13,7 @@ namespace AkshareWeb.Features.Executions;
 /// here too. The part's claim under the execution's row lock keeps every part to one runner.
 /// </summary>
 public sealed class PartsPump(
-    ExecutionStore store, ITaskRunRules tasks, IServiceScopeFactory scopes, PartParticipations participations, SystemSettings settings, IOptions<ExecutionOptions> options,
+    ExecutionRecovery recovery, RunTimeouts timeouts, IServiceScopeFactory scopes, PartParticipations participations, IOptions<ExecutionOptions> options,
     TimeProvider time, ILogger<PartsPump> logger) : BackgroundLoop(time, logger)
 {
     private readonly List<Task> joined = [];
@@ -39,15 +38,14 @@ public sealed class PartsPump(
     protected override Task EndedAsync() => Task.WhenAll(joined);
 
     private Task<IReadOnlyList<(string ExecutionId, long? TaskId)>> OpenRunsAsync(CancellationToken ct) =>
-        store.OpenPartedRunsAsync(Time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds), ct);
+        recovery.OpenPartedRunsAsync(Time.GetUtcNow().UtcDateTime.AddSeconds(-options.Value.StaleExecutionSeconds), ct);
 
     private async Task JoinAsync(string executionId, long? taskId, CancellationToken ct)
     {
         await Task.Yield();
         try
         {
-            var task = taskId is { } id ? await tasks.ForTaskAsync(id, ct) : null;
-            var timeout = TimeSpan.FromSeconds(task?.TimeoutSeconds ?? (await settings.GetExecutionSettingsAsync(ct)).DefaultTimeout);
+            var timeout = await timeouts.ForAsync(taskId, null, ct);
             await using var scope = scopes.CreateAsyncScope();
             var ended = await scope.ServiceProvider.GetRequiredService<PartedRunner>().JoinAsync(executionId, timeout, ct);
             if (ended)

@@ -16,7 +16,7 @@ public static class RetryExecution
     /// <summary>A finished run is repeated as a new execution linked to it (retry_of, retry_count + 1); a run
     /// still pending or running is a 409. A download's retry is a download again: the caller's running-work quota
     /// applies, and it runs on the ad-hoc queue.</summary>
-    public sealed class Handler(ExecutionStore executions, ExecutionRetries retries, AdhocQuota quotas) : ICommandHandler<Command, Started>
+    public sealed class Handler(ExecutionReads executions, ExecutionRetries retries, AdhocQuota quotas) : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {

@@ -30,7 +30,7 @@ public static class ListTaskExecutions
     }
 
     /// <summary>Every execution of a task the caller may see, whoever started each one.</summary>
-    public sealed class Handler(TaskStore tasks, ExecutionStore executions) : IQueryHandler<Query, Paged<ExecutionView>>
+    public sealed class Handler(TaskStore tasks, ExecutionReads executions) : IQueryHandler<Query, Paged<ExecutionView>>
     {
         public async ValueTask<Paged<ExecutionView>> Handle(Query query, CancellationToken ct)
         {

@@ -25,7 +25,7 @@ public static class ListTasks
         public Validator() => this.RuleForPaging(q => q.Paging);
     }
 
-    public sealed class Handler(Database database, TaskStore tasks, ExecutionStore executions) : IQueryHandler<Query, Paged<TaskView>>
+    public sealed class Handler(Database database, TaskStore tasks, ExecutionReads executions) : IQueryHandler<Query, Paged<TaskView>>
     {
         public async ValueTask<Paged<TaskView>> Handle(Query query, CancellationToken ct)
         {

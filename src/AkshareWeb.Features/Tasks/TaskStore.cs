@@ -22,7 +22,7 @@ public sealed record TaskView(
 /// <summary>Reads of tasks that several slices share, with the ownership rule: users see their own tasks,
 /// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing. Also what a
 /// task's runs ask of it (<see cref="ITaskRunRules"/>).</summary>
-public sealed class TaskStore(Database database, TimeProvider time, ExecutionStore executions) : ITaskRunRules
+public sealed class TaskStore(Database database, TimeProvider time, ExecutionReads executions) : ITaskRunRules
 {
     public const string Columns = """
         id, name, description, script_id AS ScriptId, schedule_type AS ScheduleType, schedule_expression AS ScheduleExpression,

@@ -17,7 +17,6 @@ public sealed class TypeSizeTests(ITestOutputHelper output)
     /// </summary>
     private static readonly Dictionary<string, int> Over = new(StringComparer.Ordinal)
     {
-        ["AkshareWeb.Features.Executions.ExecutionStore"] = 714,
         ["AkshareWeb.Api.Setup.OpenApiShape"] = 547,
         ["AkshareWeb.Hangfire.MySql.MySqlMonitoringApi"] = 405,
     };

@@ -1,5 +1,6 @@
 using Dapper;
 using MySqlConnector;
+using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -8,11 +9,11 @@ namespace AkshareWeb.Features.Executions;
 public sealed record RetryState(string Status, int RetryCount, long? TaskId);
 
 /// <summary>
-/// The SQL of what happens to runs after they end or die: retries (a copy of the run and of its unfinished
-/// parts), the watchdog's recovery of runs and parts whose worker stopped answering, and the parted runs an
-/// instance may join.
+/// What happens to runs after they end or die, in the <c>executions</c> table: retries (a copy of the run, and of its
+/// unfinished parts through <see cref="PartStore"/>), the watchdog's recovery of runs whose worker stopped answering,
+/// and the parted runs an instance may join.
 /// </summary>
-public sealed partial class ExecutionStore
+public sealed class ExecutionRecovery(Database database, TimeProvider time, PartStore parts)
 {
     public async Task<RetryState?> RetryStateAsync(string executionId, CancellationToken ct)
     {
@@ -31,19 +32,19 @@ public sealed partial class ExecutionStore
     /// </summary>
     public async Task<string?> CopyForRetryAsync(string executionId, long? userId, string? scheduleKey, CancellationToken ct)
     {
-        var newId = NewExecutionId();
+        var newId = ExecutionStore.NewExecutionId();
         await using var connection = await database.OpenAsync(ct);
         try
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
             var copied = await connection.ExecuteAsync(new CommandDefinition($"""
-                INSERT INTO executions ({InsertColumns})
-                SELECT @newId, COALESCE(@userId, user_id), @pending, 'retry', execution_id, retry_count + 1, 0, @now, @scheduleKey, {PlanColumns}
+                INSERT INTO executions ({ExecutionStore.InsertColumns})
+                SELECT @newId, COALESCE(@userId, user_id), @pending, 'retry', execution_id, retry_count + 1, 0, @now, @scheduleKey, {ExecutionStore.PlanColumns}
                 FROM executions WHERE execution_id = @executionId
                 """, new { newId, userId, pending = ExecutionStatuses.Pending, now = time.GetUtcNow().UtcDateTime, scheduleKey, executionId },
                 transaction, cancellationToken: ct));
             if (copied != 1) return null;
-            await CopyUnfinishedPartsAsync(connection, transaction, executionId, newId, ct);
+            await PartStore.CopyUnfinishedAsync(connection, transaction, executionId, newId, ct);
             await transaction.CommitAsync(ct);
             return newId;
         }
@@ -51,26 +52,6 @@ public sealed partial class ExecutionStore
         {
             return null;
         }
-    }
-
-    /// <summary>This instance is alive: its row in execution_instances, beaten by its watchdog; rows of instances
-    /// silent for a day go.</summary>
-    public async Task BeatInstanceAsync(string worker, CancellationToken ct)
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        await using var connection = await database.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO execution_instances (worker, started_at, heartbeat_at) VALUES (@worker, @now, @now)
-              ON DUPLICATE KEY UPDATE heartbeat_at = @now;
-            DELETE FROM execution_instances WHERE heartbeat_at < @longGone;
-            """, new { worker, now, longGone = now.AddDays(-1) }, cancellationToken: ct));
-    }
-
-    /// <summary>A cleanly stopped instance: what it leaves running (nothing, normally) is judged at once by the others.</summary>
-    public async Task LeaveInstanceAsync(string worker, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM execution_instances WHERE worker = @worker", new { worker }, cancellationToken: ct));
     }
 
     /// <summary>
@@ -88,7 +69,7 @@ public sealed partial class ExecutionStore
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var dead = (await connection.QueryAsync<(string Id, string? Worker)>(new CommandDefinition($"""
             SELECT e.execution_id, e.worker FROM executions e
-            WHERE e.status = @running AND e.heartbeat_at < @staleBefore AND e.parts_total IS NULL AND {WorkerGone("e")}
+            WHERE e.status = @running AND e.heartbeat_at < @staleBefore AND e.parts_total IS NULL AND {InstanceStore.WorkerGone("e")}
             ORDER BY e.id LIMIT 100 FOR UPDATE SKIP LOCKED
             """, new { running = ExecutionStatuses.Running, staleBefore, me, instanceSilentBefore }, transaction, cancellationToken: ct)))
             .Where(r => !(r.Worker == me && heldHere.Contains(r.Id))).Select(r => r.Id).ToList();
@@ -101,20 +82,10 @@ public sealed partial class ExecutionStore
                 """, new { failed = ExecutionStatuses.Failed, running = ExecutionStatuses.Running, now, dead }, transaction, cancellationToken: ct));
         }
 
-        var freed = await connection.ExecuteAsync(new CommandDefinition($"""
-            UPDATE execution_parts p SET p.status = 'pending', p.worker = NULL, p.heartbeat_at = NULL
-            WHERE p.status = 'running' AND p.heartbeat_at < @staleBefore AND {WorkerGone("p")}
-              AND NOT (p.worker = @me AND p.execution_id IN @partedHere)
-            """, new { staleBefore, me, instanceSilentBefore, partedHere }, transaction, cancellationToken: ct));
         await transaction.CommitAsync(ct);
-        return (dead, freed);
+        // The parts are other rows (of parted runs): freed on the same terms, in a statement of their own.
+        return (dead, await parts.FreeStaleAsync(staleBefore, instanceSilentBefore, me, partedHere, ct));
     }
-
-    /// <summary>The worker of the row aliased <paramref name="alias"/> is this instance, or an instance silent
-    /// (or unknown) since @instanceSilentBefore.</summary>
-    private static string WorkerGone(string alias) => $"""
-        ({alias}.worker = @me OR NOT EXISTS (SELECT 1 FROM execution_instances i WHERE i.worker = {alias}.worker AND i.heartbeat_at >= @instanceSilentBefore))
-        """;
 
     /// <summary>Running parted runs with parts left, or whose participants all stopped beating (one must end
     /// it), with their task.</summary>

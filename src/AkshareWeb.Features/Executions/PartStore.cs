@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using MySqlConnector;
+using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -31,14 +32,18 @@ public enum PartClaimKind { Part, Busy, None, Stopped }
 /// <summary>What a worker's attempt to take a part found.</summary>
 public sealed record PartClaim(PartClaimKind Kind, PartRow? Part = null, bool CancelRequested = false);
 
+/// <summary>A part as the API lists it; its values as stored (JSON).</summary>
+public sealed record ExecutionPart(int PartNo, string Parameters, string Status, int Tries, long? RowsFetched, long? RowsWritten, string? ErrorMessage,
+    DateTime? StartTime, DateTime? EndTime, string? Worker);
+
 /// <summary>
-/// The SQL of parted runs: <c>execution_parts</c>, the participants of a run, and the parted run's own row in
-/// <c>executions</c>. A part is claimed under the execution's row lock, so it runs once however many instances
-/// take part; a part is recorded only by the worker that holds it.
+/// <c>execution_parts</c> and <c>execution_participants</c>: the parts of parted runs and the instances taking part in
+/// each. A part is claimed under its execution's row lock, so it runs once however many instances take part; a part
+/// is recorded only by the worker that holds it.
 /// </summary>
-public sealed partial class ExecutionStore
+public sealed class PartStore(Database database, TimeProvider time)
 {
-    private const string PartCountsSql = """
+    private const string CountsSql = """
         SELECT COUNT(*) AS Total, CAST(COALESCE(SUM(status = 'completed'), 0) AS SIGNED) AS Done, CAST(COALESCE(SUM(status = 'failed'), 0) AS SIGNED) AS Failed,
           CAST(COALESCE(SUM(status = 'pending'), 0) AS SIGNED) AS Pending, CAST(COALESCE(SUM(status = 'running'), 0) AS SIGNED) AS Running,
           CAST(COALESCE(SUM(status = 'cancelled'), 0) AS SIGNED) AS Cancelled, CAST(COALESCE(SUM(end_time >= @recent), 0) AS SIGNED) AS Recent,
@@ -54,7 +59,7 @@ public sealed partial class ExecutionStore
     }
 
     /// <summary>The parts a run has already (a retry brings its own); 0 for a run just claimed.</summary>
-    public async Task<long> CountPartsAsync(string executionId, CancellationToken ct)
+    public async Task<long> CountAsync(string executionId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
@@ -62,7 +67,7 @@ public sealed partial class ExecutionStore
     }
 
     /// <summary>The parts of a run, numbered from 1 in the order given, in one transaction.</summary>
-    public async Task InsertPartsAsync(string executionId, IReadOnlyList<Dictionary<string, string>> parts, CancellationToken ct)
+    public async Task InsertAsync(string executionId, IReadOnlyList<Dictionary<string, string>> parts, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -85,24 +90,6 @@ public sealed partial class ExecutionStore
         await transaction.CommitAsync(ct);
     }
 
-    /// <summary>The parted run's starting counts: the rows its table had, its parts, those a retry's parent completed.</summary>
-    public Task StartPartedAsync(string executionId, long rowsBefore, CancellationToken ct) => RunAsync("""
-        UPDATE executions SET rows_before = @rowsBefore,
-          parts_total = (SELECT COUNT(*) FROM execution_parts WHERE execution_id = @executionId),
-          parts_done = (SELECT COUNT(*) FROM execution_parts WHERE execution_id = @executionId AND status = 'completed'),
-          parts_failed = 0
-        WHERE execution_id = @executionId
-        """, new { rowsBefore, executionId }, ct);
-
-    /// <summary>The run's end as recorded (whoever recorded it).</summary>
-    public async Task<ExecutionOutcome> OutcomeAsync(string executionId)
-    {
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        var end = await connection.QuerySingleAsync<(string Status, long? Affected, string? Error)>(new CommandDefinition(
-            "SELECT status, rows_affected, error_message FROM executions WHERE execution_id = @executionId", new { executionId }));
-        return new ExecutionOutcome(end.Status, end.Affected ?? 0, end.Error);
-    }
-
     /// <summary>This instance is taking part now: the run's concurrency is shared among those seen lately.</summary>
     public Task SeenAsync(string executionId, string worker, CancellationToken ct) => RunAsync("""
         INSERT INTO execution_participants (execution_id, worker, seen_at) VALUES (@executionId, @worker, @now)
@@ -117,7 +104,7 @@ public sealed partial class ExecutionStore
     /// no part is pending, or the run's concurrency is used up: in all, or this instance's share of it among the
     /// instances seen taking part in the last few seconds (<paramref name="runningHere"/> are its parts running).
     /// </summary>
-    public async Task<PartClaim> ClaimPartAsync(string executionId, string worker, int concurrency, int runningHere, CancellationToken ct)
+    public async Task<PartClaim> ClaimAsync(string executionId, string worker, int concurrency, int runningHere, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -148,12 +135,12 @@ public sealed partial class ExecutionStore
     }
 
     /// <summary>The part's own values as they were fetched (a since_last date resolved at its start).</summary>
-    public Task SavePartParametersAsync(long partId, Dictionary<string, string> own, CancellationToken ct) => RunAsync(
+    public Task SaveParametersAsync(long partId, Dictionary<string, string> own, CancellationToken ct) => RunAsync(
         "UPDATE execution_parts SET parameters = @parameters WHERE id = @partId", new { parameters = JsonSerializer.Serialize(own), partId }, ct);
 
     /// <summary>How the part ended; back to pending (not a try) when the service stopped under it. Only the
     /// worker holding the part records it: a part the watchdog gave to someone else is theirs now.</summary>
-    public Task RecordPartAsync(long partId, string worker, string status, int tries, long fetched, long inserted, long updated, string? error) => RunAsync("""
+    public Task RecordAsync(long partId, string worker, string status, int tries, long fetched, long inserted, long updated, string? error) => RunAsync("""
         UPDATE execution_parts SET status = @status, tries = tries + @tries, rows_fetched = @fetched, rows_written = @written,
           rows_inserted = @inserted, rows_updated = @updated,
           error_message = @error, end_time = @end, heartbeat_at = @end
@@ -172,19 +159,8 @@ public sealed partial class ExecutionStore
         worker,
     }, CancellationToken.None);
 
-    /// <summary>One AKTools call (a try) of the run, at the database's clock, which every instance shares.</summary>
-    public Task RecordCallAsync(string executionId, CancellationToken ct) => RunAsync(
-        "INSERT INTO execution_calls (execution_id, called_at) VALUES (@executionId, UTC_TIMESTAMP(6))", new { executionId }, ct);
-
-    /// <summary>
-    /// Calls older than the rate's window of every run: a run's own heartbeat and end drop its rows, but a run that
-    /// ended otherwise (its instance died, a recovery failed it) leaves them; the watchdogs sweep those.
-    /// </summary>
-    public Task<int> ForgetOldCallsAsync(CancellationToken ct) => RunAsync(
-        "DELETE FROM execution_calls WHERE called_at < UTC_TIMESTAMP(6) - INTERVAL 2 MINUTE LIMIT 10000", new { }, ct);
-
     /// <summary>Parts of running executions that wait for their turn and that run now, on every instance.</summary>
-    public async Task<(long Waiting, long Running)> OpenPartsAsync(CancellationToken ct)
+    public async Task<(long Waiting, long Running)> OpenAsync(CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         return await connection.QuerySingleAsync<(long, long)>(new CommandDefinition("""
@@ -196,81 +172,54 @@ public sealed partial class ExecutionStore
 
     /// <summary>The heartbeats of the parts <paramref name="worker"/> runs; one the watchdog gave to another meanwhile
     /// (this instance was cut off for long) is not kept alive from here.</summary>
-    public Task BeatPartsAsync(IReadOnlyCollection<long> parts, string worker, CancellationToken ct) => parts.Count == 0 ? Task.CompletedTask : RunAsync(
+    public Task BeatAsync(IReadOnlyCollection<long> parts, string worker, CancellationToken ct) => parts.Count == 0 ? Task.CompletedTask : RunAsync(
         "UPDATE execution_parts SET heartbeat_at = @now WHERE id IN @parts AND status = 'running' AND worker = @worker",
         new { now = time.GetUtcNow().UtcDateTime, parts, worker }, ct);
 
-    public async Task<PartCounts> PartCountsAsync(string executionId, DateTime recent, CancellationToken ct)
+    public async Task<PartCounts> CountsAsync(string executionId, DateTime recent, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        return await connection.QuerySingleAsync<PartCounts>(new CommandDefinition(PartCountsSql, new { executionId, recent }, cancellationToken: ct));
-    }
-
-    /// <summary>The parted run's heartbeat with its counts and live result; true when a cancel was asked for.</summary>
-    public async Task<bool> BeatPartedAsync(string executionId, PartCounts counts, string result, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
-            UPDATE executions SET heartbeat_at = @now, progress = @progress, parts_done = @Done, parts_failed = @Failed,
-              rows_fetched = @Fetched, rows_affected = @Written, result = @result
-            WHERE execution_id = @executionId AND status = 'running';
-            DELETE FROM execution_calls WHERE execution_id = @executionId AND called_at < UTC_TIMESTAMP(6) - INTERVAL 2 MINUTE;
-            SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
-            """, new { now = time.GetUtcNow().UtcDateTime, progress = counts.Progress, counts.Done, counts.Failed, counts.Fetched, counts.Written, result, executionId },
-            cancellationToken: ct));
+        return await connection.QuerySingleAsync<PartCounts>(new CommandDefinition(CountsSql, new { executionId, recent }, cancellationToken: ct));
     }
 
     /// <summary>The parts <paramref name="worker"/> had open go back to pending for whoever continues.</summary>
-    public Task ReleasePartsAsync(string executionId, string worker) => RunAsync(
+    public Task ReleaseAsync(string executionId, string worker) => RunAsync(
         "UPDATE execution_parts SET status = 'pending', worker = NULL, heartbeat_at = NULL WHERE execution_id = @executionId AND worker = @worker AND status = 'running'",
         new { executionId, worker }, CancellationToken.None);
 
-    public Task CancelPendingPartsAsync(string executionId) => RunAsync("""
+    public Task CancelPendingAsync(string executionId) => RunAsync("""
         UPDATE execution_parts SET status = 'cancelled', error_message = 'cancelled before it started', end_time = @now
         WHERE execution_id = @executionId AND status = 'pending'
         """, new { executionId, now = time.GetUtcNow().UtcDateTime }, CancellationToken.None);
 
-    public async Task<bool> CancelRequestedAsync(string executionId)
+    /// <summary>A page of a run's parts, in their order.</summary>
+    public async Task<Paged<ExecutionPart>> ListAsync(string executionId, string? status, PageRequest paging, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            "SELECT cancel_requested FROM executions WHERE execution_id = @executionId", new { executionId }));
+        var where = "WHERE execution_id = @executionId" + (status is null ? "" : " AND status = @status");
+        var args = new { executionId, status, limit = paging.PageSize, offset = paging.Offset };
+        await using var connection = await database.OpenAsync(ct);
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM execution_parts {where}", args, cancellationToken: ct));
+        var rows = await connection.QueryAsync<ExecutionPart>(new CommandDefinition($"""
+            SELECT part_no AS PartNo, CAST(parameters AS CHAR) AS Parameters, status AS Status, tries AS Tries, rows_fetched AS RowsFetched,
+              rows_written AS RowsWritten, error_message AS ErrorMessage, start_time AS StartTime, end_time AS EndTime, worker AS Worker
+            FROM execution_parts {where} ORDER BY part_no LIMIT @limit OFFSET @offset
+            """, args, cancellationToken: ct));
+        return Paged<ExecutionPart>.Of(rows.ToList(), total, paging);
     }
 
-    /// <summary>Records a parted run's end once: the status change from running is the lock. True for the one
-    /// call that recorded it.</summary>
-    public async Task<bool> EndPartedAsync(string executionId, string status, string? error, long rowsAfter, string result, PartCounts? counts)
-    {
-        var ended = await RunAsync("""
-            UPDATE executions SET status = @status, end_time = @end, execution_time = TIMESTAMPDIFF(MICROSECOND, start_time, @end) / 1e6,
-              progress = @progress, rows_fetched = @fetched, rows_after = @rowsAfter, rows_affected = @written,
-              rows_inserted = @inserted, rows_updated = @updated,
-              parts_total = @total, parts_done = @done, parts_failed = @failed, result = @result, error_message = @error, heartbeat_at = @end
-            WHERE execution_id = @executionId AND status = 'running'
-            """, new
-        {
-            status,
-            end = time.GetUtcNow().UtcDateTime,
-            progress = status == ExecutionStatuses.Completed ? 100 : counts?.Progress ?? 0,
-            fetched = counts?.Fetched ?? 0,
-            rowsAfter,
-            written = counts?.Written ?? 0,
-            inserted = counts?.Inserted ?? 0,
-            updated = counts?.Updated ?? 0,
-            total = counts?.Total ?? 0,
-            done = counts?.Done ?? 0,
-            failed = counts?.Failed ?? 0,
-            result,
-            error,
-            executionId,
-        }, CancellationToken.None) == 1;
-        // An ended run makes no more calls: its rate is 0 from now on, and its calls are not kept.
-        if (ended) await RunAsync("DELETE FROM execution_calls WHERE execution_id = @executionId", new { executionId }, CancellationToken.None);
-        return ended;
-    }
+    /// <summary>
+    /// Gives back to pending, for whoever continues, the parts running without a heartbeat since
+    /// <paramref name="staleBefore"/> whose worker is known to be gone (<see cref="InstanceStore.WorkerGone"/>), except
+    /// those of the runs this instance takes part in.
+    /// </summary>
+    public Task<int> FreeStaleAsync(DateTime staleBefore, DateTime instanceSilentBefore, string me, IReadOnlyCollection<string> partedHere, CancellationToken ct) => RunAsync($"""
+        UPDATE execution_parts p SET p.status = 'pending', p.worker = NULL, p.heartbeat_at = NULL
+        WHERE p.status = 'running' AND p.heartbeat_at < @staleBefore AND {InstanceStore.WorkerGone("p")}
+          AND NOT (p.worker = @me AND p.execution_id IN @partedHere)
+        """, new { staleBefore, me, instanceSilentBefore, partedHere }, ct);
 
     /// <summary>The parts of <paramref name="from"/> that did not succeed become pending parts of <paramref name="to"/>.</summary>
-    private static Task CopyUnfinishedPartsAsync(MySqlConnection connection, MySqlTransaction transaction, string from, string to, CancellationToken ct) =>
+    public static Task CopyUnfinishedAsync(MySqlConnection connection, MySqlTransaction transaction, string from, string to, CancellationToken ct) =>
         connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO execution_parts (execution_id, part_no, parameters, status)
             SELECT @to, part_no, parameters, 'pending' FROM execution_parts

@@ -1,27 +1,19 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Dapper;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Executions;
-
-/// <summary>How a cancel request met the run.</summary>
-public enum CancelResult
-{
-    /// <summary>It was pending: it is cancelled now and never starts.</summary>
-    CancelledPending,
-    /// <summary>It was running: its runner reads the flag within a second and stops.</summary>
-    Flagged,
-    /// <summary>It had already ended.</summary>
-    AlreadyEnded,
-}
 
 /// <summary>
 /// Reads of executions as the API shows them, with the visibility rule: users see the executions they started
 /// or that their tasks started, admins all; someone else's execution is "not found". Also the counts others ask
-/// Executions for (a task's latest status, runs now running).
+/// Executions for (a task's latest status, runs now running, a user's ad-hoc runs).
 /// </summary>
-public sealed partial class ExecutionStore
+public sealed class ExecutionReads(Database database)
 {
     private const string ViewColumns = """
         execution_id AS ExecutionId, task_id AS TaskId, script_id AS ScriptId, interface_name AS InterfaceName,
@@ -51,7 +43,7 @@ public sealed partial class ExecutionStore
     public async Task<ExecutionView?> FindAsync(string executionId, Caller caller, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<ExecutionRecords.Row>(new CommandDefinition(
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             $"SELECT {ViewColumns} FROM executions WHERE execution_id = @executionId AND {VisibleTo(caller)}",
             new { executionId, callerId = caller.Id }, cancellationToken: ct));
         return row?.ToView();
@@ -67,7 +59,7 @@ public sealed partial class ExecutionStore
         var args = new { callerId = visibleTo?.Id, taskId, status, limit = paging.PageSize, offset = paging.Offset };
         await using var connection = await database.OpenAsync(ct);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM executions {where}", args, cancellationToken: ct));
-        var rows = await connection.QueryAsync<ExecutionRecords.Row>(new CommandDefinition(
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
             $"SELECT {ViewColumns} FROM executions {where} ORDER BY id DESC LIMIT @limit OFFSET @offset", args, cancellationToken: ct));
         return Paged<ExecutionView>.Of(rows.Select(r => r.ToView()).ToList(), total, paging);
     }
@@ -107,60 +99,57 @@ public sealed partial class ExecutionStore
             """, new { ids = taskIds }, cancellationToken: ct))).ToDictionary(r => r.TaskId, r => r.Status);
     }
 
-    /// <summary>A pending run is cancelled at once; a running one is flagged for its runner.</summary>
-    public async Task<CancelResult> CancelAsync(string executionId, CancellationToken ct)
+    /// <summary>The row as Dapper reads it; JSON columns arrive as text.</summary>
+    private sealed record Row(
+        string ExecutionId, long? TaskId, string? ScriptId, string InterfaceName, string TargetTable, string Status, string TriggeredBy,
+        string? Parameters, DateTime CreatedAt, DateTime? StartTime, DateTime? EndTime, double? ExecutionTime, int Progress,
+        long? RowsFetched, long? RowsBefore, long? RowsAfter, long? RowsAffected, long? RowsInserted, long? RowsUpdated,
+        string? Result, string? ErrorMessage, int RetryCount, string? RetryOf, long? UserId, int? PartsTotal, int? PartsDone, int? PartsFailed,
+        long? PartsRunning, long? PartsWaiting, long? CallsLastMinute, string? Sources)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var cancelledPending = await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE executions SET status = @cancelled, cancel_requested = 1, end_time = @now, error_message = 'cancelled before it started'
-            WHERE execution_id = @executionId AND status = @pending
-            """, new { cancelled = ExecutionStatuses.Cancelled, pending = ExecutionStatuses.Pending, now = time.GetUtcNow().UtcDateTime, executionId },
-            cancellationToken: ct));
-        if (cancelledPending > 0) return CancelResult.CancelledPending;
-        var flagged = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE executions SET cancel_requested = 1 WHERE execution_id = @executionId AND status = @running",
-            new { executionId, running = ExecutionStatuses.Running }, cancellationToken: ct));
-        return flagged > 0 ? CancelResult.Flagged : CancelResult.AlreadyEnded;
-    }
+        public ExecutionView ToView() => new(ExecutionId, TaskId, ScriptId, InterfaceName, TargetTable, Status, TriggeredBy,
+            Given(Parameters, Sources), CreatedAt, StartTime, EndTime, ExecutionTime, Progress, RowsFetched, RowsBefore, RowsAfter,
+            RowsAffected, RowsInserted, RowsUpdated, Json(Result), ErrorMessage, RetryCount, RetryOf, PartsTotal, PartsDone, PartsFailed,
+            (int?)PartsRunning, (int?)PartsWaiting, CallsLastMinute is { } calls ? Math.Round(calls / (double)RateWindowSeconds, 2) : null,
+            Sources is null ? null : $"/api/executions/{ExecutionId}/parts");
 
-    /// <summary>The task that started the run; null for a run without a task (or an unknown run).</summary>
-    public async Task<long?> TaskIdAsync(string executionId, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            "SELECT task_id FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
-    }
-
-    /// <summary>A page of a run's parts, in their order.</summary>
-    public async Task<Paged<ListExecutionParts.PartView>> ListPartsAsync(string executionId, string? status, PageRequest paging, CancellationToken ct)
-    {
-        var where = "WHERE execution_id = @executionId" + (status is null ? "" : " AND status = @status");
-        var args = new { executionId, status, limit = paging.PageSize, offset = paging.Offset };
-        await using var connection = await database.OpenAsync(ct);
-        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM execution_parts {where}", args, cancellationToken: ct));
-        var rows = await connection.QueryAsync<PartViewRow>(new CommandDefinition($"""
-            SELECT part_no AS PartNo, CAST(parameters AS CHAR) AS Parameters, status AS Status, tries AS Tries, rows_fetched AS RowsFetched,
-              rows_written AS RowsWritten, error_message AS ErrorMessage, start_time AS StartTime, end_time AS EndTime, worker AS Worker
-            FROM execution_parts {where} ORDER BY part_no LIMIT @limit OFFSET @offset
-            """, args, cancellationToken: ct));
-        return Paged<ListExecutionParts.PartView>.Of(rows.Select(r => r.ToView()).ToList(), total, paging);
-    }
-
-    private sealed record PartViewRow(int PartNo, string Parameters, string Status, int Tries, long? RowsFetched, long? RowsWritten, string? ErrorMessage,
-        DateTime? StartTime, DateTime? EndTime, string? Worker)
-    {
-        public ListExecutionParts.PartView ToView()
+        /// <summary>The values with each source as the request gave it; what the plan fixed besides (the date's format,
+        /// the key columns matched) is the engine's, not the caller's.</summary>
+        private static JsonElement? Given(string? parameters, string? sources)
         {
-            using var document = System.Text.Json.JsonDocument.Parse(Parameters);
-            return new ListExecutionParts.PartView(PartNo, document.RootElement.Clone(), Status, Tries, RowsFetched, RowsWritten, ErrorMessage, StartTime, EndTime, Worker);
-        }
-    }
+            if (sources is null) return Json(parameters);
+            var given = (parameters is null ? null : JsonNode.Parse(parameters) as JsonObject) ?? [];
+            foreach (var (name, source) in ValueSource.Deserialize(sources))
+            {
+                var shown = new JsonObject();
+                if (source.Values is { } values) shown["values"] = new JsonArray([.. values.Select(v => JsonValue.Create(v))]);
+                if (source.FromTable is { } table)
+                {
+                    shown["from_table"] = table;
+                    shown["column"] = source.Column;
+                    if (source.Filter is { Count: > 0 } filter) shown["filter"] = JsonSerializer.SerializeToNode(filter);
+                }
 
-    /// <summary>The run's status now; null when there is no such run.</summary>
-    public async Task<string?> StatusAsync(string executionId, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
+                if (source.SinceLast is { } column)
+                {
+                    shown["since_last"] = column;
+                    shown["overlap_days"] = source.OverlapDays;
+                }
+
+                given[name] = shown;
+            }
+
+            return JsonSerializer.SerializeToElement(given);
+        }
+
+        /// <summary>The window of calls_per_second, in seconds.</summary>
+        public const int RateWindowSeconds = 60;
+
+        private static JsonElement? Json(string? text)
+        {
+            if (text is null) return null;
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.Clone();
+        }
     }
 }
