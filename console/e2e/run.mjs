@@ -5,7 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { coverage } from "./coverage.mjs";
 import { notifications } from "./notifications.mjs";
-import { adminApi, at, check, checked, choose, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, tabTo, underPrefix } from "./lib.mjs";
+import { adminApi, at, check, checked, choose, look, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, tabTo, underPrefix } from "./lib.mjs";
 
 const scenarios = { auth, collect, tables, tasks, parts, admin, notifications, coverage, prefix, approval, closed };
 
@@ -38,6 +38,7 @@ async function auth(browser) {
   const { context, page, errors, provoke } = await open(browser);
   provoke(401, "/api/auth/login");
   provoke(422, "/api/auth/register");
+  provoke(422, "/api/auth/password");
   await page.goto(at("/"));
   await page.getByRole("button", { name: "登录" }).waitFor();
   expect((await page.locator("html").getAttribute("lang")) === "zh-CN", "the console is not Chinese by default");
@@ -91,10 +92,35 @@ async function auth(browser) {
   await page.getByRole("link", { name: "Tables" }).waitFor();
   await page.getByText(username, { exact: true }).waitFor();
 
+  // The user's own password: a wrong current one is refused beside its field; the change keeps this session signed in.
+  await page.getByRole("button", { name: "Change password" }).click();
+  const dialog = page.getByRole("dialog", { name: "Change password" });
+  // (A locator inside `has` is looked for within the outer one: it starts from the page, not from the dialog.)
+  const current = page.getByLabel("Current password", { exact: true });
+  await current.fill("not-my-password");
+  await dialog.getByLabel("New password", { exact: true }).fill("n3w-secret-pass");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.locator(".el-form-item", { has: current }).locator(".el-form-item__error").filter({ hasText: "current password is wrong" }).waitFor();
+  await look(page, "change-password");
+  await current.fill("s3cret-pass");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Password changed; your other sessions have ended").waitFor();
+  await dialog.waitFor({ state: "hidden" });
+  await page.reload();
+  await page.getByText(username, { exact: true }).waitFor();
+
   await signOut(page);
   await page.reload();
   await page.getByRole("button", { name: "Sign in" }).waitFor();
   expect(!(await context.cookies()).some((c) => c.name === "akshareweb_refresh"), "the refresh cookie outlived sign-out");
+
+  // The new password signs in; the old one is refused.
+  await page.getByLabel("Username", { exact: true }).fill(username);
+  await page.getByLabel("Password", { exact: true }).fill("s3cret-pass");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "invalid username or password" }).waitFor();
+  await signIn(page, username, "n3w-secret-pass");
+  await signOut(page);
 
   await signIn(page, "admin", env.adminPassword);
   await nav.getByRole("link", { name: "Users" }).waitFor();
@@ -166,6 +192,21 @@ async function collect(browser) {
   expect(await page.evaluate(() => window.__stillHere === true), "the page reloaded to show the completed run");
   expect((await page.getByTestId("rows-fetched").textContent()).trim() === "22", "rows fetched is not the 22 bars of January 2024");
   await check(page, "execution");
+
+  // A second script of the same interface writes into a table of its own: its page downloads that script (by id), into
+  // that table, with the script's own default for what the form leaves out (adjust=qfq).
+  await page.goto(at("/scripts/stock_zh_a_hist_qfq"));
+  await page.getByLabel("symbol", { exact: true }).fill("000002");
+  await page.getByLabel("start_date", { exact: true }).fill("20240102");
+  await page.getByLabel("end_date", { exact: true }).fill("20240131");
+  await page.getByRole("button", { name: "Download", exact: true }).click();
+  await page.getByText("Download started, writing into ak_stock_zh_a_hist_qfq").waitFor();
+  await page.waitForURL(/\/executions\/exec_/);
+  await page.locator('[data-status="completed"]').first().waitFor({ timeout: 30_000 });
+  await page.getByRole("link", { name: "ak_stock_zh_a_hist_qfq", exact: true }).waitFor();
+  const run = (await (await adminApi())("GET", `/api/executions/${page.url().split("/").pop()}`)).body.data;
+  expect(run.target_table === "ak_stock_zh_a_hist_qfq" && run.script_id === "stock_zh_a_hist_qfq", `the script's download ran as ${run.script_id} into ${run.target_table}`);
+  expect(run.parameters.adjust === "qfq" && run.rows_affected === 22, `the script's download: ${JSON.stringify(run.parameters)}, ${run.rows_affected} rows`);
   await context.close();
   return errors;
 }

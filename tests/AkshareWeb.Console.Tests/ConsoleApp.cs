@@ -13,7 +13,8 @@ namespace AkshareWeb.Console.Tests;
 /// first calls then answers, and <see cref="Held"/> waits until a browser scenario calls <see cref="Release"/>, so a
 /// run can be watched while it runs. The fixture starts with a table of bars, a completed and a failed run, and a task.
 /// Notification channels may point at <see cref="Receiver"/> on loopback: its <see cref="DownPath"/> answers as a robot
-/// that is down (500), every other path as one that took the message.
+/// that is down (500), every other path as one that took the message. A second script of stock_zh_a_hist,
+/// <see cref="QfqScript"/>, writes 前复权 bars into a table of its own, <see cref="QfqTable"/>.
 /// </summary>
 public sealed class ConsoleApp : CollectingApp
 {
@@ -24,6 +25,22 @@ public sealed class ConsoleApp : CollectingApp
     public const string Release = "console_release";
     public const string SeededSymbol = "000001";
     public const string DownPath = "/down";
+    public const string QfqScript = "stock_zh_a_hist_qfq";
+    public const string QfqTable = "ak_stock_zh_a_hist_qfq";
+
+    /// <summary>The same interface as the daily bars, another table: a download of it by interface would land in ak_stock_zh_a_hist.</summary>
+    private const string QfqBars = $$"""
+        {
+          "id": "{{QfqScript}}", "name": "A股历史行情（前复权）", "category": "stocks", "frequency": "daily", "interface": "stock_zh_a_hist",
+          "parameters": [
+            {"name": "symbol", "type": "string", "required": true, "description": "股票代码"},
+            {"name": "start_date", "type": "date", "format": "yyyyMMdd", "default": "today-30d"},
+            {"name": "end_date", "type": "date", "format": "yyyyMMdd", "default": "today"},
+            {"name": "adjust", "type": "string", "default": "qfq", "allowed": ["qfq"]}
+          ],
+          "target_table": "{{QfqTable}}", "write_mode": "upsert", "key_columns": ["股票代码", "日期"]
+        }
+        """;
 
     private TaskCompletionSource held = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int flakyCalls;
@@ -37,6 +54,7 @@ public sealed class ConsoleApp : CollectingApp
         Set("AkTools:TimeoutSeconds", "180");
         Set("Notifications:AllowPrivateTargets", "true");
         Set("Notifications:PollSeconds", "0.2");
+        WriteScript($"stocks/daily/{QfqScript}.json", QfqBars);
     }
 
     /// <summary>Where the notification scenario's channels send.</summary>
