@@ -494,6 +494,8 @@ export const en: Messages = {
     stored: "Stored",
     missingRanges: "Which days are missing",
     moreRanges: "and {n} more ranges",
+    allRanges: "Every missing range",
+    anyKey: "any",
     noKeys: "No key matches",
     none: "This table's key has no date: no coverage",
     units: { day: "day", week: "week", month: "month" },

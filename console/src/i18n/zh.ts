@@ -492,6 +492,8 @@ export const zh = {
     stored: "已存",
     missingRanges: "缺失的日期",
     moreRanges: "等另 {n} 段",
+    allRanges: "全部缺失区间",
+    anyKey: "任意",
     noKeys: "没有符合条件的键",
     none: "此表的键不含日期，无覆盖度",
     units: { day: "日", week: "周", month: "月" },

@@ -22,6 +22,21 @@ export function filterQuery(conditions: Condition[]): Record<string, Record<stri
   return filter;
 }
 
+/**
+ * A query string of plain values and of the filter conditions, encoded here (column names are Chinese and may hold any
+ * character): for the data page, its export and a table's coverage, as openapi-fetch's querySerializer.
+ */
+export function queryWith(conditions: Condition[]): (query: Record<string, unknown>) => string {
+  return (query) => {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") search.append(k, String(v));
+    for (const [column, ops] of Object.entries(filterQuery(conditions))) {
+      for (const [op, value] of Object.entries(ops)) search.append(op === "eq" ? `filter[${column}]` : `filter[${column}][${op}]`, value);
+    }
+    return search.toString();
+  };
+}
+
 const NUMERIC = /^(tinyint|smallint|mediumint|int|integer|bigint|decimal|numeric|float|double|real)/i;
 const DATE = /^(date|datetime|timestamp)/i;
 
