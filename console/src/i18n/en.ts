@@ -71,6 +71,13 @@ export const en: Messages = {
     passwordRule: "at least 8 characters",
     usernameRule: "3-32 letters, digits or underscores",
   },
+  time: {
+    weekdays: "Sun Mon Tue Wed Thu Fri Sat",
+    days: "{n} d",
+    hours: "{n} h",
+    minutes: "{n} min",
+    seconds: "{n} s",
+  },
   status: {
     pending: "pending",
     running: "running",
@@ -139,6 +146,7 @@ export const en: Messages = {
     usedByScripts: "Used by scripts",
     inRegistry: "In the registry",
     module: "Module",
+    url: "URL",
     example: "Example",
     outputs: "Output columns",
     sync: "Sync the catalogue",

@@ -69,6 +69,14 @@ export const zh = {
     passwordRule: "至少 8 个字符",
     usernameRule: "3-32 位字母、数字或下划线",
   },
+  /** Weekdays (Sunday first) and the units of "… ago". */
+  time: {
+    weekdays: "周日 周一 周二 周三 周四 周五 周六",
+    days: "{n} 天",
+    hours: "{n} 小时",
+    minutes: "{n} 分钟",
+    seconds: "{n} 秒",
+  },
   status: {
     pending: "pending（等待）",
     running: "running（运行中）",
@@ -137,6 +145,7 @@ export const zh = {
     usedByScripts: "被脚本使用",
     inRegistry: "在注册表中",
     module: "模块",
+    url: "来源网址",
     example: "示例",
     outputs: "输出列",
     sync: "同步接口目录",
