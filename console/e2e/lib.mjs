@@ -111,15 +111,17 @@ export async function check(page, name) {
 
 /**
  * What is open now (a dialog over a view), in both languages as check() does, ending in the language it found. The
- * dialog's overlay lies over the language switch, so the switch is clicked as the page's own script would be.
+ * dialog's overlay lies over the language switch, so the switch is clicked as the page's own script would be. A message
+ * box (a confirmation) has its words fixed when it opens: `bothLanguages: false` looks at it in that language only.
  */
-export async function look(page, name) {
+export async function look(page, name, { bothLanguages = true } = {}) {
   mkdirSync(env.results, { recursive: true });
   // The pointer off the button just clicked: its hover colours are not what a person reads.
   await page.mouse.move(0, 0);
   await settle(page);
   const found = (await page.locator("html").getAttribute("lang")) === "en" ? "en" : "zh";
-  for (const language of found === "en" ? ["en", "zh"] : ["zh", "en"]) {
+  const other = found === "en" ? "zh" : "en";
+  for (const language of bothLanguages ? [found, other] : [found]) {
     await setLanguage(page, language, { behindOverlay: true });
     await settle(page);
     await axe(page, `${name} (${language})`);

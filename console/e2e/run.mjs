@@ -332,6 +332,8 @@ async function tasks(browser) {
   await page.locator('[data-status="completed"], [data-status="running"], [data-status="pending"]').first().waitFor();
   await page.getByRole("link", { name: "Tasks" }).click();
   await row.getByRole("button", { name: `Delete ${name}` }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete" }).waitFor();
+  await look(page, "confirm-delete", { bothLanguages: false });
   await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
   await row.waitFor({ state: "detached" });
   await context.close();
@@ -368,6 +370,8 @@ async function parts(browser) {
   await page.waitForURL(/\/executions\/exec_/);
   await page.locator('[data-status="running"]').first().waitFor({ timeout: 30_000 });
   await page.getByRole("button", { name: "Cancel run" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Cancel run" }).waitFor();
+  await look(page, "confirm-cancel", { bothLanguages: false });
   await page.getByRole("dialog").getByRole("button", { name: "Cancel run" }).click();
   await page.locator('[data-status="cancelled"]').first().waitFor({ timeout: 30_000 });
   await fetch(`${env.akTools}/api/public/console_release`);
@@ -389,21 +393,39 @@ async function parts(browser) {
   return errors;
 }
 
-/** Home (failures first with their reasons, the next fires, tables by freshness) and the admin pages: users,
- * settings with the warehouse connection test, and the links to Swagger UI, the Hangfire dashboard and metrics. */
+/** Home (failures first with their reasons, a run in progress until it ends, the next fires, tables by freshness) and
+ * the admin pages: users (a password reset), settings with the warehouse connection test, and the links to Swagger UI,
+ * the Hangfire dashboard and metrics. */
 async function admin(browser) {
   const api = await adminApi();
   const user = `pending${Date.now().toString(36)}`;
   await api("POST", "/api/auth/register", { username: user, email: `${user}@example.com`, password: "s3cret-pass", password_confirm: "s3cret-pass" });
+  // A download that waits for AKTools until released: Home shows it running.
+  const held = await api("POST", "/api/data/download", {
+    script_id: "stock_zh_a_hist",
+    parameters: { symbol: "600000", start_date: "20240102", end_date: "20240131" },
+  });
+  expect(held.status === 200, `the held download did not start: ${JSON.stringify(held.body)}`);
 
-  const { context, page, errors } = await open(browser);
+  const { context, page, errors, provoke } = await open(browser);
+  provoke(422, "/reset-password");
   await signIn(page, "admin", env.adminPassword);
   const failures = page.getByRole("region", { name: "Failures (look at these first)" });
   await failures.locator(".reason").first().waitFor();
   expect((await failures.locator(".reason").first().textContent()).length > 0, "a failure shows no reason");
   await page.getByRole("region", { name: "Next scheduled fires" }).getByRole("link", { name: "平安银行日线" }).waitFor();
   await page.getByRole("region", { name: "Tables by freshness (stalest first)" }).getByRole("link", { name: "ak_stock_zh_a_hist" }).waitFor();
+  const running = page.getByRole("region", { name: "Running now" });
+  await running.getByRole("link", { name: "stock_zh_a_hist", exact: true }).waitFor();
+  await running.getByRole("progressbar").first().waitFor();
   await check(page, "home");
+  // The run ends; Home, left open, sees it go without a reload.
+  await page.evaluate(() => (window.__stillHere = true));
+  await fetch(`${env.akTools}/api/public/console_release`);
+  await running.getByText("Nothing is running").waitFor({ timeout: 30_000 });
+  expect(await page.evaluate(() => window.__stillHere === true), "Home reloaded to show the run's end");
+  const ended = (await api("GET", `/api/executions/${held.body.data.execution_id}`)).body.data;
+  expect(ended.status === "completed", `the held run ended ${ended.status}`);
 
   await page.getByRole("link", { name: "Users" }).click();
   const row = page.locator(".el-table__row", { hasText: user });
@@ -413,6 +435,25 @@ async function admin(browser) {
   await check(page, "users");
   await row.getByRole("button", { name: "Activate" }).click();
   await row.getByRole("button", { name: "Deactivate" }).waitFor();
+
+  // An admin sets the account a new password (a short one refused beside the field); the account signs in with it.
+  await row.getByRole("button", { name: "Reset password" }).click();
+  const reset = page.getByRole("dialog", { name: `Reset password: ${user}` });
+  const password = page.getByLabel("New password", { exact: true });
+  await password.fill("short");
+  await reset.getByRole("button", { name: "Save" }).click();
+  await page.locator(".el-form-item", { has: password }).locator(".el-form-item__error").waitFor();
+  await look(page, "user-reset-password");
+  await password.fill("r3set-by-admin");
+  await reset.getByRole("button", { name: "Save" }).click();
+  await page.locator(".el-message", { hasText: "Password reset" }).waitFor();
+  await reset.waitFor({ state: "hidden" });
+  const login = await fetch(at("/api/auth/login"), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: user, password: "r3set-by-admin" }),
+  });
+  expect(login.status === 200, `the account does not sign in with the password an admin set: ${login.status}`);
 
   await page.getByRole("link", { name: "Settings" }).click();
   const concurrent = page.getByLabel("Max concurrent tasks", { exact: true });
