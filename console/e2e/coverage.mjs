@@ -60,6 +60,18 @@ export async function coverage(browser) {
   expect(days.length === holes, `${days.length} ranges listed for ${holes} missing days`);
   expect(days.every((d) => /^2024-\d\d-(07|14|21|28)$/.test(d)), `missing days that the fake served: ${days.join(", ")}`);
   await check(page, "table-coverage-key");
+
+  // The key's rows a click away: the Data tab, its filter set to the key and shown.
+  await holey.getByRole("link", { name: "股票代码=000004", exact: true }).click();
+  await page.waitForURL(/tab=data/);
+  const grid = page.getByTestId("data-table");
+  await grid.locator("tbody tr", { hasText: "000004" }).first().waitFor();
+  await page.locator('.grid-scroll[aria-busy="false"]').waitFor();
+  const headers = (await grid.locator("thead th").allTextContents()).map((h) => h.trim().split(/\s/)[0]);
+  const codeAt = headers.indexOf("股票代码");
+  const codes = (await grid.locator(`tbody tr td:nth-child(${codeAt + 1})`).allTextContents()).map((t) => t.trim());
+  expect(codeAt >= 0 && codes.length > 0 && codes.every((c) => c === "000004"), `the key's rows: ${codes.join(", ")}`);
+  expect((await page.getByLabel("Value 1", { exact: true }).inputValue()) === "000004", "the key's filter is not shown");
   await context.close();
   return errors;
 }

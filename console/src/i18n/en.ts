@@ -504,6 +504,7 @@ export const en: Messages = {
     moreRanges: "and {n} more ranges",
     allRanges: "Every missing range",
     anyKey: "any",
+    keyRows: "This key's rows, on the Data tab",
     noKeys: "No key matches",
     none: "This table's key has no date: no coverage",
     units: { day: "day", week: "week", month: "month" },

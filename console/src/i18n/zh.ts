@@ -503,6 +503,7 @@ export const zh = {
     moreRanges: "等另 {n} 段",
     allRanges: "全部缺失区间",
     anyKey: "任意",
+    keyRows: "在“数据”页查看此键的行",
     noKeys: "没有符合条件的键",
     none: "此表的键不含日期，无覆盖度",
     units: { day: "日", week: "周", month: "月" },

@@ -37,6 +37,28 @@ export function queryWith(conditions: Condition[]): (query: Record<string, unkno
   };
 }
 
+/** A data page opened by a link with its filters set (a coverage key's rows): ?f.<column>=<value>, each an equality. */
+const LINKED = "f.";
+
+/** A key's values as a link's query: { 股票代码: "000004" } -> { "f.股票代码": "000004" } (a null value is no filter). */
+export function linkedFilters(key: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [column, value] of Object.entries(key)) if (value !== null && value !== undefined) out[LINKED + column] = String(value);
+  return out;
+}
+
+/** The equalities a link's query asks for, on the table's columns (by SQL or AKShare name); anything else is ignored. */
+export function linkedConditions(query: Record<string, unknown>, columns: Column[]): Condition[] {
+  const out: Condition[] = [];
+  for (const [name, value] of Object.entries(query)) {
+    if (!name.startsWith(LINKED) || typeof value !== "string" || value === "") continue;
+    const wanted = name.slice(LINKED.length);
+    const column = columns.find((c) => c.name === wanted || c.original_name === wanted);
+    if (column) out.push({ column: column.name, op: "eq", value });
+  }
+  return out;
+}
+
 const NUMERIC = /^(tinyint|smallint|mediumint|int|integer|bigint|decimal|numeric|float|double|real)/i;
 const DATE = /^(date|datetime|timestamp)/i;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chartShape, filterQuery, hasCandles, parseCsv, queryWith, type Column } from "@/logic/tableData";
+import { chartShape, filterQuery, hasCandles, linkedConditions, linkedFilters, parseCsv, queryWith, type Column } from "@/logic/tableData";
 
 const col = (name: string, type: string): Column => ({ name, type, nullable: true, key: null, comment: null, original_name: name });
 
@@ -49,5 +49,15 @@ describe("the export as the chart reads it", () => {
     ])({ page: 1, status: "gaps", from: "", to: undefined });
     expect(query).toBe("page=1&status=gaps&filter%5B%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81%5D=000001&filter%5B%E6%97%A5%E6%9C%9F%5D%5Bgte%5D=2024-01-01");
     expect(new URLSearchParams(query).get("filter[股票代码]")).toBe("000001");
+  });
+
+  it("a coverage key as a link's query, read back as equalities on the table's columns", () => {
+    const query = { tab: "data", ...linkedFilters({ 股票代码: "000004", period: null, adjust: "qfq" }) };
+    expect(query).toEqual({ tab: "data", "f.股票代码": "000004", "f.adjust": "qfq" });
+    const columns = [col("股票代码", "varchar(16)"), col("日期", "date"), { ...col("adjust_type", "varchar(8)"), original_name: "adjust" }];
+    expect(linkedConditions({ ...query, "f.nope": "1", "f.日期": ["2024-01-02", "2024-01-03"], "f.名称": "" }, columns)).toEqual([
+      { column: "股票代码", op: "eq", value: "000004" },
+      { column: "adjust_type", op: "eq", value: "qfq" },
+    ]);
   });
 });
