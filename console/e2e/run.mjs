@@ -245,6 +245,22 @@ async function tables(browser) {
   await page.getByRole("button", { name: "First page" }).click();
   await page.getByTestId("page-status").filter({ hasText: /page 1 of/ }).waitFor();
 
+  // By keyboard: a column's header sorts (from ascending to the default, then descending, then ascending again), and
+  // a paging button pages.
+  await grid.locator("thead th", { hasText: "日期" }).getByRole("button").focus();
+  for (const order of ["none", "descending", "ascending"]) {
+    await page.keyboard.press("Enter");
+    await grid.locator(`thead th[aria-sort="${order}"]`, { hasText: "日期" }).waitFor();
+  }
+  await page.locator('.grid-scroll[aria-busy="false"]').waitFor();
+  await page.getByRole("button", { name: "Next page" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByTestId("page-status").filter({ hasText: /page 2 of/ }).waitFor();
+  await page.locator('.grid-scroll[aria-busy="false"]').waitFor();
+  await page.getByRole("button", { name: "First page" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByTestId("page-status").filter({ hasText: /page 1 of/ }).waitFor();
+
   const csv = await download(page, "Export CSV");
   const text = readFileSync(csv, "utf8");
   expect(text.charCodeAt(0) === 0xfeff, "the CSV has no BOM");
