@@ -1,6 +1,7 @@
 // The coverage scenario of run.mjs: a table measured against the trading calendar, from the tables list to the
 // table's Coverage tab. The fixture's ak_stock_zh_a_hist holds 000001's bars of 2024 only, so over its whole history
-// 000001 is stale (its days since 2024 are missing), and within 2024 it is complete.
+// 000001 is stale (its days since 2024 are missing), and within 2024 it is complete; 000004's bars of 2024 lack every
+// 7th, 14th, 21st and 28th, so within 2024 it misses those of them that are trading days, each a range of its own.
 import { check, env, expect, open, pick, signIn } from "./lib.mjs";
 
 /** The summary in the tables list and on the table's page, the keys with missing days (stale marked), a wrong date's
@@ -38,6 +39,39 @@ export async function coverage(browser) {
   await pick(page, "Complete keys");
   await page.getByRole("button", { name: "Measure" }).click();
   await page.locator(".el-table__row", { hasText: "000001" }).getByTestId("key-missing").filter({ hasText: /^0$/ }).waitFor();
+
+  // One key by its value (the key column's field), and every one of its missing days, opened by keyboard.
+  await page.getByLabel("股票代码", { exact: true }).fill("000004");
+  await pick(page, "Keys with gaps");
+  await page.getByRole("button", { name: "Measure" }).click();
+  await page.waitForFunction(() => {
+    const rows = document.querySelectorAll(".el-table__row");
+    return rows.length === 1 && rows[0].textContent.includes("000004");
+  });
+  const holey = page.locator(".el-table__row").first();
+  const holes = Number(await holey.getByTestId("key-missing").textContent());
+  expect(holes > 6, `000004 misses ${holes} days in 2024, not every 7th, 14th, 21st and 28th that trades`);
+  await holey.getByText(/and \d+ more ranges/).waitFor();
+  await holey.locator("summary").focus();
+  await page.keyboard.press("Enter");
+  const all = holey.getByRole("list", { name: "Every missing range" });
+  await all.waitFor();
+  const days = (await all.getByRole("listitem").allTextContents()).map((d) => d.trim());
+  expect(days.length === holes, `${days.length} ranges listed for ${holes} missing days`);
+  expect(days.every((d) => /^2024-\d\d-(07|14|21|28)$/.test(d)), `missing days that the fake served: ${days.join(", ")}`);
+  await check(page, "table-coverage-key");
+
+  // The key's rows a click away: the Data tab, its filter set to the key and shown.
+  await holey.getByRole("link", { name: "股票代码=000004", exact: true }).click();
+  await page.waitForURL(/tab=data/);
+  const grid = page.getByTestId("data-table");
+  await grid.locator("tbody tr", { hasText: "000004" }).first().waitFor();
+  await page.locator('.grid-scroll[aria-busy="false"]').waitFor();
+  const headers = (await grid.locator("thead th").allTextContents()).map((h) => h.trim().split(/\s/)[0]);
+  const codeAt = headers.indexOf("股票代码");
+  const codes = (await grid.locator(`tbody tr td:nth-child(${codeAt + 1})`).allTextContents()).map((t) => t.trim());
+  expect(codeAt >= 0 && codes.length > 0 && codes.every((c) => c === "000004"), `the key's rows: ${codes.join(", ")}`);
+  expect((await page.getByLabel("Value 1", { exact: true }).inputValue()) === "000004", "the key's filter is not shown");
   await context.close();
   return errors;
 }

@@ -5,7 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { coverage } from "./coverage.mjs";
 import { notifications } from "./notifications.mjs";
-import { adminApi, at, check, checked, choose, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, tabTo, underPrefix } from "./lib.mjs";
+import { adminApi, at, check, checked, choose, look, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, tabTo, underPrefix } from "./lib.mjs";
 
 const scenarios = { auth, collect, tables, tasks, parts, admin, notifications, coverage, prefix, approval, closed };
 
@@ -38,6 +38,7 @@ async function auth(browser) {
   const { context, page, errors, provoke } = await open(browser);
   provoke(401, "/api/auth/login");
   provoke(422, "/api/auth/register");
+  provoke(422, "/api/auth/password");
   await page.goto(at("/"));
   await page.getByRole("button", { name: "登录" }).waitFor();
   expect((await page.locator("html").getAttribute("lang")) === "zh-CN", "the console is not Chinese by default");
@@ -91,10 +92,35 @@ async function auth(browser) {
   await page.getByRole("link", { name: "Tables" }).waitFor();
   await page.getByText(username, { exact: true }).waitFor();
 
+  // The user's own password: a wrong current one is refused beside its field; the change keeps this session signed in.
+  await page.getByRole("button", { name: "Change password" }).click();
+  const dialog = page.getByRole("dialog", { name: "Change password" });
+  // (A locator inside `has` is looked for within the outer one: it starts from the page, not from the dialog.)
+  const current = page.getByLabel("Current password", { exact: true });
+  await current.fill("not-my-password");
+  await dialog.getByLabel("New password", { exact: true }).fill("n3w-secret-pass");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.locator(".el-form-item", { has: current }).locator(".el-form-item__error").filter({ hasText: "current password is wrong" }).waitFor();
+  await look(page, "change-password");
+  await current.fill("s3cret-pass");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Password changed; your other sessions have ended").waitFor();
+  await dialog.waitFor({ state: "hidden" });
+  await page.reload();
+  await page.getByText(username, { exact: true }).waitFor();
+
   await signOut(page);
   await page.reload();
   await page.getByRole("button", { name: "Sign in" }).waitFor();
   expect(!(await context.cookies()).some((c) => c.name === "akshareweb_refresh"), "the refresh cookie outlived sign-out");
+
+  // The new password signs in; the old one is refused.
+  await page.getByLabel("Username", { exact: true }).fill(username);
+  await page.getByLabel("Password", { exact: true }).fill("s3cret-pass");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "invalid username or password" }).waitFor();
+  await signIn(page, username, "n3w-secret-pass");
+  await signOut(page);
 
   await signIn(page, "admin", env.adminPassword);
   await nav.getByRole("link", { name: "Users" }).waitFor();
@@ -166,6 +192,21 @@ async function collect(browser) {
   expect(await page.evaluate(() => window.__stillHere === true), "the page reloaded to show the completed run");
   expect((await page.getByTestId("rows-fetched").textContent()).trim() === "22", "rows fetched is not the 22 bars of January 2024");
   await check(page, "execution");
+
+  // A second script of the same interface writes into a table of its own: its page downloads that script (by id), into
+  // that table, with the script's own default for what the form leaves out (adjust=qfq).
+  await page.goto(at("/scripts/stock_zh_a_hist_qfq"));
+  await page.getByLabel("symbol", { exact: true }).fill("000002");
+  await page.getByLabel("start_date", { exact: true }).fill("20240102");
+  await page.getByLabel("end_date", { exact: true }).fill("20240131");
+  await page.getByRole("button", { name: "Download", exact: true }).click();
+  await page.getByText("Download started, writing into ak_stock_zh_a_hist_qfq").waitFor();
+  await page.waitForURL(/\/executions\/exec_/);
+  await page.locator('[data-status="completed"]').first().waitFor({ timeout: 30_000 });
+  await page.getByRole("link", { name: "ak_stock_zh_a_hist_qfq", exact: true }).waitFor();
+  const run = (await (await adminApi())("GET", `/api/executions/${page.url().split("/").pop()}`)).body.data;
+  expect(run.target_table === "ak_stock_zh_a_hist_qfq" && run.script_id === "stock_zh_a_hist_qfq", `the script's download ran as ${run.script_id} into ${run.target_table}`);
+  expect(run.parameters.adjust === "qfq" && run.rows_affected === 22, `the script's download: ${JSON.stringify(run.parameters)}, ${run.rows_affected} rows`);
   await context.close();
   return errors;
 }
@@ -202,6 +243,22 @@ async function tables(browser) {
   const secondPageFirst = (await columnValues(grid, "日期"))[0] ?? "";
   expect(secondPageFirst > firstDate, `page 2 starts at ${secondPageFirst}`);
   await page.getByRole("button", { name: "First page" }).click();
+  await page.getByTestId("page-status").filter({ hasText: /page 1 of/ }).waitFor();
+
+  // By keyboard: a column's header sorts (from ascending to the default, then descending, then ascending again), and
+  // a paging button pages.
+  await grid.locator("thead th", { hasText: "日期" }).getByRole("button").focus();
+  for (const order of ["none", "descending", "ascending"]) {
+    await page.keyboard.press("Enter");
+    await grid.locator(`thead th[aria-sort="${order}"]`, { hasText: "日期" }).waitFor();
+  }
+  await page.locator('.grid-scroll[aria-busy="false"]').waitFor();
+  await page.getByRole("button", { name: "Next page" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByTestId("page-status").filter({ hasText: /page 2 of/ }).waitFor();
+  await page.locator('.grid-scroll[aria-busy="false"]').waitFor();
+  await page.getByRole("button", { name: "First page" }).focus();
+  await page.keyboard.press("Enter");
   await page.getByTestId("page-status").filter({ hasText: /page 1 of/ }).waitFor();
 
   const csv = await download(page, "Export CSV");
@@ -291,6 +348,8 @@ async function tasks(browser) {
   await page.locator('[data-status="completed"], [data-status="running"], [data-status="pending"]').first().waitFor();
   await page.getByRole("link", { name: "Tasks" }).click();
   await row.getByRole("button", { name: `Delete ${name}` }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete" }).waitFor();
+  await look(page, "confirm-delete", { bothLanguages: false });
   await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
   await row.waitFor({ state: "detached" });
   await context.close();
@@ -327,6 +386,8 @@ async function parts(browser) {
   await page.waitForURL(/\/executions\/exec_/);
   await page.locator('[data-status="running"]').first().waitFor({ timeout: 30_000 });
   await page.getByRole("button", { name: "Cancel run" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Cancel run" }).waitFor();
+  await look(page, "confirm-cancel", { bothLanguages: false });
   await page.getByRole("dialog").getByRole("button", { name: "Cancel run" }).click();
   await page.locator('[data-status="cancelled"]').first().waitFor({ timeout: 30_000 });
   await fetch(`${env.akTools}/api/public/console_release`);
@@ -348,21 +409,39 @@ async function parts(browser) {
   return errors;
 }
 
-/** Home (failures first with their reasons, the next fires, tables by freshness) and the admin pages: users,
- * settings with the warehouse connection test, and the links to Swagger UI, the Hangfire dashboard and metrics. */
+/** Home (failures first with their reasons, a run in progress until it ends, the next fires, tables by freshness) and
+ * the admin pages: users (a password reset), settings with the warehouse connection test, and the links to Swagger UI,
+ * the Hangfire dashboard and metrics. */
 async function admin(browser) {
   const api = await adminApi();
   const user = `pending${Date.now().toString(36)}`;
   await api("POST", "/api/auth/register", { username: user, email: `${user}@example.com`, password: "s3cret-pass", password_confirm: "s3cret-pass" });
+  // A download that waits for AKTools until released: Home shows it running.
+  const held = await api("POST", "/api/data/download", {
+    script_id: "stock_zh_a_hist",
+    parameters: { symbol: "600000", start_date: "20240102", end_date: "20240131" },
+  });
+  expect(held.status === 200, `the held download did not start: ${JSON.stringify(held.body)}`);
 
-  const { context, page, errors } = await open(browser);
+  const { context, page, errors, provoke } = await open(browser);
+  provoke(422, "/reset-password");
   await signIn(page, "admin", env.adminPassword);
   const failures = page.getByRole("region", { name: "Failures (look at these first)" });
   await failures.locator(".reason").first().waitFor();
   expect((await failures.locator(".reason").first().textContent()).length > 0, "a failure shows no reason");
   await page.getByRole("region", { name: "Next scheduled fires" }).getByRole("link", { name: "平安银行日线" }).waitFor();
   await page.getByRole("region", { name: "Tables by freshness (stalest first)" }).getByRole("link", { name: "ak_stock_zh_a_hist" }).waitFor();
+  const running = page.getByRole("region", { name: "Running now" });
+  await running.getByRole("link", { name: "stock_zh_a_hist", exact: true }).waitFor();
+  await running.getByRole("progressbar").first().waitFor();
   await check(page, "home");
+  // The run ends; Home, left open, sees it go without a reload.
+  await page.evaluate(() => (window.__stillHere = true));
+  await fetch(`${env.akTools}/api/public/console_release`);
+  await running.getByText("Nothing is running").waitFor({ timeout: 30_000 });
+  expect(await page.evaluate(() => window.__stillHere === true), "Home reloaded to show the run's end");
+  const ended = (await api("GET", `/api/executions/${held.body.data.execution_id}`)).body.data;
+  expect(ended.status === "completed", `the held run ended ${ended.status}`);
 
   await page.getByRole("link", { name: "Users" }).click();
   const row = page.locator(".el-table__row", { hasText: user });
@@ -372,6 +451,25 @@ async function admin(browser) {
   await check(page, "users");
   await row.getByRole("button", { name: "Activate" }).click();
   await row.getByRole("button", { name: "Deactivate" }).waitFor();
+
+  // An admin sets the account a new password (a short one refused beside the field); the account signs in with it.
+  await row.getByRole("button", { name: "Reset password" }).click();
+  const reset = page.getByRole("dialog", { name: `Reset password: ${user}` });
+  const password = page.getByLabel("New password", { exact: true });
+  await password.fill("short");
+  await reset.getByRole("button", { name: "Save" }).click();
+  await page.locator(".el-form-item", { has: password }).locator(".el-form-item__error").waitFor();
+  await look(page, "user-reset-password");
+  await password.fill("r3set-by-admin");
+  await reset.getByRole("button", { name: "Save" }).click();
+  await page.locator(".el-message", { hasText: "Password reset" }).waitFor();
+  await reset.waitFor({ state: "hidden" });
+  const login = await fetch(at("/api/auth/login"), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: user, password: "r3set-by-admin" }),
+  });
+  expect(login.status === 200, `the account does not sign in with the password an admin set: ${login.status}`);
 
   await page.getByRole("link", { name: "Settings" }).click();
   const concurrent = page.getByLabel("Max concurrent tasks", { exact: true });

@@ -31,6 +31,11 @@ export function setLocale(next: Locale): void {
   if (typeof document !== "undefined") document.documentElement.lang = next === "zh" ? "zh-CN" : "en";
 }
 
+/** A language's catalogue, for code that is given the language rather than reading the current one. */
+export function catalogueOf(language: Locale): Messages {
+  return catalogues[language];
+}
+
 /** The current catalogue, reactive: templates read messages as m.value.nav.home. */
 export const messages = computed<Messages>(() => catalogues[locale.value]);
 

@@ -69,6 +69,14 @@ export const zh = {
     passwordRule: "至少 8 个字符",
     usernameRule: "3-32 位字母、数字或下划线",
   },
+  /** Weekdays (Sunday first) and the units of "… ago". */
+  time: {
+    weekdays: "周日 周一 周二 周三 周四 周五 周六",
+    days: "{n} 天",
+    hours: "{n} 小时",
+    minutes: "{n} 分钟",
+    seconds: "{n} 秒",
+  },
   status: {
     pending: "pending（等待）",
     running: "running（运行中）",
@@ -137,6 +145,7 @@ export const zh = {
     usedByScripts: "被脚本使用",
     inRegistry: "在注册表中",
     module: "模块",
+    url: "来源网址",
     example: "示例",
     outputs: "输出列",
     sync: "同步接口目录",
@@ -492,6 +501,9 @@ export const zh = {
     stored: "已存",
     missingRanges: "缺失的日期",
     moreRanges: "等另 {n} 段",
+    allRanges: "全部缺失区间",
+    anyKey: "任意",
+    keyRows: "在“数据”页查看此键的行",
     noKeys: "没有符合条件的键",
     none: "此表的键不含日期，无覆盖度",
     units: { day: "日", week: "周", month: "月" },

@@ -1,3 +1,5 @@
+import { catalogueOf, fill, type Locale } from "@/i18n";
+
 /** The market's zone: the service reads schedules and "today" in Beijing time, and the console shows times the same way. */
 export const MARKET_ZONE = "Asia/Shanghai";
 
@@ -12,9 +14,6 @@ const dateTime = new Intl.DateTimeFormat("sv-SE", {
   hour12: false,
 });
 
-const weekdayZh = ["日", "一", "二", "三", "四", "五", "六"];
-const weekdayEn = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-
 /** 2030-01-04 16:00:00, in Beijing time, whatever the browser's zone. */
 export function beijing(value: string | null | undefined): string {
   if (!value) return "—";
@@ -23,9 +22,9 @@ export function beijing(value: string | null | undefined): string {
 }
 
 /** The weekday in Beijing of an instant, as 周五 / Fri. */
-export function beijingWeekday(value: string, locale: "zh" | "en"): string {
+export function beijingWeekday(value: string, locale: Locale): string {
   const day = new Date(new Date(value).getTime() + 8 * 3600_000).getUTCDay();
-  return locale === "zh" ? "周" + weekdayZh[day] : (weekdayEn[day] ?? "");
+  return catalogueOf(locale).time.weekdays.split(" ")[day] ?? "";
 }
 
 /** Today's date in Beijing, for relative dates (today-30d) resolved in the browser. */
@@ -34,21 +33,20 @@ export function beijingToday(now: Date = new Date()): { year: number; month: num
   return { year, month, day };
 }
 
-export function ago(value: string | null | undefined, locale: "zh" | "en", now: number = Date.now()): string {
+/** How long ago an instant was, in its largest whole unit: 3 天 / 3 d. */
+export function ago(value: string | null | undefined, locale: Locale, now: number = Date.now()): string {
   if (!value) return "—";
   const seconds = Math.max(0, Math.round((now - new Date(value).getTime()) / 1000));
-  const units: Array<[number, string, string]> = [
-    [86_400, "天", "d"],
-    [3_600, "小时", "h"],
-    [60, "分钟", "min"],
+  const time = catalogueOf(locale).time;
+  const units: Array<[number, string]> = [
+    [86_400, time.days],
+    [3_600, time.hours],
+    [60, time.minutes],
   ];
-  for (const [size, zh, en] of units) {
-    if (seconds >= size) {
-      const n = Math.floor(seconds / size);
-      return locale === "zh" ? `${n} ${zh}` : `${n} ${en}`;
-    }
+  for (const [size, words] of units) {
+    if (seconds >= size) return fill(words, { n: Math.floor(seconds / size) });
   }
-  return locale === "zh" ? `${seconds} 秒` : `${seconds} s`;
+  return fill(time.seconds, { n: seconds });
 }
 
 export function bytes(size: number): string {

@@ -22,6 +22,43 @@ export function filterQuery(conditions: Condition[]): Record<string, Record<stri
   return filter;
 }
 
+/**
+ * A query string of plain values and of the filter conditions, encoded here (column names are Chinese and may hold any
+ * character): for the data page, its export and a table's coverage, as openapi-fetch's querySerializer.
+ */
+export function queryWith(conditions: Condition[]): (query: Record<string, unknown>) => string {
+  return (query) => {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") search.append(k, String(v));
+    for (const [column, ops] of Object.entries(filterQuery(conditions))) {
+      for (const [op, value] of Object.entries(ops)) search.append(op === "eq" ? `filter[${column}]` : `filter[${column}][${op}]`, value);
+    }
+    return search.toString();
+  };
+}
+
+/** A data page opened by a link with its filters set (a coverage key's rows): ?f.<column>=<value>, each an equality. */
+const LINKED = "f.";
+
+/** A key's values as a link's query: { 股票代码: "000004" } -> { "f.股票代码": "000004" } (a null value is no filter). */
+export function linkedFilters(key: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [column, value] of Object.entries(key)) if (value !== null && value !== undefined) out[LINKED + column] = String(value);
+  return out;
+}
+
+/** The equalities a link's query asks for, on the table's columns (by SQL or AKShare name); anything else is ignored. */
+export function linkedConditions(query: Record<string, unknown>, columns: Column[]): Condition[] {
+  const out: Condition[] = [];
+  for (const [name, value] of Object.entries(query)) {
+    if (!name.startsWith(LINKED) || typeof value !== "string" || value === "") continue;
+    const wanted = name.slice(LINKED.length);
+    const column = columns.find((c) => c.name === wanted || c.original_name === wanted);
+    if (column) out.push({ column: column.name, op: "eq", value });
+  }
+  return out;
+}
+
 const NUMERIC = /^(tinyint|smallint|mediumint|int|integer|bigint|decimal|numeric|float|double|real)/i;
 const DATE = /^(date|datetime|timestamp)/i;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chartShape, filterQuery, hasCandles, parseCsv, type Column } from "@/logic/tableData";
+import { chartShape, filterQuery, hasCandles, linkedConditions, linkedFilters, parseCsv, queryWith, type Column } from "@/logic/tableData";
 
 const col = (name: string, type: string): Column => ({ name, type, nullable: true, key: null, comment: null, original_name: name });
 
@@ -40,5 +40,24 @@ describe("the export as the chart reads it", () => {
       { column: "日期", op: "lt", value: "2025-01-01" },
       { column: "名称", op: "like", value: "" },
     ])).toEqual({ 股票代码: { eq: "000001" }, 日期: { gte: "2024-01-01", lt: "2025-01-01" } });
+  });
+
+  it("and the query string that carries them, names percent-encoded, empty values left out", () => {
+    const query = queryWith([
+      { column: "股票代码", op: "eq", value: "000001" },
+      { column: "日期", op: "gte", value: "2024-01-01" },
+    ])({ page: 1, status: "gaps", from: "", to: undefined });
+    expect(query).toBe("page=1&status=gaps&filter%5B%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81%5D=000001&filter%5B%E6%97%A5%E6%9C%9F%5D%5Bgte%5D=2024-01-01");
+    expect(new URLSearchParams(query).get("filter[股票代码]")).toBe("000001");
+  });
+
+  it("a coverage key as a link's query, read back as equalities on the table's columns", () => {
+    const query = { tab: "data", ...linkedFilters({ 股票代码: "000004", period: null, adjust: "qfq" }) };
+    expect(query).toEqual({ tab: "data", "f.股票代码": "000004", "f.adjust": "qfq" });
+    const columns = [col("股票代码", "varchar(16)"), col("日期", "date"), { ...col("adjust_type", "varchar(8)"), original_name: "adjust" }];
+    expect(linkedConditions({ ...query, "f.nope": "1", "f.日期": ["2024-01-02", "2024-01-03"], "f.名称": "" }, columns)).toEqual([
+      { column: "股票代码", op: "eq", value: "000004" },
+      { column: "adjust_type", op: "eq", value: "qfq" },
+    ]);
   });
 });
