@@ -21,10 +21,6 @@ public sealed class ExecutionSlots(Database database)
     /// <summary>Slots held by this instance now.</summary>
     public int InUse => Volatile.Read(ref inUse);
 
-    /// <summary>A server lock's name: lock names are server-wide, and the database name keeps two AkshareWeb
-    /// databases on one server apart.</summary>
-    public static string LockName(string database, string what) => ServerLockName.For(database, what);
-
     public async Task<Slot?> TryAcquireAsync(int maxConcurrent, CancellationToken ct)
     {
         var connection = await database.OpenAsync(ct);
@@ -32,7 +28,7 @@ public sealed class ExecutionSlots(Database database)
         {
             for (var i = 0; i < maxConcurrent; i++)
             {
-                var name = LockName(connection.Database, $"slot:{i}");
+                var name = ServerLockName.For(connection.Database, $"slot:{i}");
                 if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@name, 0)", new { name }, cancellationToken: ct)) == 1)
                 {
                     Interlocked.Increment(ref inUse);

@@ -106,7 +106,7 @@ public sealed class RunAdmission(
     private async Task<(string? Refusal, ExecutionSlots.Slot? Slot, ExecutionPlan? Plan)> ClaimInTurnAsync(
         MySqlConnection connection, string executionId, ExecutionSettings current, CancellationToken ct)
     {
-        var claims = ExecutionSlots.LockName(connection.Database, "slot-claims");
+        var claims = ServerLockName.For(connection.Database, "slot-claims");
         if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@claims, 10)", new { claims }, cancellationToken: ct)) != 1)
         {
             return ("other runs' claims held the turn for 10 s", null, null);

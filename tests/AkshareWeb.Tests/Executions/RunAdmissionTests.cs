@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Settings;
 using AkshareWeb.Features.Warehouse;
@@ -135,8 +136,8 @@ public sealed class RunAdmissionTests(RunAdmissionApp app) : IClassFixture<RunAd
         var taskId = await LimitAsync(1);
         var id = await PendingAsync(taskId);
         await using var db = await app.OpenDatabaseAsync();
-        var turn = ExecutionSlots.LockName(db.Database, "slot-claims");
-        var slot = ExecutionSlots.LockName(db.Database, "slot:0");
+        var turn = ServerLockName.For(db.Database, "slot-claims");
+        var slot = ServerLockName.For(db.Database, "slot:0");
         // Another claim's turn is under way: the run waits for it before anything is taken.
         Assert.Equal(1, await db.ExecuteScalarAsync<int>("SELECT GET_LOCK(@turn, 0)", new { turn }));
         var admitting = RunAdmission.AdmitAsync(id, RunLane.Scheduled, CancellationToken.None);
