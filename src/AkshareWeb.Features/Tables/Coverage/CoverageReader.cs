@@ -43,7 +43,7 @@ public sealed class CoverageReader(
         await using (var connection = await warehouse.OpenAsync(ct))
         {
             var off = window.End >= window.Lower ? await CoverageFigures.OffCalendarDaysAsync(connection, shape, window, days, ct) : [];
-            keys = await CoverageFigures.KeysAsync(connection, shape, filters, window, off, ct);
+            keys = await CoverageFigures.KeysAsync(c => warehouse.OpenAsync(c), connection, shape, filters, window, off, ct);
             var byJson = keys.ToDictionary(k => k.Json, StringComparer.Ordinal);
             foreach (var unit in new[] { CalendarUnit.Week, CalendarUnit.Month })
             {
