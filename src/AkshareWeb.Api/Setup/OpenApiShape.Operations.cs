@@ -183,5 +183,10 @@ public sealed partial class OpenApiShape
             ["secret"] = "SEC<the robot's signing secret>", ["events"] = new[] { "run_failed", "task_failing", "instance_lost" }, ["scope"] = "mine",
         },
         ["UpdateChannel"] = new Dictionary<string, object?> { ["events"] = new[] { "run_failed", "task_failing" }, ["is_active"] = true },
+        ["BackfillTable"] = new Dictionary<string, object?>
+        {
+            ["from"] = "2024-01-01", ["to"] = "2024-12-31",
+            ["keys"] = new[] { new Dictionary<string, object?> { ["股票代码"] = "000001" }, new Dictionary<string, object?> { ["股票代码"] = "600519", ["period"] = "daily" } },
+        },
     };
 }

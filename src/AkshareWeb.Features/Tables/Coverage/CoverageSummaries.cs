@@ -30,6 +30,7 @@ public sealed class CoverageSummaries
     private readonly MarketTime market;
     private readonly Notifier notifier;
     private readonly ConfirmedEmptyDays marks;
+    private readonly BackfillMarks backfills;
     private readonly ILogger<CoverageSummaries> logger;
     private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> requested = new(StringComparer.Ordinal);
@@ -45,10 +46,11 @@ public sealed class CoverageSummaries
     private sealed record Entry(string Table, DateTime? Stamp, CoverageSummary? Summary);
 
     public CoverageSummaries(CoverageReader reader, ManagedTables tables, WarehouseDatabase warehouse, TradingCalendar calendar, MarketTime market,
-        TableChanges writes, AkshareMetrics metrics, Notifier notifier, ConfirmedEmptyDays marks, ILogger<CoverageSummaries> logger)
+        TableChanges writes, AkshareMetrics metrics, Notifier notifier, ConfirmedEmptyDays marks, BackfillMarks backfills, ILogger<CoverageSummaries> logger)
     {
-        (this.reader, this.tables, this.warehouse, this.calendar, this.market, this.notifier, this.marks, this.logger) =
-            (reader, tables, warehouse, calendar, market, notifier, marks, logger);
+        (this.reader, this.tables, this.warehouse, this.calendar, this.market, this.notifier, this.marks, this.backfills, this.logger) =
+            (reader, tables, warehouse, calendar, market, notifier, marks, backfills, logger);
+        backfills.Marked += Refresh;
         writes.RowsChanged += table =>
         {
             toCheck[Key(table)] = true;
@@ -127,6 +129,8 @@ public sealed class CoverageSummaries
         var check = toCheck.TryRemove(Key(table), out _);
         try
         {
+            // A backfill that ended since leaves its marks first, so they count.
+            await backfills.SettleQuietlyAsync(table, ct);
             // A page of the keys with gaps costs their dates alone beyond the summary, and names them if they are told.
             var reading = await reader.ReadAsync(table, new CoverageRequest(null, null, CoverageReader.Gaps, QueryCollection.Empty, new PageRequest(1, ExampleKeys)), ct);
             entries[Key(table)] = new Entry(table, reading.Shape.Table.LastUpdatedAt, reading.Summary);
