@@ -82,7 +82,7 @@ public static class BackfillTable
 
             var values = parts.Select(asking.Values).ToList();
             // The plan's own values are the script's defaults with the first part's: each part sets its own over them.
-            var first = JsonSerializer.SerializeToElement(values[0].Where(v => v.Key != asking.Start && v.Key != asking.End)
+            var first = JsonSerializer.SerializeToElement(values[0].Where(v => v.Key != asking.Start.Name && v.Key != asking.End.Name)
                 .ToDictionary(v => v.Key, v => Typed(script.Parameters.First(p => p.Name == v.Key), v.Value)));
             var bound = binder.Bind(script.Parameters, first, "keys", refuseUnsafe: false);
             var sourced = values[0].Keys.ToDictionary(k => k, _ => new ValueSource(), StringComparer.Ordinal);

@@ -116,6 +116,24 @@ public sealed class BackfillTests(CoverageApp app) : IClassFixture<CoverageApp>
         await (await client.PostAsJsonAsync("/api/tables/ak_no_such_table/backfill", new { })).ExpectAsync(404, 2001);
     }
 
+    [Fact]
+    public async Task Ranges_a_few_trading_days_apart_are_asked_in_one_call_and_what_was_stored_between_stays_once()
+    {
+        var (client, _, _) = await app.NewUserAsync();
+        // 06-04 and 06-06 missing, 06-05 stored between them; 05-13 three weeks before.
+        await app.CollectAsync(client, "600321", Trading("2024-05-06", "2024-06-14", "2024-05-13", "2024-06-04", "2024-06-06"));
+        app.Serve("600321", Trading("2024-05-06", "2024-06-14"));
+
+        var callsBefore = app.AkTools.Calls.Count;
+        var started = (await (await client.PostAsJsonAsync($"/api/tables/{Table}/backfill",
+            new { keys = new[] { new Dictionary<string, string> { ["股票代码"] = "600321" } } })).ExpectAsync(200, 0))["data"]!;
+        Assert.Equal(2, started["parts_total"]!.GetValue<int>());
+        Assert.Equal("completed", (await app.WaitForEndAsync(client, started["execution_id"]!.GetValue<string>()))["status"]!.GetValue<string>());
+        Assert.Equal(["600321 daily 20240513-20240513", "600321 daily 20240604-20240606"],
+            app.AkTools.Calls.Skip(callsBefore).Where(c => c.Function == "cov_bars").Select(c => Asked(c.Query)).Order().ToList());
+        Assert.Equal(app.Served("600321").ToList(), await StoredAsync("600321", "daily"));
+    }
+
     /// <summary>"symbol period start-end" of one call's query.</summary>
     private static string Asked(string query)
     {

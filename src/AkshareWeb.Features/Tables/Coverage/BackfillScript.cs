@@ -12,13 +12,16 @@ public sealed record BackfillPart(IReadOnlyDictionary<string, object?> Key, stri
 /// How the data script that writes a table is asked for one key's missing days: the parameter each key column takes
 /// its value from (the parameter's <c>column</c>, or a constant column that copies it, "{period}"), and the date
 /// parameters that bound the range (the first date parameter whose name starts with "start" and the first whose name
-/// starts with "end", in the start's format). A key column that no parameter sets is a 422 naming it: its value comes
+/// starts with "end", each in its own format). A key column that no parameter sets is a 422 naming it: its value comes
 /// from the upstream's rows, and no call asks for one key alone.
 /// </summary>
-public sealed record BackfillScript(string ScriptId, IReadOnlyDictionary<string, string> ParameterOf, string Start, string End, string Format)
+public sealed record BackfillScript(string ScriptId, IReadOnlyDictionary<string, string> ParameterOf, ParameterDefinition Start, ParameterDefinition End)
 {
     /// <summary>Missing ranges with at most this many trading days (weeks, months) between them are asked in one call.</summary>
     public const int MergeWithin = 3;
+
+    /// <summary>A date parameter's format when its script names none, as everywhere else (AKShare's own).</summary>
+    private const string DefaultFormat = "yyyyMMdd";
 
     public static BackfillScript Of(string scriptId, IReadOnlyList<ParameterDefinition> parameters, IReadOnlyDictionary<string, string> extraColumns, CoverageShape shape)
     {
@@ -54,7 +57,7 @@ public sealed record BackfillScript(string ScriptId, IReadOnlyDictionary<string,
                 "its values come from the upstream's rows, so no call asks for one key's days alone");
         }
 
-        return new BackfillScript(scriptId, parameterOf, start.Name, end.Name, start.Format ?? "yyyyMMdd");
+        return new BackfillScript(scriptId, parameterOf, start, end);
     }
 
     /// <summary>The parts for one key: its missing ranges, those closer than <see cref="MergeWithin"/> trading days
@@ -87,8 +90,8 @@ public sealed record BackfillScript(string ScriptId, IReadOnlyDictionary<string,
             values[parameter] = Convert.ToString(part.Key.GetValueOrDefault(column), CultureInfo.InvariantCulture) ?? "";
         }
 
-        values[Start] = part.From.ToString(Format, CultureInfo.InvariantCulture);
-        values[End] = part.To.ToString(Format, CultureInfo.InvariantCulture);
+        values[Start.Name] = part.From.ToString(Start.Format ?? DefaultFormat, CultureInfo.InvariantCulture);
+        values[End.Name] = part.To.ToString(End.Format ?? DefaultFormat, CultureInfo.InvariantCulture);
         return values;
     }
 
