@@ -5,10 +5,11 @@
 # then after the service has made the table ready (as it does at start and after every run of the engine), by page
 # number and by cursor; last, by a column without an index, before and after the service has indexed it for sorting.
 # The table has the engine's shape and indexes: the natural key (股票代码, 日期) unique, and 日期 on its own.
-#   bench/tables-export.sh [rows] [exports]
-# With `exports` as the second argument it stops after the exports (no pages), e.g. for an export's memory at two
-# table sizes. Each export's peak is its own: the kernel's peak counter is reset before it (/proc/<pid>/clear_refs, 5); the peak
-# since start is the largest of them and of the peak before the exports.
+#   bench/tables-export.sh [rows] [exports|parquet]
+# With `exports` as the second argument it stops after the exports (no pages); with `parquet` it makes the Parquet
+# export alone, on a service that has made no other (its memory at two table sizes). Each export's peak is its own:
+# the kernel's peak counter is reset before it (/proc/<pid>/clear_refs, 5); the peak since start is the largest of
+# them and of the peak before the exports.
 # Uses the private MariaDB of scripts/mariadb.sh (MariaDB's seq engine fills the table), a database of its own
 # (dropped at the end) and the service built in Release, started on 127.0.0.1:8123.
 set -euo pipefail
@@ -61,6 +62,14 @@ rate() { python3 -c "print(f'{$rows/$1:,.0f} rows/s ({$1:.1f} s)')"; }
 secs() { python3 -c "import time; print(time.time())"; }
 
 rest_rss="$(mb VmRSS) MB"; peak rest_peak
+if [ "$only" = parquet ]; then
+  t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.parquet "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=parquet"; t1=$(secs)
+  parquet_s=$(python3 -c "print($t1-$t0)"); peak parquet_mem
+  echo "AkshareWeb tables benchmark, the Parquet export alone: $rows rows ($(du -h /tmp/$db.parquet | cut -f1))"
+  echo "service before the export     : $rest_rss resident, peak since start $rest_peak"
+  echo "Parquet export                : $(rate "$parquet_s"); service peak during it $parquet_mem, resident after it $(mb VmRSS) MB"
+  exit 0
+fi
 t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.csv "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=csv"; t1=$(secs)
 csv_s=$(python3 -c "print($t1-$t0)"); peak csv_mem
 t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.parquet "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=parquet"; t1=$(secs)
