@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using AkshareWeb.Tests.Infrastructure;
 using AkshareWeb.Tests.Notifications;
 using AkshareWeb.Tests.Tasks;
@@ -95,6 +96,10 @@ public sealed class SiteBanTests(BansApp app, NotificationReceiver receiver) : I
         }
     }
 
+    /// <summary>The value of a gauge's series for <paramref name="family"/> in a /metrics text, or null.</summary>
+    private static string? Gauge(string metrics, string name, string family) =>
+        Regex.Match(metrics, $@"^{name}\{{[^}}]*family=""{family}""[^}}]*\}} (\S+)", RegexOptions.Multiline) is { Success: true } m ? m.Groups[1].Value : null;
+
     private static async Task<JsonNode> SiteAsync(HttpClient client, string family)
     {
         var sites = (await (await client.GetAsync("/api/sites")).ExpectAsync(200, 0))["data"]!.AsArray();
@@ -111,6 +116,14 @@ public sealed class SiteBanTests(BansApp app, NotificationReceiver receiver) : I
         var (client, _, _) = await app.NewUserAsync();
         var taskId = await app.ScriptTaskAsync(client, "fanout_bars_em", new { symbol = new { values = symbols } }, concurrency: 2);
         var id = await PartsApp.ExecuteAsync(client, taskId);
+
+        // While the family is paused the running execution says why, and /metrics shows the family paused.
+        var waiting = await TaskTestKit.EventuallyAsync(async () => (await (await client.GetAsync($"/api/executions/{id}")).ExpectAsync(200, 0))["data"]!,
+            e => e["result"]?["site_paused"] is JsonValue, seconds: 60);
+        Assert.Equal("running", waiting["status"]!.GetValue<string>());
+        Assert.Contains("waiting: eastmoney paused until", waiting["result"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await TaskTestKit.EventuallyAsync(() => admin.GetStringAsync("/metrics"), m => Gauge(m, "akshareweb_site_family_paused", "eastmoney") == "1", seconds: 30);
+
         var run = await app.EndAsync(client, id, seconds: 90);
 
         // Not "N of 8 parts failed": every part waited out the pause and finished.
@@ -142,6 +155,13 @@ public sealed class SiteBanTests(BansApp app, NotificationReceiver receiver) : I
         var pausedAt = site["paused_at"]!.GetValue<DateTime>().ToUniversalTime();
         Assert.True(ban.Calls.Count(c => c.At > pausedAt.AddMilliseconds(100) && c.At < pausedAt.AddMilliseconds(900)) <= 1,
             string.Join("\n", ban.Calls.Select(c => $"{c.At:HH:mm:ss.fff} {c.Symbol} {(c.Refused ? "refused" : "served")} (paused at {pausedAt:HH:mm:ss.fff})")));
+
+        // Back on /metrics: not paused, its allowed rate (0: eastmoney has no limit in this app), and the retries the
+        // resilience pipeline made.
+        var metrics = await admin.GetStringAsync("/metrics");
+        Assert.Equal("0", Gauge(metrics, "akshareweb_site_family_paused", "eastmoney"));
+        Assert.Equal("0", Gauge(metrics, "akshareweb_site_family_rate", "eastmoney"));
+        Assert.Matches(@"resilience_polly_strategy_events_total\{[^}]*pipeline_name=""aktools-calls""", metrics);
 
         // The admins heard of the pause once, with its reason; the failed probes made no second message.
         var told = Assert.Single(await receiver.WaitForAsync("/bans/admin"));
