@@ -12,6 +12,8 @@
 #   scripts/galera.sh kill <n>     -> kill -9 of node n (what a crashed machine looks like to the others)
 #   scripts/galera.sh restart <n>  -> starts node n again (stopping it first if it runs); it rejoins by IST or SST
 #   scripts/galera.sh connection   -> the connection string alone
+#   scripts/galera.sh can-run      -> exit 0 when start can have a cluster here (what it needs is installed, or it may
+#                                     install it); otherwise says what is missing and exits 1
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 base="$root/.data/galera"
@@ -25,7 +27,8 @@ log() { echo "[galera] $*" >&2; }
 
 server_user() { if [ "$(id -u)" = "0" ]; then echo mysql; else id -un; fi; }
 
-ensure_installed() {
+# The packages the cluster needs that this machine lacks, one line.
+missing_packages() {
   local missing=()
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
   command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
@@ -33,16 +36,29 @@ ensure_installed() {
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
   # The rsync state transfer checks its listener with ss (or lsof).
   command -v ss >/dev/null 2>&1 || command -v lsof >/dev/null 2>&1 || missing+=(iproute2)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing ${missing[*]} (first run only)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq "${missing[@]}" >&2
-  else
-    log "missing: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}"
-    exit 1
-  fi
+  echo "${missing[*]}"
+}
+
+# Whether start can have a cluster here: nothing missing, or root with apt-get to install it.
+can_install() { [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; }
+
+can_run() {
+  local missing; missing="$(missing_packages)"
+  [ -z "$missing" ] && return 0
+  can_install && return 0
+  log "missing: $missing, and only root installs them (sudo apt-get install $missing)"
+  return 1
+}
+
+ensure_installed() {
+  local missing; missing="$(missing_packages)"
+  [ -z "$missing" ] && return 0
+  can_run || exit 1
+  log "installing $missing (first run only)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  # shellcheck disable=SC2086 # one word per package
+  apt-get install -y -qq $missing >&2
   id mysql >/dev/null 2>&1 || { log "the package did not create the mysql user"; exit 1; }
 }
 
@@ -316,6 +332,7 @@ case "${1:-start}" in
   stop) stop ;;
   status) status ;;
   connection) connection_string ;;
+  can-run) can_run ;;
   kill)
     n="$(node_arg "${2:-}")"
     if running "$n"; then kill -9 "$(cat "$(pidfile "$n")")"; log "node $n killed (kill -9)"; else log "node $n is not running"; fi
@@ -331,5 +348,5 @@ case "${1:-start}" in
       start >/dev/null
     fi
     ;;
-  *) echo "usage: $0 start|stop|status|kill <n>|restart <n>|connection" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|kill <n>|restart <n>|connection|can-run" >&2; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { flushPromises, mount } from "@vue/test-utils";
 import type { Component } from "vue";
 import { setLocale } from "@/i18n";
@@ -6,18 +6,15 @@ import { setLocale } from "@/i18n";
 /** The preview asks the service; fetch is the service here, answering as it does. */
 const calls: Array<{ url: string; body: Record<string, unknown> }> = [];
 let answer: (body: Record<string, unknown>) => { status: number; json: unknown } = () => ({ status: 500, json: {} });
-let SchedulePreview: Component;
-
-beforeAll(async () => {
-  vi.stubGlobal("fetch", async (request: Request) => {
-    const body = (await request.json()) as Record<string, unknown>;
-    calls.push({ url: request.url, body });
-    const { status, json } = answer(body);
-    return new Response(JSON.stringify(json), { status, headers: { "Content-Type": "application/json" } });
-  });
-  // The generated client takes fetch when it is created: after the stub.
-  SchedulePreview = (await import("@/components/SchedulePreview.vue")).default;
+vi.stubGlobal("fetch", async (request: Request) => {
+  const body = (await request.json()) as Record<string, unknown>;
+  calls.push({ url: request.url, body });
+  const { status, json } = answer(body);
+  return new Response(JSON.stringify(json), { status, headers: { "Content-Type": "application/json" } });
 });
+// The generated client takes fetch when it is created: after the stub. Imported while the file is collected, not in a
+// hook, so a slow transform on a loaded machine is not taken for a hung hook (vitest gives hooks 10 s).
+const SchedulePreview: Component = (await import("@/components/SchedulePreview.vue")).default;
 
 afterEach(() => {
   calls.length = 0;

@@ -7,14 +7,12 @@ namespace AkshareWeb.Features.Common;
 
 /// <summary>
 /// Applies the embedded <c>Migrations/NNNN_name.sql</c> scripts in order, each once. Two instances starting
-/// together serialise on a server-wide GET_LOCK, so the second finds the work done; the scripts themselves
+/// together serialise on a GET_LOCK named for the database, so the second finds the work done; the scripts themselves
 /// are written to be re-runnable (IF NOT EXISTS) because MySQL DDL commits implicitly and a crash between a
 /// script and its bookkeeping row must not wedge the next start.
 /// </summary>
 public sealed partial class SchemaMigrator(Database database, TimeProvider time, ILogger<SchemaMigrator> logger)
 {
-    private const string LockName = "akshareweb.schema";
-
     /// <summary>
     /// Applies what is missing. On a Galera cluster each script's DDL runs in total order on every node; a node lost
     /// under it, or a conflict, repeats the migration from the start on a new connection (<see cref="Failover"/>):
@@ -28,7 +26,7 @@ public sealed partial class SchemaMigrator(Database database, TimeProvider time,
     {
         await using var connection = await database.OpenAsync(ct);
         var acquired = await connection.ExecuteScalarAsync<int?>(
-            new CommandDefinition("SELECT GET_LOCK(@name, 120)", new { name = LockName }, cancellationToken: ct));
+            new CommandDefinition("SELECT GET_LOCK(@name, 120)", new { name = ServerLockName.For(connection.Database, "schema") }, cancellationToken: ct));
         if (acquired != 1)
         {
             throw new InvalidOperationException("Another instance held the schema migration lock for 120 s.");
@@ -66,7 +64,7 @@ public sealed partial class SchemaMigrator(Database database, TimeProvider time,
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition(
-                    "DO RELEASE_LOCK(@name)", new { name = LockName }, cancellationToken: CancellationToken.None));
+                    "DO RELEASE_LOCK(@name)", new { name = ServerLockName.For(connection.Database, "schema") }, cancellationToken: CancellationToken.None));
             }
             catch (Exception e) when (Failover.IsUnavailable(e))
             {

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using MySqlConnector;
 
@@ -33,9 +31,7 @@ public sealed class UserLock(Database database)
         }
     }
 
-    // Lock names are server-wide: the database name keeps two AkshareWeb databases on one server apart.
-    private static string LockName(MySqlConnection connection, long userId) =>
-        $"akshareweb:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(connection.Database)))[..16]}:quota:{userId}";
+    private static string LockName(MySqlConnection connection, long userId) => ServerLockName.For(connection.Database, $"quota:{userId}");
 
     /// <summary>The held lock and its connection, on which the quota's own count runs; disposing releases both.</summary>
     public sealed class Held(MySqlConnection connection, string name) : IAsyncDisposable

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using MySqlConnector;
 using AkshareWeb.Features.Common;
@@ -24,8 +22,7 @@ public sealed class ExecutionSlots(Database database)
 
     /// <summary>A server lock's name: lock names are server-wide, and the database name keeps two AkshareWeb
     /// databases on one server apart.</summary>
-    public static string LockName(string database, string what) =>
-        $"akshareweb:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(database)))[..16]}:{what}";
+    public static string LockName(string database, string what) => ServerLockName.For(database, what);
 
     public async Task<Slot?> TryAcquireAsync(int maxConcurrent, CancellationToken ct)
     {

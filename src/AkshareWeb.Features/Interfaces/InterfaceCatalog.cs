@@ -40,6 +40,9 @@ public sealed record InterfaceRow(long Id, string Name, string DisplayName, stri
 public sealed class InterfaceCatalog(
     Database database, IOptions<CatalogOptions> options, IHttpClientFactory http, TimeProvider time, IEnumerable<ICatalogImportWatcher> watchers)
 {
+    /// <summary>The lock a registry import and a scripts scan take: they write the same interface rows.</summary>
+    public static string LockName(string database) => ServerLockName.For(database, "scripts.scan");
+
     /// <summary>Chinese names of the categories: the data scripts' (which the API uses for AKShare's stock, fund, index,
     /// option and bond too) and every other category of AKShare's registry under its own name.</summary>
     public static readonly IReadOnlyDictionary<string, (string DisplayName, string Description)> Categories = new Dictionary<string, (string, string)>
@@ -141,7 +144,7 @@ public sealed class InterfaceCatalog(
     {
         await using var connection = await database.OpenAsync(ct);
         // One import at a time across instances (and never beside a scan's merge): they touch the same rows.
-        await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT GET_LOCK('akshareweb.scripts.scan', 60)", cancellationToken: ct));
+        await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT GET_LOCK(@name, 60)", new { name = InterfaceCatalog.LockName(connection.Database) }, cancellationToken: ct));
         try
         {
             var report = await ImportAsync(connection, source, version, marker, entries, ct);
@@ -150,7 +153,7 @@ public sealed class InterfaceCatalog(
         }
         finally
         {
-            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK('akshareweb.scripts.scan')", cancellationToken: CancellationToken.None));
+            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@name)", new { name = InterfaceCatalog.LockName(connection.Database) }, cancellationToken: CancellationToken.None));
         }
     }
 

@@ -72,7 +72,7 @@ public sealed class DataScriptLibrary(Database database, InterfaceCatalog catalo
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await database.OpenAsync(ct);
         // Two instances starting at once would otherwise both register the same new files.
-        await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT GET_LOCK('akshareweb.scripts.scan', 60)", cancellationToken: ct));
+        await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT GET_LOCK(@name, 60)", new { name = InterfaceCatalog.LockName(connection.Database) }, cancellationToken: ct));
         try
         {
             var known = (await connection.QueryAsync<(string ScriptId, string Hash, bool Missing)>(new CommandDefinition(
@@ -124,7 +124,7 @@ public sealed class DataScriptLibrary(Database database, InterfaceCatalog catalo
         }
         finally
         {
-            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK('akshareweb.scripts.scan')", cancellationToken: CancellationToken.None));
+            await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@name)", new { name = InterfaceCatalog.LockName(connection.Database) }, cancellationToken: CancellationToken.None));
         }
 
         return new ScanReport(files.Count, registered, updated, deactivated, unchanged, errors);

@@ -13,7 +13,7 @@ public sealed class CommonIsPlumbingTests
         "DatabaseXmlRepository", "EndpointConventions", "Envelope", "ErrorCodes", "ErrorEnvelope", "Failover", "FieldError",
         "FieldProblems", "JsonNames", "KeyRingDecryptor", "KeyRingEncryptor", "KeyRingOptions", "KeyRingProtection", "Like",
         "MarketTime", "MarketTimeOptions", "MarketTimeSetup", "PageParameters", "PageRequest", "PageRequestValidator", "Paged",
-        "PagingRules", "RateLimitOptions", "Roles", "SchemaMigrator", "TokenClaims", "UnicodeText", "UserLock",
+        "PagingRules", "RateLimitOptions", "Roles", "SchemaMigrator", "ServerLockName", "TokenClaims", "UnicodeText", "UserLock",
         "ValidationBehavior", "WarehouseDatabase", "WarehouseReading",
     ];
 

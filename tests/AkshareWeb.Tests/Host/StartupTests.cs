@@ -66,6 +66,38 @@ public sealed class ConcurrentStartTests
         }
     }
 
+    [Fact]
+    public async Task An_instance_starts_while_another_database_on_the_server_holds_its_migration_and_catalogue_locks()
+    {
+        // Another installation (or an older version, whose lock names were server-wide) is mid-migration and
+        // mid-import on the same server: this one must not wait 120 s for it and then refuse to start.
+        var other = await TestDatabase.CreateAsync();
+        await using var holder = new MySqlConnection(await TestDatabase.ServerAsync());
+        await holder.OpenAsync();
+        var otherName = new MySqlConnectionStringBuilder(other).Database;
+        foreach (var name in new[] { "akshareweb.schema", "akshareweb.scripts.scan",
+                     AkshareWeb.Features.Common.ServerLockName.For(otherName, "schema"),
+                     AkshareWeb.Features.Interfaces.InterfaceCatalog.LockName(otherName) })
+        {
+            Assert.Equal(1, await holder.ExecuteScalarAsync<int>("SELECT GET_LOCK(@name, 0)", new { name }));
+        }
+
+        var app = new AkshareWebApp();
+        try
+        {
+            await app.InitializeAsync();
+            _ = app.Server;
+            Assert.Equal(200, (int)(await app.CreateClient().GetAsync("/health/ready")).StatusCode);
+            await using var db = await app.OpenDatabaseAsync();
+            Assert.True(await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM interfaces") > 0);
+        }
+        finally
+        {
+            await ((IAsyncLifetime)app).DisposeAsync();
+            await TestDatabase.DropAsync(other);
+        }
+    }
+
     private sealed class SharedDatabaseApp : AkshareWebApp
     {
         public SharedDatabaseApp(string connectionString) => UseDatabase(connectionString);
