@@ -46,6 +46,8 @@ finish() {
   exit "$status"
 }
 trap finish EXIT
+# Where a run's time goes, for whoever makes the suite faster: seconds since the start at each step's end.
+stamp() { echo "[test] $1 after ${SECONDS}s" >&2; }
 
 if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
   # Only a server this script started is stopped at the end; one already running (another shell's) stays.
@@ -59,6 +61,8 @@ if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
     exit 1
   fi
 fi
+
+stamp "database up"
 
 # The README's commands run as a test (tests/AkshareWeb.Tests/Host/ReadmeCommandTests.cs) the way a reader runs them,
 # through curl and python3: installed here when missing and this runs as root, as mariadb.sh installs MariaDB; otherwise
@@ -118,6 +122,8 @@ else
   add_check 1
 fi
 
+stamp "TypeScript client, console build and unit tests"
+
 # The checks that need no build run while it goes on (after the tests they would lengthen the run's idle tail).
 check=0
 if ! npm --prefix tools/openapi-lint run --silent lint; then
@@ -135,6 +141,7 @@ add_check $check
 
 build_status=0
 wait "$build_pid" || build_status=$?
+stamp ".NET build"
 cat "$build_log"
 if [ "$build_status" -ne 0 ]; then
   echo "[test] dotnet build failed (above)." >&2
@@ -158,6 +165,7 @@ set +e
 dotnet test AkshareWeb.sln -c Release --no-build --nologo -m:4 --blame-hang-timeout 15m --blame-hang-dump-type none \
   --logger "console;verbosity=normal" --logger trx --results-directory "$results" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+stamp ".NET and browser tests"
 set -e
 # Every test assembly (the service's, the Hangfire storage's, the clients' flows, C# and TypeScript) wrote a report.
 counted=$failed
