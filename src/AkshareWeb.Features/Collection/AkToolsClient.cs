@@ -42,8 +42,10 @@ public sealed class AkToolsClient(
     /// turn under the site's rate, so a retry is as polite as a first call.</param>
     /// <param name="family">The upstream site family the calls count under (<see cref="SiteRates"/>); without it,
     /// the one the function's name tells.</param>
+    /// <param name="waitWhilePaused">False for a call someone waits for at the screen (a script test): while its
+    /// family is paused it fails at once with the pause's reason instead of waiting out the cool-down.</param>
     public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct,
-        Func<int, CancellationToken, Task>? beforeTry = null, string? family = null)
+        Func<int, CancellationToken, Task>? beforeTry = null, string? family = null, bool waitWhilePaused = true)
     {
         if (AkToolsArguments.FunctionProblem(function) is { } badFunction)
         {
@@ -58,7 +60,7 @@ public sealed class AkToolsClient(
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var answer = await CallAsync(function, parameters, beforeTry, family ?? SiteRates.FamilyOf(function, null), ct);
+            var answer = await CallAsync(function, parameters, beforeTry, new SiteCall(family ?? SiteRates.FamilyOf(function, null), waitWhilePaused), ct);
             metrics?.AkToolsCall(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, null);
             return answer;
         }
@@ -70,10 +72,10 @@ public sealed class AkToolsClient(
     }
 
     private async Task<Answer> CallAsync(
-        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, string family, CancellationToken ct)
+        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, SiteCall site, CancellationToken ct)
     {
         var url = BuildUrl(function, parameters);
-        var tries = new AkToolsTries(function, new SiteCall(family));
+        var tries = new AkToolsTries(function, site);
         var context = ResilienceContextPool.Shared.Get(ct);
         context.Properties.Set(AkToolsResilience.TriesKey, tries);
         HttpResponseMessage response;
@@ -127,7 +129,11 @@ public sealed class AkToolsClient(
     /// </summary>
     private async ValueTask<HttpResponseMessage> TryAsync(string url, AkToolsTries tries, Func<int, CancellationToken, Task>? beforeTry, CancellationToken ct)
     {
-        await pauses.WaitAsync(tries.Site, ct);
+        if (await pauses.WaitAsync(tries.Site, ct) is { } paused)
+        {
+            throw new AkToolsException($"AKTools was not called for {tries.Function}: {paused}; try again after the pause") { Kind = AkToolsFailures.UpstreamError };
+        }
+
         try
         {
             tries.Tries++;

@@ -43,9 +43,10 @@ public enum SiteVerdict
 
 /// <summary>One fetch's standing with its site family: its own name in the failure streak, and whether the try
 /// under way is the one probe allowed after a pause.</summary>
-public sealed class SiteCall(string family)
+public sealed class SiteCall(string family, bool waitWhilePaused = true)
 {
     public string Family { get; } = family;
+    public bool WaitWhilePaused { get; } = waitWhilePaused;
     public string Caller { get; } = Guid.NewGuid().ToString("N");
     public bool Probing { get; set; }
 }
@@ -86,29 +87,34 @@ public sealed class SitePauses(
 
     /// <summary>
     /// Returns when a call of the family may leave: at once when it is not paused; otherwise after the cool-down,
-    /// either as the one probe (<see cref="SiteCall.Probing"/>) or once another caller's probe has resumed it.
+    /// either as the one probe (<see cref="SiteCall.Probing"/>) or once another caller's probe has resumed it. A
+    /// call that must not wait (<see cref="SiteCall.WaitWhilePaused"/>: someone is at the screen) gets the pause's
+    /// reason instead; null when the call may go.
     /// </summary>
-    public async Task WaitAsync(SiteCall call, CancellationToken ct)
+    public async Task<string?> WaitAsync(SiteCall call, CancellationToken ct)
     {
         call.Probing = false;
-        if (!Enabled) return;
+        if (!Enabled) return null;
         while (true)
         {
             TimeSpan wait;
+            string? reason;
             try
             {
                 var row = await ReadAsync(call.Family, ct);
-                if (row?.PausedUntil is not { } until) return;
+                if (row?.PausedUntil is not { } until) return null;
                 if (row.Now < until) wait = Clamp(until - row.Now);
-                else if (await TryTakeProbeAsync(call, ct)) return;
+                else if (await TryTakeProbeAsync(call, ct)) return null;
                 else wait = TimeSpan.FromMilliseconds(500); // another caller's probe is out
+                reason = row.PauseReason ?? Describe(call.Family, until, row.FailuresInARow);
             }
             catch (Exception e) when (Database.IsOutage(e))
             {
                 logger.LogWarning(e, "The pause state of {Family} could not be read; the call goes", call.Family);
-                return;
+                return null;
             }
 
+            if (!call.WaitWhilePaused) return reason;
             await Task.Delay(wait, time, ct);
         }
     }
@@ -189,7 +195,7 @@ public sealed class SitePauses(
                   UPDATE site_family_states SET
                     cooldown_seconds = IF(cooldown_seconds = 0, @first, LEAST(@max, cooldown_seconds * 2)),
                     paused_at = UTC_TIMESTAMP(6), paused_until = UTC_TIMESTAMP(6) + INTERVAL cooldown_seconds SECOND,
-                    rate_factor = GREATEST(0.05, rate_factor / 2), pauses = pauses + 1
+                    rate_factor = GREATEST(0.05, rate_factor / 2), pauses = pauses + 1, pause_reason = NULL
                   WHERE host = @host AND family = @family AND paused_until IS NULL AND failures_in_row >= @threshold;
                   SELECT ROW_COUNT() AS Started, failures_in_row AS FailuresInARow, streak_mixed AS Mixed, paused_at AS PausedAt,
                     paused_until AS PausedUntil, cooldown_seconds AS CooldownSeconds
@@ -231,7 +237,7 @@ public sealed class SitePauses(
         if (!Enabled) return null;
         try
         {
-            return await ReadAsync(family, ct) is { PausedUntil: not null } row ? row.PauseReason : null;
+            return await ReadAsync(family, ct) is { PausedUntil: { } until } row ? row.PauseReason ?? Describe(family, until, row.FailuresInARow) : null;
         }
         catch (Exception e) when (Database.IsOutage(e))
         {
@@ -291,9 +297,7 @@ public sealed class SitePauses(
     /// <summary>Writes the reason people read (the run, the API, the notice) and, for a new pause, tells the admins.</summary>
     private async Task PausedAsync(System.Data.Common.DbConnection connection, string family, FailureRow row, bool probe, string failure, CancellationToken ct)
     {
-        var until = TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(row.PausedUntil!.Value, DateTimeKind.Utc), zone.Zone);
-        var at = until.ToString("HH:mm", CultureInfo.InvariantCulture);
-        var reason = $"{family} paused until {at} ({zone.Name}) after {row.FailuresInARow} failures in a row"
+        var reason = Describe(family, row.PausedUntil!.Value, row.FailuresInARow)
             + (probe ? $"; the probe after its cool-down failed too, the next cool-down is {row.CooldownSeconds} s" : "");
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE site_family_states SET pause_reason = @reason WHERE host = @host AND family = @family",
@@ -301,6 +305,13 @@ public sealed class SitePauses(
         logger.LogWarning("Upstream site family {Family} behind {Host}: {Reason}", family, Host, reason);
         if (probe || notifier is null) return;
         await notifier.SitePausedAsync(family, Host, DateTime.SpecifyKind(row.PausedUntil.Value, DateTimeKind.Utc), row.FailuresInARow, failure, ct);
+    }
+
+    /// <summary>"eastmoney paused until 20:05 (Asia/Shanghai) after 8 failures in a row": what the run, the API and the log say.</summary>
+    private string Describe(string family, DateTime untilUtc, int failuresInARow)
+    {
+        var until = TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(untilUtc, DateTimeKind.Utc), zone.Zone);
+        return $"{family} paused until {until.ToString("HH:mm", CultureInfo.InvariantCulture)} ({zone.Name}) after {failuresInARow} failures in a row";
     }
 
     private static TimeSpan Clamp(TimeSpan wait) => wait < TimeSpan.FromMilliseconds(20) ? TimeSpan.FromMilliseconds(20) : wait;

@@ -15,16 +15,46 @@ namespace AkshareWeb.Tests.Parts;
 /// The fan-out app with site-family pauses on and quick: 4 transient failures in a row pause a family for 1 s,
 /// doubling on each failed probe up to 4 s; 4 tries per call; admins' loopback channels hear of pauses.
 /// </summary>
-public sealed class BansApp : NotifyingRunsApp
+public class BansApp : NotifyingRunsApp
 {
     public BansApp()
     {
+        // A third family of its own (ths, unlimited here) for the test across instances.
+        WriteScript("stocks/daily/fanout_bars_ths.json", """
+            {"id": "fanout_bars_ths", "name": "扇出日线 ths", "category": "stocks", "frequency": "daily", "interface": "fanout_bars_ths",
+             "parameters": [
+               {"name": "symbol", "type": "string", "required": true, "role": "key", "column": "股票代码"},
+               {"name": "start_date", "type": "date", "format": "yyyyMMdd", "default": "20240601", "role": "range"},
+               {"name": "end_date", "type": "date", "format": "yyyyMMdd", "default": "20240610", "role": "range"}],
+             "target_table": "ak_fanout_bars_ths", "write_mode": "upsert", "key_columns": ["股票代码", "日期"]}
+            """);
+        Set("SourceRates:Families:ths", "0");
         // A part has as many tries as it takes to pause the family: however the parts' calls interleave, none can
         // spend all its tries on the ban before the pause begins.
         Set("AkTools:MaxRetries", "3");
         Set("Bans:FailuresInARow", "4");
         Set("Bans:CooldownSeconds", "1");
         Set("Bans:MaxCooldownSeconds", "4");
+    }
+}
+
+/// <summary>Another instance of the service on the fixture's database, calling the same AKTools host (the fixture's fake).</summary>
+public sealed class SecondBansInstance : BansApp
+{
+    private readonly BansApp first;
+
+    public SecondBansInstance(BansApp first)
+    {
+        this.first = first;
+        UseDatabase(first.ConnectionString);
+        Set("DataScripts:Path", first.ScriptsFolder);
+        Set("Catalog:RegistryPath", first.RegistryFile);
+    }
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        Set("AkTools:BaseUrl", first.AkTools.BaseUrl);
     }
 }
 
@@ -187,6 +217,13 @@ public sealed class SiteBanTests(BansApp app, NotificationReceiver receiver) : I
         });
         var taskId = (await response.ExpectAsync(201, 0))["data"]!["id"]!.GetValue<long>();
         var id = await PartsApp.ExecuteAsync(client, taskId);
+
+        // Someone testing a script of the paused family at the screen hears why at once instead of waiting it out.
+        await TaskTestKit.EventuallyAsync(() => SiteAsync(client, "sina"),
+            s => s["state"]!.GetValue<string>() == "paused" && s["paused_until"]!.GetValue<DateTime>().ToUniversalTime() > DateTime.UtcNow.AddSeconds(1.5), seconds: 30);
+        var test = await (await client.PostAsJsonAsync("/api/scripts/fanout_bars_sina/test", new { parameters = new { symbol = "720001" } })).ExpectAsync(502, 5003);
+        Assert.Matches(@"AKTools was not called for fanout_bars_sina: sina paused until \d\d:\d\d .*; try again after the pause", test["message"]!.GetValue<string>());
+
         var run = await app.EndAsync(client, id, seconds: 60);
 
         Assert.Equal("failed", run["status"]!.GetValue<string>());
@@ -213,5 +250,40 @@ public sealed class SiteBanTests(BansApp app, NotificationReceiver receiver) : I
         Assert.Equal(3, retried["parts_done"]!.GetValue<int>());
         await AssertHoldsWhatWasServedAsync("ak_fanout_bars_sina", symbols);
         Assert.Equal("recovering", (await SiteAsync(client, "sina"))["state"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_pause_one_instance_starts_holds_the_calls_of_another_on_the_same_AKTools_host()
+    {
+        var symbols = new[] { "730001", "730002", "730003" };
+        var ban = ServeWithBan("fanout_bars_ths", servedBeforeBan: 0, refusals: null);
+        var second = new SecondBansInstance(app);
+        await second.InitializeAsync();
+        try
+        {
+            var (client, _, _) = await app.NewUserAsync();
+            var taskId = await app.ScriptTaskAsync(client, "fanout_bars_ths", new { symbol = new { values = symbols } }, concurrency: 3);
+            var id = await PartsApp.ExecuteAsync(client, taskId);
+
+            // The other instance sees the family paused by failures it need not have made, and holds its own call.
+            var (other, _, _) = await second.NewUserAsync();
+            var site = await TaskTestKit.EventuallyAsync(() => SiteAsync(other, "ths"),
+                s => s["state"]!.GetValue<string>() == "paused" && s["paused_until"]!.GetValue<DateTime>().ToUniversalTime() > DateTime.UtcNow.AddSeconds(1.5), seconds: 30);
+            Assert.Matches(@"^ths paused until \d\d:\d\d \([^)]+\) after \d+ failures in a row", site["pause_reason"]!.GetValue<string>());
+            var test = await (await other.PostAsJsonAsync("/api/scripts/fanout_bars_ths/test", new { parameters = new { symbol = "730001" } })).ExpectAsync(502, 5003);
+            Assert.Contains("AKTools was not called for fanout_bars_ths: ths paused until", test["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+            // The ban ends: the next probe succeeds and the run, whichever instances take part in it, finishes every symbol.
+            ban.Lifted = true;
+            var run = await app.EndAsync(client, id, seconds: 60);
+            Assert.Equal("completed", run["status"]!.GetValue<string>());
+            Assert.Equal((3, 0), (run["parts_done"]!.GetValue<int>(), run["parts_failed"]!.GetValue<int>()));
+            await AssertHoldsWhatWasServedAsync("ak_fanout_bars_ths", symbols);
+            Assert.Equal("recovering", (await SiteAsync(other, "ths"))["state"]!.GetValue<string>());
+        }
+        finally
+        {
+            await ((IAsyncLifetime)second).DisposeAsync();
+        }
     }
 }
