@@ -23,7 +23,7 @@ namespace AkshareWeb.Features.Executions;
 public sealed partial class PartedRunner(
     Database database, ExecutionStore store, PartStore parts, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, ValueSources sources, SiteRates rates,
     ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableChanges writes,
-    WarehouseTables tables, CallStore calls)
+    WarehouseTables tables, CallStore calls, SitePauses pauses)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
     public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
@@ -189,11 +189,17 @@ public sealed partial class PartedRunner(
     private async Task<bool> UpdateCountsAsync(Participation state, CancellationToken ct)
     {
         var counts = await parts.CountsAsync(state.ExecutionId, time.GetUtcNow().UtcDateTime.AddSeconds(-10), ct);
+        // A paused family is the first thing someone watching a slow run needs to know: its parts wait, they do not fail.
+        var paused = await pauses.PauseReasonAsync(state.Family, ct);
+        if (paused is not null) state.SitePause = paused;
+        var done = $"{counts.Done + counts.Failed} of {counts.Total} parts done";
         var live = new Dictionary<string, object?>
         {
-            ["message"] = $"{counts.Done + counts.Failed} of {counts.Total} parts done",
+            ["message"] = paused is null ? done : $"{done}; waiting: {paused}",
+            ["site_paused"] = paused,
             ["source_family"] = state.Family,
             ["rate_limit"] = rates.RateOf(state.Family),
+            ["rate_allowed"] = rates.EffectiveRateOf(state.Family),
             ["effective_rate"] = Math.Round(counts.Recent / 10.0, 2),
             ["parts_waiting"] = counts.Pending,
             ["parts_running"] = counts.Running,
@@ -227,9 +233,11 @@ public sealed partial class PartedRunner(
             : counts.Failed > 0 ? (ExecutionStatuses.Failed, $"{counts.Failed} of {counts.Total} parts failed after their retries; POST /api/executions/{state.ExecutionId}/retry runs only those again")
             : (ExecutionStatuses.Completed, (string?)null);
         var rowsAfter = await CountRowsAsync(state.Plan.TargetTable, CancellationToken.None);
+        var pausedNote = state.SitePause is { } pause ? $" ({pause} during the run)" : "";
         var result = new Dictionary<string, object?>
         {
-            ["message"] = error ?? $"success: {counts.Total} parts",
+            ["message"] = (error ?? $"success: {counts.Total} parts") + pausedNote,
+            ["site_paused"] = state.SitePause,
             ["rows_fetched"] = counts.Fetched,
             ["rows_written"] = counts.Written,
             ["table_name"] = state.Plan.TargetTable,
