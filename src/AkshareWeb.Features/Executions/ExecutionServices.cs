@@ -42,6 +42,7 @@ public static class ExecutionServices
         services.AddSingleton<ExecutionSlots>();
         services.AddSingleton<RunTimeouts>();
         services.AddSingleton<RunAdmission>();
+        services.AddSingleton<RunEnding>();
         services.AddTransient<ExecutionRunner>();
         services.AddSingleton<ValueSources>();
         services.AddSingleton<SitePauses>();
