@@ -55,6 +55,7 @@ public static class Collection
         services.AddSingleton<AkshareWeb.Features.Tables.TableWarmer>();
         services.Configure<AkshareWeb.Features.Tables.TableOptions>(configuration.GetSection(AkshareWeb.Features.Tables.TableOptions.Section));
         services.AddSingleton<AkshareWeb.Features.Tables.SortIndexes>();
+        services.AddSingleton<AkshareWeb.Features.Tables.AdjustedPrices>();
         services.AddHostedService<AkshareWeb.Features.Tables.TableWarmup>();
         services.AddTradingCalendar();
         services.Configure<CalendarTaskOptions>(configuration.GetSection(CalendarTaskOptions.Section));

@@ -15,7 +15,8 @@ public sealed record DataScriptDefinition(
     string Id, string Name, string? Description, string Category, string Frequency, string Interface,
     IReadOnlyList<ParameterDefinition> Parameters, string TargetTable, string WriteMode,
     IReadOnlyList<string> KeyColumns, IReadOnlyDictionary<string, string> ExtraColumns,
-    IReadOnlyList<OutputColumn>? OutputColumns = null, string? OutputColumnsNote = null, DatedColumns? DatedColumns = null);
+    IReadOnlyList<OutputColumn>? OutputColumns = null, string? OutputColumnsNote = null, DatedColumns? DatedColumns = null,
+    PriceAdjustment? Adjustment = null);
 
 /// <summary>A column the function really returns, where AKShare's registry lists it wrongly or not at all.</summary>
 public sealed record OutputColumn(string Name, string? Type);
@@ -146,9 +147,11 @@ public static partial class DataScriptFiles
                 else dated = new DatedColumns(pattern, dateColumn, prefix);
             }
 
+            var adjustment = root.TryGetProperty("adjustment", out var adjustmentObject) ? PriceAdjustments.Parse(adjustmentObject, errors) : null;
+
             if (errors.Count > 0) return (null, errors);
             return (new DataScriptDefinition(scriptId!, name!, description, scriptCategory!, scriptFrequency!, function!, parameters, table!, mode!, keys, extra,
-                outputs, Text("output_columns_note", required: false), dated), []);
+                outputs, Text("output_columns_note", required: false), dated, adjustment), []);
         }
     }
 
