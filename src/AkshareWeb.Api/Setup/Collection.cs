@@ -60,6 +60,7 @@ public static class Collection
         services.AddSingleton<CalendarTask>();
         services.AddSingleton<AkshareWeb.Features.Warehouse.ConfirmedEmptyDays>();
         services.AddSingleton<AkshareWeb.Features.Tables.CoverageReader>();
+        services.AddSingleton<AkshareWeb.Features.Tables.BackfillMarks>();
         services.AddSingleton<AkshareWeb.Features.Tables.CoverageSummaries>();
         services.AddHostedService<AkshareWeb.Features.Tables.CoverageKeeper>();
         return services;

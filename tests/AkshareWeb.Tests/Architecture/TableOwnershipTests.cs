@@ -35,6 +35,7 @@ public sealed partial class TableOwnershipTests
         ["source_rate_slots"] = "Collection",
         ["warehouse_tables"] = "Warehouse",
         ["confirmed_empty_days"] = "Warehouse",
+        ["table_backfills"] = "Tables",
         ["notification_channels"] = "Notifications",
         ["notification_events"] = "Notifications",
         ["notification_deliveries"] = "Notifications",
