@@ -46,6 +46,7 @@ public static class ExecutionServices
         services.AddSingleton<ValueSources>();
         services.AddSingleton<SiteRates>();
         services.AddSingleton<PartParticipations>();
+        services.AddTransient<PartRunner>();
         services.AddTransient<PartedRunner>();
         return services;
     }

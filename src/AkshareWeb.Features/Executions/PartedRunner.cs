@@ -18,9 +18,9 @@ namespace AkshareWeb.Features.Executions;
 /// counts and reads the cancel flag. Whoever finds no part left open records the end.
 /// </summary>
 public sealed partial class PartedRunner(
-    Database database, ExecutionStore store, PartStore parts, AkToolsClient akTools, WarehouseWriter writer, ValueSources sources, SiteRates rates,
+    Database database, ExecutionStore store, PartStore parts, PartRunner calls, WarehouseWriter writer, ValueSources sources, SiteRates rates,
     ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger,
-    WarehouseTables tables, CallStore calls, RunEnding ending)
+    WarehouseTables tables, RunEnding ending)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
     public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
@@ -65,7 +65,8 @@ public sealed partial class PartedRunner(
             var global = await settings.GetExecutionSettingsAsync(ct);
             var concurrency = Math.Clamp(plan.Concurrency ?? sources.DefaultConcurrency, 1, Math.Max(1, global.MaxConcurrentTasks));
             var family = await rates.FamilyAsync(plan.InterfaceName, ct);
-            var state = new Participation(executionId, plan, concurrency, family, partTimeout);
+            await using var write = new RunWrite(writer, plan, executionId, parted: true);
+            var state = new Participation(executionId, plan, concurrency, family, partTimeout, write);
             await parts.SeenAsync(executionId, participations.Worker, ct);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var monitorStop = new CancellationTokenSource();
@@ -105,7 +106,7 @@ public sealed partial class PartedRunner(
 
     private async Task CloseWriteAsync(Participation state)
     {
-        if (state.Write is not { } write) return;
+        if (state.Write.Table is not { } write) return;
         try
         {
             await write.FinishAsync(CancellationToken.None);
@@ -116,8 +117,7 @@ public sealed partial class PartedRunner(
             logger.LogWarning(e, "Closing the write of parted execution {ExecutionId} failed", state.ExecutionId);
         }
 
-        await write.DisposeAsync();
-        state.Write = null;
+        await state.Write.DisposeAsync();
     }
 
     private async Task WorkAsync(Participation state, CancellationToken ct)
