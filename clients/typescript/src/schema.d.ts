@@ -708,6 +708,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The upstream site families behind the AKTools host: their state (ok, paused, probing, recovering), rate and last pause. */
+        get: operations["ListSites"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tables": {
         parameters: {
             query?: never;
@@ -1708,6 +1725,37 @@ export interface components {
             execution_id: string;
             status: components["schemas"]["ExecutionStatus"];
             retry_of: string;
+        };
+        EnvelopeOfListOfSiteState: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["SiteState"][];
+        };
+        SiteState: {
+            family: string;
+            state: string;
+            /** Format: double */
+            rate_limit: number;
+            /** Format: double */
+            effective_rate: number;
+            /** Format: double */
+            rate_share: number;
+            /** Format: int32 */
+            failures_in_a_row: number;
+            /** Format: date-time */
+            paused_at: string | null;
+            /** Format: date-time */
+            paused_until: string | null;
+            pause_reason: string | null;
+            /** Format: int32 */
+            cooldown_seconds: number;
+            /** Format: int32 */
+            pauses: number;
+            /** Format: date-time */
+            last_failure_at: string | null;
+            /** Format: date-time */
+            last_success_at: string | null;
         };
         EnvelopeOfPagedOfTableSummary: {
             /** Format: int32 */
@@ -5581,6 +5629,53 @@ export interface operations {
             };
             /** @description Already exists (2002), or the current state forbids it (-1). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ListSites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfListOfSiteState"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

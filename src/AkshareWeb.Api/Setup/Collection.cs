@@ -24,7 +24,8 @@ public static class Collection
         services.AddHttpClient<AkToolsClient>((provider, http) =>
         {
             var options = provider.GetRequiredService<IOptions<AkToolsOptions>>().Value;
-            http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+            // The time-out of a try is the resilience pipeline's (AkToolsResilience); this one only backs it up.
+            http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds + 5);
         });
         services.AddHttpClient(nameof(InterfaceCatalog), http => http.Timeout = TimeSpan.FromSeconds(60));
 

@@ -35,6 +35,9 @@ internal sealed class Participation(string executionId, ExecutionPlan plan, int 
     public volatile bool Cancelled;
     public long Written;
 
+    /// <summary>The last pause of the run's site family seen while it ran (its reason), for the result.</summary>
+    public volatile string? SitePause;
+
     /// <summary>The participation's one write to the table, shared by its workers in turn (<see cref="RunWrite"/>).</summary>
     public RunWrite Write { get; } = write;
 }

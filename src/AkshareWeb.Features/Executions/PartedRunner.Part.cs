@@ -43,7 +43,7 @@ public sealed partial class PartedRunner
         {
             (status, error) = state.Cancelled ? (PartStatuses.Cancelled, "cancelled while running")
                 : ct.IsCancellationRequested ? (PartStatuses.Pending, null)
-                : (PartStatuses.Failed, $"did not finish within {state.PartTimeout!.Value.TotalSeconds:0} s");
+                : (PartStatuses.Failed, $"did not finish within {state.PartTimeout!.Value.TotalSeconds:0} s" + await PausedNoteAsync(state.Family));
         }
         catch (AkToolsException e)
         {
@@ -84,4 +84,8 @@ public sealed partial class PartedRunner
 
         state.Running.TryRemove(part.Id, out _);
     }
+
+    /// <summary>A part that timed out while its family was paused says so: retried later, it may well succeed.</summary>
+    private async Task<string> PausedNoteAsync(string family) =>
+        await pauses.PauseReasonAsync(family, CancellationToken.None) is { } reason ? $": it waited while {reason}" : "";
 }

@@ -21,7 +21,9 @@ public sealed record RunResult(
     IReadOnlyList<string>? KeyRebuilt = null,
     long? EarlierDuplicatesRemoved = null,
     string? SourceFamily = null,
+    string? SitePaused = null,
     double? RateLimit = null,
+    double? RateAllowed = null,
     double? EffectiveRate = null,
     long? PartsTotal = null,
     long? PartsDone = null,
@@ -39,15 +41,21 @@ public sealed record RunResult(
     public static RunResult OfSingleRun(string? message, string table, long fetched, long inserted, long updated, long written) =>
         new(message, table, fetched, inserted, updated, RowsUnchanged: Math.Max(0, written - inserted - updated));
 
-    /// <summary>A parted run's end, from its parts' counts.</summary>
-    public static RunResult OfPartedRun(string message, string table, string family, double rate, PartCounts counts) =>
-        new(message, table, counts.Fetched, RowsWritten: counts.Written, SourceFamily: family, RateLimit: rate,
+    /// <summary>A parted run's end, from its parts' counts; <paramref name="sitePaused"/>: the last pause of its site
+    /// family seen while it ran.</summary>
+    public static RunResult OfPartedRun(string message, string table, string family, double rate, string? sitePaused, PartCounts counts) =>
+        new(message, table, counts.Fetched, RowsWritten: counts.Written, SourceFamily: family, SitePaused: sitePaused, RateLimit: rate,
             PartsTotal: counts.Total, PartsDone: counts.Done, PartsFailed: counts.Failed);
 
-    /// <summary>A parted run while it runs: how far its parts are and the rate its calls go at (over the last 10 s).</summary>
-    public static RunResult Live(string family, double rate, PartCounts counts) =>
-        new($"{counts.Done + counts.Failed} of {counts.Total} parts done", SourceFamily: family, RateLimit: rate,
+    /// <summary>A parted run while it runs: how far its parts are, the rate its calls go at (over the last 10 s) and may go
+    /// at (<paramref name="rateAllowed"/>, lower while its site family resumes after a pause), and the pause its parts wait
+    /// out now, if any.</summary>
+    public static RunResult Live(string family, double rate, double rateAllowed, string? paused, PartCounts counts)
+    {
+        var done = $"{counts.Done + counts.Failed} of {counts.Total} parts done";
+        return new(paused is null ? done : $"{done}; waiting: {paused}", SourceFamily: family, SitePaused: paused, RateLimit: rate, RateAllowed: rateAllowed,
             EffectiveRate: Math.Round(counts.Recent / 10.0, 2), PartsWaiting: counts.Pending, PartsRunning: counts.Running);
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 }

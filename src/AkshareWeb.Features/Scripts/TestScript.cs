@@ -105,7 +105,8 @@ public static class TestScript
             string? empty = null;
             try
             {
-                using var answer = await akTools.FetchAsync(script.Interface, parameters, ct, family: await rates.FamilyAsync(script.Interface, ct));
+                // Someone waits at the screen: a paused site family is said at once, not waited out.
+                using var answer = await akTools.FetchAsync(script.Interface, parameters, ct, family: await rates.FamilyAsync(script.Interface, ct), waitWhilePaused: false);
                 await foreach (var batch in answer.Rows.BatchesAsync(script.DatedColumns, extra, null, ct))
                 {
                     for (var c = 0; c < batch.Columns.Count; c++)

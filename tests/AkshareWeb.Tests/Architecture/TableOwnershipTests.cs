@@ -33,6 +33,7 @@ public sealed partial class TableOwnershipTests
         ["execution_instances"] = "Executions",
         ["script_test_runs"] = "Executions",
         ["source_rate_slots"] = "Collection",
+        ["site_family_states"] = "Collection",
         ["warehouse_tables"] = "Warehouse",
         ["confirmed_empty_days"] = "Warehouse",
         ["table_backfills"] = "Tables",
