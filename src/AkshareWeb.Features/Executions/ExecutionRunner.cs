@@ -8,21 +8,17 @@ using AkshareWeb.Features.Warehouse;
 namespace AkshareWeb.Features.Executions;
 
 /// <summary>
-/// Runs one execution, claimed for this instance by <see cref="RunAdmission"/>: streams the rows from
-/// AKTools, writes them batch by batch with progress, and records a truthful end: completed only when every
-/// row was written. While it runs, its <see cref="ExecutionHeartbeat"/> beats (so a crashed worker is noticed)
+/// Runs one execution, claimed for this instance by <see cref="RunAdmission"/>: its one call through
+/// <see cref="PartRunner"/> (the rows streamed from AKTools and written batch by batch with progress), and a truthful
+/// end: completed only when every row was written. While it runs, its <see cref="ExecutionHeartbeat"/> beats (so a crashed worker is noticed)
 /// and brings a cancel; what stopped a run becomes its status through <see cref="RunFailures"/>, and its end is
 /// recorded through <see cref="RunEnding"/>. A run over parameter sources is handed to <see cref="PartedRunner"/> once claimed.
 /// </summary>
-public sealed partial class ExecutionRunner(
-    Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
+public sealed class ExecutionRunner(
+    Database database, ExecutionStore store, PartRunner calls, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
     TableChanges writes, RunAdmission admission, AkshareMetrics metrics, PartedRunner parted, SiteRates rates, WarehouseTables tables, IScriptHealth scripts,
     RunEnding ending)
 {
-    public const int BatchSize = 20_000;
-    /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
-    public const int BatchBytes = 16 << 20;
-
     /// <summary>Why the run's script cannot run, as Scripts last found it (<see cref="IScriptHealth"/>); null when it can.</summary>
     private async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
     {
@@ -65,26 +61,22 @@ public sealed partial class ExecutionRunner(
 
         var family = await FamilyAsync(plan, ct);
         metrics.Started(plan);
-        var single = new SingleRun(executionId, plan);
+        var single = new SingleRun(executionId, plan, new RunWrite(writer, plan, executionId, parted: false));
         await CollectAsync(single, broken, family, timeout, ct);
         var written = await CloseWriteAsync(single);
         return await RecordEndAsync(single, written);
     }
 
     /// <summary>What one single run has done so far: read by its heartbeat, completed step by step, then recorded.</summary>
-    private sealed class SingleRun(string executionId, ExecutionPlan plan)
+    private sealed class SingleRun(string executionId, ExecutionPlan plan, RunWrite write)
     {
         public string ExecutionId { get; } = executionId;
         public ExecutionPlan Plan { get; } = plan;
         public Stopwatch Watch { get; } = Stopwatch.StartNew();
-        public RunProgress Progress { get; } = new();
-
-        /// <summary>AKShare's word when it answered with no data (a run of 0 rows, not a failure).</summary>
-        public string? EmptyAnswer { get; set; }
-        public TableWrite? Write { get; set; }
+        public PartTally Progress { get; } = new();
+        public RunWrite Write { get; } = write;
         public string Status { get; set; } = ExecutionStatuses.Completed;
         public string? Error { get; set; }
-        public long RowsBefore { get; set; }
         public long RowsAfter { get; set; }
     }
 
@@ -128,28 +120,11 @@ public sealed partial class ExecutionRunner(
                 throw new InvalidOperationException($"the data script {plan.ScriptId} is broken: {broken}");
             }
 
-            AkToolsClient.Answer? answer = null;
-            try
-            {
-                answer = await akTools.FetchAsync(plan.InterfaceName, plan.Parameters, run.Token, family: family);
-            }
-            catch (AkToolsException e) when (e.EmptyResult)
-            {
-                single.EmptyAnswer = e.Message;
-            }
-
-            var write = single.Write = await writer.OpenAsync(plan.Destination, single.ExecutionId, run.Token);
-            single.RowsBefore = write.RowsBefore;
-            if (answer is not null)
-            {
-                using (answer)
-                {
-                    await ReadAndWriteAsync(answer, plan, write, progress, run.Token);
-                }
-            }
-
+            var call = new PartCall(single.ExecutionId, plan.InterfaceName, plan.Parameters, plan.ExtraColumns, plan.DatedColumns, family, Polite: false);
+            await calls.RunAsync(call, single.Write, progress, run.Token);
+            var write = single.Write.Table!;
             single.RowsAfter = await write.FinishAsync(run.Token);
-            progress.Inserted -= write.DuplicatesRemoved;
+            progress.RemoveInserted(write.DuplicatesRemoved);
             await database.RetryAsync(token => tables.RegisterAsync(plan.Registration, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, token), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || run.IsCancellationRequested)
@@ -175,15 +150,20 @@ public sealed partial class ExecutionRunner(
     /// </summary>
     private async Task<RunResult?> CloseWriteAsync(SingleRun single)
     {
-        if (single.Write is not { } write) return null;
+        if (single.Write.Table is not { } write)
+        {
+            await single.Write.DisposeAsync();
+            return null;
+        }
+
         try
         {
             if (single.Status != ExecutionStatuses.Completed)
             {
                 await write.AbandonAsync();
-                single.Progress.Inserted -= write.DuplicatesRemoved;
+                single.Progress.RemoveInserted(write.DuplicatesRemoved);
                 // A replace run that fails leaves the table as it was: nothing it loaded stays.
-                if (single.Plan.WriteMode == WriteModes.Replace) (single.Progress.Inserted, single.Progress.Updated, single.Progress.Written) = (0, 0, 0);
+                if (single.Plan.WriteMode == WriteModes.Replace) single.Progress.DiscardWritten();
                 single.RowsAfter = await CountQuietlyAsync(write);
             }
         }
@@ -198,7 +178,7 @@ public sealed partial class ExecutionRunner(
 
         try
         {
-            await write.DisposeAsync();
+            await single.Write.DisposeAsync();
         }
         catch (Exception e) when (e is MySqlException or IOException)
         {
@@ -222,7 +202,7 @@ public sealed partial class ExecutionRunner(
         }
 
         // An empty answer's own words stay the message, whatever happened after it.
-        var message = single.EmptyAnswer ?? (status != ExecutionStatuses.Completed ? error
+        var message = progress.EmptyAnswer ?? (status != ExecutionStatuses.Completed ? error
             : progress.Fetched == 0 ? "AKShare returned an empty table for these parameters: 0 rows" : "success");
         var result = RunResult.OfSingleRun(message, plan.TargetTable, progress.Fetched, progress.Inserted, progress.Updated, progress.Written) with
         {
@@ -234,7 +214,7 @@ public sealed partial class ExecutionRunner(
         var end = new RunEnd(status, error, result, time.GetUtcNow().UtcDateTime, status == ExecutionStatuses.Completed ? 100 : progress.Percent,
             progress.Fetched, progress.Affected, progress.Inserted, progress.Updated, single.RowsAfter)
         {
-            RowsBefore = single.RowsBefore,
+            RowsBefore = single.Write.Table?.RowsBefore ?? 0,
             Seconds = Math.Round(single.Watch.Elapsed.TotalSeconds, 3),
         };
         // Counted before the record: whoever sees the run ended finds it counted.
@@ -242,7 +222,7 @@ public sealed partial class ExecutionRunner(
         await ending.RecordAsync(single.ExecutionId, end);
         logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s",
             single.ExecutionId, status, progress.Affected, single.Watch.Elapsed.TotalSeconds);
-        ending.AfterRecord(plan.TargetTable, single.Write?.BrowsingIndexes ?? [], progress.Affected > 0 || single.Write?.TableCreated == true);
+        ending.AfterRecord(plan.TargetTable, single.Write.Table?.BrowsingIndexes ?? [], progress.Affected > 0 || single.Write.Table?.TableCreated == true);
         return new ExecutionOutcome(status, progress.Affected, error);
     }
 

@@ -18,9 +18,9 @@ namespace AkshareWeb.Features.Executions;
 /// counts and reads the cancel flag. Whoever finds no part left open records the end.
 /// </summary>
 public sealed partial class PartedRunner(
-    Database database, ExecutionStore store, PartStore parts, AkToolsClient akTools, WarehouseWriter writer, ValueSources sources, SiteRates rates,
+    Database database, ExecutionStore store, PartStore parts, PartRunner calls, WarehouseWriter writer, ValueSources sources, SiteRates rates,
     ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger,
-    WarehouseTables tables, CallStore calls, RunEnding ending, SitePauses pauses)
+    WarehouseTables tables, RunEnding ending, SitePauses pauses)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
     public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
@@ -65,7 +65,8 @@ public sealed partial class PartedRunner(
             var global = await settings.GetExecutionSettingsAsync(ct);
             var concurrency = Math.Clamp(plan.Concurrency ?? sources.DefaultConcurrency, 1, Math.Max(1, global.MaxConcurrentTasks));
             var family = await rates.FamilyAsync(plan.InterfaceName, ct);
-            var state = new Participation(executionId, plan, concurrency, family, partTimeout);
+            await using var write = new RunWrite(writer, plan, executionId, parted: true);
+            var state = new Participation(executionId, plan, concurrency, family, partTimeout, write);
             await parts.SeenAsync(executionId, participations.Worker, ct);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var monitorStop = new CancellationTokenSource();
@@ -105,7 +106,7 @@ public sealed partial class PartedRunner(
 
     private async Task CloseWriteAsync(Participation state)
     {
-        if (state.Write is not { } write) return;
+        if (state.Write.Table is not { } write) return;
         try
         {
             await write.FinishAsync(CancellationToken.None);
@@ -116,8 +117,7 @@ public sealed partial class PartedRunner(
             logger.LogWarning(e, "Closing the write of parted execution {ExecutionId} failed", state.ExecutionId);
         }
 
-        await write.DisposeAsync();
-        state.Write = null;
+        await state.Write.DisposeAsync();
     }
 
     private async Task WorkAsync(Participation state, CancellationToken ct)
@@ -188,9 +188,10 @@ public sealed partial class PartedRunner(
     private async Task<bool> UpdateCountsAsync(Participation state, CancellationToken ct)
     {
         var counts = await parts.CountsAsync(state.ExecutionId, time.GetUtcNow().UtcDateTime.AddSeconds(-10), ct);
+        // A paused family is the first thing someone watching a slow run needs to know: its parts wait, they do not fail.
         var paused = await pauses.PauseReasonAsync(state.Family, ct);
         if (paused is not null) state.SitePause = paused;
-        var live = RunResult.Live(state.Family, rates.RateOf(state.Family), rates.EffectiveRateOf(state.Family), counts, paused);
+        var live = RunResult.Live(state.Family, rates.RateOf(state.Family), rates.EffectiveRateOf(state.Family), paused, counts);
         return await store.BeatPartedAsync(state.ExecutionId, counts, live.ToJson(), ct);
     }
 
@@ -220,8 +221,9 @@ public sealed partial class PartedRunner(
             : counts.Failed > 0 ? (ExecutionStatuses.Failed, $"{counts.Failed} of {counts.Total} parts failed after their retries; POST /api/executions/{state.ExecutionId}/retry runs only those again")
             : (ExecutionStatuses.Completed, (string?)null);
         var rowsAfter = await writer.CountRowsAsync(state.Plan.TargetTable, CancellationToken.None);
-        var result = RunResult.OfPartedRun(error ?? $"success: {counts.Total} parts", state.Plan.TargetTable, state.Family, rates.RateOf(state.Family), counts,
-            state.SitePause);
+        var pausedNote = state.SitePause is { } pause ? $" ({pause} during the run)" : "";
+        var result = RunResult.OfPartedRun((error ?? $"success: {counts.Total} parts") + pausedNote, state.Plan.TargetTable, state.Family, rates.RateOf(state.Family),
+            state.SitePause, counts);
         var end = new RunEnd(status, error, result, time.GetUtcNow().UtcDateTime, status == ExecutionStatuses.Completed ? 100 : counts.Progress,
             counts.Fetched, counts.Written, counts.Inserted, counts.Updated, rowsAfter) { Parts = counts };
         if (!await ending.RecordAsync(state.ExecutionId, end)) return false;
