@@ -251,7 +251,7 @@ public sealed partial class ExecutionRunner(
             single.ExecutionId, status, progress.Affected, single.Watch.Elapsed.TotalSeconds);
         var laterIndexes = single.Write?.BrowsingIndexes ?? [];
         var wrote = progress.Affected > 0 || single.Write?.TableCreated == true;
-        if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
+        if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes, wrote ? single.ExecutionId : null);
         return new ExecutionOutcome(status, progress.Affected, error);
     }
 
@@ -285,12 +285,12 @@ public sealed partial class ExecutionRunner(
     /// After the record: the date indexes the run left for later (off the run's clock; a failure is only logged),
     /// then word to the readers of the table that it changed.
     /// </summary>
-    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes) =>
-        AfterRunAsync(writer, writes, logger, table, indexes);
+    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes, string? executionId) =>
+        AfterRunAsync(writer, writes, logger, table, indexes, executionId);
 
-    /// <summary>Shared with parted runs, which end the same way.</summary>
+    /// <summary>Shared with parted runs, which end the same way. <paramref name="executionId"/>: the run, when it wrote rows.</summary>
     internal static async Task AfterRunAsync(
-        WarehouseWriter writer, TableChanges? writes, ILogger logger, string table, IReadOnlyList<ReaderIndex> indexes)
+        WarehouseWriter writer, TableChanges? writes, ILogger logger, string table, IReadOnlyList<ReaderIndex> indexes, string? executionId)
     {
         await Task.Yield();
         try
@@ -302,7 +302,7 @@ public sealed partial class ExecutionRunner(
             logger.LogWarning(e, "Indexes {Indexes} of {Table} were not built; the next run on the table tries again", string.Join(", ", indexes.Select(i => i.Name)), table);
         }
 
-        writes?.NotifyRowsChanged(table);
+        writes?.NotifyRowsChanged(table, executionId);
     }
 
     private static async Task<long> CountQuietlyAsync(TableWrite write)

@@ -243,7 +243,7 @@ public sealed partial class PartedRunner(
         if (counts.Written > 0 || rowsAfter > 0) await tables.RegisterAsync(state.Plan.Registration, counts.Written > 0, time.GetUtcNow().UtcDateTime, CancellationToken.None);
         logger.LogInformation("Parted execution {ExecutionId} ended {Status}: {Done}/{Total} parts, {Written} rows written", state.ExecutionId, status, counts.Done, counts.Total, counts.Written);
         var indexes = state.Indexes.DistinctBy(i => i.Name).ToList();
-        if (indexes.Count > 0 || counts.Written > 0) _ = AfterRunAsync(state.Plan.TargetTable, indexes);
+        if (indexes.Count > 0 || counts.Written > 0) _ = AfterRunAsync(state.Plan.TargetTable, indexes, counts.Written > 0 ? state.ExecutionId : null);
         return true;
     }
 
@@ -255,6 +255,6 @@ public sealed partial class PartedRunner(
         return exists == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
     }
 
-    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes) =>
-        ExecutionRunner.AfterRunAsync(writer, writes, logger, table, indexes);
+    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes, string? executionId) =>
+        ExecutionRunner.AfterRunAsync(writer, writes, logger, table, indexes, executionId);
 }

@@ -35,6 +35,8 @@ public sealed partial class TableOwnershipTests
         ["source_rate_slots"] = "Collection",
         ["warehouse_tables"] = "Warehouse",
         ["confirmed_empty_days"] = "Warehouse",
+        ["table_health_findings"] = "Tables",
+        ["table_health_checks"] = "Tables",
         ["notification_channels"] = "Notifications",
         ["notification_events"] = "Notifications",
         ["notification_deliveries"] = "Notifications",
