@@ -137,7 +137,8 @@ public sealed class TableHealth
         counts[Key(shape.Name)] = HealthRules.All.ToDictionary(r => r, r => found.GetValueOrDefault(r), StringComparer.Ordinal);
     }
 
-    private static async IAsyncEnumerable<(HealthFinding, string)> FindingsAsync(MySqlConnection connection, HealthShape shape, HealthScope scope, HealthRules.Context context,
+    /// <summary>The findings of <paramref name="scope"/>, each with its key JSON, as the rows come from the database.</summary>
+    public static async IAsyncEnumerable<(HealthFinding, string)> FindingsAsync(MySqlConnection connection, HealthShape shape, HealthScope scope, HealthRules.Context context,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await foreach (var row in HealthQuery.CandidatesAsync(connection, shape, scope, context.Days, context.Today, context.MoveLimit, ct))
