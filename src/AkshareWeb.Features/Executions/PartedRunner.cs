@@ -229,7 +229,7 @@ public sealed partial class PartedRunner(
         if (!await ending.RecordAsync(state.ExecutionId, end)) return false;
         if (counts.Written > 0 || rowsAfter > 0) await tables.RegisterAsync(state.Plan.Registration, counts.Written > 0, time.GetUtcNow().UtcDateTime, CancellationToken.None);
         logger.LogInformation("Parted execution {ExecutionId} ended {Status}: {Done}/{Total} parts, {Written} rows written", state.ExecutionId, status, counts.Done, counts.Total, counts.Written);
-        ending.AfterRecord(state.Plan.TargetTable, state.Indexes.DistinctBy(i => i.Name).ToList(), counts.Written > 0);
+        ending.AfterRecord(state.Plan.TargetTable, state.Indexes.DistinctBy(i => i.Name).ToList(), counts.Written > 0 ? state.ExecutionId : null);
         return true;
     }
 }
