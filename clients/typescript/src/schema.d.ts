@@ -5669,6 +5669,7 @@ export interface operations {
                 sort_by?: string;
                 sort_order?: components["schemas"]["SortOrder"];
                 cursor?: string;
+                adjust?: string;
                 page?: number;
                 page_size?: number;
                 /**
@@ -5855,6 +5856,7 @@ export interface operations {
                 limit?: number;
                 sort_by?: string;
                 sort_order?: components["schemas"]["SortOrder"];
+                adjust?: string;
                 /**
                  * @description Filters, each a query key of its own: filter[column]=value (equal), or filter[column][op]=value with op gt, gte, lt, lte or like (contains); a column by its SQL or AKShare name; several are all applied. A DATE takes yyyy-MM-dd or yyyyMMdd, a DATETIME also a full timestamp. An unknown column or operator, or a value not of the column's type, is a 422. Percent-encode the keys (the column names).
                  * @example {
