@@ -123,11 +123,6 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
         return claimed == 0 ? null : await LoadPlanAsync(connection, executionId, ct);
     }
 
-    /// <summary>Task runs recorded as running, on every instance: the runs max_concurrent_tasks counts.</summary>
-    public async Task<long> CountRunningTaskRunsAsync(MySqlConnection connection, CancellationToken ct) =>
-        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
-
     /// <summary>One heartbeat with the progress so far; true when a cancel was asked for.</summary>
     public async Task<bool> BeatAsync(MySqlConnection connection, string executionId, int percent, long fetched, long affected, CancellationToken ct) =>
         await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
@@ -193,12 +188,15 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             "SELECT task_id FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
     }
 
-    /// <summary>The run's status now; null when there is no such run.</summary>
-    public async Task<string?> StatusAsync(string executionId, CancellationToken ct)
+    /// <summary>A run refused a slot asked for one now: while pending it counts as waiting for a while
+    /// (<see cref="SlotFairness.WaitingWindow"/>). Its status now; null when there is no such run.</summary>
+    public async Task<string?> WaitingAsync(string executionId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition("""
+            UPDATE executions SET heartbeat_at = @now WHERE execution_id = @executionId AND status = @pending;
+            SELECT status FROM executions WHERE execution_id = @executionId;
+            """, new { now = time.GetUtcNow().UtcDateTime, executionId, pending = ExecutionStatuses.Pending }, cancellationToken: ct));
     }
 
     private async Task<int> RunAsync(string sql, object args, CancellationToken ct)
