@@ -45,6 +45,7 @@ public static class ExecutionServices
         services.AddSingleton<ValueSources>();
         services.AddSingleton<SiteRates>();
         services.AddSingleton<PartParticipations>();
+        services.AddSingleton<PartsQuota>();
         services.AddTransient<PartedRunner>();
         return services;
     }

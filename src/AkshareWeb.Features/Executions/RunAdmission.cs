@@ -80,9 +80,10 @@ public sealed class RunAdmission(
             if (refusal is null)
             {
                 // Read before the claim: once claimed, a run waiting for AKTools needs no database until the answer comes.
-                timeout = await timeouts.ForAsync(await store.TaskIdAsync(executionId, ct), current, ct);
-                if (lane == RunLane.Adhoc) plan = await store.ClaimAsync(connection, executionId, running.Worker, ct);
-                else (refusal, slot, plan) = await ClaimInTurnAsync(connection, executionId, current, ct);
+                var limits = await timeouts.LimitsAsync(await store.TaskIdAsync(executionId, ct), current, ct);
+                timeout = limits.PerCall;
+                if (lane == RunLane.Adhoc) plan = await store.ClaimAsync(connection, executionId, running.Worker, limits.RunMinutes, ct);
+                else (refusal, slot, plan) = await ClaimInTurnAsync(connection, executionId, current, limits.RunMinutes, ct);
             }
 
             if (plan is not null)
@@ -106,7 +107,7 @@ public sealed class RunAdmission(
     /// they let through, then the claim. A run refused holds no slot.
     /// </summary>
     private async Task<(string? Refusal, ExecutionSlots.Slot? Slot, ExecutionPlan? Plan)> ClaimInTurnAsync(
-        MySqlConnection connection, string executionId, ExecutionSettings current, CancellationToken ct)
+        MySqlConnection connection, string executionId, ExecutionSettings current, int? runMinutes, CancellationToken ct)
     {
         var claims = ServerLockName.For(connection.Database, "slot-claims");
         if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@claims, 10)", new { claims }, cancellationToken: ct)) != 1)
@@ -120,7 +121,7 @@ public sealed class RunAdmission(
             if (await RefusalAsync(connection, executionId, current, ct) is { } refusal) return (refusal, null, null);
             slot = await slots.TryAcquireAsync(current.MaxConcurrentTasks, ct);
             if (slot is null) return ("every slot's lock is held", null, null);
-            return (null, slot, await store.ClaimAsync(connection, executionId, running.Worker, ct));
+            return (null, slot, await store.ClaimAsync(connection, executionId, running.Worker, runMinutes, ct));
         }
         catch
         {

@@ -14,7 +14,7 @@ public static class UpdateSettings
     public sealed record Command(
         int? MaxConcurrentTasks, int? DefaultTimeout, bool? RetryEnabled, int? MaxRetries,
         int? UserMaxRunningJobs, int? UserMaxTasks, int? UserMinScheduleMinutes, int? UserMaxTaskRuns = null,
-        int? UserMaxSlotsPercent = null) : ICommand<ExecutionSettings>
+        int? UserMaxSlotsPercent = null, int? UserMaxPartsWaiting = null, int? DefaultMaxRunMinutes = null) : ICommand<ExecutionSettings>
     {
         internal Caller Caller { get; init; }
     }
@@ -31,6 +31,9 @@ public static class UpdateSettings
             RuleFor(c => c.UserMinScheduleMinutes).InclusiveBetween(0, 10_080);
             RuleFor(c => c.UserMaxTaskRuns).InclusiveBetween(0, 100_000);
             RuleFor(c => c.UserMaxSlotsPercent).InclusiveBetween(1, 100);
+            RuleFor(c => c.UserMaxPartsWaiting).InclusiveBetween(0, 10_000_000);
+            // 0: no overall limit; at most 30 days.
+            RuleFor(c => c.DefaultMaxRunMinutes).InclusiveBetween(0, 43_200);
         }
     }
 
@@ -48,6 +51,8 @@ public static class UpdateSettings
             if (command.UserMinScheduleMinutes is { } minutes) changes["user_min_schedule_minutes"] = minutes.ToString(CultureInfo.InvariantCulture);
             if (command.UserMaxTaskRuns is { } taskRuns) changes["user_max_task_runs"] = taskRuns.ToString(CultureInfo.InvariantCulture);
             if (command.UserMaxSlotsPercent is { } percent) changes["user_max_slots_percent"] = percent.ToString(CultureInfo.InvariantCulture);
+            if (command.UserMaxPartsWaiting is { } parts) changes["user_max_parts_waiting"] = parts.ToString(CultureInfo.InvariantCulture);
+            if (command.DefaultMaxRunMinutes is { } runMinutes) changes["default_max_run_minutes"] = runMinutes.ToString(CultureInfo.InvariantCulture);
             await settings.SetManyAsync(changes, command.Caller.Id, ct);
             return await settings.GetExecutionSettingsAsync(ct);
         }

@@ -22,7 +22,11 @@ public sealed class FairSlotsApp : CollectingApp
     {
         Unset("Quotas:UserMaxTaskRuns");
         Unset("Quotas:UserMaxSlotsPercent");
+        Unset("Quotas:UserMaxPartsWaiting");
         Set("AkTools:TimeoutSeconds", "300");
+        // Parts start as fast as they are taken: what waits, waits for a worker, not for the site's rate.
+        Set("SourceRates:Default", "0");
+        Set("SourceRates:Families:eastmoney", "0");
     }
 
     public override async Task InitializeAsync()
@@ -114,7 +118,28 @@ public sealed class FairSlotsTests(FairSlotsApp app) : IClassFixture<FairSlotsAp
     private async Task ResetAsync(HttpClient admin)
     {
         app.ReleaseAll();
-        await SettingsAsync(admin, new { max_concurrent_tasks = 5, user_max_task_runs = 4, user_max_slots_percent = 50 });
+        await SettingsAsync(admin, new { max_concurrent_tasks = 5, user_max_task_runs = 4, user_max_slots_percent = 50, user_max_parts_waiting = 20_000 });
+    }
+
+    /// <summary>A download of daily bars over these symbols: a parted run, one part per symbol.</summary>
+    private async Task<string> DownloadStartedAsync(HttpClient client, params string[] symbols)
+    {
+        long id;
+        await using (var db = await app.OpenDatabaseAsync())
+        {
+            id = await db.ExecuteScalarAsync<long>("SELECT id FROM interfaces WHERE name = 'stock_zh_a_hist'");
+        }
+
+        return (await (await client.PostAsJsonAsync("/api/data/download", new { interface_id = id, parameters = new { symbol = new { values = symbols } } }))
+            .ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
+    }
+
+    private async Task<(long Pending, long Running)> PartsOfAsync(string executionId)
+    {
+        await using var db = await app.OpenDatabaseAsync();
+        return await db.QuerySingleAsync<(long, long)>(
+            "SELECT CAST(COALESCE(SUM(status = 'pending'), 0) AS SIGNED), CAST(COALESCE(SUM(status = 'running'), 0) AS SIGNED) FROM execution_parts WHERE execution_id = @executionId",
+            new { executionId });
     }
 
     private static void AssertNamesQuota(JsonNode body, string quota, int limit)
@@ -269,6 +294,57 @@ public sealed class FairSlotsTests(FairSlotsApp app) : IClassFixture<FairSlotsAp
             {
                 Assert.Equal("completed", (await app.WaitForEndAsync(admin, run, 60))["status"]!.GetValue<string>());
             }
+        }
+        finally
+        {
+            await ResetAsync(admin);
+        }
+    }
+
+    [Fact]
+    public async Task A_users_parted_runs_fail_at_their_start_beyond_user_max_parts_waiting_and_hold_no_one_else()
+    {
+        var admin = await app.AdminAsync();
+        var settings = (await (await admin.GetAsync("/api/settings/")).ExpectAsync(200, 0))["data"]!;
+        Assert.Equal(20_000, settings["user_max_parts_waiting"]!.GetValue<int>());
+        await SettingsAsync(admin, new { user_max_parts_waiting = 10 });
+        try
+        {
+            var (alice, _, _) = await app.NewUserAsync();
+            var (bob, _, _) = await app.NewUserAsync();
+
+            // Her first download has ten parts, as many as the cap: four run (a download's concurrency), held by AKTools,
+            // and six wait.
+            var held = Enumerable.Range(0, 10).Select(_ => Symbol()).ToArray();
+            var first = await DownloadStartedAsync(alice, held);
+            var counts = await TaskTestKit.EventuallyAsync(() => PartsOfAsync(first), c => c == (6, 4), 60);
+            Assert.Equal((6L, 4L), counts);
+
+            // Five more parts would make eleven waiting: that run fails at its start, says why, and writes no parts.
+            var over = await DownloadStartedAsync(alice, Enumerable.Range(0, 5).Select(_ => Symbol()).ToArray());
+            var refused = await app.WaitForEndAsync(alice, over, 60);
+            Assert.Equal("failed", refused["status"]!.GetValue<string>());
+            Assert.Contains("user_max_parts_waiting", refused["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal((0L, 0L), await PartsOfAsync(over));
+
+            // Bob's parts and the admin's are theirs: neither is held by hers.
+            var bobs = new[] { Symbol(), Symbol(), Symbol() };
+            // The admin has no quota: twelve parts pass the cap.
+            var admins = Enumerable.Range(0, 12).Select(_ => Symbol()).ToArray();
+            foreach (var symbol in bobs.Concat(admins)) app.Release(symbol);
+            var bobRun = await DownloadStartedAsync(bob, bobs);
+            var adminRun = await DownloadStartedAsync(admin, admins);
+            Assert.Equal("completed", (await app.WaitForEndAsync(bob, bobRun, 60))["status"]!.GetValue<string>());
+            Assert.Equal("completed", (await app.WaitForEndAsync(admin, adminRun, 60))["status"]!.GetValue<string>());
+
+            // Four more of hers make ten waiting, within the cap: that run goes.
+            var four = Enumerable.Range(0, 4).Select(_ => Symbol()).ToArray();
+            foreach (var symbol in four) app.Release(symbol);
+            var within = await DownloadStartedAsync(alice, four);
+            Assert.Equal("completed", (await app.WaitForEndAsync(alice, within, 60))["status"]!.GetValue<string>());
+
+            foreach (var symbol in held) app.Release(symbol);
+            Assert.Equal("completed", (await app.WaitForEndAsync(alice, first, 60))["status"]!.GetValue<string>());
         }
         finally
         {
