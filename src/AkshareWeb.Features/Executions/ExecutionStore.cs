@@ -200,6 +200,14 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             "SELECT task_id FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
     }
 
+    /// <summary>The run's status now; null when there is no such run.</summary>
+    public async Task<string?> StatusAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
+    }
+
     /// <summary>A run refused a slot asked for one now: while pending it counts as waiting for a while
     /// (<see cref="SlotFairness.WaitingWindow"/>). Its status now; null when there is no such run.</summary>
     public async Task<string?> WaitingAsync(string executionId, CancellationToken ct)
