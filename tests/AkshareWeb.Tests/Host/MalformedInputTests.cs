@@ -18,7 +18,7 @@ namespace AkshareWeb.Tests.Host;
 public sealed partial class MalformedInputTests(CollectingApp app, ITestOutputHelper output) : IClassFixture<CollectingApp>
 {
     // Bounds: the walk is a few thousand requests; more would only repeat the same classes of input.
-    private const int MaxRequests = 8_000;
+    private const int MaxRequests = 16_000;
     private static readonly TimeSpan MaxDuration = TimeSpan.FromMinutes(5);
 
     private static readonly string Huge = new('x', 100_000);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -56,6 +57,7 @@ public sealed class TableHealth
     private readonly HealthOptions options;
     private readonly TimeProvider time;
     private readonly ILogger<TableHealth> logger;
+    private readonly CancellationToken stopping;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> gates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, long>> counts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTime? Stamp, DateOnly Day)> recent = new(StringComparer.Ordinal);
@@ -63,8 +65,11 @@ public sealed class TableHealth
 
     public TableHealth(ManagedTables tables, WarehouseTables registry, WarehouseDatabase warehouse, DataScriptLibrary scripts, TradingCalendar calendar, MarketTime market,
         HealthStore store, IEnumerable<IMoveExplanation> explanations, IOptions<HealthOptions> options, TableChanges writes, AkshareMetrics metrics, TimeProvider time,
-        ILogger<TableHealth> logger)
+        IHostApplicationLifetime lifetime, ILogger<TableHealth> logger)
     {
+        // The check after a run has no caller to wait for it: it ends with the service, so no query of it outlives the
+        // service and holds a table's metadata lock against a DROP or an ALTER (seen as a DROP DATABASE timing out).
+        stopping = lifetime.ApplicationStopping;
         (this.tables, this.registry, this.warehouse, this.scripts, this.calendar, this.market, this.store) = (tables, registry, warehouse, scripts, calendar, market, store);
         (this.explanations, this.options, this.time, this.logger) = (explanations.ToList(), options.Value, time, logger);
         writes.RunWrote += (table, executionId) => _ = AfterRunAsync(table, executionId);
@@ -157,37 +162,49 @@ public sealed class TableHealth
     {
         await Task.Yield();
         var gate = Gate(table);
-        await gate.WaitAsync();
         try
         {
-            var shape = await ShapeAsync(table, CancellationToken.None);
-            var mark = await store.MarkAsync(table, CancellationToken.None);
+            await gate.WaitAsync(stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        try
+        {
+            var shape = await ShapeAsync(table, stopping);
+            var mark = await store.MarkAsync(table, stopping);
             if (mark is null || executionId is null)
             {
-                if (mark is null) await CheckAsync(shape, HealthScope.Whole, whole: true, CancellationToken.None);
+                if (mark is null) await CheckAsync(shape, HealthScope.Whole, whole: true, stopping);
                 return;
             }
 
             List<TouchedKey> touched;
-            await using (var connection = await warehouse.OpenAsync(CancellationToken.None))
+            await using (var connection = await warehouse.OpenAsync(stopping))
             {
-                touched = await HealthQuery.TouchedAsync(connection, shape.Coverage, executionId, CancellationToken.None);
+                touched = await HealthQuery.TouchedAsync(connection, shape.Coverage, executionId, stopping);
             }
 
             if (touched.Count > options.MaxTouchedKeys)
             {
-                await CheckAsync(shape, HealthScope.Whole, whole: true, CancellationToken.None);
+                await CheckAsync(shape, HealthScope.Whole, whole: true, stopping);
                 return;
             }
 
-            foreach (var chunk in touched.Chunk(200)) await CheckAsync(shape, new HealthScope(null, null, chunk), whole: false, CancellationToken.None);
-            await store.CarryMarkAsync(table, shape.Coverage.Table.LastUpdatedAt, market.Today, CancellationToken.None);
+            foreach (var chunk in touched.Chunk(200)) await CheckAsync(shape, new HealthScope(null, null, chunk), whole: false, stopping);
+            await store.CarryMarkAsync(table, shape.Coverage.Table.LastUpdatedAt, market.Today, stopping);
         }
         catch (ApiError e) when (e.Status is 404 or 422)
         {
             // No date in its key, no bars, or gone: nothing to check until a run changes the table.
-            if (e.Status == 422) inapplicable[Key(table)] = (await registry.FindAsync(table, CancellationToken.None))?.LastUpdatedAt;
+            if (e.Status == 422) inapplicable[Key(table)] = (await registry.FindAsync(table, stopping))?.LastUpdatedAt;
             logger.LogDebug("{Table} is not checked for health: {Reason}", table, e.Message);
+        }
+        catch (Exception) when (stopping.IsCancellationRequested)
+        {
+            // The service stops: the next run or request checks again.
         }
         catch (Exception e)
         {
