@@ -44,7 +44,7 @@ public static class HealthQuery
         while (await reader.ReadAsync(ct))
         {
             var key = new object?[n];
-            for (var i = 0; i < n; i++) key[i] = KeyValue(reader, i, shape.Coverage.KeyColumns[i].Type);
+            for (var i = 0; i < n; i++) key[i] = CoverageFigures.KeyValue(reader, i, shape.Coverage.KeyColumns[i].Type);
             double? Number(int ordinal) => reader.IsDBNull(ordinal) ? null : Convert.ToDouble(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
             yield return new HealthCandidate(key, reader.GetDateTime(n), Number(n + 1), Number(n + 2), Number(n + 3), Number(n + 4), Number(n + 5), Number(n + 6));
         }
@@ -64,7 +64,7 @@ public static class HealthQuery
         while (await reader.ReadAsync(ct))
         {
             var values = new object?[n];
-            for (var i = 0; i < n; i++) values[i] = KeyValue(reader, i, shape.KeyColumns[i].Type);
+            for (var i = 0; i < n; i++) values[i] = CoverageFigures.KeyValue(reader, i, shape.KeyColumns[i].Type);
             result.Add(new TouchedKey(values, CoverageFigures.KeyJson(shape, values), reader.GetDateTime(n)));
         }
 
@@ -205,18 +205,5 @@ public static class HealthQuery
         return HealthShape.IsNumeric(column.Type)
             ? quoted
             : $"CASE WHEN {quoted} IS NULL OR TRIM({quoted}) IN ('', 'NaN', 'nan', 'None') THEN NULL ELSE CAST({quoted} AS DOUBLE) END";
-    }
-
-    /// <summary>A key value as the findings name it: dates and times as text, big numbers as text.</summary>
-    private static object? KeyValue(System.Data.Common.DbDataReader reader, int ordinal, string type)
-    {
-        if (reader.IsDBNull(ordinal)) return null;
-        return reader.GetValue(ordinal) switch
-        {
-            DateTime d when type == "DATE" => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            DateTime d => d.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
-            MySqlDecimal m => m.ToString(),
-            var value => value,
-        };
     }
 }
