@@ -13,6 +13,9 @@ import { adminApi, at, begin, check, checked, choose, look, openSelect, env, exp
 
 const scenarios = { auth, collect, tables, tasks, parts, admin, notifications, coverage, prefix, approval, closed };
 
+/** Promise rejections nobody handled, in --serve mode (where they would not end the process): the scenario fails. */
+const strays = [];
+
 if (process.argv[2] === "--serve") {
   await serve();
 } else {
@@ -34,6 +37,7 @@ if (process.argv[2] === "--serve") {
 async function serve() {
   // A failure's story must come before its end line, on the stream that line is on.
   console.error = console.log;
+  process.on("unhandledRejection", (reason) => strays.push(reason));
   let browser = null;
   for await (const line of createInterface({ input: process.stdin })) {
     const name = line.trim();
@@ -56,6 +60,7 @@ async function run(browser, name) {
   try {
     const errors = await scenarios[name](browser);
     if (errors.length > 0) throw new Error(`errors in the browser console:\n${errors.join("\n")}`);
+    if (strays.length > 0) throw new Error(`unhandled promise rejections:\n${strays.splice(0).map((r) => r?.stack ?? r).join("\n")}`);
     console.log(`scenario ${name}: passed (${checked()} views checked in zh and en, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return true;
   } catch (e) {

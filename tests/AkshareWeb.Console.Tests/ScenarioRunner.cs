@@ -25,6 +25,11 @@ public sealed class ScenarioRunner : IAsyncLifetime
     {
         var environment = ConsoleScenario.EnvironmentFor(service, more);
         var key = string.Join('\n', environment.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}"));
+        // A process that died after its last scenario had ended (a crash in what that scenario left running) is not
+        // passed over: this test runs in a new one, and fails saying so.
+        var diedBefore = node is { HasExited: true } dead
+            ? $"the Node process ended (exit {dead.ExitCode.ToString(CultureInfo.InvariantCulture)}) after the previous scenario had ended:\n{Errors()}"
+            : null;
         if (node is null || node.HasExited || key != startedWith)
         {
             await StopAsync();
@@ -69,6 +74,7 @@ public sealed class ScenarioRunner : IAsyncLifetime
 
         Assert.True(verdict == "0", $"scenario {scenario} failed:\n{said}{Errors()}");
         Assert.Contains($"scenario {scenario}: passed", said.ToString(), StringComparison.Ordinal);
+        Assert.True(diedBefore is null, $"scenario {scenario} passed, but {diedBefore}");
     }
 
     private void Start(IReadOnlyDictionary<string, string> environment)
