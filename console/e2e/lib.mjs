@@ -75,6 +75,13 @@ export async function open(browser, options = {}) {
 }
 
 let base = "";
+let checks = 0;
+
+/** A scenario starts at the service's root with nothing checked (one process may run several, one after another). */
+export function begin() {
+  base = "";
+  checks = 0;
+}
 
 /** Scenarios run at the service's root; the prefix scenario runs under the path base, as behind a proxy. */
 export function underPrefix() {
@@ -84,8 +91,6 @@ export function underPrefix() {
 export function at(path) {
   return `${env.url}${base}${path}`;
 }
-
-let checks = 0;
 
 /**
  * One view, looked at as a person would, in Chinese and in English (the switch in the page changes the language

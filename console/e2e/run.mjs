@@ -1,34 +1,76 @@
 // node e2e/run.mjs <scenario>: one flow of the console in Chromium against the service at AKSHAREWEB_URL (the
 // fixture tests/AkshareWeb.Console.Tests starts it with the fake AKTools and runs each scenario as a test).
 // Prints "scenario <name>: passed" and exits 0, or prints what failed and exits 1.
+// node e2e/run.mjs --serve: the same for each scenario name read from a line of stdin, one after another in one
+// Chromium (starting node and Chromium costs more CPU than some scenarios), each ended by a line "@@end <name> 0|1";
+// everything a scenario prints goes to stdout before that line. Ends when stdin closes.
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { coverage } from "./coverage.mjs";
 import { notifications } from "./notifications.mjs";
-import { adminApi, at, check, checked, choose, look, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, tabTo, underPrefix } from "./lib.mjs";
+import { adminApi, at, begin, check, checked, choose, look, openSelect, env, expect, launch, open, pick, settle, signIn, signOut, tabTo, underPrefix } from "./lib.mjs";
 
 const scenarios = { auth, collect, tables, tasks, parts, admin, notifications, coverage, prefix, approval, closed };
 
-const name = process.argv[2];
-if (!scenarios[name]) {
-  console.error(`usage: node e2e/run.mjs <${Object.keys(scenarios).join("|")}>`);
-  process.exit(2);
+/** Promise rejections nobody handled, in --serve mode (where they would not end the process): the scenario fails. */
+const strays = [];
+
+if (process.argv[2] === "--serve") {
+  await serve();
+} else {
+  const name = process.argv[2];
+  if (!scenarios[name]) {
+    console.error(`usage: node e2e/run.mjs <${Object.keys(scenarios).join("|")}> | --serve`);
+    process.exit(2);
+  }
+  const browser = await launch();
+  let passed = false;
+  try {
+    passed = await run(browser, name);
+  } finally {
+    await browser.close();
+  }
+  process.exit(passed ? 0 : 1);
 }
 
-const browser = await launch();
-const started = Date.now();
-let failed = false;
-try {
-  const errors = await scenarios[name](browser);
-  if (errors.length > 0) throw new Error(`errors in the browser console:\n${errors.join("\n")}`);
-  console.log(`scenario ${name}: passed (${checked()} views checked in zh and en, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-} catch (e) {
-  failed = true;
-  console.error(`scenario ${name}: FAILED\n${e.stack ?? e}`);
-} finally {
-  await browser.close();
+async function serve() {
+  // A failure's story must come before its end line, on the stream that line is on.
+  console.error = console.log;
+  process.on("unhandledRejection", (reason) => strays.push(reason));
+  let browser = null;
+  for await (const line of createInterface({ input: process.stdin })) {
+    const name = line.trim();
+    if (!name) continue;
+    if (!browser?.isConnected()) browser = await launch();
+    const passed = await run(browser, name);
+    console.log(`@@end ${name} ${passed ? 0 : 1}`);
+  }
+  await browser?.close();
 }
-process.exit(failed ? 1 : 0);
+
+/** One scenario in its own browser contexts; true when it passed. */
+async function run(browser, name) {
+  if (!scenarios[name]) {
+    console.error(`no scenario ${name}: one of ${Object.keys(scenarios).join(", ")}`);
+    return false;
+  }
+  begin();
+  const started = Date.now();
+  try {
+    const errors = await scenarios[name](browser);
+    if (errors.length > 0) throw new Error(`errors in the browser console:\n${errors.join("\n")}`);
+    if (strays.length > 0) throw new Error(`unhandled promise rejections:\n${strays.splice(0).map((r) => r?.stack ?? r).join("\n")}`);
+    console.log(`scenario ${name}: passed (${checked()} views checked in zh and en, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return true;
+  } catch (e) {
+    console.error(`scenario ${name}: FAILED\n${e.stack ?? e}`);
+    return false;
+  } finally {
+    // What a failed scenario left open (its pages still polling the service) does not run on into the next one.
+    await Promise.all(browser.contexts().map((context) => context.close().catch(() => undefined)));
+  }
+}
 
 // ---- scenarios ------------------------------------------------------------------------------------------------
 

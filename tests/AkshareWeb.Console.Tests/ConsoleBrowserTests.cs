@@ -4,12 +4,13 @@ namespace AkshareWeb.Console.Tests;
 
 /// <summary>
 /// The console as a person uses it, in Chromium: each test runs one scenario of console/e2e/run.mjs (Playwright)
-/// against this service and takes its exit code as the verdict. Every scenario fails on an error in the browser's
+/// against this service, in the class's one Node process and Chromium (<see cref="ScenarioRunner"/>), and takes the
+/// scenario's verdict. Every scenario fails on an error in the browser's
 /// console, on an axe-core violation of serious or critical impact on any view it opens, and saves a screenshot of
 /// each view, in Chinese and in English, under .data/test-results/console/. scripts/test.sh builds the console and
 /// installs the Node packages and Chromium first.
 /// </summary>
-public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<ConsoleApp>
+public sealed class ConsoleBrowserTests(ConsoleApp service, ScenarioRunner runner) : IClassFixture<ConsoleApp>, IClassFixture<ScenarioRunner>
 {
     [Fact]
     public Task Signing_in_reloading_registering_and_signing_out() => RunAsync("auth");
@@ -40,7 +41,7 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
 
     private async Task RunAsync(string scenario)
     {
-        await ConsoleScenario.RunAsync(scenario, service.BaseAddress, new Dictionary<string, string>
+        await runner.RunAsync(scenario, service.BaseAddress, new Dictionary<string, string>
         {
             ["AKSHAREWEB_PATH_BASE"] = ConsoleApp.PathBase,
             ["AKTOOLS_URL"] = service.AkToolsUrl.TrimEnd('/'),
@@ -50,13 +51,22 @@ public sealed class ConsoleBrowserTests(ConsoleApp service) : IClassFixture<Cons
     }
 }
 
-/// <summary>Runs one scenario of console/e2e/run.mjs against a service and takes its exit code as the verdict.</summary>
+/// <summary>Runs one scenario of console/e2e/run.mjs against a service, in a Node process of its own, and takes its exit code as the verdict.</summary>
 public static class ConsoleScenario
 {
     public static async Task RunAsync(string scenario, Uri service, IReadOnlyDictionary<string, string>? more = null)
     {
+        var environment = EnvironmentFor(service, more);
         var root = NodeScripts.RepositoryRoot();
-        var script = Path.Combine(root, "console", "e2e", "run.mjs");
+        var (exitCode, said) = await NodeScripts.RunAsync(Path.Combine(root, "console"), [Path.Combine(root, "console", "e2e", "run.mjs"), scenario], environment, TimeSpan.FromMinutes(5));
+        Assert.True(exitCode == 0, $"scenario {scenario} failed (exit {exitCode}):\n{said}");
+        Assert.Contains($"scenario {scenario}: passed", said, StringComparison.Ordinal);
+    }
+
+    /// <summary>What a scenario is run with: the service, the admin's password, where screenshots go; after checking that the console is built.</summary>
+    public static Dictionary<string, string> EnvironmentFor(Uri service, IReadOnlyDictionary<string, string>? more)
+    {
+        var root = NodeScripts.RepositoryRoot();
         Assert.True(File.Exists(Path.Combine(root, "console", "dist", "index.html")), "console/dist is not built: run `npm ci && npm run build` in console/ (scripts/test.sh does)");
         Assert.True(Directory.Exists(Path.Combine(root, "console", "node_modules", "playwright-core")), "console/node_modules is missing: run `npm ci` in console/ (scripts/test.sh does)");
 
@@ -67,8 +77,6 @@ public static class ConsoleScenario
             ["CONSOLE_RESULTS"] = Path.Combine(root, ".data", "test-results", "console"),
         };
         foreach (var (key, value) in more ?? new Dictionary<string, string>()) environment[key] = value;
-        var (exitCode, said) = await NodeScripts.RunAsync(Path.Combine(root, "console"), [script, scenario], environment, TimeSpan.FromMinutes(5));
-        Assert.True(exitCode == 0, $"scenario {scenario} failed (exit {exitCode}):\n{said}");
-        Assert.Contains($"scenario {scenario}: passed", said, StringComparison.Ordinal);
+        return environment;
     }
 }
