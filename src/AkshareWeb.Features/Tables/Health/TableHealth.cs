@@ -141,10 +141,15 @@ public sealed class TableHealth
     public static async IAsyncEnumerable<(HealthFinding, string)> FindingsAsync(MySqlConnection connection, HealthShape shape, HealthScope scope, HealthRules.Context context,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var row in HealthQuery.CandidatesAsync(connection, shape, scope, context.Days, context.Today, context.MoveLimit, ct))
+        // A run's keys are one query; anything more is read a slice of keys at a time (each key whole in its slice).
+        var slices = scope.Keys is null ? await HealthQuery.SlicesAsync(connection, shape.Coverage, ct) : [null];
+        foreach (var slice in slices)
         {
-            var keyJson = CoverageFigures.KeyJson(shape.Coverage, row.Key);
-            foreach (var finding in HealthRules.Judge(shape, row, keyJson, context)) yield return (finding, keyJson);
+            await foreach (var row in HealthQuery.CandidatesAsync(connection, shape, scope with { Slice = slice }, context.Days, context.Today, context.MoveLimit, ct))
+            {
+                var keyJson = CoverageFigures.KeyJson(shape.Coverage, row.Key);
+                foreach (var finding in HealthRules.Judge(shape, row, keyJson, context)) yield return (finding, keyJson);
+            }
         }
     }
 
