@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AkshareWeb.Api.Setup;
 using AkshareWeb.Features.Calendar;
+using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Data;
@@ -103,6 +104,7 @@ app.MapScriptsApi();
 app.MapDataApi();
 app.MapTasksApi();
 app.MapExecutionsApi();
+app.MapSitesApi();
 app.MapTablesApi();
 app.MapCalendarApi();
 app.MapNotificationsApi();

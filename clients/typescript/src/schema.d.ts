@@ -480,6 +480,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tables/{tableName}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Starts one parted run of the data script that writes the table, asking only for the days GET /api/tables/{table_name}/coverage finds missing (confirmed-empty days are not missing): one part per missing range of each key, ranges at most 3 trading days apart merged into one call, the key's own values (symbol, period, adjust) for the script's key parameters. All optional: from and to (YYYY-MM-DD) bound the days as in coverage; keys names keys by some of their key columns ([{"股票代码": "000001"}]), every key with gaps when absent. Answers {execution_id, parts_total}; {null, 0} when nothing is missing. Once the run has ended, the days of each completed part's range that are still missing were answered with no row and are marked confirmed empty. Runs as a download (the ad-hoc queue, the user's quota: 429). A table no active script writes, a script without start and end dates, or a key column no parameter sets is a 422 that says so. */
+        post: operations["BackfillTable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks": {
         parameters: {
             query?: never;
@@ -685,6 +702,23 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["RetryExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The upstream site families behind the AKTools host: their state (ok, paused, probing, recovering), rate and last pause. */
+        get: operations["ListSites"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1423,6 +1457,24 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        EnvelopeOfBackfillTableStarted: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["BackfillTableStarted"];
+        };
+        BackfillTableStarted: {
+            execution_id: string | null;
+            /** Format: int32 */
+            parts_total: number;
+        };
+        BackfillTableRequest: {
+            from?: string | null;
+            to?: string | null;
+            keys?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
         EnvelopeOfPagedOfTaskView: {
             /** Format: int32 */
             code: number;
@@ -1690,6 +1742,37 @@ export interface components {
             execution_id: string;
             status: components["schemas"]["ExecutionStatus"];
             retry_of: string;
+        };
+        EnvelopeOfListOfSiteState: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["SiteState"][];
+        };
+        SiteState: {
+            family: string;
+            state: string;
+            /** Format: double */
+            rate_limit: number;
+            /** Format: double */
+            effective_rate: number;
+            /** Format: double */
+            rate_share: number;
+            /** Format: int32 */
+            failures_in_a_row: number;
+            /** Format: date-time */
+            paused_at: string | null;
+            /** Format: date-time */
+            paused_until: string | null;
+            pause_reason: string | null;
+            /** Format: int32 */
+            cooldown_seconds: number;
+            /** Format: int32 */
+            pauses: number;
+            /** Format: date-time */
+            last_failure_at: string | null;
+            /** Format: date-time */
+            last_success_at: string | null;
         };
         EnvelopeOfPagedOfTableSummary: {
             /** Format: int32 */
@@ -4444,6 +4527,101 @@ export interface operations {
             };
         };
     };
+    BackfillTable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tableName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "2024-01-01",
+                 *       "to": "2024-12-31",
+                 *       "keys": [
+                 *         {
+                 *           "股票代码": "000001"
+                 *         },
+                 *         {
+                 *           "股票代码": "600519",
+                 *           "period": "daily"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["BackfillTableRequest"];
+            };
+        };
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfBackfillTableStarted"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ListTasks: {
         parameters: {
             query?: {
@@ -5555,6 +5733,53 @@ export interface operations {
             };
         };
     };
+    ListSites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfListOfSiteState"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ListTables: {
         parameters: {
             query?: {
@@ -5746,6 +5971,7 @@ export interface operations {
                 sort_by?: string;
                 sort_order?: components["schemas"]["SortOrder"];
                 cursor?: string;
+                adjust?: string;
                 page?: number;
                 page_size?: number;
                 /**
@@ -6014,6 +6240,7 @@ export interface operations {
                 limit?: number;
                 sort_by?: string;
                 sort_order?: components["schemas"]["SortOrder"];
+                adjust?: string;
                 /**
                  * @description Filters, each a query key of its own: filter[column]=value (equal), or filter[column][op]=value with op gt, gte, lt, lte or like (contains); a column by its SQL or AKShare name; several are all applied. A DATE takes yyyy-MM-dd or yyyyMMdd, a DATETIME also a full timestamp. An unknown column or operator, or a value not of the column's type, is a 422. Percent-encode the keys (the column names).
                  * @example {

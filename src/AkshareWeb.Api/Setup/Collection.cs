@@ -24,7 +24,8 @@ public static class Collection
         services.AddHttpClient<AkToolsClient>((provider, http) =>
         {
             var options = provider.GetRequiredService<IOptions<AkToolsOptions>>().Value;
-            http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+            // The time-out of a try is the resilience pipeline's (AkToolsResilience); this one only backs it up.
+            http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds + 5);
         });
         services.AddHttpClient(nameof(InterfaceCatalog), http => http.Timeout = TimeSpan.FromSeconds(60));
 
@@ -54,12 +55,14 @@ public static class Collection
         services.AddSingleton<AkshareWeb.Features.Tables.TableWarmer>();
         services.Configure<AkshareWeb.Features.Tables.TableOptions>(configuration.GetSection(AkshareWeb.Features.Tables.TableOptions.Section));
         services.AddSingleton<AkshareWeb.Features.Tables.SortIndexes>();
+        services.AddSingleton<AkshareWeb.Features.Tables.AdjustedPrices>();
         services.AddHostedService<AkshareWeb.Features.Tables.TableWarmup>();
         services.AddTradingCalendar();
         services.Configure<CalendarTaskOptions>(configuration.GetSection(CalendarTaskOptions.Section));
         services.AddSingleton<CalendarTask>();
         services.AddSingleton<AkshareWeb.Features.Warehouse.ConfirmedEmptyDays>();
         services.AddSingleton<AkshareWeb.Features.Tables.CoverageReader>();
+        services.AddSingleton<AkshareWeb.Features.Tables.BackfillMarks>();
         services.AddSingleton<AkshareWeb.Features.Tables.CoverageSummaries>();
         services.AddHostedService<AkshareWeb.Features.Tables.CoverageKeeper>();
         services.Configure<AkshareWeb.Features.Tables.HealthOptions>(configuration.GetSection(AkshareWeb.Features.Tables.HealthOptions.Section));

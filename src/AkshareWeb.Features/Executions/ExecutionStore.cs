@@ -8,11 +8,6 @@ using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Executions;
 
-/// <summary>A run's recorded end: what the runner writes once, whatever happened.</summary>
-public sealed record RunEnd(
-    string Status, DateTime End, double Seconds, int Progress, long Fetched, long RowsBefore, long RowsAfter,
-    long Inserted, long Updated, string Result, string? Error);
-
 /// <summary>How a cancel request met the run.</summary>
 public enum CancelResult
 {
@@ -136,20 +131,34 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
             """, new { now = time.GetUtcNow().UtcDateTime, percent, fetched, affected, executionId }, cancellationToken: ct));
 
-    /// <summary>A single run's end, on a connection of its own (the caller retries while the database is away).</summary>
-    public async Task EndAsync(string executionId, RunEnd end)
+    /// <summary>
+    /// A run's end, on a connection of its own (a single run's caller retries while the database is away). A parted run's
+    /// end is recorded once: the status change from running is the lock, and the one call that made it gets true; its
+    /// calls are forgotten then (an ended run makes no more, its rate is 0 from now on).
+    /// </summary>
+    public async Task<bool> EndAsync(string executionId, RunEnd end)
     {
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE executions SET status = @Status, end_time = @End, execution_time = @Seconds, progress = @Progress,
-              rows_fetched = @Fetched, rows_before = @RowsBefore, rows_after = @RowsAfter, rows_affected = @affected,
-              rows_inserted = @Inserted, rows_updated = @Updated, result = @Result, error_message = @Error, heartbeat_at = @End
-            WHERE execution_id = @executionId
-            """, new
+        var parted = end.Parts is not null;
+        bool ended;
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
         {
-            end.Status, end.End, end.Seconds, end.Progress, end.Fetched, end.RowsBefore, end.RowsAfter,
-            affected = end.Inserted + end.Updated, end.Inserted, end.Updated, end.Result, end.Error, executionId,
-        }, cancellationToken: CancellationToken.None));
+            ended = await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE executions SET status = @Status, end_time = @End,
+                  execution_time = COALESCE(@Seconds, TIMESTAMPDIFF(MICROSECOND, start_time, @End) / 1e6), progress = @Progress,
+                  rows_fetched = @Fetched, rows_before = COALESCE(@RowsBefore, rows_before), rows_after = @RowsAfter, rows_affected = @Affected,
+                  rows_inserted = @Inserted, rows_updated = @Updated, parts_total = COALESCE(@total, parts_total),
+                  parts_done = COALESCE(@done, parts_done), parts_failed = COALESCE(@failed, parts_failed),
+                  result = @result, error_message = @Error, heartbeat_at = @End
+                WHERE execution_id = @executionId AND (@parted = 0 OR status = 'running')
+                """, new
+            {
+                end.Status, end.End, end.Seconds, end.Progress, end.Fetched, end.RowsBefore, end.RowsAfter, end.Affected, end.Inserted, end.Updated,
+                total = end.Parts?.Total, done = end.Parts?.Done, failed = end.Parts?.Failed, result = end.Result.ToJson(), end.Error, executionId, parted,
+            }, cancellationToken: CancellationToken.None)) == 1;
+        }
+
+        if (ended && parted) await calls.ForgetRunAsync(executionId);
+        return ended;
     }
 
     /// <summary>A claimed run that cannot start ends failed at once, with the reason.</summary>
@@ -157,9 +166,10 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
     {
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE executions SET status = @failed, end_time = @end, error_message = @problem, result = JSON_OBJECT('message', @problem)
+            UPDATE executions SET status = @failed, end_time = @end, error_message = @problem, result = @result
             WHERE execution_id = @executionId
-            """, new { failed = ExecutionStatuses.Failed, end = time.GetUtcNow().UtcDateTime, problem, executionId }, cancellationToken: CancellationToken.None));
+            """, new { failed = ExecutionStatuses.Failed, end = time.GetUtcNow().UtcDateTime, problem, result = new RunResult(problem).ToJson(), executionId },
+            cancellationToken: CancellationToken.None));
     }
 
     /// <summary>What the run repeats, as fixed at its creation; null for an unknown run.</summary>
@@ -245,38 +255,6 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
         await using var connection = await database.OpenAsync(CancellationToken.None);
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "SELECT cancel_requested FROM executions WHERE execution_id = @executionId", new { executionId }));
-    }
-
-    /// <summary>Records a parted run's end once: the status change from running is the lock. True for the one
-    /// call that recorded it.</summary>
-    public async Task<bool> EndPartedAsync(string executionId, string status, string? error, long rowsAfter, string result, PartCounts? counts)
-    {
-        var ended = await RunAsync("""
-            UPDATE executions SET status = @status, end_time = @end, execution_time = TIMESTAMPDIFF(MICROSECOND, start_time, @end) / 1e6,
-              progress = @progress, rows_fetched = @fetched, rows_after = @rowsAfter, rows_affected = @written,
-              rows_inserted = @inserted, rows_updated = @updated,
-              parts_total = @total, parts_done = @done, parts_failed = @failed, result = @result, error_message = @error, heartbeat_at = @end
-            WHERE execution_id = @executionId AND status = 'running'
-            """, new
-        {
-            status,
-            end = time.GetUtcNow().UtcDateTime,
-            progress = status == ExecutionStatuses.Completed ? 100 : counts?.Progress ?? 0,
-            fetched = counts?.Fetched ?? 0,
-            rowsAfter,
-            written = counts?.Written ?? 0,
-            inserted = counts?.Inserted ?? 0,
-            updated = counts?.Updated ?? 0,
-            total = counts?.Total ?? 0,
-            done = counts?.Done ?? 0,
-            failed = counts?.Failed ?? 0,
-            result,
-            error,
-            executionId,
-        }, CancellationToken.None) == 1;
-        // An ended run makes no more calls: its rate is 0 from now on, and its calls are not kept.
-        if (ended) await calls.ForgetRunAsync(executionId);
-        return ended;
     }
 
     private static async Task<ExecutionPlan?> LoadPlanAsync(MySqlConnection connection, string executionId, CancellationToken ct)

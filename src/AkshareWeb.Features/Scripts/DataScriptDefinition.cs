@@ -16,7 +16,7 @@ public sealed record DataScriptDefinition(
     IReadOnlyList<ParameterDefinition> Parameters, string TargetTable, string WriteMode,
     IReadOnlyList<string> KeyColumns, IReadOnlyDictionary<string, string> ExtraColumns,
     IReadOnlyList<OutputColumn>? OutputColumns = null, string? OutputColumnsNote = null, DatedColumns? DatedColumns = null,
-    BarColumnNames? BarColumns = null);
+    PriceAdjustment? Adjustment = null, BarColumnNames? BarColumns = null);
 
 /// <summary>
 /// Which of a script's columns are a bar's prices and volume (AKShare's names), for the health checks; a role left
@@ -156,11 +156,12 @@ public static partial class DataScriptFiles
                 else dated = new DatedColumns(pattern, dateColumn, prefix);
             }
 
+            var adjustment = root.TryGetProperty("adjustment", out var adjustmentObject) ? PriceAdjustments.Parse(adjustmentObject, errors) : null;
             var bars = root.TryGetProperty("bar_columns", out var barObject) ? ParseBarColumns(barObject, keys, errors) : null;
 
             if (errors.Count > 0) return (null, errors);
             return (new DataScriptDefinition(scriptId!, name!, description, scriptCategory!, scriptFrequency!, function!, parameters, table!, mode!, keys, extra,
-                outputs, Text("output_columns_note", required: false), dated, bars), []);
+                outputs, Text("output_columns_note", required: false), dated, adjustment, bars), []);
         }
     }
 
