@@ -23,9 +23,9 @@ public sealed class HealthOptions
 }
 
 /// <summary>
-/// What explains a key's large move on a day, so it is no finding: a revision of the key's history or a change of its
-/// adjustment factor on that day. None is registered yet; the revisions and the factor tables register theirs (as
-/// <c>services.AddSingleton&lt;IMoveExplanation, ...&gt;()</c>) and every registered one is asked.
+/// What explains a key's large move on a day, so it is no finding: a change of its adjustment factor on that day
+/// (<see cref="FactorMoveExplanation"/>), or a revision of the key's history (not built yet: the revisions register
+/// theirs as <c>services.AddSingleton&lt;IMoveExplanation, ...&gt;()</c>). Every registered one is asked.
 /// </summary>
 public interface IMoveExplanation
 {
