@@ -69,6 +69,7 @@ public static class Collection
         services.Configure<AkshareWeb.Features.Tables.HealthOptions>(configuration.GetSection(AkshareWeb.Features.Tables.HealthOptions.Section));
         services.AddSingleton<AkshareWeb.Features.Tables.HealthStore>();
         services.AddSingleton<AkshareWeb.Features.Tables.TableHealth>();
+        services.AddSingleton<AkshareWeb.Features.Tables.IMoveExplanation, AkshareWeb.Features.Tables.FactorMoveExplanation>();
         services.AddHostedService<AkshareWeb.Features.Tables.HealthKeeper>();
         return services;
     }

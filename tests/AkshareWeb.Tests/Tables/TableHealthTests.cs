@@ -260,3 +260,40 @@ public sealed class TableHealthTests(HealthApp app) : IClassFixture<HealthApp>
         Assert.Contains(wrong, e => e.Contains("key column", StringComparison.Ordinal));
     }
 }
+
+/// <summary>
+/// Unadjusted Sina bars with their factor tables (the library's scripts): a raw price that fell 60 % on the day its
+/// factor steps (an ex-dividend day) is no finding; the same fall without a step is one.
+/// </summary>
+public sealed class FactorMoveHealthTests(SinaBarsApp app) : IClassFixture<SinaBarsApp>
+{
+    private static DateOnly Day(int d) => new(2024, 6, d);
+
+    private static IEnumerable<SinaBarsApp.Bar> FallingOnThe6th() => new[] { 3, 4, 5, 6, 7, 11, 12 }
+        .Select(d => d < 6 ? new SinaBarsApp.Bar(Day(d), 20, 20.5, 19.5, 20) : new SinaBarsApp.Bar(Day(d), 8, 8.2, 7.8, 8));
+
+    [Fact]
+    public async Task A_fall_on_the_day_the_factor_steps_is_explained()
+    {
+        var client = (await app.NewUserAsync()).Client;
+        app.SetBars("sh600101", FallingOnThe6th());
+        app.SetBars("sh600102", FallingOnThe6th());
+        app.SetFactors("sh600101", "hfq", (new DateOnly(1900, 1, 1), 1.0), (Day(6), 2.5));
+        app.SetFactors("sh600101", "qfq", (new DateOnly(1900, 1, 1), 2.5), (Day(6), 1.0));
+        app.SetFactors("sh600102", "hfq", (new DateOnly(1900, 1, 1), 1.0));
+        app.SetFactors("sh600102", "qfq", (new DateOnly(1900, 1, 1), 1.0));
+        foreach (var symbol in new[] { "sh600101", "sh600102" })
+        {
+            await app.RunScriptAsync(client, "stock_zh_a_daily_qfq_factor", new { symbol });
+            await app.RunScriptAsync(client, "stock_zh_a_daily_hfq_factor", new { symbol });
+            await app.RunScriptAsync(client, "stock_zh_a_daily_unadjusted", new { symbol, start_date = "20240601", end_date = "20240630" });
+        }
+
+        var moves = (await (await client.GetAsync($"/api/tables/{SinaBarsApp.Bars}/health?rule=large_move")).ExpectAsync(200, 0))["data"]!;
+        var finding = Assert.Single(moves["items"]!.AsArray())!;
+        Assert.Equal("sh600102", finding["key"]!["symbol"]!.GetValue<string>());
+        Assert.Equal("2024-06-06", finding["date"]!.GetValue<string>());
+        Assert.Equal("8", finding["value"]!.GetValue<string>());
+        Assert.Equal("20", finding["compared_with"]!.GetValue<string>());
+    }
+}

@@ -10,14 +10,18 @@ namespace AkshareWeb.Features.Tables;
 
 /// <summary>
 /// What a check looks at: the whole table, a range of days (<see cref="From"/>, <see cref="To"/>, each optional), or
-/// some keys from a day on each (<see cref="Keys"/>: the rows a run touched).
+/// some keys from a day on each (<see cref="Keys"/>: the rows a run touched). <see cref="Slice"/> narrows one query
+/// of a check to some keys (<see cref="HealthQuery.SlicesAsync"/>).
 /// </summary>
-public sealed record HealthScope(DateOnly? From, DateOnly? To, IReadOnlyList<TouchedKey>? Keys)
+public sealed record HealthScope(DateOnly? From, DateOnly? To, IReadOnlyList<TouchedKey>? Keys, LeadingSlice? Slice = null)
 {
     public static readonly HealthScope Whole = new(null, null, null);
 
-    public bool IsWhole => From is null && To is null && Keys is null;
 }
+
+/// <summary>The keys whose leading key column (the first of the natural key's index) is from <see cref="Low"/> to
+/// <see cref="High"/>; both null: the keys where it is null.</summary>
+public sealed record LeadingSlice(object? Low, object? High);
 
 /// <summary>A key a run wrote rows of (its values as findings name them), and the earliest day it wrote.</summary>
 public sealed record TouchedKey(object?[] Values, string Json, DateTime From);
@@ -33,6 +37,36 @@ public static class HealthQuery
 {
     private const string Day = "health_day";
     private const string Before = "health_before";
+
+    /// <summary>Leading key values per query of a check: a few tens of thousands of rows, whose sort for the window stays in memory.</summary>
+    public const int KeysPerSlice = 100;
+
+    /// <summary>
+    /// The slices a check of many keys reads one query each: the values of the key column the natural key's index
+    /// starts with (read from the index, one entry per value), <see cref="KeysPerSlice"/> at a time. Each slice holds
+    /// whole keys, so each key's close before is within it. A table whose index starts with no key column is one slice.
+    /// </summary>
+    public static async Task<IReadOnlyList<LeadingSlice?>> SlicesAsync(MySqlConnection connection, CoverageShape shape, CancellationToken ct)
+    {
+        if (shape.Leading.Count == 0) return [null];
+        var lead = ColumnNames.Quote(shape.Leading[0].Name);
+        var values = new List<object>();
+        var nulls = false;
+        await using (var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
+            $"SELECT {lead} FROM {ColumnNames.Quote(shape.Name)} GROUP BY {lead} ORDER BY {lead}", commandTimeout: 0, cancellationToken: ct)))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                if (reader.IsDBNull(0)) nulls = true;
+                else values.Add(reader.GetValue(0));
+            }
+        }
+
+        var slices = new List<LeadingSlice?>();
+        if (nulls) slices.Add(new LeadingSlice(null, null));
+        slices.AddRange(values.Chunk(KeysPerSlice).Select(chunk => new LeadingSlice(chunk[0], chunk[^1])));
+        return slices.Count == 0 ? [null] : slices;
+    }
 
     /// <summary>The rows of <paramref name="scope"/> that may break a rule.</summary>
     public static async IAsyncEnumerable<HealthCandidate> CandidatesAsync(MySqlConnection connection, HealthShape shape, HealthScope scope, TradingDays days,
@@ -175,6 +209,18 @@ public static class HealthQuery
         {
             conditions.Add($"{date} < @scopeAfter");
             args.Add("scopeAfter", to.AddDays(1).ToDateTime(TimeOnly.MinValue));
+        }
+
+        if (scope.Slice is { } slice && shape.Leading.Count > 0)
+        {
+            var lead = ColumnNames.Quote(shape.Leading[0].Name);
+            if (slice.Low is null) conditions.Add($"{lead} IS NULL");
+            else
+            {
+                conditions.Add($"{lead} >= @sliceLow AND {lead} <= @sliceHigh");
+                args.Add("sliceLow", slice.Low);
+                args.Add("sliceHigh", slice.High);
+            }
         }
 
         if (scope.Keys is { } touched)

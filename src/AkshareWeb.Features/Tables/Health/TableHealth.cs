@@ -24,9 +24,9 @@ public sealed class HealthOptions
 }
 
 /// <summary>
-/// What explains a key's large move on a day, so it is no finding: a revision of the key's history or a change of its
-/// adjustment factor on that day. None is registered yet; the revisions and the factor tables register theirs (as
-/// <c>services.AddSingleton&lt;IMoveExplanation, ...&gt;()</c>) and every registered one is asked.
+/// What explains a key's large move on a day, so it is no finding: a change of its adjustment factor on that day
+/// (<see cref="FactorMoveExplanation"/>), or a revision of the key's history (not built yet: the revisions register
+/// theirs as <c>services.AddSingleton&lt;IMoveExplanation, ...&gt;()</c>). Every registered one is asked.
 /// </summary>
 public interface IMoveExplanation
 {
@@ -146,10 +146,15 @@ public sealed class TableHealth
     public static async IAsyncEnumerable<(HealthFinding, string)> FindingsAsync(MySqlConnection connection, HealthShape shape, HealthScope scope, HealthRules.Context context,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var row in HealthQuery.CandidatesAsync(connection, shape, scope, context.Days, context.Today, context.MoveLimit, ct))
+        // A run's keys are one query; anything more is read a slice of keys at a time (each key whole in its slice).
+        var slices = scope.Keys is null ? await HealthQuery.SlicesAsync(connection, shape.Coverage, ct) : [null];
+        foreach (var slice in slices)
         {
-            var keyJson = CoverageFigures.KeyJson(shape.Coverage, row.Key);
-            foreach (var finding in HealthRules.Judge(shape, row, keyJson, context)) yield return (finding, keyJson);
+            await foreach (var row in HealthQuery.CandidatesAsync(connection, shape, scope with { Slice = slice }, context.Days, context.Today, context.MoveLimit, ct))
+            {
+                var keyJson = CoverageFigures.KeyJson(shape.Coverage, row.Key);
+                foreach (var finding in HealthRules.Judge(shape, row, keyJson, context)) yield return (finding, keyJson);
+            }
         }
     }
 
