@@ -26,7 +26,8 @@ public sealed record AdjustedRead(string SelectList, string RowJoin, string Stre
 /// DESC LIMIT 1 measured 3 times slower on MariaDB 10.11; intervals of the page's keys only, no faster);</item>
 /// <item>an export (every row) joins the factor table once made into intervals, <c>LEFT JOIN (SELECT key, date,
 /// LEAD(date) OVER (PARTITION BY key ORDER BY date) AS until, f FROM factors) fr ON fr.key = t.key AND fr.date &lt;=
-/// t.date AND (fr.until IS NULL OR t.date &lt; fr.until)</c>: the small factor table is read and sorted once, both
+/// t.date AND (fr.until IS NULL OR t.date &lt; fr.until)</c>: the small factor table is read, sorted and made numbers
+/// (f + 0e0: Sina's factors are text) once, both
 /// servers index the derived table on the key (or hash it), and each row then compares with its key's steps only.
 /// The LEFT JOIN keeps the bars first, so the export's order still comes from their index.</item>
 /// </list>
@@ -99,7 +100,7 @@ public sealed class AdjustedPrices(DataScriptLibrary scripts, ManagedTables tabl
             + $"(SELECT MAX(fm.{qFactorDate}) FROM {quotedFactors} fm WHERE {KeyMatch("fm")}fm.{qFactorDate} <= t.{qDate})";
         var partition = factorKeys.Count == 0 ? "" : "PARTITION BY " + string.Join(", ", factorKeys.Select(k => "f." + ColumnNames.Quote(k.Name))) + " ";
         var intervals = $"SELECT {string.Concat(factorKeys.Select((k, i) => $"f.{ColumnNames.Quote(k.Name)} AS _k{i}, "))}f.{qFactorDate} AS _since, "
-            + $"LEAD(f.{qFactorDate}) OVER ({partition}ORDER BY f.{qFactorDate}) AS _until, f.{qFactor} AS {qFactor} FROM {quotedFactors} f";
+            + $"LEAD(f.{qFactorDate}) OVER ({partition}ORDER BY f.{qFactorDate}) AS _until, f.{qFactor} + 0e0 AS {qFactor} FROM {quotedFactors} f";
         var streamJoin = $" LEFT JOIN ({intervals}) fr ON {string.Concat(keys.Select((k, i) => $"fr._k{i} = t.{ColumnNames.Quote(k.Name)} AND "))}"
             + $"fr._since <= t.{qDate} AND (fr._until IS NULL OR t.{qDate} < fr._until)";
         var select = string.Join(", ", shown.Select(c => prices.Any(p => p.Name == c.Name)
