@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Tables benchmark on a 1,000,000-row daily-bars table: CSV, Parquet and XLSX export rates of the service beside
-# `mariadb --batch`, the service's peak memory (VmHWM), and pages at offset 500,000: cold (the first request of
-# an order counts the rows and looks up page positions itself), then after the service has made the table ready
-# (as it does at start and after every run of the engine), by page number and by cursor; last, by a column
-# without an index, before and after the service has indexed it for sorting.
+# `mariadb --batch`, the service's memory at rest before the exports and its peak (VmHWM) during each export, and
+# pages at offset 500,000: cold (the first request of an order counts the rows and looks up page positions itself),
+# then after the service has made the table ready (as it does at start and after every run of the engine), by page
+# number and by cursor; last, by a column without an index, before and after the service has indexed it for sorting.
 # The table has the engine's shape and indexes: the natural key (股票代码, 日期) unique, and 日期 on its own.
-#   bench/tables-export.sh [rows]
+#   bench/tables-export.sh [rows] [exports|parquet]
+# With `exports` as the second argument it stops after the exports (no pages); with `parquet` it makes the Parquet
+# export alone, on a service that has made no other (its memory at two table sizes). Each export's peak is its own:
+# the kernel's peak counter is reset before it (/proc/<pid>/clear_refs, 5); the peak since start is the largest of
+# them and of the peak before the exports.
 # Uses the private MariaDB of scripts/mariadb.sh (MariaDB's seq engine fills the table), a database of its own
 # (dropped at the end) and the service built in Release, started on 127.0.0.1:8123.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 rows="${1:-1000000}"
+only="${2:-}"
 server="$(scripts/mariadb.sh start)"
 sock="$root/.data/run/mariadb.sock"
 db="tablebench_$RANDOM$RANDOM"
@@ -50,18 +55,29 @@ INSERT INTO warehouse_tables (table_name, display_name, category, created_at, la
 
 token=$(login)
 auth=(-H "Authorization: Bearer $token")
-hwm() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$app/status; }
+mb() { awk -v k="$1:" '$1 == k {printf "%.0f", $2/1024}' /proc/$app/status; }
+# The peak resident memory since the last reset, then reset: each export's own peak.
+peak() { local p; p=$(mb VmHWM); echo 5 >/proc/$app/clear_refs; highest=$(( p > ${highest:-0} ? p : ${highest:-0} )); printf -v "$1" '%s MB' "$p"; }
 rate() { python3 -c "print(f'{$rows/$1:,.0f} rows/s ({$1:.1f} s)')"; }
 secs() { python3 -c "import time; print(time.time())"; }
 
+rest_rss="$(mb VmRSS) MB"; peak rest_peak
+if [ "$only" = parquet ]; then
+  t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.parquet "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=parquet"; t1=$(secs)
+  parquet_s=$(python3 -c "print($t1-$t0)"); peak parquet_mem
+  echo "AkshareWeb tables benchmark, the Parquet export alone: $rows rows ($(du -h /tmp/$db.parquet | cut -f1))"
+  echo "service before the export     : $rest_rss resident, peak since start $rest_peak"
+  echo "Parquet export                : $(rate "$parquet_s"); service peak during it $parquet_mem, resident after it $(mb VmRSS) MB"
+  exit 0
+fi
 t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.csv "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=csv"; t1=$(secs)
-csv_s=$(python3 -c "print($t1-$t0)"); csv_mem=$(hwm)
+csv_s=$(python3 -c "print($t1-$t0)"); peak csv_mem
 t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.parquet "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=parquet"; t1=$(secs)
-parquet_s=$(python3 -c "print($t1-$t0)"); parquet_mem=$(hwm)
+parquet_s=$(python3 -c "print($t1-$t0)"); peak parquet_mem
 t0=$(secs); sql "$db" --batch -e "SELECT * FROM ak_bench_bars" >/tmp/$db.tsv; t1=$(secs)
 client_s=$(python3 -c "print($t1-$t0)")
 t0=$(secs); curl -fs "${auth[@]}" -o /tmp/$db.xlsx "http://127.0.0.1:8123/api/tables/ak_bench_bars/export?format=excel"; t1=$(secs)
-xlsx_s=$(python3 -c "print($t1-$t0)"); xlsx_mem=$(hwm)
+xlsx_s=$(python3 -c "print($t1-$t0)"); peak xlsx_mem
 page() { curl -fs "${auth[@]}" -o /tmp/$db.page.json -w '%{time_total}' "http://127.0.0.1:8123/api/tables/ak_bench_bars/data?$1"; }
 next_cursor() { python3 -c "import json; print(json.load(open('/tmp/$db.page.json'))['data']['next_cursor'])"; }
 code=%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81; day=%E6%97%A5%E6%9C%9F; close=%E6%94%B6%E7%9B%98
@@ -69,9 +85,12 @@ code=%E8%82%A1%E7%A5%A8%E4%BB%A3%E7%A0%81; day=%E6%97%A5%E6%9C%9F; close=%E6%94%
 page "filter%5B$code%5D=000001&page_size=100" >/dev/null
 echo "AkshareWeb tables benchmark: $rows rows ($(wc -l </tmp/$db.csv) CSV lines, $(du -h /tmp/$db.xlsx | cut -f1) xlsx)"
 echo "mariadb --batch SELECT *      : $(rate "$client_s")"
-echo "CSV export                    : $(rate "$csv_s") = $(python3 -c "print(f'{$client_s/$csv_s:.0%}')") of the client; service peak so far $csv_mem"
-echo "Parquet export                : $(rate "$parquet_s") = $(python3 -c "print(f'{$csv_s/$parquet_s:.2f}')") x the CSV export's rate ($(du -h /tmp/$db.parquet | cut -f1)); service peak so far $parquet_mem"
-echo "XLSX export                   : $(rate "$xlsx_s"); service peak $xlsx_mem"
+echo "service before the exports    : $rest_rss resident, peak since start $rest_peak"
+echo "CSV export                    : $(rate "$csv_s") = $(python3 -c "print(f'{$client_s/$csv_s:.0%}')") of the client; service peak during it $csv_mem"
+echo "Parquet export                : $(rate "$parquet_s") = $(python3 -c "print(f'{$csv_s/$parquet_s:.2f}')") x the CSV export's rate ($(du -h /tmp/$db.parquet | cut -f1)); service peak during it $parquet_mem"
+echo "XLSX export                   : $(rate "$xlsx_s"); service peak during it $xlsx_mem"
+echo "service peak since start      : $highest MB"
+[ "$only" = exports ] && exit 0
 echo "-- cold: nothing counted or looked up yet (a table no run of this service has written since it started)"
 echo "page at offset 500,000 by id, first request (counts, finds positions): $(page "page=5001&page_size=100&sort_by=id") s"
 echo "page at offset 500,000 by 日期, first request of that order           : $(page "page=5001&page_size=100&sort_by=$day") s"

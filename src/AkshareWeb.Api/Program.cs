@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AkshareWeb.Api.Setup;
 using AkshareWeb.Features.Calendar;
+using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Auth;
 using AkshareWeb.Features.Data;
@@ -33,6 +34,7 @@ services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.S
 services.AddSingleton<SystemSettings>();
 services.AddSingleton<UserLock>();
 services.AddSingleton<AdhocQuota>();
+services.AddSingleton<TaskRunQuota>();
 services.AddSingleton<TaskQuotas>();
 services.Configure<QuotaOptions>(builder.Configuration.GetSection(QuotaOptions.Section));
 services.AddSingleton<WarehouseConnection>();
@@ -103,6 +105,7 @@ app.MapScriptsApi();
 app.MapDataApi();
 app.MapTasksApi();
 app.MapExecutionsApi();
+app.MapSitesApi();
 app.MapTablesApi();
 app.MapCalendarApi();
 app.MapNotificationsApi();

@@ -480,6 +480,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tables/{tableName}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Starts one parted run of the data script that writes the table, asking only for the days GET /api/tables/{table_name}/coverage finds missing (confirmed-empty days are not missing): one part per missing range of each key, ranges at most 3 trading days apart merged into one call, the key's own values (symbol, period, adjust) for the script's key parameters. All optional: from and to (YYYY-MM-DD) bound the days as in coverage; keys names keys by some of their key columns ([{"股票代码": "000001"}]), every key with gaps when absent. Answers {execution_id, parts_total}; {null, 0} when nothing is missing. Once the run has ended, the days of each completed part's range that are still missing were answered with no row and are marked confirmed empty. Runs as a download (the ad-hoc queue, the user's quota: 429). A table no active script writes, a script without start and end dates, or a key column no parameter sets is a 422 that says so. */
+        post: operations["BackfillTable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks": {
         parameters: {
             query?: never;
@@ -691,6 +708,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The upstream site families behind the AKTools host: their state (ok, paused, probing, recovering), rate and last pause. */
+        get: operations["ListSites"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tables": {
         parameters: {
             query?: never;
@@ -766,6 +800,23 @@ export interface paths {
         };
         /** @description Coverage of a table whose key has a date column, against the SSE/SZSE trading calendar (GET /api/calendar/trading-days). A key (the key columns but the date, e.g. 股票代码, period, adjust) is expected on every trading day from its first stored date or `from`, whichever is later, to the last trading day whose close (Market:CloseTime, market time) has passed or `to`, whichever is earlier; keys of weekly or monthly bars (period) once per trading week or month. status=gaps|complete|all; filter[key column]=value with the operators of /data (gt, gte, lt, lte, like). A table without a date in its key is a 422 that says so. */
         get: operations["GetTableCoverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tables/{tableName}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Health findings of a table of bars (a date in its key, price or volume columns declared in its script's bar_columns or named as AKShare names them: 开盘 收盘 最高 最低 成交量, open close high low volume), per key and day: missing_price (null or NaN), non_positive_price, high_below_low, outside_range (open or close outside [low, high]), large_move (close-to-close beyond Health:MoveLimit, default 0.5), zero_volume (on a trading day, bars of a day or longer), future_date (after today, market time), non_trading_day (inside the trading calendar's span, not a trading day). Checked after every run that wrote the table (the keys it wrote, from the earliest day it wrote) and here when the table changed since its last whole check or the market day moved; counts are of every rule within from and to; rule narrows the list. A table without a date in its key or without price and volume columns is a 422 that says so. */
+        get: operations["GetTableHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1031,6 +1082,14 @@ export interface components {
             user_max_tasks: number;
             /** Format: int32 */
             user_min_schedule_minutes: number;
+            /** Format: int32 */
+            user_max_task_runs: number;
+            /** Format: int32 */
+            user_max_slots_percent: number;
+            /** Format: int32 */
+            user_max_parts_waiting: number;
+            /** Format: int32 */
+            default_max_run_minutes: number;
         };
         UpdateSettingsRequest: {
             /** Format: int32 */
@@ -1046,6 +1105,14 @@ export interface components {
             user_max_tasks?: number | null;
             /** Format: int32 */
             user_min_schedule_minutes?: number | null;
+            /** Format: int32 */
+            user_max_task_runs?: number | null;
+            /** Format: int32 */
+            user_max_slots_percent?: number | null;
+            /** Format: int32 */
+            user_max_parts_waiting?: number | null;
+            /** Format: int32 */
+            default_max_run_minutes?: number | null;
         };
         EnvelopeOfWarehouseLocation: {
             /** Format: int32 */
@@ -1406,6 +1473,24 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        EnvelopeOfBackfillTableStarted: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["BackfillTableStarted"];
+        };
+        BackfillTableStarted: {
+            execution_id: string | null;
+            /** Format: int32 */
+            parts_total: number;
+        };
+        BackfillTableRequest: {
+            from?: string | null;
+            to?: string | null;
+            keys?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
         EnvelopeOfPagedOfTaskView: {
             /** Format: int32 */
             code: number;
@@ -1455,6 +1540,8 @@ export interface components {
             paused_reason: string | null;
             /** Format: int32 */
             concurrency: number | null;
+            /** Format: int32 */
+            max_run_minutes: number | null;
         };
         EnvelopeOfTaskView: {
             /** Format: int32 */
@@ -1479,6 +1566,8 @@ export interface components {
             is_active?: boolean | null;
             /** Format: int32 */
             concurrency?: number | null;
+            /** Format: int32 */
+            max_run_minutes?: number | null;
         };
         EnvelopeOfSchedulePreview: {
             /** Format: int32 */
@@ -1513,6 +1602,8 @@ export interface components {
             is_active?: boolean | null;
             /** Format: int32 */
             concurrency?: number | null;
+            /** Format: int32 */
+            max_run_minutes?: number | null;
         };
         EnvelopeOfTaskRunStarted: {
             /** Format: int32 */
@@ -1674,6 +1765,37 @@ export interface components {
             status: components["schemas"]["ExecutionStatus"];
             retry_of: string;
         };
+        EnvelopeOfListOfSiteState: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["SiteState"][];
+        };
+        SiteState: {
+            family: string;
+            state: string;
+            /** Format: double */
+            rate_limit: number;
+            /** Format: double */
+            effective_rate: number;
+            /** Format: double */
+            rate_share: number;
+            /** Format: int32 */
+            failures_in_a_row: number;
+            /** Format: date-time */
+            paused_at: string | null;
+            /** Format: date-time */
+            paused_until: string | null;
+            pause_reason: string | null;
+            /** Format: int32 */
+            cooldown_seconds: number;
+            /** Format: int32 */
+            pauses: number;
+            /** Format: date-time */
+            last_failure_at: string | null;
+            /** Format: date-time */
+            last_success_at: string | null;
+        };
         EnvelopeOfPagedOfTableSummary: {
             /** Format: int32 */
             code: number;
@@ -1744,6 +1866,7 @@ export interface components {
             interface_name: string | null;
             write_mode: string | null;
             coverage: components["schemas"]["CoverageSummary"] | null;
+            health: components["schemas"]["TableHealthSummary"] | null;
         };
         SchemaInfo: {
             columns: components["schemas"]["TableColumn"][];
@@ -1755,6 +1878,15 @@ export interface components {
             key: string | null;
             comment: string | null;
             original_name: string;
+        };
+        TableHealthSummary: {
+            /** Format: date-time */
+            checked_at: string | null;
+            /** Format: int64 */
+            findings: number;
+            counts: {
+                [key: string]: number;
+            };
         };
         EnvelopeOfSchemaInfo: {
             /** Format: int32 */
@@ -1841,6 +1973,56 @@ export interface components {
             confirmed_empty_days: number;
             confirmed_empty: string[];
             stale: boolean;
+        };
+        EnvelopeOfTableHealthReport: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["TableHealthReport"];
+        };
+        TableHealthReport: {
+            table_name: string;
+            date_column: string;
+            key_columns: string[];
+            columns: components["schemas"]["HealthColumns"];
+            /** Format: double */
+            move_limit: number;
+            /** Format: date */
+            from: string | null;
+            /** Format: date */
+            to: string | null;
+            /** Format: date-time */
+            checked_at: string | null;
+            counts: {
+                [key: string]: number;
+            };
+            items: components["schemas"]["HealthFinding"][];
+            /** Format: int64 */
+            total: number;
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int32 */
+            total_pages: number;
+        };
+        HealthColumns: {
+            open: string | null;
+            high: string | null;
+            low: string | null;
+            close: string | null;
+            volume: string | null;
+            source: string;
+        };
+        HealthFinding: {
+            key: {
+                [key: string]: unknown;
+            };
+            date: string;
+            rule: string;
+            column: string | null;
+            value: string | null;
+            compared_with: string | null;
         };
         EnvelopeOfTradingDaysAnswer: {
             /** Format: int32 */
@@ -4367,6 +4549,101 @@ export interface operations {
             };
         };
     };
+    BackfillTable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tableName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "2024-01-01",
+                 *       "to": "2024-12-31",
+                 *       "keys": [
+                 *         {
+                 *           "股票代码": "000001"
+                 *         },
+                 *         {
+                 *           "股票代码": "600519",
+                 *           "period": "daily"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["BackfillTableRequest"];
+            };
+        };
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfBackfillTableStarted"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ListTasks: {
         parameters: {
             query?: {
@@ -5478,6 +5755,53 @@ export interface operations {
             };
         };
     };
+    ListSites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfListOfSiteState"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ListTables: {
         parameters: {
             query?: {
@@ -5790,6 +6114,88 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EnvelopeOfTableCoverage"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    GetTableHealth: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                rule?: string;
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                tableName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfTableHealthReport"];
                 };
             };
             /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */

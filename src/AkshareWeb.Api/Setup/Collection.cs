@@ -24,7 +24,8 @@ public static class Collection
         services.AddHttpClient<AkToolsClient>((provider, http) =>
         {
             var options = provider.GetRequiredService<IOptions<AkToolsOptions>>().Value;
-            http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+            // The time-out of a try is the resilience pipeline's (AkToolsResilience); this one only backs it up.
+            http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds + 5);
         });
         services.AddHttpClient(nameof(InterfaceCatalog), http => http.Timeout = TimeSpan.FromSeconds(60));
 
@@ -45,6 +46,7 @@ public static class Collection
         services.AddSingleton<RunNotices>();
         services.AddTransient<ExecutionJob>();
         services.AddHostedService<ExecutionWatchdog>();
+        services.AddHostedService<ExecutionPruner>();
         services.AddSingleton<ScheduleRegistrar>();
         services.AddSingleton<OwnerTasks>();
         services.AddSingleton<TaskLauncher>();
@@ -61,8 +63,13 @@ public static class Collection
         services.AddSingleton<CalendarTask>();
         services.AddSingleton<AkshareWeb.Features.Warehouse.ConfirmedEmptyDays>();
         services.AddSingleton<AkshareWeb.Features.Tables.CoverageReader>();
+        services.AddSingleton<AkshareWeb.Features.Tables.BackfillMarks>();
         services.AddSingleton<AkshareWeb.Features.Tables.CoverageSummaries>();
         services.AddHostedService<AkshareWeb.Features.Tables.CoverageKeeper>();
+        services.Configure<AkshareWeb.Features.Tables.HealthOptions>(configuration.GetSection(AkshareWeb.Features.Tables.HealthOptions.Section));
+        services.AddSingleton<AkshareWeb.Features.Tables.HealthStore>();
+        services.AddSingleton<AkshareWeb.Features.Tables.TableHealth>();
+        services.AddHostedService<AkshareWeb.Features.Tables.HealthKeeper>();
         return services;
     }
 }

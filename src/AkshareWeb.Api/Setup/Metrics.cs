@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text;
+using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Settings;
@@ -45,6 +46,8 @@ public static class Metrics
         services.AddSingleton<OperatorGauges>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(AkshareMetrics.MeterName)
+            // The AKTools client's retries and time-outs (resilience_polly_strategy_events, by pipeline and event).
+            .AddMeter("Polly")
             // Every scrape sees the counters as they are: a test (or an operator) reads right after a run.
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.RequireAssertion(context =>
@@ -121,22 +124,23 @@ public sealed class OperatorGauges : IDisposable
     private readonly WarehouseTables registry;
     private readonly SystemSettings settings;
     private readonly ExecutionSlots slots;
+    private readonly SitePauses sites;
     private readonly JobStorage storage;
     private readonly TimeProvider time;
     private readonly ILogger<OperatorGauges> logger;
     private readonly SemaphoreSlim gate = new(1, 1);
     private long readAt;
-    private volatile Snapshot current = new(0, 0, 0, 0, 0, 0, 0, [], 0, 0);
+    private volatile Snapshot current = new(0, 0, 0, 0, 0, 0, 0, [], 0, 0, []);
 
     private sealed record Snapshot(int DatabaseUp, long Running, long SlotsLimit, long Enqueued, long Scheduled, long Failed, long Processing,
-        IReadOnlyList<(string Table, long Rows)> Tables, long PartsWaiting, long PartsRunning);
+        IReadOnlyList<(string Table, long Rows)> Tables, long PartsWaiting, long PartsRunning, IReadOnlyList<SiteState> Sites);
 
     public OperatorGauges(
         AkshareMetrics metrics, ExecutionReads executions, PartStore parts, WarehouseDatabase warehouse, WarehouseTables registry, SystemSettings settings, ExecutionSlots slots,
-        JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
+        SitePauses sites, JobStorage storage, TimeProvider time, ILogger<OperatorGauges> logger)
     {
-        (this.executions, this.parts, this.warehouse, this.registry, this.settings, this.slots, this.storage, this.time, this.logger) =
-            (executions, parts, warehouse, registry, settings, slots, storage, time, logger);
+        (this.executions, this.parts, this.warehouse, this.registry, this.settings, this.slots, this.sites, this.storage, this.time, this.logger) =
+            (executions, parts, warehouse, registry, settings, slots, sites, storage, time, logger);
         var meter = metrics.Meter;
         meter.CreateObservableGauge("akshareweb.database.up", () => current.DatabaseUp, description: "1 when the application database answered the last scrape");
         meter.CreateObservableGauge("akshareweb.executions.running", () => current.Running, description: "Executions running now, on every instance");
@@ -158,6 +162,12 @@ public sealed class OperatorGauges : IDisposable
         meter.CreateObservableGauge("akshareweb.warehouse.table.rows",
             () => current.Tables.Select(t => new Measurement<long>(t.Rows, new KeyValuePair<string, object?>("table", t.Table))),
             description: "InnoDB's row estimate of each managed table (information_schema.TABLES.TABLE_ROWS)");
+        meter.CreateObservableGauge("akshareweb.site_family.paused",
+            () => current.Sites.Select(s => new Measurement<int>(s.State is "paused" or "probing" ? 1 : 0, new KeyValuePair<string, object?>("family", s.Family))),
+            description: "1 while an upstream site family is paused after transient failures in a row (no call of it leaves but the probe)");
+        meter.CreateObservableGauge("akshareweb.site_family.rate",
+            () => current.Sites.Select(s => new Measurement<double>(s.EffectiveRate, new KeyValuePair<string, object?>("family", s.Family))),
+            description: "Calls per second an upstream site family is allowed now: its configured rate times the share it climbs back at after a pause; 0 while paused or unlimited");
     }
 
     public void Dispose() => gate.Dispose();
@@ -203,6 +213,7 @@ public sealed class OperatorGauges : IDisposable
                 """, new { names }, cancellationToken: ct))).AsList();
         }
 
-        return new Snapshot(1, running, limit, stats.Enqueued, stats.Scheduled, stats.Failed, stats.Processing, tables, open.Waiting, open.Running);
+        var siteStates = await sites.ListAsync(ct);
+        return new Snapshot(1, running, limit, stats.Enqueued, stats.Scheduled, stats.Failed, stats.Processing, tables, open.Waiting, open.Running, siteStates);
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class OpenApiShape(IServiceProvider services) : IDocumentP
             DeclareErrors(operation);
             ShapeParameters(operation, enums);
             if (operation.RequestBody?.Content.TryGetValue("application/json", out var body) == true &&
-                Examples.TryGetValue(operation.OperationId, out var example))
+                OpenApiExamples.All.TryGetValue(operation.OperationId, out var example))
             {
                 body.Example = example;
             }

@@ -3,54 +3,14 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
+using Polly.Timeout;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Collection;
-
-/// <summary>Configuration section <c>AkTools</c>.</summary>
-public sealed class AkToolsOptions
-{
-    public const string Section = "AkTools";
-
-    public string BaseUrl { get; set; } = "http://127.0.0.1:8080";
-    /// <summary>For a whole answer, however large.</summary>
-    public int TimeoutSeconds { get; set; } = 600;
-    public int MaxRetries { get; set; } = 3;
-    public double RetryBaseDelaySeconds { get; set; } = 1;
-}
-
-/// <summary>Why a fetch from AKTools failed, in words an operator can act on (error code 5003).</summary>
-public sealed class AkToolsException(string message, Exception? inner = null) : Exception(message, inner)
-{
-    /// <summary>AKShare's function returned nothing for these parameters (None): a run with 0 rows, not a failure.</summary>
-    public bool EmptyResult { get; init; }
-
-    /// <summary>What failed, for metrics: one of <see cref="AkToolsFailures"/>; null when the cause tells (see <see cref="AkToolsFailures.Of"/>).</summary>
-    public string? Kind { get; init; }
-}
-
-/// <summary>The kinds of AKTools failure an operator tells apart.</summary>
-public static class AkToolsFailures
-{
-    public const string Unreachable = "unreachable";
-    public const string UpstreamError = "upstream_error";
-    public const string NoData = "no_data";
-    public const string ParameterError = "parameter_error";
-
-    /// <summary>AKTools' 404 "未找到该接口": AKShare on the AKTools host lacks the function. Apart from
-    /// parameter_error because the fix is on that host (upgrade AKShare) or in the script, not in a run's values.</summary>
-    public const string NoInterface = "no_interface";
-
-    public static string Of(AkToolsException e) => e.Kind ?? (e.EmptyResult ? NoData : e.InnerException switch
-    {
-        HttpRequestException { StatusCode: HttpStatusCode.InternalServerError } => UpstreamError,
-        HttpRequestException { StatusCode: null } or TaskCanceledException or IOException => Unreachable,
-        _ => UpstreamError,
-    });
-}
 
 /// <summary>
 /// AKShare's HTTP server, AKTools 0.0.91: <c>GET /api/public/{function}?kwarg=value</c> evaluates the call and
@@ -58,13 +18,16 @@ public static class AkToolsFailures
 /// NaN as null). Its other answers, all from its code: 404 <c>{"error": "未找到该接口…"}</c> for a function AKShare
 /// lacks, 404 <c>{"error": "该接口返回数据为空…"}</c> when the function returned None (no data for these
 /// parameters), 404 <c>{"error": "请输入正确的参数错误 …"}</c> when it raised KeyError, and a plain-text 500 for any
-/// other exception, which in practice is the upstream site refusing, timing out or changing. Rows are parsed one
-/// at a time from the response stream, so a million-row answer never exists as one string. Transient failures
-/// (unreachable, 500, 502-504, time-out before the first byte) are retried with backoff; nothing is retried once
-/// rows have been handed out. Nothing leaves without passing <see cref="AkToolsArguments"/>: AKTools would run a
-/// value that leaves its string literal as Python.
+/// other exception, which in practice is the upstream site refusing, timing out or changing (a ban among them).
+/// Rows are parsed one at a time from the response stream, so a million-row answer never exists as one string.
+/// Transient failures (unreachable, 500, 502-504, time-out before the first byte) are retried with back-off
+/// (<see cref="AkToolsResilience"/>), and tell the site family's pause bookkeeping (<see cref="SitePauses"/>),
+/// which holds every call of a family that keeps failing; nothing is retried once rows have been handed out.
+/// Nothing leaves without passing <see cref="AkToolsArguments"/>: AKTools would run a value that leaves its string
+/// literal as Python.
 /// </summary>
-public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> options, ILogger<AkToolsClient> logger, AkshareMetrics? metrics = null)
+public sealed class AkToolsClient(
+    HttpClient http, IOptions<AkToolsOptions> options, ResiliencePipelineProvider<string> pipelines, SitePauses pauses, AkshareMetrics? metrics = null)
 {
     /// <summary>An answer whose rows are read batch by batch; disposing it closes the response.</summary>
     public sealed class Answer(long? ContentLength, RowReader reader) : IDisposable
@@ -79,8 +42,10 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
     /// turn under the site's rate, so a retry is as polite as a first call.</param>
     /// <param name="family">The upstream site family the calls count under (<see cref="SiteRates"/>); without it,
     /// the one the function's name tells.</param>
+    /// <param name="waitWhilePaused">False for a call someone waits for at the screen (a script test): while its
+    /// family is paused it fails at once with the pause's reason instead of waiting out the cool-down.</param>
     public async Task<Answer> FetchAsync(string function, IReadOnlyDictionary<string, string> parameters, CancellationToken ct,
-        Func<int, CancellationToken, Task>? beforeTry = null, string? family = null)
+        Func<int, CancellationToken, Task>? beforeTry = null, string? family = null, bool waitWhilePaused = true)
     {
         if (AkToolsArguments.FunctionProblem(function) is { } badFunction)
         {
@@ -95,7 +60,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var answer = await CallAsync(function, parameters, beforeTry, family ?? SiteRates.FamilyOf(function, null), ct);
+            var answer = await CallAsync(function, parameters, beforeTry, new SiteCall(family ?? SiteRates.FamilyOf(function, null), waitWhilePaused), ct);
             metrics?.AkToolsCall(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, null);
             return answer;
         }
@@ -107,56 +72,100 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
     }
 
     private async Task<Answer> CallAsync(
-        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, string family, CancellationToken ct)
+        string function, IReadOnlyDictionary<string, string> parameters, Func<int, CancellationToken, Task>? beforeTry, SiteCall site, CancellationToken ct)
     {
         var url = BuildUrl(function, parameters);
-        var tries = 0;
-        while (true)
+        var tries = new AkToolsTries(function, site);
+        var context = ResilienceContextPool.Shared.Get(ct);
+        context.Properties.Set(AkToolsResilience.TriesKey, tries);
+        HttpResponseMessage response;
+        try
         {
-            tries++;
-            if (beforeTry is not null) await beforeTry(tries, ct);
-            metrics?.AkToolsTry(family);
-            HttpResponseMessage? response = null;
-            try
-            {
-                response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct);
-                if ((int)response.StatusCode is 500 or 502 or 503 or 504)
-                {
-                    throw new HttpRequestException($"AKTools answered HTTP {(int)response.StatusCode}", null, response.StatusCode);
-                }
+            response = await pipelines.GetPipeline<HttpResponseMessage>(AkToolsResilience.Calls).ExecuteAsync(
+                static (c, state) => state.Client.TryAsync(state.Url, state.Tries, state.BeforeTry, c.CancellationToken),
+                context, (Client: this, Url: url, Tries: tries, BeforeTry: beforeTry));
+        }
+        catch (Exception e) when (AkToolsResilience.IsTransient(e, ct))
+        {
+            throw new AkToolsException(Describe(e, function, tries.Tries), e);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
 
-                if (response.StatusCode == HttpStatusCode.NotFound && IsJson(response))
-                {
-                    throw await RefusalAsync(function, response, ct);
-                }
+        try
+        {
+            if (AkToolsResilience.IsTransient(response))
+            {
+                var failure = new HttpRequestException($"AKTools answered HTTP {(int)response.StatusCode}", null, response.StatusCode);
+                throw new AkToolsException(Describe(failure, function, tries.Tries), failure);
+            }
 
-                if (!response.IsSuccessStatusCode)
-                {
-                    var body = await ReadShortAsync(response, ct);
-                    throw new AkToolsException($"AKTools answered HTTP {(int)response.StatusCode} for {function}{body}");
-                }
+            if (response.StatusCode == HttpStatusCode.NotFound && IsJson(response))
+            {
+                throw await RefusalAsync(function, response, ct);
+            }
 
-                return await OpenRowsAsync(function, response, ct);
-            }
-            catch (Exception e) when (Transient(e, ct) && tries <= options.Value.MaxRetries)
+            if (!response.IsSuccessStatusCode)
             {
-                response?.Dispose();
-                var delay = TimeSpan.FromSeconds(options.Value.RetryBaseDelaySeconds * Math.Pow(2, tries - 1));
-                logger.LogWarning("AKTools call {Function} failed ({Reason}); retry {Attempt} in {Delay}", function, e.Message, tries, delay);
-                await Task.Delay(delay, ct);
+                var body = await ReadShortAsync(response, ct);
+                throw new AkToolsException($"AKTools answered HTTP {(int)response.StatusCode} for {function}{body}");
             }
-            catch (Exception e) when (Transient(e, ct))
-            {
-                response?.Dispose();
-                throw new AkToolsException(Describe(e, function, tries), e);
-            }
-            catch
-            {
-                response?.Dispose();
-                throw;
-            }
+
+            return await OpenRowsAsync(function, response, ct);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
         }
     }
+
+    /// <summary>
+    /// One try: it waits while its site family is paused (no try spent), then for its turn under the rate, then
+    /// goes under the per-try time-out; what came back is told to the family's pause bookkeeping, whose verdict
+    /// decides whether a failure spends one of the call's tries.
+    /// </summary>
+    private async ValueTask<HttpResponseMessage> TryAsync(string url, AkToolsTries tries, Func<int, CancellationToken, Task>? beforeTry, CancellationToken ct)
+    {
+        if (await pauses.WaitAsync(tries.Site, ct) is { } paused)
+        {
+            throw new AkToolsException($"AKTools was not called for {tries.Function}: {paused}; try again after the pause") { Kind = AkToolsFailures.UpstreamError };
+        }
+
+        try
+        {
+            tries.Tries++;
+            if (beforeTry is not null) await beforeTry(tries.Tries, ct);
+            metrics?.AkToolsTry(tries.Site.Family);
+            var response = await pipelines.GetPipeline<HttpResponseMessage>(AkToolsResilience.Try).ExecuteAsync(
+                static async (state, token) => await state.Http.GetAsync(state.Url, HttpCompletionOption.ResponseHeadersRead, token), (Http: http, Url: url), ct);
+            if (AkToolsResilience.IsTransient(response)) tries.LastVerdict = await pauses.FailedAsync(tries.Site, $"AKTools answered HTTP {(int)response.StatusCode}", ct);
+            else await pauses.SucceededAsync(tries.Site, ct);
+            return response;
+        }
+        catch (Exception e) when (AkToolsResilience.IsTransient(e, ct) && !Unreachable(e))
+        {
+            tries.LastVerdict = await pauses.FailedAsync(tries.Site, e.Message, ct);
+            throw;
+        }
+        catch (Exception e) when (AkToolsResilience.IsTransient(e, ct))
+        {
+            // AKTools itself does not answer: nothing the upstream site did, so it neither pauses the family nor ends a streak.
+            tries.LastVerdict = SiteVerdict.Counted;
+            await pauses.ReleaseProbeAsync(tries.Site);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            await pauses.ReleaseProbeAsync(tries.Site);
+            throw;
+        }
+    }
+
+    private static bool Unreachable(Exception e) =>
+        e is HttpRequestException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.HostUnreachable or SocketError.NetworkUnreachable } };
 
     /// <summary>Spaces go as %20 (Uri.EscapeDataString never writes +): AKTools would read a + as a space anyway, but
     /// a + is also what it turns a literal plus into, so only %20 says what is meant.</summary>
@@ -216,14 +225,6 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         return new AkToolsException($"AKTools reported an error for {function} (HTTP {status}): {error}");
     }
 
-    private static bool Transient(Exception e, CancellationToken ct) => e switch
-    {
-        HttpRequestException => true,
-        TaskCanceledException when !ct.IsCancellationRequested => true, // HttpClient's own time-out
-        IOException => true,
-        _ => false,
-    };
-
     private string Describe(Exception e, string function, int tries) => e switch
     {
         HttpRequestException { InnerException: SocketException s } =>
@@ -231,7 +232,7 @@ public sealed class AkToolsClient(HttpClient http, IOptions<AkToolsOptions> opti
         HttpRequestException { StatusCode: HttpStatusCode.InternalServerError } =>
             $"the upstream site behind {function} failed: AKShare raised an error inside AKTools (HTTP 500) on each of {Tries(tries)}",
         HttpRequestException { StatusCode: { } status } => $"AKTools answered HTTP {(int)status} for {function} on each of {Tries(tries)}",
-        TaskCanceledException => $"AKTools did not answer {function} within {options.Value.TimeoutSeconds} s ({Tries(tries)})",
+        TaskCanceledException or TimeoutRejectedException => $"AKTools did not answer {function} within {options.Value.TimeoutSeconds} s ({Tries(tries)})",
         _ => $"AKTools call {function} failed: {e.Message} ({Tries(tries)})",
     };
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace AkshareWeb.Features.Collection;
@@ -10,6 +11,12 @@ namespace AkshareWeb.Features.Collection;
 /// </summary>
 public sealed class RowReader : IDisposable
 {
+    /// <summary>Rows in a batch at most.</summary>
+    public const int BatchRows = 20_000;
+
+    /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
+    public const int BatchBytes = 16 << 20;
+
     private const int MaxRowBytes = 256 << 20;
     private readonly string function;
     private readonly Stream stream;
@@ -66,6 +73,23 @@ public sealed class RowReader : IDisposable
 
         columns = batch.Columns.ToList();
         return batch.Count == 0 && finished ? null : batch;
+    }
+
+    /// <summary>
+    /// The rows batch by batch (<see cref="BatchRows"/> rows or about <see cref="BatchBytes"/> of values at most), each
+    /// completed as the script asks: its dated columns taken apart (<paramref name="dated"/>) and its constant columns
+    /// set on every row (<paramref name="extra"/>, their values already resolved).
+    /// </summary>
+    /// <param name="reuse">A batch done with, to be filled again; null (or one that gives null) for a new one.</param>
+    public async IAsyncEnumerable<RowBatch> BatchesAsync(DatedColumns? dated, IReadOnlyDictionary<string, string> extra, Func<RowBatch?>? reuse,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        while (await ReadAsync(BatchRows, BatchBytes, ct, reuse?.Invoke()) is { } batch)
+        {
+            dated?.Apply(batch);
+            foreach (var (name, value) in extra) batch.SetEverywhere(name, value);
+            yield return batch;
+        }
     }
 
     public void Dispose()

@@ -37,7 +37,7 @@ public sealed class SiteRateOptions
 /// database's clock, so all runs on all instances share one schedule: consecutive calls of a family start at
 /// least 1/rate apart (stretched by the jitter, never shortened), whoever makes them.
 /// </summary>
-public sealed class SiteRates(Database database, InterfaceCatalog catalog, IOptions<SiteRateOptions> options, TimeProvider time)
+public sealed class SiteRates(Database database, InterfaceCatalog catalog, IOptions<SiteRateOptions> options, SitePauses pauses, TimeProvider time)
 {
     private static readonly (string Suffix, string Family)[] Suffixes =
     [
@@ -64,6 +64,9 @@ public sealed class SiteRates(Database database, InterfaceCatalog catalog, IOpti
 
     public double RateOf(string family) => options.Value.Families.TryGetValue(family, out var rate) ? rate : options.Value.Default;
 
+    /// <summary>The configured rate times the share a family climbing back after a pause runs at (<see cref="SitePauses"/>).</summary>
+    public double EffectiveRateOf(string family) => RateOf(family) * pauses.ShareOf(family);
+
     /// <summary>The family of a function, from the module the catalogue knows it by (<see cref="FamilyOf"/>).</summary>
     public async Task<string> FamilyAsync(string interfaceName, CancellationToken ct) =>
         FamilyOf(interfaceName, await catalog.ModuleAsync(interfaceName, ct));
@@ -76,7 +79,7 @@ public sealed class SiteRates(Database database, InterfaceCatalog catalog, IOpti
     /// </summary>
     public async Task WaitTurnAsync(string family, CancellationToken ct)
     {
-        var rate = RateOf(family);
+        var rate = EffectiveRateOf(family);
         if (rate <= 0) return;
         await using var connection = await database.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition(

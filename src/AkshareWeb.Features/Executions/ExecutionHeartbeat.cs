@@ -3,17 +3,6 @@ using MySqlConnector;
 
 namespace AkshareWeb.Features.Executions;
 
-/// <summary>What a single run has done so far; the heartbeat reports it while the run goes on.</summary>
-internal sealed class RunProgress
-{
-    public long Fetched;
-    public long Written;
-    public long Inserted;
-    public long Updated;
-    public int Percent;
-    public long Affected => Inserted + Updated;
-}
-
 /// <summary>
 /// A single run's heartbeat: every second it records the progress and reads the cancel flag, which is how a
 /// cancel reaches the run on whichever instance it runs. A database that stops answering stops the beats, not
@@ -23,7 +12,7 @@ internal sealed class RunProgress
 internal sealed class ExecutionHeartbeat(ExecutionStore store, Common.Database database, TimeProvider time, ILogger logger)
 {
     /// <summary>Beats until <paramref name="stop"/>; calls <paramref name="cancelled"/> once a cancel is asked for.</summary>
-    public async Task BeatAsync(string executionId, RunProgress progress, Func<Task> cancelled, CancellationToken stop)
+    public async Task BeatAsync(string executionId, PartTally progress, Func<Task> cancelled, CancellationToken stop)
     {
         MySqlConnection? connection = null;
         var failing = false;

@@ -130,6 +130,8 @@ public sealed class ExecutionReads(Database database)
                     if (source.Filter is { Count: > 0 } filter) shown["filter"] = JsonSerializer.SerializeToNode(filter);
                 }
 
+                // A backfill's parts are listed as parts (part_values), not again here.
+                if (source.Parts is { } parts) shown["parts"] = parts.Count;
                 if (source.SinceLast is { } column)
                 {
                     shown["since_last"] = column;

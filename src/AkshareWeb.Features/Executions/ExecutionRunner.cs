@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
-using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Collection;
@@ -9,30 +7,18 @@ using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Executions;
 
-/// <summary>How a run ended.</summary>
-public sealed record ExecutionOutcome(string Status, long RowsAffected, string? Error);
-
 /// <summary>
-/// Runs one execution, claimed for this instance by <see cref="RunAdmission"/>: streams the rows from
-/// AKTools, writes them batch by batch with progress, and records a truthful end: completed only when every
-/// row was written. While it runs, its <see cref="ExecutionHeartbeat"/> beats (so a crashed worker is noticed)
-/// and brings a cancel; what stopped a run becomes its status through <see cref="RunFailures"/>. A run over
-/// parameter sources is handed to <see cref="PartedRunner"/> once claimed.
+/// Runs one execution, claimed for this instance by <see cref="RunAdmission"/>: its one call through
+/// <see cref="PartRunner"/> (the rows streamed from AKTools and written batch by batch with progress), and a truthful
+/// end: completed only when every row was written. While it runs, its <see cref="ExecutionHeartbeat"/> beats (so a crashed worker is noticed)
+/// and brings a cancel; what stopped a run becomes its status through <see cref="RunFailures"/>, and its end is
+/// recorded through <see cref="RunEnding"/>. A run over parameter sources is handed to <see cref="PartedRunner"/> once claimed.
 /// </summary>
-public sealed partial class ExecutionRunner(
-    Database database, ExecutionStore store, AkToolsClient akTools, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
-    TableChanges writes, RunAdmission admission, AkshareMetrics metrics, PartedRunner parted, SiteRates rates, WarehouseTables tables, IScriptHealth scripts)
+public sealed class ExecutionRunner(
+    Database database, ExecutionStore store, PartRunner calls, WarehouseWriter writer, TimeProvider time, ILogger<ExecutionRunner> logger,
+    TableChanges writes, RunAdmission admission, AkshareMetrics metrics, PartedRunner parted, SiteRates rates, WarehouseTables tables, IScriptHealth scripts,
+    RunEnding ending)
 {
-    /// <summary>
-    /// How long the end of a run waits for a database that stopped answering, retrying its record: past this the
-    /// record stays 'running' and the watchdog's word is the last one.
-    /// </summary>
-    public static readonly TimeSpan RecordPatience = TimeSpan.FromMinutes(10);
-
-    public const int BatchSize = 20_000;
-    /// <summary>Rows with long texts make smaller batches: about this many bytes of values at most.</summary>
-    public const int BatchBytes = 16 << 20;
-
     /// <summary>Why the run's script cannot run, as Scripts last found it (<see cref="IScriptHealth"/>); null when it can.</summary>
     private async Task<string?> BrokenReasonAsync(string scriptId, CancellationToken ct)
     {
@@ -70,31 +56,27 @@ public sealed partial class ExecutionRunner(
         {
             // A run over parameter sources: the task's timeout applies to each part, a whole market taking as long as it takes.
             if (broken is null) return await parted.RunClaimedAsync(executionId, plan, timeout, ct);
-            var problem = $"the data script {plan.ScriptId} is broken: {broken}";
-            await store.FailAsync(executionId, problem);
-            return new ExecutionOutcome(ExecutionStatuses.Failed, 0, problem);
+            return await ending.FailAsync(executionId, $"the data script {plan.ScriptId} is broken: {broken}");
         }
 
         var family = await FamilyAsync(plan, ct);
         metrics.Started(plan);
-        var single = new SingleRun(executionId, plan);
+        var single = new SingleRun(executionId, plan, new RunWrite(writer, plan, executionId, parted: false));
         await CollectAsync(single, broken, family, timeout, ct);
-        await CloseWriteAsync(single);
-        return await RecordEndAsync(single);
+        var written = await CloseWriteAsync(single);
+        return await RecordEndAsync(single, written);
     }
 
     /// <summary>What one single run has done so far: read by its heartbeat, completed step by step, then recorded.</summary>
-    private sealed class SingleRun(string executionId, ExecutionPlan plan)
+    private sealed class SingleRun(string executionId, ExecutionPlan plan, RunWrite write)
     {
         public string ExecutionId { get; } = executionId;
         public ExecutionPlan Plan { get; } = plan;
         public Stopwatch Watch { get; } = Stopwatch.StartNew();
-        public RunProgress Progress { get; } = new();
-        public Dictionary<string, object?> Result { get; } = new();
-        public TableWrite? Write { get; set; }
+        public PartTally Progress { get; } = new();
+        public RunWrite Write { get; } = write;
         public string Status { get; set; } = ExecutionStatuses.Completed;
         public string? Error { get; set; }
-        public long RowsBefore { get; set; }
         public long RowsAfter { get; set; }
     }
 
@@ -138,28 +120,11 @@ public sealed partial class ExecutionRunner(
                 throw new InvalidOperationException($"the data script {plan.ScriptId} is broken: {broken}");
             }
 
-            AkToolsClient.Answer? answer = null;
-            try
-            {
-                answer = await akTools.FetchAsync(plan.InterfaceName, plan.Parameters, run.Token, family: family);
-            }
-            catch (AkToolsException e) when (e.EmptyResult)
-            {
-                single.Result["message"] = e.Message;
-            }
-
-            var write = single.Write = await writer.OpenAsync(plan.Destination, single.ExecutionId, run.Token);
-            single.RowsBefore = write.RowsBefore;
-            if (answer is not null)
-            {
-                using (answer)
-                {
-                    await ReadAndWriteAsync(answer, plan, write, progress, run.Token);
-                }
-            }
-
+            var call = new PartCall(single.ExecutionId, plan.InterfaceName, plan.Parameters, plan.ExtraColumns, plan.DatedColumns, family, Polite: false);
+            await calls.RunAsync(call, single.Write, progress, run.Token);
+            var write = single.Write.Table!;
             single.RowsAfter = await write.FinishAsync(run.Token);
-            progress.Inserted -= write.DuplicatesRemoved;
+            progress.RemoveInserted(write.DuplicatesRemoved);
             await database.RetryAsync(token => tables.RegisterAsync(plan.Registration, progress.Affected > 0 || write.TableCreated, time.GetUtcNow().UtcDateTime, token), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || run.IsCancellationRequested)
@@ -179,20 +144,26 @@ public sealed partial class ExecutionRunner(
     }
 
     /// <summary>
-    /// Ends the table write: a failed run's staging is dropped (its counts taken again), what the write did to the
-    /// table goes into the result, and readers that cached the table's columns and indexes are told.
+    /// Ends the table write: a failed run's staging is dropped (its counts taken again), and readers that cached the
+    /// table's columns and indexes are told. Returns what the write did to the table's shape, for the result; nothing
+    /// when no write was opened.
     /// </summary>
-    private async Task CloseWriteAsync(SingleRun single)
+    private async Task<RunResult?> CloseWriteAsync(SingleRun single)
     {
-        if (single.Write is not { } write) return;
+        if (single.Write.Table is not { } write)
+        {
+            await single.Write.DisposeAsync();
+            return null;
+        }
+
         try
         {
             if (single.Status != ExecutionStatuses.Completed)
             {
                 await write.AbandonAsync();
-                single.Progress.Inserted -= write.DuplicatesRemoved;
+                single.Progress.RemoveInserted(write.DuplicatesRemoved);
                 // A replace run that fails leaves the table as it was: nothing it loaded stays.
-                if (single.Plan.WriteMode == WriteModes.Replace) (single.Progress.Inserted, single.Progress.Updated, single.Progress.Written) = (0, 0, 0);
+                if (single.Plan.WriteMode == WriteModes.Replace) single.Progress.DiscardWritten();
                 single.RowsAfter = await CountQuietlyAsync(write);
             }
         }
@@ -202,17 +173,12 @@ public sealed partial class ExecutionRunner(
             logger.LogWarning(e, "Cleaning up after execution {ExecutionId} failed", single.ExecutionId);
         }
 
-        single.Result["columns_added"] = write.ColumnsAdded;
-        single.Result["columns_widened"] = write.ColumnsWidened;
-        if (write.KeyRebuilt)
-        {
-            single.Result["key_rebuilt"] = single.Plan.KeyColumns;
-            single.Result["earlier_duplicates_removed"] = write.EarlierDuplicatesRemoved;
-        }
+        var shaped = new RunResult(null, ColumnsAdded: write.ColumnsAdded, ColumnsWidened: write.ColumnsWidened,
+            KeyRebuilt: write.KeyRebuilt ? single.Plan.KeyColumns : null, EarlierDuplicatesRemoved: write.KeyRebuilt ? write.EarlierDuplicatesRemoved : null);
 
         try
         {
-            await write.DisposeAsync();
+            await single.Write.DisposeAsync();
         }
         catch (Exception e) when (e is MySqlException or IOException)
         {
@@ -221,88 +187,44 @@ public sealed partial class ExecutionRunner(
 
         // Readers must see what this run made of the table as soon as the run reads as ended.
         writes.NotifyShapeChanged(single.Plan.TargetTable);
+        return shaped;
     }
 
     /// <summary>Counts the run, records its end (the record waits out a short database outage), then builds the
     /// indexes readers asked for in the background.</summary>
-    private async Task<ExecutionOutcome> RecordEndAsync(SingleRun single)
+    private async Task<ExecutionOutcome> RecordEndAsync(SingleRun single, RunResult? written)
     {
-        var (plan, progress, result, status) = (single.Plan, single.Progress, single.Result, single.Status);
+        var (plan, progress, status) = (single.Plan, single.Progress, single.Status);
         var error = single.Error;
         if (error is not null && progress.Affected > 0)
         {
             error += $" ({progress.Affected} rows of the batches before the failure were written and stay)";
         }
 
-        result.TryAdd("message", status != ExecutionStatuses.Completed ? error
+        // An empty answer's own words stay the message, whatever happened after it.
+        var message = progress.EmptyAnswer ?? (status != ExecutionStatuses.Completed ? error
             : progress.Fetched == 0 ? "AKShare returned an empty table for these parameters: 0 rows" : "success");
-        result["rows_fetched"] = progress.Fetched;
-        result["rows_inserted"] = progress.Inserted;
-        result["rows_updated"] = progress.Updated;
-        result["rows_unchanged"] = Math.Max(0, progress.Written - progress.Affected);
-        result["table_name"] = plan.TargetTable;
-        var end = new RunEnd(status, time.GetUtcNow().UtcDateTime, Math.Round(single.Watch.Elapsed.TotalSeconds, 3),
-            status == ExecutionStatuses.Completed ? 100 : progress.Percent, progress.Fetched, single.RowsBefore, single.RowsAfter,
-            progress.Inserted, progress.Updated, JsonSerializer.Serialize(result), error);
+        var result = RunResult.OfSingleRun(message, plan.TargetTable, progress.Fetched, progress.Inserted, progress.Updated, progress.Written) with
+        {
+            ColumnsAdded = written?.ColumnsAdded,
+            ColumnsWidened = written?.ColumnsWidened,
+            KeyRebuilt = written?.KeyRebuilt,
+            EarlierDuplicatesRemoved = written?.EarlierDuplicatesRemoved,
+        };
+        var end = new RunEnd(status, error, result, time.GetUtcNow().UtcDateTime, status == ExecutionStatuses.Completed ? 100 : progress.Percent,
+            progress.Fetched, progress.Affected, progress.Inserted, progress.Updated, single.RowsAfter)
+        {
+            RowsBefore = single.Write.Table?.RowsBefore ?? 0,
+            Seconds = Math.Round(single.Watch.Elapsed.TotalSeconds, 3),
+        };
         // Counted before the record: whoever sees the run ended finds it counted.
         metrics.Finished(plan, status, progress.Fetched, progress.Affected);
-        await RecordAsync(single.ExecutionId, end);
+        await ending.RecordAsync(single.ExecutionId, end);
         logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s",
             single.ExecutionId, status, progress.Affected, single.Watch.Elapsed.TotalSeconds);
-        var laterIndexes = single.Write?.BrowsingIndexes ?? [];
-        var wrote = progress.Affected > 0 || single.Write?.TableCreated == true;
-        if (laterIndexes.Count > 0 || wrote) _ = AfterRunAsync(plan.TargetTable, laterIndexes);
+        var wrote = progress.Affected > 0 || single.Write.Table?.TableCreated == true;
+        ending.AfterRecord(plan.TargetTable, single.Write.Table?.BrowsingIndexes ?? [], wrote ? single.ExecutionId : null);
         return new ExecutionOutcome(status, progress.Affected, error);
-    }
-
-    /// <summary>
-    /// The run's record, written whatever happened to the database meanwhile: a database that stopped answering
-    /// is waited for (retries with backoff, for <see cref="RecordPatience"/> at most), so the run ends with its
-    /// own cause and not with the watchdog's guess.
-    /// </summary>
-    private async Task RecordAsync(string executionId, RunEnd end)
-    {
-        var started = time.GetTimestamp();
-        var delay = TimeSpan.FromMilliseconds(250);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await store.EndAsync(executionId, end);
-                if (attempt > 1) logger.LogInformation("Recorded the end of execution {ExecutionId} once the database answered again ({Attempts} attempts)", executionId, attempt);
-                return;
-            }
-            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException && time.GetElapsedTime(started) < RecordPatience)
-            {
-                if (attempt == 1) logger.LogWarning(e, "Recording the end of execution {ExecutionId} failed; retrying until the database answers", executionId);
-                await Task.Delay(delay, time);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-            }
-        }
-    }
-
-    /// <summary>
-    /// After the record: the date indexes the run left for later (off the run's clock; a failure is only logged),
-    /// then word to the readers of the table that it changed.
-    /// </summary>
-    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes) =>
-        AfterRunAsync(writer, writes, logger, table, indexes);
-
-    /// <summary>Shared with parted runs, which end the same way.</summary>
-    internal static async Task AfterRunAsync(
-        WarehouseWriter writer, TableChanges? writes, ILogger logger, string table, IReadOnlyList<ReaderIndex> indexes)
-    {
-        await Task.Yield();
-        try
-        {
-            await writer.AddIndexesAsync(table, indexes, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Indexes {Indexes} of {Table} were not built; the next run on the table tries again", string.Join(", ", indexes.Select(i => i.Name)), table);
-        }
-
-        writes?.NotifyRowsChanged(table);
     }
 
     private static async Task<long> CountQuietlyAsync(TableWrite write)

@@ -22,6 +22,7 @@ public static class ExecutionServices
         services.Configure<ExecutionOptions>(configuration.GetSection(ExecutionOptions.Section));
         services.Configure<PartsOptions>(configuration.GetSection(PartsOptions.Section));
         services.Configure<SiteRateOptions>(configuration.GetSection(SiteRateOptions.Section));
+        services.Configure<BanOptions>(configuration.GetSection(BanOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AkshareMetrics>();
         services.TryAddSingleton<TableChanges>();
@@ -41,10 +42,15 @@ public static class ExecutionServices
         services.AddSingleton<ExecutionSlots>();
         services.AddSingleton<RunTimeouts>();
         services.AddSingleton<RunAdmission>();
+        services.AddSingleton<RunEnding>();
         services.AddTransient<ExecutionRunner>();
         services.AddSingleton<ValueSources>();
+        services.AddSingleton<SitePauses>();
         services.AddSingleton<SiteRates>();
+        services.AddAkToolsResilience();
         services.AddSingleton<PartParticipations>();
+        services.AddSingleton<PartsQuota>();
+        services.AddTransient<PartRunner>();
         services.AddTransient<PartedRunner>();
         return services;
     }

@@ -8,11 +8,6 @@ using AkshareWeb.Features.Parameters;
 
 namespace AkshareWeb.Features.Executions;
 
-/// <summary>A run's recorded end: what the runner writes once, whatever happened.</summary>
-public sealed record RunEnd(
-    string Status, DateTime End, double Seconds, int Progress, long Fetched, long RowsBefore, long RowsAfter,
-    long Inserted, long Updated, string Result, string? Error);
-
 /// <summary>How a cancel request met the run.</summary>
 public enum CancelResult
 {
@@ -111,22 +106,19 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
     /// <summary>
     /// Pending to running for <paramref name="worker"/>, so a run runs once whoever calls; null when it was not pending
     /// (cancelled, taken, ended, unknown). On <see cref="RunAdmission"/>'s connection, which for a task's run holds the
-    /// turn of claims.
+    /// turn of claims. A parted run's deadline is fixed here, <paramref name="runMinutes"/> after its start (none when
+    /// null), in its row, so every instance that takes part stops at the same time.
     /// </summary>
-    public async Task<ExecutionPlan?> ClaimAsync(MySqlConnection connection, string executionId, string worker, CancellationToken ct)
+    public async Task<ExecutionPlan?> ClaimAsync(MySqlConnection connection, string executionId, string worker, int? runMinutes, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var claimed = await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE executions SET status = @running, start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0
+            UPDATE executions SET status = @running, start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0,
+              deadline_at = CASE WHEN parameter_sources IS NULL OR @runMinutes IS NULL THEN NULL ELSE DATE_ADD(@now, INTERVAL @runMinutes MINUTE) END
             WHERE execution_id = @executionId AND status = @pending AND cancel_requested = 0
-            """, new { running = ExecutionStatuses.Running, pending = ExecutionStatuses.Pending, now, worker, executionId }, cancellationToken: ct));
+            """, new { running = ExecutionStatuses.Running, pending = ExecutionStatuses.Pending, now, worker, runMinutes, executionId }, cancellationToken: ct));
         return claimed == 0 ? null : await LoadPlanAsync(connection, executionId, ct);
     }
-
-    /// <summary>Task runs recorded as running, on every instance: the runs max_concurrent_tasks counts.</summary>
-    public async Task<long> CountRunningTaskRunsAsync(MySqlConnection connection, CancellationToken ct) =>
-        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
 
     /// <summary>One heartbeat with the progress so far; true when a cancel was asked for.</summary>
     public async Task<bool> BeatAsync(MySqlConnection connection, string executionId, int percent, long fetched, long affected, CancellationToken ct) =>
@@ -136,20 +128,34 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
             """, new { now = time.GetUtcNow().UtcDateTime, percent, fetched, affected, executionId }, cancellationToken: ct));
 
-    /// <summary>A single run's end, on a connection of its own (the caller retries while the database is away).</summary>
-    public async Task EndAsync(string executionId, RunEnd end)
+    /// <summary>
+    /// A run's end, on a connection of its own (a single run's caller retries while the database is away). A parted run's
+    /// end is recorded once: the status change from running is the lock, and the one call that made it gets true; its
+    /// calls are forgotten then (an ended run makes no more, its rate is 0 from now on).
+    /// </summary>
+    public async Task<bool> EndAsync(string executionId, RunEnd end)
     {
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE executions SET status = @Status, end_time = @End, execution_time = @Seconds, progress = @Progress,
-              rows_fetched = @Fetched, rows_before = @RowsBefore, rows_after = @RowsAfter, rows_affected = @affected,
-              rows_inserted = @Inserted, rows_updated = @Updated, result = @Result, error_message = @Error, heartbeat_at = @End
-            WHERE execution_id = @executionId
-            """, new
+        var parted = end.Parts is not null;
+        bool ended;
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
         {
-            end.Status, end.End, end.Seconds, end.Progress, end.Fetched, end.RowsBefore, end.RowsAfter,
-            affected = end.Inserted + end.Updated, end.Inserted, end.Updated, end.Result, end.Error, executionId,
-        }, cancellationToken: CancellationToken.None));
+            ended = await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE executions SET status = @Status, end_time = @End,
+                  execution_time = COALESCE(@Seconds, TIMESTAMPDIFF(MICROSECOND, start_time, @End) / 1e6), progress = @Progress,
+                  rows_fetched = @Fetched, rows_before = COALESCE(@RowsBefore, rows_before), rows_after = @RowsAfter, rows_affected = @Affected,
+                  rows_inserted = @Inserted, rows_updated = @Updated, parts_total = COALESCE(@total, parts_total),
+                  parts_done = COALESCE(@done, parts_done), parts_failed = COALESCE(@failed, parts_failed),
+                  result = @result, error_message = @Error, heartbeat_at = @End
+                WHERE execution_id = @executionId AND (@parted = 0 OR status = 'running')
+                """, new
+            {
+                end.Status, end.End, end.Seconds, end.Progress, end.Fetched, end.RowsBefore, end.RowsAfter, end.Affected, end.Inserted, end.Updated,
+                total = end.Parts?.Total, done = end.Parts?.Done, failed = end.Parts?.Failed, result = end.Result.ToJson(), end.Error, executionId, parted,
+            }, cancellationToken: CancellationToken.None)) == 1;
+        }
+
+        if (ended && parted) await calls.ForgetRunAsync(executionId);
+        return ended;
     }
 
     /// <summary>A claimed run that cannot start ends failed at once, with the reason.</summary>
@@ -157,9 +163,10 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
     {
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE executions SET status = @failed, end_time = @end, error_message = @problem, result = JSON_OBJECT('message', @problem)
+            UPDATE executions SET status = @failed, end_time = @end, error_message = @problem, result = @result
             WHERE execution_id = @executionId
-            """, new { failed = ExecutionStatuses.Failed, end = time.GetUtcNow().UtcDateTime, problem, executionId }, cancellationToken: CancellationToken.None));
+            """, new { failed = ExecutionStatuses.Failed, end = time.GetUtcNow().UtcDateTime, problem, result = new RunResult(problem).ToJson(), executionId },
+            cancellationToken: CancellationToken.None));
     }
 
     /// <summary>What the run repeats, as fixed at its creation; null for an unknown run.</summary>
@@ -201,6 +208,17 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
     }
 
+    /// <summary>A run refused a slot asked for one now: while pending it counts as waiting for a while
+    /// (<see cref="SlotFairness.WaitingWindow"/>). Its status now; null when there is no such run.</summary>
+    public async Task<string?> WaitingAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition("""
+            UPDATE executions SET heartbeat_at = @now WHERE execution_id = @executionId AND status = @pending;
+            SELECT status FROM executions WHERE execution_id = @executionId;
+            """, new { now = time.GetUtcNow().UtcDateTime, executionId, pending = ExecutionStatuses.Pending }, cancellationToken: ct));
+    }
+
     private async Task<int> RunAsync(string sql, object args, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
@@ -225,7 +243,8 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
         return new ExecutionOutcome(end.Status, end.Affected ?? 0, end.Error);
     }
 
-    /// <summary>The parted run's heartbeat with its counts and live result; true when a cancel was asked for.</summary>
+    /// <summary>The parted run's heartbeat with its counts and live result; true when a cancel was asked for or its
+    /// deadline has passed (<see cref="OverdueAsync"/> tells which).</summary>
     public async Task<bool> BeatPartedAsync(string executionId, PartCounts counts, string result, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
@@ -233,11 +252,22 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             UPDATE executions SET heartbeat_at = @now, progress = @progress, parts_done = @Done, parts_failed = @Failed,
               rows_fetched = @Fetched, rows_affected = @Written, result = @result
             WHERE execution_id = @executionId AND status = 'running';
-            SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
+            SELECT cancel_requested OR COALESCE(deadline_at <= @now, 0) FROM executions WHERE execution_id = @executionId;
             """, new { now = time.GetUtcNow().UtcDateTime, progress = counts.Progress, counts.Done, counts.Failed, counts.Fetched, counts.Written, result, executionId },
             cancellationToken: ct));
         await CallStore.ForgetOldAsync(connection, executionId, ct);
         return flagged;
+    }
+
+    /// <summary>The parted run's overall limit in minutes when it was stopped by its deadline rather than by a cancel;
+    /// null otherwise.</summary>
+    public async Task<int?> OverdueAsync(string executionId)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        return await connection.ExecuteScalarAsync<int?>(new CommandDefinition("""
+            SELECT TIMESTAMPDIFF(MINUTE, start_time, deadline_at) FROM executions
+            WHERE execution_id = @executionId AND cancel_requested = 0 AND deadline_at <= @now
+            """, new { executionId, now = time.GetUtcNow().UtcDateTime }));
     }
 
     public async Task<bool> CancelRequestedAsync(string executionId)
@@ -245,38 +275,6 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
         await using var connection = await database.OpenAsync(CancellationToken.None);
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "SELECT cancel_requested FROM executions WHERE execution_id = @executionId", new { executionId }));
-    }
-
-    /// <summary>Records a parted run's end once: the status change from running is the lock. True for the one
-    /// call that recorded it.</summary>
-    public async Task<bool> EndPartedAsync(string executionId, string status, string? error, long rowsAfter, string result, PartCounts? counts)
-    {
-        var ended = await RunAsync("""
-            UPDATE executions SET status = @status, end_time = @end, execution_time = TIMESTAMPDIFF(MICROSECOND, start_time, @end) / 1e6,
-              progress = @progress, rows_fetched = @fetched, rows_after = @rowsAfter, rows_affected = @written,
-              rows_inserted = @inserted, rows_updated = @updated,
-              parts_total = @total, parts_done = @done, parts_failed = @failed, result = @result, error_message = @error, heartbeat_at = @end
-            WHERE execution_id = @executionId AND status = 'running'
-            """, new
-        {
-            status,
-            end = time.GetUtcNow().UtcDateTime,
-            progress = status == ExecutionStatuses.Completed ? 100 : counts?.Progress ?? 0,
-            fetched = counts?.Fetched ?? 0,
-            rowsAfter,
-            written = counts?.Written ?? 0,
-            inserted = counts?.Inserted ?? 0,
-            updated = counts?.Updated ?? 0,
-            total = counts?.Total ?? 0,
-            done = counts?.Done ?? 0,
-            failed = counts?.Failed ?? 0,
-            result,
-            error,
-            executionId,
-        }, CancellationToken.None) == 1;
-        // An ended run makes no more calls: its rate is 0 from now on, and its calls are not kept.
-        if (ended) await calls.ForgetRunAsync(executionId);
-        return ended;
     }
 
     private static async Task<ExecutionPlan?> LoadPlanAsync(MySqlConnection connection, string executionId, CancellationToken ct)

@@ -23,7 +23,7 @@ public sealed class PartParticipations(RunningExecutions running)
 }
 
 /// <summary>What one instance's share of a parted run holds while it takes part.</summary>
-internal sealed class Participation(string executionId, ExecutionPlan plan, int concurrency, string family, TimeSpan? partTimeout)
+internal sealed class Participation(string executionId, ExecutionPlan plan, int concurrency, string family, TimeSpan? partTimeout, RunWrite write)
 {
     public string ExecutionId { get; } = executionId;
     public ExecutionPlan Plan { get; } = plan;
@@ -35,12 +35,9 @@ internal sealed class Participation(string executionId, ExecutionPlan plan, int 
     public volatile bool Cancelled;
     public long Written;
 
-    /// <summary>
-    /// The participation's one write to the table, shared by its workers in turn: the engine's table write keeps
-    /// state across batches (the key index built once, defaults naming the run), as one run's write always did.
-    /// Fetching, the slow part, runs in parallel; writing a part's rows takes milliseconds.
-    /// </summary>
-    public TableWrite? Write { get; set; }
+    /// <summary>The last pause of the run's site family seen while it ran (its reason), for the result.</summary>
+    public volatile string? SitePause;
 
-    public SemaphoreSlim WriteGate { get; } = new(1, 1);
+    /// <summary>The participation's one write to the table, shared by its workers in turn (<see cref="RunWrite"/>).</summary>
+    public RunWrite Write { get; } = write;
 }

@@ -23,6 +23,9 @@ public sealed record PartRow(long Id, int PartNo, string Parameters, int Tries);
 public sealed record PartCounts(
     long Total, long Done, long Failed, long Pending, long Running, long Cancelled, long Recent, long Fetched, long Written, long Inserted, long Updated)
 {
+    /// <summary>A run without parts (its sources could not be expanded).</summary>
+    public static readonly PartCounts None = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
     /// <summary>The share of parts that have ended, failed ones included (they are done with, until a retry).</summary>
     public int Progress => Total == 0 ? 0 : (int)Math.Min(100, 100 * (Done + Failed + Cancelled) / Total);
 }

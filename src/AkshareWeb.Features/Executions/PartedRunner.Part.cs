@@ -6,8 +6,9 @@ using AkshareWeb.Features.Common;
 
 namespace AkshareWeb.Features.Executions;
 
-/// <summary>One part of a parted run: its values (a since_last date resolved at its start), its turn under the
-/// site family's rate, the fetch, and its rows written through the participation's shared write.</summary>
+/// <summary>One part of a parted run: its values (a since_last date resolved at its start), then its call through
+/// <see cref="PartRunner"/> (its turn under the site family's rate, the fetch, its rows written through the
+/// participation's shared write); what stopped it becomes the part's status.</summary>
 public sealed partial class PartedRunner
 {
     private async Task RunPartAsync(Participation state, PartRow part, CancellationToken ct)
@@ -16,8 +17,7 @@ public sealed partial class PartedRunner
         var values = new Dictionary<string, string>(plan.Parameters, StringComparer.Ordinal);
         var own = JsonSerializer.Deserialize<Dictionary<string, string>>(part.Parameters) ?? [];
         foreach (var (name, value) in own) values[name] = value;
-        long fetched = 0, inserted = 0, updated = 0;
-        var tries = 0;
+        var tally = new PartTally();
         string status;
         string? error = null;
         using var partRun = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -34,59 +34,16 @@ public sealed partial class PartedRunner
             }
 
             if (own.Count > 0) await database.RetryAsync(token => parts.SaveParametersAsync(part.Id, own, token), partRun.Token);
-
-            // A value read from a table reaches here unchecked: FetchAsync holds it to AKTools' rule like any other, so
-            // the part fails with the reason before any call or rate turn.
-            AkToolsClient.Answer? answer = null;
-            try
-            {
-                answer = await akTools.FetchAsync(plan.InterfaceName, values, partRun.Token, async (attempt, token) =>
-                {
-                    tries = attempt;
-                    await rates.WaitTurnAsync(state.Family, token);
-                    await RecordCallAsync(state.ExecutionId, token);
-                }, state.Family);
-            }
-            catch (AkToolsException e) when (e.EmptyResult)
-            {
-            }
-
-            if (answer is not null)
-            {
-                using (answer)
-                {
-                    var extra = binder.ResolveExtraColumns(plan.ExtraColumns, values);
-                    RowBatch? spare = null;
-                    while (await answer.Rows.ReadAsync(ExecutionRunner.BatchSize, ExecutionRunner.BatchBytes, partRun.Token, spare) is { } batch)
-                    {
-                        plan.DatedColumns?.Apply(batch);
-                        foreach (var (name, value) in extra) batch.SetEverywhere(name, value);
-                        fetched += batch.Count;
-                        await state.WriteGate.WaitAsync(partRun.Token);
-                        try
-                        {
-                            state.Write ??= await writer.OpenAsync(plan.Destination, state.ExecutionId, partRun.Token, shared: true);
-                            var prepared = state.Write.Prepare(batch);
-                            var result = await state.Write.WriteAsync(prepared, partRun.Token);
-                            inserted += result.Inserted;
-                            updated += result.Updated;
-                            spare = state.Write.Recycle(prepared);
-                        }
-                        finally
-                        {
-                            state.WriteGate.Release();
-                        }
-                    }
-                }
-            }
-
+            var call = new PartCall(state.ExecutionId, plan.InterfaceName, values, binder.ResolveExtraColumns(plan.ExtraColumns, values), plan.DatedColumns,
+                state.Family, Polite: true);
+            await calls.RunAsync(call, state.Write, tally, partRun.Token);
             status = PartStatuses.Completed;
         }
         catch (OperationCanceledException) when (partRun.IsCancellationRequested)
         {
             (status, error) = state.Cancelled ? (PartStatuses.Cancelled, "cancelled while running")
                 : ct.IsCancellationRequested ? (PartStatuses.Pending, null)
-                : (PartStatuses.Failed, $"did not finish within {state.PartTimeout!.Value.TotalSeconds:0} s");
+                : (PartStatuses.Failed, $"did not finish within {state.PartTimeout!.Value.TotalSeconds:0} s" + await PausedNoteAsync(state.Family));
         }
         catch (AkToolsException e)
         {
@@ -120,26 +77,15 @@ public sealed partial class PartedRunner
             (status, error) = (PartStatuses.Failed, e.Message);
         }
 
-        Interlocked.Add(ref state.Written, inserted + updated);
+        Interlocked.Add(ref state.Written, tally.Affected);
         // Recorded whatever the database did meanwhile: a part left 'running' by a live instance waits for the watchdog.
-        await database.RetryAsync(token => parts.RecordAsync(part.Id, participations.Worker, status, tries, fetched, inserted, updated, error), CancellationToken.None);
+        await database.RetryAsync(token => parts.RecordAsync(part.Id, participations.Worker, status, tally.Tries, tally.Fetched, tally.Inserted, tally.Updated, error),
+            CancellationToken.None);
 
         state.Running.TryRemove(part.Id, out _);
     }
 
-    /// <summary>
-    /// Stored, not kept in memory: the run's calls_per_second counts the calls of every instance taking part. Only
-    /// a figure to watch, so a record the database refuses does not fail the part about to be fetched.
-    /// </summary>
-    private async Task RecordCallAsync(string executionId, CancellationToken ct)
-    {
-        try
-        {
-            await calls.RecordAsync(executionId, ct);
-        }
-        catch (Exception e) when (Database.IsOutage(e))
-        {
-            logger.LogDebug(e, "A call of parted execution {ExecutionId} was not recorded for its rate", executionId);
-        }
-    }
+    /// <summary>A part that timed out while its family was paused says so: retried later, it may well succeed.</summary>
+    private async Task<string> PausedNoteAsync(string family) =>
+        await pauses.PauseReasonAsync(family, CancellationToken.None) is { } reason ? $": it waited while {reason}" : "";
 }

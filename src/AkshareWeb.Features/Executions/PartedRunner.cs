@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
-using Dapper;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Collection;
@@ -21,9 +18,9 @@ namespace AkshareWeb.Features.Executions;
 /// counts and reads the cancel flag. Whoever finds no part left open records the end.
 /// </summary>
 public sealed partial class PartedRunner(
-    Database database, ExecutionStore store, PartStore parts, WarehouseDatabase warehouse, AkToolsClient akTools, WarehouseWriter writer, ValueSources sources, SiteRates rates,
-    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger, TableChanges writes,
-    WarehouseTables tables, CallStore calls)
+    Database database, ExecutionStore store, PartStore parts, PartRunner calls, WarehouseWriter writer, ValueSources sources, SiteRates rates,
+    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger,
+    WarehouseTables tables, RunEnding ending, SitePauses pauses, PartsQuota partsQuota)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
     public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
@@ -37,18 +34,26 @@ public sealed partial class PartedRunner(
             }
             catch (Exception e) when (e is InvalidOperationException or MySqlException)
             {
-                var problem = e is TooManyPartsException ? e.Message : $"the parameter sources could not be read: {e.Message}";
-                await store.EndPartedAsync(executionId, ExecutionStatuses.Failed, problem, 0,
-                    JsonSerializer.Serialize(new Dictionary<string, object?> { ["message"] = problem }), null);
-                return new ExecutionOutcome(ExecutionStatuses.Failed, 0, e.Message);
+                return await FailAtStartAsync(executionId, e is TooManyPartsException ? e.Message : $"the parameter sources could not be read: {e.Message}");
             }
 
+            if (await partsQuota.RefusalAsync(executionId, plan.UserId, expanded.Count, ct) is { } refusal) return await FailAtStartAsync(executionId, refusal);
             await parts.InsertAsync(executionId, expanded, ct);
         }
 
-        await store.StartPartedAsync(executionId, await CountRowsAsync(plan.TargetTable, ct), ct);
+        await store.StartPartedAsync(executionId, await writer.CountRowsAsync(plan.TargetTable, ct), ct);
         await ParticipateAsync(executionId, plan, partTimeout, ct);
         return await store.OutcomeAsync(executionId);
+    }
+
+    /// <summary>A run that ends before any part is written: its sources could not be read, or its parts would pass a quota.</summary>
+    private async Task<ExecutionOutcome> FailAtStartAsync(string executionId, string problem)
+    {
+        await ending.RecordAsync(executionId, new RunEnd(ExecutionStatuses.Failed, problem, new RunResult(problem), time.GetUtcNow().UtcDateTime, 0, 0, 0, 0, 0, 0)
+        {
+            Parts = PartCounts.None,
+        });
+        return new ExecutionOutcome(ExecutionStatuses.Failed, 0, problem);
     }
 
     /// <summary>Takes part in a running parted execution started elsewhere (or before a restart); true when this call recorded its end.</summary>
@@ -66,7 +71,8 @@ public sealed partial class PartedRunner(
             var global = await settings.GetExecutionSettingsAsync(ct);
             var concurrency = Math.Clamp(plan.Concurrency ?? sources.DefaultConcurrency, 1, Math.Max(1, global.MaxConcurrentTasks));
             var family = await rates.FamilyAsync(plan.InterfaceName, ct);
-            var state = new Participation(executionId, plan, concurrency, family, partTimeout);
+            await using var write = new RunWrite(writer, plan, executionId, parted: true);
+            var state = new Participation(executionId, plan, concurrency, family, partTimeout, write);
             await parts.SeenAsync(executionId, participations.Worker, ct);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var monitorStop = new CancellationTokenSource();
@@ -106,7 +112,7 @@ public sealed partial class PartedRunner(
 
     private async Task CloseWriteAsync(Participation state)
     {
-        if (state.Write is not { } write) return;
+        if (state.Write.Table is not { } write) return;
         try
         {
             await write.FinishAsync(CancellationToken.None);
@@ -117,8 +123,7 @@ public sealed partial class PartedRunner(
             logger.LogWarning(e, "Closing the write of parted execution {ExecutionId} failed", state.ExecutionId);
         }
 
-        await write.DisposeAsync();
-        state.Write = null;
+        await state.Write.DisposeAsync();
     }
 
     private async Task WorkAsync(Participation state, CancellationToken ct)
@@ -189,16 +194,11 @@ public sealed partial class PartedRunner(
     private async Task<bool> UpdateCountsAsync(Participation state, CancellationToken ct)
     {
         var counts = await parts.CountsAsync(state.ExecutionId, time.GetUtcNow().UtcDateTime.AddSeconds(-10), ct);
-        var live = new Dictionary<string, object?>
-        {
-            ["message"] = $"{counts.Done + counts.Failed} of {counts.Total} parts done",
-            ["source_family"] = state.Family,
-            ["rate_limit"] = rates.RateOf(state.Family),
-            ["effective_rate"] = Math.Round(counts.Recent / 10.0, 2),
-            ["parts_waiting"] = counts.Pending,
-            ["parts_running"] = counts.Running,
-        };
-        return await store.BeatPartedAsync(state.ExecutionId, counts, JsonSerializer.Serialize(live), ct);
+        // A paused family is the first thing someone watching a slow run needs to know: its parts wait, they do not fail.
+        var paused = await pauses.PauseReasonAsync(state.Family, ct);
+        if (paused is not null) state.SitePause = paused;
+        var live = RunResult.Live(state.Family, rates.RateOf(state.Family), rates.EffectiveRateOf(state.Family), paused, counts);
+        return await store.BeatPartedAsync(state.ExecutionId, counts, live.ToJson(), ct);
     }
 
     private async Task ReleaseAsync(Participation state)
@@ -215,7 +215,7 @@ public sealed partial class PartedRunner(
 
     /// <summary>
     /// When no part is open any more, records the end once (the status change from running is the lock): completed
-    /// when every part succeeded, failed naming how many did not, cancelled when asked.
+    /// when every part succeeded, failed naming how many did not, cancelled when asked, timeout past its deadline.
     /// </summary>
     private async Task<bool> TryFinishAsync(Participation state)
     {
@@ -223,38 +223,22 @@ public sealed partial class PartedRunner(
         var counts = await parts.CountsAsync(state.ExecutionId, DateTime.MaxValue, CancellationToken.None);
         if (counts.Pending + counts.Running > 0) return false;
         var cancelled = state.Cancelled || await store.CancelRequestedAsync(state.ExecutionId);
-        var (status, error) = cancelled ? (ExecutionStatuses.Cancelled, $"cancelled while running: {counts.Done} of {counts.Total} parts completed")
+        var overdue = cancelled ? await store.OverdueAsync(state.ExecutionId) : null;
+        var (status, error) = overdue is { } limit
+            ? (ExecutionStatuses.Timeout, $"stopped at its overall time limit of {limit} minutes (max_run_minutes): {counts.Done} of {counts.Total} parts completed")
+            : cancelled ? (ExecutionStatuses.Cancelled, $"cancelled while running: {counts.Done} of {counts.Total} parts completed")
             : counts.Failed > 0 ? (ExecutionStatuses.Failed, $"{counts.Failed} of {counts.Total} parts failed after their retries; POST /api/executions/{state.ExecutionId}/retry runs only those again")
             : (ExecutionStatuses.Completed, (string?)null);
-        var rowsAfter = await CountRowsAsync(state.Plan.TargetTable, CancellationToken.None);
-        var result = new Dictionary<string, object?>
-        {
-            ["message"] = error ?? $"success: {counts.Total} parts",
-            ["rows_fetched"] = counts.Fetched,
-            ["rows_written"] = counts.Written,
-            ["table_name"] = state.Plan.TargetTable,
-            ["source_family"] = state.Family,
-            ["rate_limit"] = rates.RateOf(state.Family),
-            ["parts_total"] = counts.Total,
-            ["parts_done"] = counts.Done,
-            ["parts_failed"] = counts.Failed,
-        };
-        if (!await store.EndPartedAsync(state.ExecutionId, status, error, rowsAfter, JsonSerializer.Serialize(result), counts)) return false;
+        var rowsAfter = await writer.CountRowsAsync(state.Plan.TargetTable, CancellationToken.None);
+        var pausedNote = state.SitePause is { } pause ? $" ({pause} during the run)" : "";
+        var result = RunResult.OfPartedRun((error ?? $"success: {counts.Total} parts") + pausedNote, state.Plan.TargetTable, state.Family, rates.RateOf(state.Family),
+            state.SitePause, counts);
+        var end = new RunEnd(status, error, result, time.GetUtcNow().UtcDateTime, status == ExecutionStatuses.Completed ? 100 : counts.Progress,
+            counts.Fetched, counts.Written, counts.Inserted, counts.Updated, rowsAfter) { Parts = counts };
+        if (!await ending.RecordAsync(state.ExecutionId, end)) return false;
         if (counts.Written > 0 || rowsAfter > 0) await tables.RegisterAsync(state.Plan.Registration, counts.Written > 0, time.GetUtcNow().UtcDateTime, CancellationToken.None);
         logger.LogInformation("Parted execution {ExecutionId} ended {Status}: {Done}/{Total} parts, {Written} rows written", state.ExecutionId, status, counts.Done, counts.Total, counts.Written);
-        var indexes = state.Indexes.DistinctBy(i => i.Name).ToList();
-        if (indexes.Count > 0 || counts.Written > 0) _ = AfterRunAsync(state.Plan.TargetTable, indexes);
+        ending.AfterRecord(state.Plan.TargetTable, state.Indexes.DistinctBy(i => i.Name).ToList(), counts.Written > 0 ? state.ExecutionId : null);
         return true;
     }
-
-    private async Task<long> CountRowsAsync(string table, CancellationToken ct)
-    {
-        await using var connection = await warehouse.OpenAsync(ct);
-        var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table", new { table }, cancellationToken: ct));
-        return exists == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
-    }
-
-    private Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes) =>
-        ExecutionRunner.AfterRunAsync(writer, writes, logger, table, indexes);
 }

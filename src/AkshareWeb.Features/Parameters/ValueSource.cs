@@ -12,6 +12,8 @@ namespace AkshareWeb.Features.Parameters;
 /// since_last source also carries, fixed with the plan, the date's format and default, every key parameter that tells
 /// a part's rows apart (<c>Keys</c>) and the column holding each one's value (<c>Match</c>: parameter name to column). A
 /// key without a column stays in <c>Keys</c> only, and the part refuses to run: its last date would be another value's.
+/// <c>Parts</c> is made by the service, never given: the parts themselves, each with the values it sets (a backfill's
+/// key values and missing range), one part each.
 /// </summary>
 public sealed record ValueSource(
     IReadOnlyList<string>? Values = null,
@@ -23,7 +25,8 @@ public sealed record ValueSource(
     string? Format = null,
     string? Default = null,
     IReadOnlyDictionary<string, string>? Match = null,
-    IReadOnlyList<string>? Keys = null)
+    IReadOnlyList<string>? Keys = null,
+    IReadOnlyList<IReadOnlyDictionary<string, string>>? Parts = null)
 {
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -33,7 +36,7 @@ public sealed record ValueSource(
 
     /// <summary>A source that makes parts (a list or a table); since_last only shapes each part's dates.</summary>
     [JsonIgnore]
-    public bool MakesParts => Values is not null || FromTable is not null;
+    public bool MakesParts => Values is not null || FromTable is not null || Parts is not null;
 
     /// <summary>The filter's conditions: a single value is equality, an object one condition per operator. The shapes
     /// were checked when the source was bound.</summary>

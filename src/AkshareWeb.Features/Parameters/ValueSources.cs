@@ -179,12 +179,23 @@ public sealed class ValueSources(WarehouseTables registry, WarehouseDatabase war
         return binder.ResolveExtraColumns(extra, withPlaceholders);
     }
 
-    /// <summary>The parts' varying values: the cross product of the lists and tables, in the parameters' order.</summary>
+    /// <summary>The parts' varying values: the cross product of the lists, tables and given parts, in the parameters' order.</summary>
     public async Task<List<Dictionary<string, string>>> ExpandAsync(IReadOnlyDictionary<string, ValueSource> sources, CancellationToken ct)
     {
         var parts = new List<Dictionary<string, string>> { new(StringComparer.Ordinal) };
         foreach (var (name, source) in sources.Where(s => s.Value.MakesParts))
         {
+            if (source.Parts is { } given)
+            {
+                if ((long)parts.Count * given.Count > MaxParts)
+                {
+                    throw new TooManyPartsException($"the parts given make {(long)parts.Count * given.Count} parts; at most {MaxParts} are allowed (Parts:MaxParts)");
+                }
+
+                parts = [.. parts.SelectMany(p => given.Select(g => new Dictionary<string, string>(p.Concat(g), StringComparer.Ordinal)))];
+                continue;
+            }
+
             var values = source.Values ?? await ReadColumnAsync(source, ct);
             if ((long)parts.Count * values.Count > MaxParts)
             {

@@ -105,11 +105,10 @@ public static class TestScript
             string? empty = null;
             try
             {
-                using var answer = await akTools.FetchAsync(script.Interface, parameters, ct, family: await rates.FamilyAsync(script.Interface, ct));
-                while (await answer.Rows.ReadAsync(ExecutionRunner.BatchSize, ExecutionRunner.BatchBytes, ct) is { } batch)
+                // Someone waits at the screen: a paused site family is said at once, not waited out.
+                using var answer = await akTools.FetchAsync(script.Interface, parameters, ct, family: await rates.FamilyAsync(script.Interface, ct), waitWhilePaused: false);
+                await foreach (var batch in answer.Rows.BatchesAsync(script.DatedColumns, extra, null, ct))
                 {
-                    script.DatedColumns?.Apply(batch);
-                    foreach (var (name, value) in extra) batch.SetEverywhere(name, value);
                     for (var c = 0; c < batch.Columns.Count; c++)
                     {
                         var name = batch.Columns[c];

@@ -45,11 +45,13 @@ public static class GetTableCoverage
         }
     }
 
-    public sealed class Handler(CoverageReader reader, CoverageSummaries summaries) : IQueryHandler<Query, TableCoverage>
+    public sealed class Handler(CoverageReader reader, CoverageSummaries summaries, BackfillMarks backfills) : IQueryHandler<Query, TableCoverage>
     {
         public async ValueTask<TableCoverage> Handle(Query query, CancellationToken ct)
         {
             var (from, to) = (CalendarDates.Parse(query.From), CalendarDates.Parse(query.To));
+            // A backfill that ended since leaves its confirmed-empty marks first (one whose every answer was empty wrote no row to say it ended).
+            await backfills.SettleQuietlyAsync(query.TableName, ct);
             var reading = await reader.ReadAsync(query.TableName,
                 new CoverageRequest(from, to, query.Status ?? CoverageReader.All, query.Filters, query.Paging), ct);
             var (shape, view, window) = (reading.Shape, reading.Calendar, reading.Window);

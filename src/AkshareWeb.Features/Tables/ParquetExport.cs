@@ -19,11 +19,23 @@ internal static class ParquetExport
 
     public const int RowGroupRows = 50_000;
 
+    /// <summary>
+    /// Parquet.Net encodes every page in a buffer from one process-wide pool that, by default, keeps up to 16 MB of
+    /// small and 64 MB of large free buffers for good: an export left them held, more of them the more pages it wrote
+    /// (bench/README.md, tables-export.sh). A row group's page is at most a few MB, so a few MB of free buffers are
+    /// enough to reuse; the rest goes back to the garbage collector.
+    /// </summary>
+    private static readonly ParquetOptions Options = new()
+    {
+        MaximumSmallPoolFreeBytes = 1 << 20,
+        MaximumLargePoolFreeBytes = 4 << 20,
+    };
+
     public static async Task WriteAsync(Stream body, DbDataReader reader, IReadOnlyList<TableColumn> shown, CancellationToken ct)
     {
         var columns = shown.Select(ParquetColumn.For).ToArray();
         var spool = new Spool();
-        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(columns.Select(c => (Field)c.Field)), spool, cancellationToken: ct))
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(columns.Select(c => (Field)c.Field)), spool, Options, cancellationToken: ct))
         {
             var rows = 0;
             while (await reader.ReadAsync(ct))

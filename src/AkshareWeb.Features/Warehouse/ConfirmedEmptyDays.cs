@@ -86,6 +86,16 @@ public sealed class ConfirmedEmptyDays(Database database, TimeProvider time)
         return rows.Select(r => new ConfirmedEmptyDay(r.Hash, DateOnly.FromDateTime(r.Day))).ToList();
     }
 
+    /// <summary>Takes off marks a stored row outweighs: the day has its row now, so it is no longer known to be empty.</summary>
+    public async Task RemoveAsync(string table, IReadOnlyList<ConfirmedEmptyDay> marks, CancellationToken ct)
+    {
+        if (marks.Count == 0) return;
+        await using var connection = await database.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM confirmed_empty_days WHERE table_name = @table AND key_hash = @hash AND trade_date = @day",
+            marks.Select(m => new { table, hash = m.KeyHash, day = m.Day.ToDateTime(TimeOnly.MinValue) }).ToList(), cancellationToken: ct));
+    }
+
     /// <summary>Marks <paramref name="days"/> of the key as known to have no row (again: the mark is kept, its time moved).</summary>
     public async Task ConfirmAsync(string table, string keyJson, IEnumerable<DateOnly> days, string? executionId, CancellationToken ct)
     {

@@ -41,6 +41,9 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
         ["Quotas:UserMaxRunningJobs"] = "100000",
         ["Quotas:UserMaxTasks"] = "100000",
         ["Quotas:UserMinScheduleMinutes"] = "0",
+        ["Quotas:UserMaxTaskRuns"] = "100000",
+        ["Quotas:UserMaxSlotsPercent"] = "100",
+        ["Quotas:UserMaxPartsWaiting"] = "10000000",
         // The weekly calendar task would be one task more in every admin's list; its own tests turn it on.
         ["Calendar:WeeklyTask"] = "false",
     };
@@ -64,10 +67,34 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
     {
         if (ConnectionString.Length == 0)
         {
-            ConnectionString = await TestDatabase.CreateAsync();
+            ConnectionString = StartsOnStartedDatabase ? await TestDatabase.CreateStartedAsync() : await TestDatabase.CreateAsync();
         }
 
         settings["ConnectionStrings:AkshareWeb"] = ServiceConnectionString(ConnectionString);
+    }
+
+    /// <summary>Settings that change what a first start writes into the database (the catalogue's source, the data
+    /// scripts, Hangfire's table names).</summary>
+    private static readonly string[] FirstStartSettings = ["Catalog:", "DataScripts:", "Hangfire:TablesPrefix"];
+
+    /// <summary>
+    /// Whether this fixture's database is a copy of one the service has started on once with the default settings
+    /// (<see cref="StartedDatabase"/>), which spares each fixture the migrations, the catalogue import and the scripts'
+    /// registration. Not for a fixture that sets what a first start writes, nor on a fake clock (the catalogue's
+    /// times would be the template's): those start on an empty database, as tests of the first start itself must.
+    /// AKSHAREWEB_TEST_EMPTY_DATABASES=1 starts every fixture on an empty database (to tell whether a test depends on
+    /// the copy, and to compare the costs).
+    /// </summary>
+    protected virtual bool StartsOnStartedDatabase =>
+        Environment.GetEnvironmentVariable("AKSHAREWEB_TEST_EMPTY_DATABASES") != "1" && Clock is null && !settings.Keys.Any(key => FirstStartSettings.Any(prefix => key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>Starts the service once on <paramref name="connectionString"/> with the default settings, and stops it.</summary>
+    internal static async Task StartOnceAsync(string connectionString)
+    {
+        await using var app = new AkshareWebApp();
+        app.UseDatabase(connectionString);
+        await app.InitializeAsync();
+        _ = app.Server;
     }
 
     /// <summary>The connection string the service is given; a fixture may route it elsewhere (through a proxy).</summary>

@@ -224,6 +224,12 @@ public sealed class FakeAkTools : IAsyncDisposable
 
     private static Task Raises(HttpContext context) => WriteAsync(context, 500, "Internal Server Error", "text/plain; charset=utf-8");
 
+    /// <summary>What AKTools answers when AKShare's call raised (an upstream ban among the causes), for handlers of a test's own.</summary>
+    public static Task UpstreamFailedAsync(HttpContext context) => Raises(context);
+
+    /// <summary>Rows as AKTools writes them, for handlers of a test's own.</summary>
+    public static Task RowsAsync(HttpContext context, IEnumerable<object> rows) => WriteRowsAsync(context, rows);
+
     private static async Task WriteAsync(HttpContext context, int status, string body, string contentType = "application/json")
     {
         context.Response.StatusCode = status;
@@ -253,6 +259,9 @@ public class CollectingApp : AkshareWebApp
         Set("AkTools:MaxRetries", "2");
         Set("AkTools:RetryBaseDelaySeconds", "0.05");
         Set("AkTools:TimeoutSeconds", "10");
+        // Pauses of a site family after failures in a row are the subject of their own tests (Parts/SiteBanTests);
+        // elsewhere a test's failing symbols must fail after their tries, as they would without a ban.
+        Set("Bans:FailuresInARow", "0");
         Set("Scheduler:MinIntervalSeconds", "2");
         Set("Scheduler:IntervalTickCron", "* * * * * *");
         Set("Scheduler:RetryBaseDelaySeconds", "0.5");

@@ -64,6 +64,17 @@ public static class TestDatabase
         return new MySqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
     }
 
+    /// <summary>
+    /// Creates a database holding what the service's first start on an empty one leaves there with the default test
+    /// settings (<see cref="StartedDatabase"/>), so the fixture's own start is a restart with nothing to import.
+    /// </summary>
+    public static async Task<string> CreateStartedAsync()
+    {
+        var copy = await CreateAsync();
+        await StartedDatabase.CopyIntoAsync(await ServerAsync(), new MySqlConnectionStringBuilder(copy).Database);
+        return copy;
+    }
+
     public static async Task DropAsync(string connectionString)
     {
         var builder = new MySqlConnectionStringBuilder(connectionString);

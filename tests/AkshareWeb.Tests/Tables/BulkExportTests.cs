@@ -90,16 +90,33 @@ public sealed class BulkExportTests(CollectingApp app) : IClassFixture<Collectin
         await using var file = new MemoryStream(await response.Content.ReadAsByteArrayAsync());
         await using var reader = await ParquetReader.CreateAsync(file, new ParquetOptions { UseDateOnlyTypeForDates = true });
 
-        // The types as any reader sees them (pyarrow maps these to date32, timestamp[us], int64, double, decimal128(20, 4), bool, string).
+        // The types as any reader sees them. The file carries no Arrow schema of its own, so pyarrow (and pandas'
+        // read_parquet) takes its types from these, by its documented mapping (README, "Python and pandas"): date32,
+        // timestamp[us], timestamp[us, tz=UTC], int64, double, decimal128(20, 4), bool, string.
+        Assert.DoesNotContain("ARROW:schema", reader.CustomMetadata.Keys);
         var elements = reader.Metadata!.Schema.Skip(1).ToDictionary(e => e.Name);
         Assert.Equal(["id", "日期", "时间", "股票代码", "adjust", "成交量", "收盘", "成交额", "停牌", "备注", "_execution_id", "_collected_at"], elements.Keys);
+        // Every column may hold NULL, and a NULL is a null (not 0, NaN or an empty string).
+        Assert.All(elements.Values, e => Assert.Equal(Parquet.Meta.FieldRepetitionType.OPTIONAL, e.RepetitionType));
+        Assert.Equal(Parquet.Meta.Type.INT32, elements["日期"].Type);
         Assert.NotNull(elements["日期"].LogicalType!.DATE);
+        foreach (var timestamp in new[] { "时间", "_collected_at" })
+        {
+            Assert.Equal(Parquet.Meta.Type.INT64, elements[timestamp].Type);
+            Assert.NotNull(elements[timestamp].LogicalType!.TIMESTAMP!.Unit.MICROS);
+        }
+
         Assert.False(elements["时间"].LogicalType!.TIMESTAMP!.IsAdjustedToUTC);
-        Assert.NotNull(elements["时间"].LogicalType!.TIMESTAMP!.Unit.MICROS);
         Assert.True(elements["_collected_at"].LogicalType!.TIMESTAMP!.IsAdjustedToUTC);
-        Assert.Equal(Parquet.Meta.Type.INT64, elements["成交量"].Type);
-        Assert.Equal(Parquet.Meta.Type.INT64, elements["id"].Type);
+        foreach (var integer in new[] { "id", "成交量" })
+        {
+            Assert.Equal(Parquet.Meta.Type.INT64, elements[integer].Type);
+            Assert.Equal(64, (int)elements[integer].LogicalType!.INTEGER!.BitWidth);
+            Assert.True(elements[integer].LogicalType!.INTEGER!.IsSigned);
+        }
+
         Assert.Equal(Parquet.Meta.Type.DOUBLE, elements["收盘"].Type);
+        Assert.Equal(Parquet.Meta.Type.FIXED_LEN_BYTE_ARRAY, elements["成交额"].Type);
         Assert.Equal((20, 4), (elements["成交额"].LogicalType!.DECIMAL!.Precision, elements["成交额"].LogicalType!.DECIMAL!.Scale));
         Assert.Equal(Parquet.Meta.Type.BOOLEAN, elements["停牌"].Type);
         foreach (var text in new[] { "股票代码", "adjust", "备注", "_execution_id" })

@@ -52,6 +52,12 @@ public class CoverageApp : CalendarApp
         });
     }
 
+    /// <summary>Has the upstream hold <paramref name="days"/> for the symbol and period from now on, without collecting them.</summary>
+    public void Serve(string symbol, IEnumerable<DateOnly> days, string period = "daily") => held[(symbol, period)] = days.Order().ToArray();
+
+    /// <summary>The days the upstream holds for the symbol and period.</summary>
+    public IReadOnlyList<DateOnly> Served(string symbol, string period = "daily") => held.GetValueOrDefault((symbol, period), []);
+
     /// <summary>Has the upstream hold <paramref name="days"/> for the symbol and period, and collects them all by one download.</summary>
     public async Task CollectAsync(HttpClient client, string symbol, IEnumerable<DateOnly> days, string period = "daily")
     {

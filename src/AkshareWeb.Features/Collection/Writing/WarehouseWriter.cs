@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Extensions.Options;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Warehouse;
@@ -47,6 +48,15 @@ public sealed class WarehouseWriter(WarehouseDatabase warehouse, TimeProvider ti
                 throw;
             }
         }, warehouse.Patience, ct);
+    }
+
+    /// <summary>The rows <paramref name="table"/> holds now; 0 while it does not exist.</summary>
+    public async Task<long> CountRowsAsync(string table, CancellationToken ct)
+    {
+        await using var connection = await warehouse.OpenAsync(ct);
+        var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table", new { table }, cancellationToken: ct));
+        return exists == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(*) FROM {ColumnNames.Quote(table)}", cancellationToken: ct));
     }
 
     /// <summary>Tests only: awaited at the steps of every write (<see cref="WriteStep"/>), so a test can hold one

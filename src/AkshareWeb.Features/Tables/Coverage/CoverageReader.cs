@@ -14,9 +14,10 @@ public sealed record CoverageSummary(DateOnly? Through, long Keys, long Complete
 /// for the summary alone.</summary>
 public sealed record CoverageRequest(DateOnly? From, DateOnly? To, string Status, IQueryCollection Filters, PageRequest? Paging);
 
-/// <summary>A reading: the table's coverage shape, the calendar and window used, the summary, and the page's keys.</summary>
+/// <summary>A reading: the table's coverage shape, the calendar and window used, the summary, the page's keys, and the
+/// confirmed-empty marks in the window that a stored row outweighs (the day has its row since).</summary>
 public sealed record CoverageReading(CoverageShape Shape, CalendarView Calendar, CoverageWindow Window, CoverageSummary Summary,
-    IReadOnlyList<KeyCoverage> Items, long Total);
+    IReadOnlyList<KeyCoverage> Items, long Total, IReadOnlyList<ConfirmedEmptyDay> Outweighed);
 
 /// <summary>
 /// Reads a table's coverage against the trading calendar (<see cref="CoverageFigures"/> for the SQL,
@@ -43,7 +44,7 @@ public sealed class CoverageReader(
         await using (var connection = await warehouse.OpenAsync(ct))
         {
             var off = window.End >= window.Lower ? await CoverageFigures.OffCalendarDaysAsync(connection, shape, window, days, ct) : [];
-            keys = await CoverageFigures.KeysAsync(connection, shape, filters, window, off, ct);
+            keys = await CoverageFigures.KeysAsync(c => warehouse.OpenAsync(c), connection, shape, filters, window, off, ct);
             var byJson = keys.ToDictionary(k => k.Json, StringComparer.Ordinal);
             foreach (var unit in new[] { CalendarUnit.Week, CalendarUnit.Month })
             {
@@ -65,11 +66,13 @@ public sealed class CoverageReader(
                 await CoverageFigures.ReadDatesAsync(connection, shape, keys.Where(k => k.Marks.Count > 0).ToList(), window, ct);
             }
 
+            var outweighed = Outweighed(keys);
+
             var counts = keys.Select(k => (Key: k, Count: CoverageMath.Count(k, window, days))).ToList();
             var summary = new CoverageSummary(window.End >= window.Lower ? window.End : null, counts.Count,
                 counts.Count(c => c.Count.Missing == 0), counts.Count(c => c.Count.Missing > 0), counts.Count(c => c.Count.Stale),
                 counts.Sum(c => (long)c.Count.Missing), counts.Sum(c => (long)c.Count.Confirmed));
-            if (request.Paging is not { } paging) return new CoverageReading(shape, view, window, summary, [], counts.Count);
+            if (request.Paging is not { } paging) return new CoverageReading(shape, view, window, summary, [], counts.Count, outweighed);
 
             var chosen = counts.Where(c => request.Status switch
                 {
@@ -83,8 +86,21 @@ public sealed class CoverageReader(
             // Only the keys shown with gaps need their days, to name them.
             await CoverageFigures.ReadDatesAsync(connection, shape, page.Where(c => c.Count.Missing > 0 || c.Count.Confirmed > 0).Select(c => c.Key).ToList(), window, ct);
             var items = page.Select(c => Item(shape, c.Key, CoverageMath.Count(c.Key, window, days))).ToList();
-            return new CoverageReading(shape, view, window, summary, items, chosen.Count);
+            return new CoverageReading(shape, view, window, summary, items, chosen.Count, outweighed);
         }
+    }
+
+    /// <summary>The marks on days (weeks, months) that have a stored row: those keys' dates were read with their marks.</summary>
+    private static List<ConfirmedEmptyDay> Outweighed(IEnumerable<KeyFigures> keys)
+    {
+        var result = new List<ConfirmedEmptyDay>();
+        foreach (var key in keys.Where(k => k.Marks.Count > 0 && k.Dates is not null))
+        {
+            var stored = key.Dates!.Select(d => TradingDays.UnitStart(d, key.Unit)).ToHashSet();
+            result.AddRange(key.Marks.Where(m => stored.Contains(TradingDays.UnitStart(m, key.Unit))).Select(m => new ConfirmedEmptyDay(key.Hash, m)));
+        }
+
+        return result;
     }
 
     private static KeyCoverage Item(CoverageShape shape, KeyFigures key, KeyCount count)

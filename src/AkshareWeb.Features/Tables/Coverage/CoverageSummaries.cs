@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Calendar;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Notifications;
 using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Tables;
@@ -16,7 +17,9 @@ namespace AkshareWeb.Features.Tables;
 /// every run of the engine on the table (<see cref="TableChanges"/>), at start, and again for every table when the
 /// last expected day moves (a market close has passed), and valid while the table's last_updated_at is the one it
 /// was computed for. The list answers what is known and has the rest computed in the background; a single table's
-/// view computes it when it is not known.
+/// view computes it when it is not known. The computation that follows a run of the engine on a table is also its
+/// check: a table with new gaps is told as table_gaps (<see cref="TellGapsAsync"/>), and confirmed-empty marks on days
+/// that have a row now are taken off.
 /// </summary>
 public sealed class CoverageSummaries
 {
@@ -25,18 +28,34 @@ public sealed class CoverageSummaries
     private readonly WarehouseDatabase warehouse;
     private readonly TradingCalendar calendar;
     private readonly MarketTime market;
+    private readonly Notifier notifier;
+    private readonly ConfirmedEmptyDays marks;
+    private readonly BackfillMarks backfills;
     private readonly ILogger<CoverageSummaries> logger;
     private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> requested = new(StringComparer.Ordinal);
+
+    /// <summary>Tables a run wrote since their last check, and the summary each was last checked with.</summary>
+    private readonly ConcurrentDictionary<string, bool> toCheck = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CoverageSummary> checkedWith = new(StringComparer.Ordinal);
+
+    /// <summary>The keys with gaps a table_gaps notice names (the first in key order), with their missing ranges.</summary>
+    public const int ExampleKeys = 5;
 
     /// <summary>What is known of one table: the last_updated_at it was computed for, and its summary (null: no date in its key).</summary>
     private sealed record Entry(string Table, DateTime? Stamp, CoverageSummary? Summary);
 
     public CoverageSummaries(CoverageReader reader, ManagedTables tables, WarehouseDatabase warehouse, TradingCalendar calendar, MarketTime market,
-        TableChanges writes, AkshareMetrics metrics, ILogger<CoverageSummaries> logger)
+        TableChanges writes, AkshareMetrics metrics, Notifier notifier, ConfirmedEmptyDays marks, BackfillMarks backfills, ILogger<CoverageSummaries> logger)
     {
-        (this.reader, this.tables, this.warehouse, this.calendar, this.market, this.logger) = (reader, tables, warehouse, calendar, market, logger);
-        writes.RowsChanged += Refresh;
+        (this.reader, this.tables, this.warehouse, this.calendar, this.market, this.notifier, this.marks, this.backfills, this.logger) =
+            (reader, tables, warehouse, calendar, market, notifier, marks, backfills, logger);
+        backfills.Marked += Refresh;
+        writes.RowsChanged += table =>
+        {
+            toCheck[Key(table)] = true;
+            Refresh(table);
+        };
         metrics.Meter.CreateObservableGauge("akshareweb.table.missing_days", Observe,
             description: "Trading days (weeks, months for weekly and monthly bars) missing from each managed table with a date in its key, over its keys' whole history");
     }
@@ -106,10 +125,22 @@ public sealed class CoverageSummaries
 
     public async Task<CoverageSummary?> ComputeAsync(string table, CancellationToken ct)
     {
+        // Taken before reading: a run that ends while this reads is checked by the computation its end asks for.
+        var check = toCheck.TryRemove(Key(table), out _);
         try
         {
-            var reading = await reader.ReadAsync(table, new CoverageRequest(null, null, CoverageReader.All, QueryCollection.Empty, null), ct);
+            // A backfill that ended since leaves its marks first, so they count.
+            await backfills.SettleQuietlyAsync(table, ct);
+            // A page of the keys with gaps costs their dates alone beyond the summary, and names them if they are told.
+            var reading = await reader.ReadAsync(table, new CoverageRequest(null, null, CoverageReader.Gaps, QueryCollection.Empty, new PageRequest(1, ExampleKeys)), ct);
             entries[Key(table)] = new Entry(table, reading.Shape.Table.LastUpdatedAt, reading.Summary);
+            if (check)
+            {
+                // A run stored rows on days marked empty: the marks go (coverage already counts the rows).
+                await marks.RemoveAsync(reading.Shape.Name, reading.Outweighed, ct);
+                await TellGapsAsync(reading, ct);
+            }
+
             return reading.Summary;
         }
         catch (ApiError e) when (e.Status == 422)
@@ -123,6 +154,49 @@ public sealed class CoverageSummaries
             entries.TryRemove(Key(table), out _);
             return null;
         }
+        catch (Exception e) when (e is not ApiError && check)
+        {
+            // Not read: the next computation checks instead.
+            toCheck[Key(table)] = true;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// table_gaps, after a run of the engine on the table: told when the table misses days and more of them than at
+    /// its last check, or keys went stale since, or the last check counted through an earlier day (a new day's run
+    /// that left keys behind). Not at a market close: between the close and the evening's run every key is one day
+    /// behind, which is no finding. The notice's key is the day counted through and the figures, so the same finding
+    /// is told once, by however many instances and restarts.
+    /// </summary>
+    private async Task TellGapsAsync(CoverageReading reading, CancellationToken ct)
+    {
+        var now = reading.Summary;
+        var table = reading.Shape.Name;
+        var before = checkedWith.GetValueOrDefault(Key(table));
+        checkedWith[Key(table)] = now;
+        if (now.MissingDays == 0 || now.Through is not { } through) return;
+        if (before is not null && before.Through == through && before.MissingDays >= now.MissingDays && before.Stale >= now.Stale) return;
+
+        var finding = $"{now.WithGaps} of {now.Keys} keys have gaps through {through:yyyy-MM-dd}: {now.MissingDays} trading days missing"
+            + (now.Stale > 0 ? $", {now.Stale} stale" : "");
+        var examples = reading.Items.Select(Example).ToList();
+        if (reading.Total > reading.Items.Count)
+        {
+            examples.Add($"… and {reading.Total - reading.Items.Count} more keys with gaps: GET /api/tables/{table}/coverage?status=gaps");
+        }
+
+        await notifier.TableGapsAsync(table, finding, examples, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{through:yyyy-MM-dd}|{now.MissingDays}|{now.Stale}"), null, ct);
+    }
+
+    /// <summary>One key with gaps as a notice names it: <c>股票代码=000001, period=daily: 2024-05-20..2024-05-22, 2024-06-05</c>.</summary>
+    private static string Example(KeyCoverage key)
+    {
+        const int Ranges = 3;
+        var named = string.Join(", ", key.Key.Select(k => $"{k.Key}={Convert.ToString(k.Value, System.Globalization.CultureInfo.InvariantCulture)}"));
+        var ranges = key.MissingRanges.Take(Ranges).Select(r => r[0] == r[1] ? $"{r[0]:yyyy-MM-dd}" : $"{r[0]:yyyy-MM-dd}..{r[1]:yyyy-MM-dd}").ToList();
+        if (key.MissingRanges.Count > Ranges) ranges.Add("…");
+        return $"{named}: {string.Join(", ", ranges)} ({key.MissingDays} missing{(key.Stale ? ", stale" : "")})";
     }
 
     /// <summary>A whole-history summary read by someone else (the coverage endpoint without range or filters).</summary>
