@@ -50,7 +50,8 @@ public static class ExecutionServices
         services.AddAkToolsResilience();
         services.AddSingleton<PartParticipations>();
         services.AddTransient<PartRunner>();
-        services.AddTransient<PartedRunner>();
+        services.AddTransient<SingleRun>();
+        services.AddTransient<PartedRun>();
         return services;
     }
 }
