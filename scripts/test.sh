@@ -4,7 +4,7 @@
 # is generated from it at build time; both clients' flows run against the service among the tests).
 # Exits non-zero on any failure, and ends with one line for everything it ran: "N passed, N failed" (", N skipped"
 # when some were).
-#   AKSHAREWEB_TEST_MYSQL   server connection string (no database); default: a private MariaDB under .data/,
+#   AKSHAREWEB_TEST_MYSQL   server connection string (no database); default: a private MariaDB under .data/mariadb-test,
 #                           or Testcontainers.MySql when a Docker engine answers and no MariaDB can be had.
 #   AKSHAREWEB_TEST_GALERA=1  (set by .ci/run) also runs the failover drill on a 3-node Galera cluster (scripts/test-galera.sh,
 #                           4-5 minutes more; it needs root or an installed mariadb-server, galera-4 and rsync).
@@ -40,7 +40,7 @@ started_db=""
 finish() {
   local status=$?
   if [ -n "${build_pid:-}" ]; then kill "$build_pid" 2>/dev/null || true; fi
-  if [ -n "$started_db" ]; then scripts/mariadb.sh stop || true; fi
+  if [ -n "$started_db" ]; then scripts/mariadb.sh stop test || true; fi
   if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then add_counts 0 1; fi
   summary
   exit "$status"
@@ -50,9 +50,10 @@ trap finish EXIT
 stamp() { echo "[test] $1 after ${SECONDS}s" >&2; }
 
 if [ -z "${AKSHAREWEB_TEST_MYSQL:-}" ]; then
-  # Only a server this script started is stopped at the end; one already running (another shell's) stays.
-  scripts/mariadb.sh status || started_db=1
-  if server="$(scripts/mariadb.sh start)"; then
+  # The test server (mariadb.sh's "test": apart from the service's own, made for speed, not crash safety). Only a
+  # server this script started is stopped at the end; one already running (another shell's) stays.
+  scripts/mariadb.sh status test || started_db=1
+  if server="$(scripts/mariadb.sh start test)"; then
     export AKSHAREWEB_TEST_MYSQL="$server"
   elif docker info >/dev/null 2>&1; then
     echo "[test] no MariaDB could be started; the tests will use Testcontainers.MySql" >&2

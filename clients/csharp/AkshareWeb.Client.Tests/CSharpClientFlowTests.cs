@@ -85,7 +85,7 @@ public sealed class CSharpClientFlowTests(ServiceOnLoopback service) : IClassFix
         var rows = new List<IDictionary<string, object>>();
         for (var page = 1; ; page++)
         {
-            var answer = (await api.GetTableDataAsync(started.Table_name, sort_by: "日期", sort_order: SortOrder.Desc, cursor: null, page: page, page_size: 2, filter: null)).Data;
+            var answer = (await api.GetTableDataAsync(started.Table_name, sort_by: "日期", sort_order: SortOrder.Desc, cursor: null, adjust: null, page: page, page_size: 2, filter: null)).Data;
             rows.AddRange(answer.Items);
             if (page >= answer.Total_pages)
             {
@@ -100,7 +100,7 @@ public sealed class CSharpClientFlowTests(ServiceOnLoopback service) : IClassFix
         var schema = (await api.GetTableSchemaAsync(started.Table_name)).Data;
         Assert.Contains(schema.Columns, c => c.Original_name == "收盘");
 
-        using var file = await api.ExportTableAsync(started.Table_name, ExportFormat.Csv, excel_safe: null, limit: null, sort_by: null, sort_order: null, filter: null);
+        using var file = await api.ExportTableAsync(started.Table_name, ExportFormat.Csv, excel_safe: null, limit: null, sort_by: null, sort_order: null, adjust: null, filter: null);
         Assert.Equal(200, file.StatusCode);
         using var reader = new StreamReader(file.Stream, Encoding.UTF8);
         var lines = (await reader.ReadToEndAsync()).TrimEnd().Split('\n');
@@ -111,10 +111,10 @@ public sealed class CSharpClientFlowTests(ServiceOnLoopback service) : IClassFix
         var recent = new Dictionary<string, string> { ["filter[股票代码]"] = "600000", ["filter[日期][gte]"] = "20240104" };
         var expected = rows.Count(r => r["股票代码"]?.ToString() == "600000" && string.CompareOrdinal(r["日期"]?.ToString(), "2024-01-04") >= 0);
         Assert.InRange(expected, 1, rows.Count - 1);
-        var filtered = (await api.GetTableDataAsync(started.Table_name, sort_by: "日期", sort_order: SortOrder.Asc, cursor: null, page: 1, page_size: 100, filter: recent)).Data;
+        var filtered = (await api.GetTableDataAsync(started.Table_name, sort_by: "日期", sort_order: SortOrder.Asc, cursor: null, adjust: null, page: 1, page_size: 100, filter: recent)).Data;
         Assert.Equal(expected, filtered.Total);
         Assert.All(filtered.Items, r => Assert.True(string.CompareOrdinal(r["日期"]?.ToString(), "2024-01-04") >= 0));
-        using var filteredFile = await api.ExportTableAsync(started.Table_name, ExportFormat.Csv, excel_safe: false, limit: null, sort_by: null, sort_order: null, filter: recent);
+        using var filteredFile = await api.ExportTableAsync(started.Table_name, ExportFormat.Csv, excel_safe: false, limit: null, sort_by: null, sort_order: null, adjust: null, filter: recent);
         using var filteredReader = new StreamReader(filteredFile.Stream, Encoding.UTF8);
         Assert.Equal(expected + 1, (await filteredReader.ReadToEndAsync()).TrimEnd().Split('\n').Length);
     }

@@ -808,6 +808,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tables/{tableName}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Health findings of a table of bars (a date in its key, price or volume columns declared in its script's bar_columns or named as AKShare names them: 开盘 收盘 最高 最低 成交量, open close high low volume), per key and day: missing_price (null or NaN), non_positive_price, high_below_low, outside_range (open or close outside [low, high]), large_move (close-to-close beyond Health:MoveLimit, default 0.5), zero_volume (on a trading day, bars of a day or longer), future_date (after today, market time), non_trading_day (inside the trading calendar's span, not a trading day). Checked after every run that wrote the table (the keys it wrote, from the earliest day it wrote) and here when the table changed since its last whole check or the market day moved; counts are of every rule within from and to; rule narrows the list. A table without a date in its key or without price and volume columns is a 422 that says so. */
+        get: operations["GetTableHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tables/{tableName}/export": {
         parameters: {
             query?: never;
@@ -1827,6 +1844,7 @@ export interface components {
             interface_name: string | null;
             write_mode: string | null;
             coverage: components["schemas"]["CoverageSummary"] | null;
+            health: components["schemas"]["TableHealthSummary"] | null;
         };
         SchemaInfo: {
             columns: components["schemas"]["TableColumn"][];
@@ -1838,6 +1856,15 @@ export interface components {
             key: string | null;
             comment: string | null;
             original_name: string;
+        };
+        TableHealthSummary: {
+            /** Format: date-time */
+            checked_at: string | null;
+            /** Format: int64 */
+            findings: number;
+            counts: {
+                [key: string]: number;
+            };
         };
         EnvelopeOfSchemaInfo: {
             /** Format: int32 */
@@ -1924,6 +1951,56 @@ export interface components {
             confirmed_empty_days: number;
             confirmed_empty: string[];
             stale: boolean;
+        };
+        EnvelopeOfTableHealthReport: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["TableHealthReport"];
+        };
+        TableHealthReport: {
+            table_name: string;
+            date_column: string;
+            key_columns: string[];
+            columns: components["schemas"]["HealthColumns"];
+            /** Format: double */
+            move_limit: number;
+            /** Format: date */
+            from: string | null;
+            /** Format: date */
+            to: string | null;
+            /** Format: date-time */
+            checked_at: string | null;
+            counts: {
+                [key: string]: number;
+            };
+            items: components["schemas"]["HealthFinding"][];
+            /** Format: int64 */
+            total: number;
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            page_size: number;
+            /** Format: int32 */
+            total_pages: number;
+        };
+        HealthColumns: {
+            open: string | null;
+            high: string | null;
+            low: string | null;
+            close: string | null;
+            volume: string | null;
+            source: string;
+        };
+        HealthFinding: {
+            key: {
+                [key: string]: unknown;
+            };
+            date: string;
+            rule: string;
+            column: string | null;
+            value: string | null;
+            compared_with: string | null;
         };
         EnvelopeOfTradingDaysAnswer: {
             /** Format: int32 */
@@ -5894,6 +5971,7 @@ export interface operations {
                 sort_by?: string;
                 sort_order?: components["schemas"]["SortOrder"];
                 cursor?: string;
+                adjust?: string;
                 page?: number;
                 page_size?: number;
                 /**
@@ -6072,6 +6150,88 @@ export interface operations {
             };
         };
     };
+    GetTableHealth: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                rule?: string;
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                tableName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success: the envelope {code: 0, message, data}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvelopeOfTableHealthReport"];
+                };
+            };
+            /** @description A body that is not JSON or has the wrong shape, or a query value of the wrong type (code 3002). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or ended token (1001), expired token (1002), or wrong credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's (2001). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (3001); detail lists {field, message}. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Too many requests (-1); the Retry-After header says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database (5001), scheduler (5002) or unexpected (-1) failure; never a stack trace. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ExportTable: {
         parameters: {
             query?: {
@@ -6080,6 +6240,7 @@ export interface operations {
                 limit?: number;
                 sort_by?: string;
                 sort_order?: components["schemas"]["SortOrder"];
+                adjust?: string;
                 /**
                  * @description Filters, each a query key of its own: filter[column]=value (equal), or filter[column][op]=value with op gt, gte, lt, lte or like (contains); a column by its SQL or AKShare name; several are all applied. A DATE takes yyyy-MM-dd or yyyyMMdd, a DATETIME also a full timestamp. An unknown column or operator, or a value not of the column's type, is a 422. Percent-encode the keys (the column names).
                  * @example {

@@ -55,6 +55,7 @@ public static class Collection
         services.AddSingleton<AkshareWeb.Features.Tables.TableWarmer>();
         services.Configure<AkshareWeb.Features.Tables.TableOptions>(configuration.GetSection(AkshareWeb.Features.Tables.TableOptions.Section));
         services.AddSingleton<AkshareWeb.Features.Tables.SortIndexes>();
+        services.AddSingleton<AkshareWeb.Features.Tables.AdjustedPrices>();
         services.AddHostedService<AkshareWeb.Features.Tables.TableWarmup>();
         services.AddTradingCalendar();
         services.Configure<CalendarTaskOptions>(configuration.GetSection(CalendarTaskOptions.Section));
@@ -64,6 +65,10 @@ public static class Collection
         services.AddSingleton<AkshareWeb.Features.Tables.BackfillMarks>();
         services.AddSingleton<AkshareWeb.Features.Tables.CoverageSummaries>();
         services.AddHostedService<AkshareWeb.Features.Tables.CoverageKeeper>();
+        services.Configure<AkshareWeb.Features.Tables.HealthOptions>(configuration.GetSection(AkshareWeb.Features.Tables.HealthOptions.Section));
+        services.AddSingleton<AkshareWeb.Features.Tables.HealthStore>();
+        services.AddSingleton<AkshareWeb.Features.Tables.TableHealth>();
+        services.AddHostedService<AkshareWeb.Features.Tables.HealthKeeper>();
         return services;
     }
 }

@@ -191,9 +191,10 @@ public sealed class PartedRun(
     private async Task<bool> UpdateCountsAsync(Participation state, CancellationToken ct)
     {
         var counts = await parts.CountsAsync(state.ExecutionId, time.GetUtcNow().UtcDateTime.AddSeconds(-10), ct);
+        // A paused family is the first thing someone watching a slow run needs to know: its parts wait, they do not fail.
         var paused = await pauses.PauseReasonAsync(state.Family, ct);
         if (paused is not null) state.SitePause = paused;
-        var live = RunResult.Live(state.Family, rates.RateOf(state.Family), rates.EffectiveRateOf(state.Family), counts, paused);
+        var live = RunResult.Live(state.Family, rates.RateOf(state.Family), rates.EffectiveRateOf(state.Family), paused, counts);
         return await store.BeatPartedAsync(state.ExecutionId, counts, live.ToJson(), ct);
     }
 
@@ -223,14 +224,15 @@ public sealed class PartedRun(
             : counts.Failed > 0 ? (ExecutionStatuses.Failed, $"{counts.Failed} of {counts.Total} parts failed after their retries; POST /api/executions/{state.ExecutionId}/retry runs only those again")
             : (ExecutionStatuses.Completed, (string?)null);
         var rowsAfter = await writer.CountRowsAsync(state.Plan.TargetTable, CancellationToken.None);
-        var result = RunResult.OfPartedRun(error ?? $"success: {counts.Total} parts", state.Plan.TargetTable, state.Family, rates.RateOf(state.Family), counts,
-            state.SitePause);
+        var pausedNote = state.SitePause is { } pause ? $" ({pause} during the run)" : "";
+        var result = RunResult.OfPartedRun((error ?? $"success: {counts.Total} parts") + pausedNote, state.Plan.TargetTable, state.Family, rates.RateOf(state.Family),
+            state.SitePause, counts);
         var end = new RunEnd(status, error, result, time.GetUtcNow().UtcDateTime, status == ExecutionStatuses.Completed ? 100 : counts.Progress,
             counts.Fetched, counts.Written, counts.Inserted, counts.Updated, rowsAfter) { Parts = counts };
         if (!await ending.RecordAsync(state.ExecutionId, end)) return false;
         if (counts.Written > 0 || rowsAfter > 0) await tables.RegisterAsync(state.Plan.Registration, counts.Written > 0, time.GetUtcNow().UtcDateTime, CancellationToken.None);
         logger.LogInformation("Parted execution {ExecutionId} ended {Status}: {Done}/{Total} parts, {Written} rows written", state.ExecutionId, status, counts.Done, counts.Total, counts.Written);
-        ending.AfterRecord(state.Plan.TargetTable, state.Indexes.DistinctBy(i => i.Name).ToList(), counts.Written > 0);
+        ending.AfterRecord(state.Plan.TargetTable, state.Indexes.DistinctBy(i => i.Name).ToList(), counts.Written > 0 ? state.ExecutionId : null);
         return true;
     }
 

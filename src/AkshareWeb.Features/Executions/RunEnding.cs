@@ -61,12 +61,13 @@ public sealed class RunEnding(ExecutionStore store, WarehouseWriter writer, Tabl
     /// (in the background; a failure is only logged, the next run on the table tries again), then word to the table's
     /// readers that it changed.
     /// </summary>
-    public void AfterRecord(string table, IReadOnlyList<ReaderIndex> indexes, bool wrote)
+    /// <param name="wroteIn">The run, when it wrote rows (the health check looks at the rows it wrote).</param>
+    public void AfterRecord(string table, IReadOnlyList<ReaderIndex> indexes, string? wroteIn)
     {
-        if (indexes.Count > 0 || wrote) _ = AfterRunAsync(table, indexes);
+        if (indexes.Count > 0 || wroteIn is not null) _ = AfterRunAsync(table, indexes, wroteIn);
     }
 
-    private async Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes)
+    private async Task AfterRunAsync(string table, IReadOnlyList<ReaderIndex> indexes, string? wroteIn)
     {
         await Task.Yield();
         try
@@ -78,6 +79,6 @@ public sealed class RunEnding(ExecutionStore store, WarehouseWriter writer, Tabl
             logger.LogWarning(e, "Indexes {Indexes} of {Table} were not built; the next run on the table tries again", string.Join(", ", indexes.Select(i => i.Name)), table);
         }
 
-        changes.NotifyRowsChanged(table);
+        changes.NotifyRowsChanged(table, wroteIn);
     }
 }

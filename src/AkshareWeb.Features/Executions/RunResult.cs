@@ -21,15 +21,15 @@ public sealed record RunResult(
     IReadOnlyList<string>? KeyRebuilt = null,
     long? EarlierDuplicatesRemoved = null,
     string? SourceFamily = null,
+    string? SitePaused = null,
     double? RateLimit = null,
+    double? RateAllowed = null,
     double? EffectiveRate = null,
     long? PartsTotal = null,
     long? PartsDone = null,
     long? PartsFailed = null,
     long? PartsWaiting = null,
-    long? PartsRunning = null,
-    string? SitePaused = null,
-    double? RateAllowed = null)
+    long? PartsRunning = null)
 {
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -41,19 +41,20 @@ public sealed record RunResult(
     public static RunResult OfSingleRun(string? message, string table, long fetched, long inserted, long updated, long written) =>
         new(message, table, fetched, inserted, updated, RowsUnchanged: Math.Max(0, written - inserted - updated));
 
-    /// <summary>A parted run's end, from its parts' counts; a pause of its site family during the run is named.</summary>
-    public static RunResult OfPartedRun(string message, string table, string family, double rate, PartCounts counts, string? sitePaused) =>
-        new(sitePaused is null ? message : $"{message} ({sitePaused} during the run)", table, counts.Fetched, RowsWritten: counts.Written,
-            SourceFamily: family, RateLimit: rate, PartsTotal: counts.Total, PartsDone: counts.Done, PartsFailed: counts.Failed, SitePaused: sitePaused);
+    /// <summary>A parted run's end, from its parts' counts; <paramref name="sitePaused"/>: the last pause of its site
+    /// family seen while it ran.</summary>
+    public static RunResult OfPartedRun(string message, string table, string family, double rate, string? sitePaused, PartCounts counts) =>
+        new(message, table, counts.Fetched, RowsWritten: counts.Written, SourceFamily: family, SitePaused: sitePaused, RateLimit: rate,
+            PartsTotal: counts.Total, PartsDone: counts.Done, PartsFailed: counts.Failed);
 
-    /// <summary>A parted run while it runs: how far its parts are, the rate its calls go at (over the last 10 s) and the
-    /// rate its family is allowed now; a paused family is the first thing someone watching a slow run needs to know.</summary>
-    public static RunResult Live(string family, double rate, double allowed, PartCounts counts, string? sitePaused)
+    /// <summary>A parted run while it runs: how far its parts are, the rate its calls go at (over the last 10 s) and may go
+    /// at (<paramref name="rateAllowed"/>, lower while its site family resumes after a pause), and the pause its parts wait
+    /// out now, if any.</summary>
+    public static RunResult Live(string family, double rate, double rateAllowed, string? paused, PartCounts counts)
     {
         var done = $"{counts.Done + counts.Failed} of {counts.Total} parts done";
-        return new(sitePaused is null ? done : $"{done}; waiting: {sitePaused}", SourceFamily: family, RateLimit: rate,
-            EffectiveRate: Math.Round(counts.Recent / 10.0, 2), PartsWaiting: counts.Pending, PartsRunning: counts.Running,
-            SitePaused: sitePaused, RateAllowed: allowed);
+        return new(paused is null ? done : $"{done}; waiting: {paused}", SourceFamily: family, SitePaused: paused, RateLimit: rate, RateAllowed: rateAllowed,
+            EffectiveRate: Math.Round(counts.Recent / 10.0, 2), PartsWaiting: counts.Pending, PartsRunning: counts.Running);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);

@@ -186,7 +186,8 @@ public sealed class SingleRun(
         await ending.RecordAsync(single.ExecutionId, end);
         logger.LogInformation("Execution {ExecutionId} ended {Status}: {Affected} rows affected in {Seconds:0.0} s",
             single.ExecutionId, status, progress.Affected, single.Watch.Elapsed.TotalSeconds);
-        ending.AfterRecord(plan.TargetTable, single.Write.Table?.BrowsingIndexes ?? [], progress.Affected > 0 || single.Write.Table?.TableCreated == true);
+        var wrote = progress.Affected > 0 || single.Write.Table?.TableCreated == true;
+        ending.AfterRecord(plan.TargetTable, single.Write.Table?.BrowsingIndexes ?? [], wrote ? single.ExecutionId : null);
         return new ExecutionOutcome(status, progress.Affected, error);
     }
 

@@ -15,7 +15,17 @@ public sealed record DataScriptDefinition(
     string Id, string Name, string? Description, string Category, string Frequency, string Interface,
     IReadOnlyList<ParameterDefinition> Parameters, string TargetTable, string WriteMode,
     IReadOnlyList<string> KeyColumns, IReadOnlyDictionary<string, string> ExtraColumns,
-    IReadOnlyList<OutputColumn>? OutputColumns = null, string? OutputColumnsNote = null, DatedColumns? DatedColumns = null);
+    IReadOnlyList<OutputColumn>? OutputColumns = null, string? OutputColumnsNote = null, DatedColumns? DatedColumns = null,
+    PriceAdjustment? Adjustment = null, BarColumnNames? BarColumns = null);
+
+/// <summary>
+/// Which of a script's columns are a bar's prices and volume (AKShare's names), for the health checks; a role left
+/// out is taken from AKShare's usual names (开盘 收盘 最高 最低 成交量, open close high low volume) when the table has one.
+/// </summary>
+public sealed record BarColumnNames(string? Open, string? High, string? Low, string? Close, string? Volume)
+{
+    public static readonly string[] Roles = ["open", "high", "low", "close", "volume"];
+}
 
 /// <summary>A column the function really returns, where AKShare's registry lists it wrongly or not at all.</summary>
 public sealed record OutputColumn(string Name, string? Type);
@@ -146,10 +156,37 @@ public static partial class DataScriptFiles
                 else dated = new DatedColumns(pattern, dateColumn, prefix);
             }
 
+            var adjustment = root.TryGetProperty("adjustment", out var adjustmentObject) ? PriceAdjustments.Parse(adjustmentObject, errors) : null;
+            var bars = root.TryGetProperty("bar_columns", out var barObject) ? ParseBarColumns(barObject, keys, errors) : null;
+
             if (errors.Count > 0) return (null, errors);
             return (new DataScriptDefinition(scriptId!, name!, description, scriptCategory!, scriptFrequency!, function!, parameters, table!, mode!, keys, extra,
-                outputs, Text("output_columns_note", required: false), dated), []);
+                outputs, Text("output_columns_note", required: false), dated, adjustment, bars), []);
         }
+    }
+
+    /// <summary><c>"bar_columns": {"open": "开盘", "close": "收盘", ...}</c>: roles open, high, low, close, volume, each a
+    /// column name that is no key column.</summary>
+    private static BarColumnNames? ParseBarColumns(JsonElement bars, IReadOnlyList<string> keys, List<string> errors)
+    {
+        if (bars.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("\"bar_columns\" must be an object of role: column, roles " + string.Join(", ", BarColumnNames.Roles));
+            return null;
+        }
+
+        var named = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var role in bars.EnumerateObject())
+        {
+            if (!BarColumnNames.Roles.Contains(role.Name)) errors.Add($"\"bar_columns\".{role.Name} is no role; roles are {string.Join(", ", BarColumnNames.Roles)}");
+            else if (role.Value.ValueKind != JsonValueKind.String || role.Value.GetString()!.Length == 0) errors.Add($"\"bar_columns\".{role.Name} must be a column name");
+            else if (keys.Contains(role.Value.GetString()!)) errors.Add($"\"bar_columns\".{role.Name} names a key column ({role.Value.GetString()})");
+            else named[role.Name] = role.Value.GetString()!;
+        }
+
+        if (named.Count == 0) errors.Add("\"bar_columns\" names no column");
+        return named.Count == 0 ? null
+            : new BarColumnNames(named.GetValueOrDefault("open"), named.GetValueOrDefault("high"), named.GetValueOrDefault("low"), named.GetValueOrDefault("close"), named.GetValueOrDefault("volume"));
     }
 
     private static ParameterDefinition? ParseParameter(JsonElement p, List<string> errors)

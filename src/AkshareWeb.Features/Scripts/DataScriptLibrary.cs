@@ -153,6 +153,17 @@ public sealed class DataScriptLibrary(Database database, InterfaceCatalog catalo
         return definition is null ? null : Deserialize(definition);
     }
 
+    /// <summary>How the prices of <paramref name="table"/> are adjusted, as the script that fills it declares (an
+    /// active script first); null when no script of the table declares it.</summary>
+    public async Task<PriceAdjustment?> AdjustmentOfAsync(string table, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var definitions = await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT CAST(definition AS CHAR) FROM data_scripts WHERE target_table = @table ORDER BY is_active DESC, id",
+            new { table }, cancellationToken: ct));
+        return definitions.Select(d => Deserialize(d).Adjustment).FirstOrDefault(a => a is not null);
+    }
+
     public static DataScriptDefinition Deserialize(string json) =>
         JsonSerializer.Deserialize<DataScriptDefinition>(json, DataScriptFiles.Json) ?? throw new InvalidOperationException("empty script definition");
 

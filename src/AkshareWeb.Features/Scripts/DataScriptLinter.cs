@@ -69,7 +69,8 @@ public static class DataScriptLinter
                 problems.Add($"parameter {p.Name}: column {p.Column} is not an output column of {script.Interface}");
             }
 
-            if (role == KeyRole && KeyReachProblem(script, p) is { } reach) problems.Add(reach);
+            // A parameter held to one allowed value never makes another series: it needs no key column to tell them apart.
+            if (role == KeyRole && p.Allowed is not { Count: 1 } && KeyReachProblem(script, p) is { } reach) problems.Add(reach);
 
             if (p.Type == "date" && p.DefaultValue is not null && !DataScriptFiles.DateDefaultParses(p.DefaultValue, p.Format ?? "yyyyMMdd"))
             {
@@ -79,6 +80,20 @@ public static class DataScriptLinter
             if (p.Allowed is { Count: > 0 } allowed && p.DefaultValue is not null && !allowed.Contains(p.DefaultValue))
             {
                 problems.Add($"parameter {p.Name}: default \"{p.DefaultValue}\" is not one of allowed");
+            }
+        }
+
+        if (script.Adjustment is { } adjustment)
+        {
+            var columns = script.ExtraColumns.Keys.Concat(outputs).ToHashSet(StringComparer.Ordinal);
+            foreach (var column in adjustment.PriceColumns.Append(adjustment.DateColumn).Concat(adjustment.KeyColumns).Where(c => !columns.Contains(c)))
+            {
+                problems.Add($"adjustment: {column} is neither an output column of {script.Interface} nor an extra column");
+            }
+
+            foreach (var key in adjustment.KeyColumns.Where(k => !script.KeyColumns.Contains(k)))
+            {
+                problems.Add($"adjustment: key column {key} is not in key_columns, so one row's factor could be another series'");
             }
         }
 

@@ -26,6 +26,8 @@ public static class ExportTable
         [FromQuery(Name = "limit")] public long? Limit { get; init; }
         [FromQuery(Name = "sort_by")] public string? SortBy { get; init; }
         [FromQuery(Name = "sort_order")] public string? SortOrder { get; init; }
+        /// <summary>qfq or hfq: prices adjusted when read, as on the data page (tables whose script declares an adjustment).</summary>
+        [FromQuery(Name = "adjust")] public string? Adjust { get; init; }
     }
 
     /// <summary>What the export needs from the container, as one bundle.</summary>
@@ -34,6 +36,7 @@ public static class ExportTable
         public required ManagedTables Tables { get; init; }
         public required WarehouseDatabase Warehouse { get; init; }
         public required MarketTime Market { get; init; }
+        public required AdjustedPrices Adjusting { get; init; }
     }
 
     /// <summary>
@@ -50,15 +53,17 @@ public static class ExportTable
         var format = (p.Format ?? "csv").ToLowerInvariant();
         if (format is not ("csv" or "excel" or "xlsx" or "parquet")) throw ApiError.Validation("format", "format must be csv, excel or parquet");
         if (p.Limit is < 1) throw ApiError.Validation("limit", "limit must be at least 1");
+        var method = AdjustedPrices.Method(p.Adjust);
 
         var (table, columns, _) = await tables.ResolveAsync(tableName, ct);
         var filters = ManagedTables.Filters(context.Request.Query, columns);
-        var order = ManagedTables.OrderBy(p.SortBy, p.SortOrder, columns);
+        var order = ManagedTables.OrderBy(p.SortBy, p.SortOrder, columns, "t.");
+        var adjusted = await services.Adjusting.PlanAsync(method, new ManagedTable(table, columns, null), filters, ManagedTables.SortColumn(p.SortBy, columns), ct);
         var args = new DynamicParameters();
-        var where = ManagedTables.Where(filters, args);
+        var where = ManagedTables.Where(filters, args, "t.");
         var limit = p.Limit is { } l ? $" LIMIT {l.ToString(CultureInfo.InvariantCulture)}" : "";
-        var shown = columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
-        var sql = $"SELECT {ManagedTables.SelectList(columns)} FROM {ColumnNames.Quote(table)} t{where}{order}{limit}";
+        var shown = adjusted?.Shown ?? columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
+        var sql = $"SELECT {adjusted?.SelectList ?? ManagedTables.SelectList(columns)} FROM {ColumnNames.Quote(table)} t{adjusted?.Join}{where}{order}{limit}";
 
         var extension = format switch { "csv" => "csv", "parquet" => "parquet", _ => "xlsx" };
         var guard = p.ExcelSafe ?? true;

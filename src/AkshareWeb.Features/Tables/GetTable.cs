@@ -15,11 +15,13 @@ public static class GetTable
 
     /// <summary>row_count here is exact (COUNT(*)); size_bytes is InnoDB's figure; coverage is the table's coverage
     /// summary against the trading calendar (computed after each run and kept while the table is unchanged), null when
-    /// its key has no date.</summary>
+    /// its key has no date; health is its health findings per rule as of its last check (GET /api/tables/{table}/health),
+    /// null when it was never checked (a table without a date in its key or without bars never is).</summary>
     public sealed record TableDetail(string TableName, string DisplayName, string? Category, long RowCount, long SizeBytes, SchemaInfo SchemaInfo,
-        DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode, CoverageSummary? Coverage);
+        DateTime? LastUpdatedAt, string? ScriptId, string? InterfaceName, string? WriteMode, CoverageSummary? Coverage, TableHealthSummary? Health);
 
-    public sealed class Handler(ManagedTables tables, WarehouseTables registry, WarehouseDatabase warehouse, CoverageSummaries coverage) : IQueryHandler<Query, TableDetail>
+    public sealed class Handler(ManagedTables tables, WarehouseTables registry, WarehouseDatabase warehouse, CoverageSummaries coverage, TableHealth health)
+        : IQueryHandler<Query, TableDetail>
     {
         public async ValueTask<TableDetail> Handle(Query query, CancellationToken ct)
         {
@@ -30,8 +32,9 @@ public static class GetTable
             var size = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
                 "SELECT DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = @table", new { table }, cancellationToken: ct));
             var covered = await coverage.GetAsync(table, meta.LastUpdatedAt, ct);
+            var checkedHealth = await health.SummaryAsync(table, meta.LastUpdatedAt, ct);
             return new TableDetail(table, meta.DisplayName, meta.Category, count, size ?? 0, new SchemaInfo(columns), meta.LastUpdatedAt, meta.ScriptId,
-                meta.InterfaceName, meta.WriteMode, covered);
+                meta.InterfaceName, meta.WriteMode, covered, checkedHealth);
         }
     }
 

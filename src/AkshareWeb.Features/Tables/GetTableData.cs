@@ -28,6 +28,12 @@ public static class GetTableData
         [FromQuery(Name = "sort_order")] public string? SortOrder { get; init; }
         /// <summary>next_cursor of the previous answer (same sort and filters): the rows after it; page is then ignored.</summary>
         [FromQuery(Name = "cursor")] public string? Cursor { get; init; }
+        /// <summary>
+        /// qfq or hfq: for a table whose data script declares an adjustment, its price columns adjusted when read, from
+        /// the stored unadjusted prices and the current factors (a row before its key's first factor: null). Absent:
+        /// the prices as stored. Not with a filter or sort on a price column.
+        /// </summary>
+        [FromQuery(Name = "adjust")] public string? Adjust { get; init; }
     }
 
     /// <summary>
@@ -54,7 +60,7 @@ public static class GetTableData
     /// are noticed by a background recount at most once a minute while the table is being read.</para>
     /// </summary>
     /// <param name="Filters">The query string, whose <c>filter[...]</c> keys are the filters.</param>
-    public sealed record Query(string TableName, PageRequest Paging, string? SortBy, string? SortOrder, string? Cursor, IQueryCollection Filters)
+    public sealed record Query(string TableName, PageRequest Paging, string? SortBy, string? SortOrder, string? Cursor, IQueryCollection Filters, string? Adjust = null)
         : IQuery<TableDataPage>;
 
     /// <summary>Paging checked first, and only its first problem reported; the rest needs the table's columns.</summary>
@@ -67,7 +73,7 @@ public static class GetTableData
         });
     }
 
-    public sealed class Handler(ManagedTables tables, WarehouseDatabase warehouse, TableReadCache cache, TableWarmer warmer, SortIndexes sortIndexes)
+    public sealed class Handler(ManagedTables tables, WarehouseDatabase warehouse, TableReadCache cache, TableWarmer warmer, SortIndexes sortIndexes, AdjustedPrices adjusting)
         : IQueryHandler<Query, TableDataPage>
     {
         /// <summary>How long a page is read again after a conflict (a Galera node aborts reads of a table whose index
@@ -80,6 +86,7 @@ public static class GetTableData
         private async Task<TableDataPage> ReadAsync(Query query, CancellationToken ct)
         {
             var paging = query.Paging;
+            var method = AdjustedPrices.Method(query.Adjust);
 
             // A remembered shape is checked against the registration in the page's own round trip (when the warehouse
             // is the application database) or trusted for its short lifetime (a warehouse apart): either way the page
@@ -90,6 +97,7 @@ public static class GetTableData
             var filters = ManagedTables.Filters(query.Filters, table.Columns);
             var direction = ManagedTables.Direction(query.SortOrder);
             var sortColumn = ManagedTables.SortColumn(query.SortBy, table.Columns);
+            var adjusted = await adjusting.PlanAsync(method, table, filters, sortColumn, ct);
 
             var reading = await warehouse.OpenForReadingAsync(ct);
             await using var connection = reading.Connection;
@@ -130,11 +138,11 @@ public static class GetTableData
             if (checkedShape is not null) pageArgs.Add("registeredTable", table.Name);
             var sql = $"""
                 {(checkedShape is null ? "" : ManagedTables.RegistrationCheck)}
-                SELECT {ManagedTables.SelectList(table.Columns)} FROM {quoted} t
-                JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id
+                SELECT {adjusted?.SelectList ?? ManagedTables.SelectList(table.Columns)} FROM {quoted} t
+                JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id{adjusted?.Join}
                 {plan.OrderBy("t.", readingIndex: false)}
                 """;
-            var shown = table.Columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
+            var shown = adjusted?.Shown.ToList() ?? table.Columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
             var keyOrdinals = plan.Keys.Select(k => shown.FindIndex(c => c.Name == k.Name)).ToArray();
             var rows = new List<Dictionary<string, object?>>(paging.PageSize);
             string? nextCursor = null;
@@ -181,7 +189,7 @@ public static class GetTableData
 
     internal static async Task<Ok<Envelope<TableDataPage>>> Endpoint(string tableName, [AsParameters] Parameters p, HttpContext context, IMediator mediator, CancellationToken ct) =>
         TypedResults.Ok(Envelope<TableDataPage>.Success(await mediator.Send(
-            new Query(tableName, p.ToRequest(PageRequest.MaxPageSize), p.SortBy, p.SortOrder, p.Cursor, context.Request.Query), ct)));
+            new Query(tableName, p.ToRequest(PageRequest.MaxPageSize), p.SortBy, p.SortOrder, p.Cursor, context.Request.Query, p.Adjust), ct)));
 
     /// <summary>
     /// The page's query. A table changed by other means since its shape was read (a column or an index gone) makes

@@ -213,22 +213,22 @@ public sealed class ManagedTables
         return filters;
     }
 
-    /// <summary>WHERE clause (identifiers from the catalogue, values as parameters).</summary>
-    public static string Where(IReadOnlyList<ColumnFilter> filters, DynamicParameters args)
+    /// <summary>WHERE clause (identifiers from the catalogue, each prefixed, e.g. <c>t.</c>; values as parameters).</summary>
+    public static string Where(IReadOnlyList<ColumnFilter> filters, DynamicParameters args, string prefix = "")
     {
-        var conditions = Conditions(filters, args);
+        var conditions = Conditions(filters, args, prefix);
         return conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
     }
 
     /// <summary>One condition per filter, its value the parameter f0, f1, ...</summary>
-    public static List<string> Conditions(IReadOnlyList<ColumnFilter> filters, DynamicParameters args)
+    public static List<string> Conditions(IReadOnlyList<ColumnFilter> filters, DynamicParameters args, string prefix = "")
     {
         var conditions = new List<string>(filters.Count);
         for (var i = 0; i < filters.Count; i++)
         {
             var f = filters[i];
             var name = "f" + i.ToString(CultureInfo.InvariantCulture);
-            conditions.Add(FilterOperators.Condition(ColumnNames.Quote(f.Column.Name), f.Operator, name));
+            conditions.Add(FilterOperators.Condition(prefix + ColumnNames.Quote(f.Column.Name), f.Operator, name));
             args.Add(name, FilterOperators.Argument(f.Operator, f.Value));
         }
 
@@ -241,11 +241,11 @@ public sealed class ManagedTables
         string.Join('\u001e', filters.Select(f => $"{f.Column.Name}\u001f{f.Operator}\u001f{f.Value}").Order(StringComparer.Ordinal));
 
     /// <summary>ORDER BY a real column (else 422), id as the tie-breaker so pages never overlap.</summary>
-    public static string OrderBy(string? sortBy, string? sortOrder, IReadOnlyList<TableColumn> columns)
+    public static string OrderBy(string? sortBy, string? sortOrder, IReadOnlyList<TableColumn> columns, string prefix = "")
     {
         var direction = Direction(sortOrder);
         var column = SortColumn(sortBy, columns);
-        return column.Name == "id" ? $" ORDER BY id {direction}" : $" ORDER BY {ColumnNames.Quote(column.Name)} {direction}, id {direction}";
+        return column.Name == "id" ? $" ORDER BY {prefix}id {direction}" : $" ORDER BY {prefix}{ColumnNames.Quote(column.Name)} {direction}, {prefix}id {direction}";
     }
 
     /// <summary>ASC or DESC from sort_order (default asc), else 422.</summary>

@@ -32,6 +32,13 @@ public static class TablesApi
                 "status=gaps|complete|all; filter[key column]=value with the operators of /data (gt, gte, lt, lte, like). " +
                 "A table without a date in its key is a 422 that says so.")
             .ProducesErrors(400, 401, 404, 422);
+        group.MapGet("/{tableName}/health", GetTableHealth.Endpoint).WithName("GetTableHealth")
+            .WithDescription("Health findings of a table of bars (a date in its key, price or volume columns declared in its script's bar_columns or named as AKShare names them: 开盘 收盘 最高 最低 成交量, open close high low volume), per key and day: " +
+                "missing_price (null or NaN), non_positive_price, high_below_low, outside_range (open or close outside [low, high]), large_move (close-to-close beyond Health:MoveLimit, default 0.5), " +
+                "zero_volume (on a trading day, bars of a day or longer), future_date (after today, market time), non_trading_day (inside the trading calendar's span, not a trading day). " +
+                "Checked after every run that wrote the table (the keys it wrote, from the earliest day it wrote) and here when the table changed since its last whole check or the market day moved; " +
+                "counts are of every rule within from and to; rule narrows the list. A table without a date in its key or without price and volume columns is a 422 that says so.")
+            .ProducesErrors(400, 401, 404, 422);
         group.MapGet("/{tableName}/export", ExportTable.Endpoint).WithName("ExportTable").RequireRateLimiting(ExportsPolicy)
             .WithDescription("format=csv (UTF-8 with BOM; NULL an empty field, an empty string \"\"), excel (xlsx) or parquet (each column typed from the table: DATE a date, DATETIME a timestamp, integers int64, " +
                 "DOUBLE double, DECIMAL decimal, text string, NULL null; row groups of 50,000 rows); excel_safe (default true) writes text that begins with = + - @, a tab or a carriage return " +

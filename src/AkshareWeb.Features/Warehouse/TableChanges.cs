@@ -14,11 +14,17 @@ public sealed class TableChanges
     /// <summary>A run (or an index build) is done with the table: its rows, columns and indexes may all have changed.</summary>
     public event Action<string>? RowsChanged;
 
+    /// <summary>A run of the engine is done with the table it wrote: the table and the run's execution id, which its
+    /// rows carry in _execution_id (for checks of the rows it wrote).</summary>
+    public event Action<string, string>? RunWrote;
+
     public void NotifyShapeChanged(string table) => ShapeChanged?.Invoke(table);
 
-    public void NotifyRowsChanged(string table)
+    /// <summary>The table's rows changed; <paramref name="executionId"/> names the run that changed them, when one did.</summary>
+    public void NotifyRowsChanged(string table, string? executionId = null)
     {
         ShapeChanged?.Invoke(table);
         RowsChanged?.Invoke(table);
+        if (executionId is not null) RunWrote?.Invoke(table, executionId);
     }
 }

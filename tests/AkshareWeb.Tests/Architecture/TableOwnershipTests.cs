@@ -37,6 +37,8 @@ public sealed partial class TableOwnershipTests
         ["warehouse_tables"] = "Warehouse",
         ["confirmed_empty_days"] = "Warehouse",
         ["table_backfills"] = "Tables",
+        ["table_health_findings"] = "Tables",
+        ["table_health_checks"] = "Tables",
         ["notification_channels"] = "Notifications",
         ["notification_events"] = "Notifications",
         ["notification_deliveries"] = "Notifications",

@@ -53,7 +53,7 @@ public sealed class RunResultTests
     [Fact]
     public void A_parted_run_tells_its_parts_and_its_site_family()
     {
-        var json = Parse(RunResult.OfPartedRun("success: 10 parts", "ak_t", "eastmoney", 2.5, Counts, sitePaused: null));
+        var json = Parse(RunResult.OfPartedRun("success: 10 parts", "ak_t", "eastmoney", 2.5, null, Counts));
 
         Assert.Equal(
             new[] { "message", "parts_done", "parts_failed", "parts_total", "rate_limit", "rows_fetched", "rows_written", "source_family", "table_name" },
@@ -67,28 +67,31 @@ public sealed class RunResultTests
     }
 
     [Fact]
-    public void A_parted_run_going_on_tells_its_live_rate()
+    public void A_parted_run_whose_site_family_paused_says_so()
     {
-        var json = Parse(RunResult.Live("eastmoney", 2.5, 2.5, Counts, sitePaused: null));
+        var json = Parse(RunResult.OfPartedRun("success: 10 parts (eastmoney paused during the run)", "ak_t", "eastmoney", 2.5, "eastmoney paused", Counts));
 
-        Assert.Equal(new[] { "effective_rate", "message", "parts_running", "parts_waiting", "rate_allowed", "rate_limit", "source_family" }, Keys(json));
-        Assert.Equal("9 of 10 parts done", json["message"]!.GetValue<string>());
-        Assert.Equal(2.5, json["effective_rate"]!.GetValue<double>());
-        Assert.Equal(0, json["parts_waiting"]!.GetValue<long>());
-        Assert.Equal(1, json["parts_running"]!.GetValue<long>());
+        Assert.Equal(
+            new[] { "message", "parts_done", "parts_failed", "parts_total", "rate_limit", "rows_fetched", "rows_written", "site_paused", "source_family", "table_name" },
+            Keys(json));
+        Assert.Equal("eastmoney paused", json["site_paused"]!.GetValue<string>());
     }
 
     [Fact]
-    public void A_paused_site_family_is_named_while_the_run_waits_and_at_its_end()
+    public void A_parted_run_going_on_tells_its_live_rate()
     {
-        var live = Parse(RunResult.Live("eastmoney", 2.5, 1.25, Counts, "eastmoney paused until 10:05"));
-        Assert.Equal("9 of 10 parts done; waiting: eastmoney paused until 10:05", live["message"]!.GetValue<string>());
-        Assert.Equal("eastmoney paused until 10:05", live["site_paused"]!.GetValue<string>());
-        Assert.Equal(1.25, live["rate_allowed"]!.GetValue<double>());
+        var json = Parse(RunResult.Live("eastmoney", 2.5, 1.25, null, Counts));
 
-        var end = Parse(RunResult.OfPartedRun("success: 10 parts", "ak_t", "eastmoney", 2.5, Counts, "eastmoney paused until 10:05"));
-        Assert.Equal("success: 10 parts (eastmoney paused until 10:05 during the run)", end["message"]!.GetValue<string>());
-        Assert.Equal("eastmoney paused until 10:05", end["site_paused"]!.GetValue<string>());
+        Assert.Equal(new[] { "effective_rate", "message", "parts_running", "parts_waiting", "rate_allowed", "rate_limit", "source_family" }, Keys(json));
+        Assert.Equal("9 of 10 parts done", json["message"]!.GetValue<string>());
+        Assert.Equal(1.25, json["rate_allowed"]!.GetValue<double>());
+        Assert.Equal(2.5, json["effective_rate"]!.GetValue<double>());
+        Assert.Equal(0, json["parts_waiting"]!.GetValue<long>());
+        Assert.Equal(1, json["parts_running"]!.GetValue<long>());
+
+        var paused = Parse(RunResult.Live("eastmoney", 2.5, 1.25, "eastmoney paused", Counts));
+        Assert.Equal("9 of 10 parts done; waiting: eastmoney paused", paused["message"]!.GetValue<string>());
+        Assert.Equal("eastmoney paused", paused["site_paused"]!.GetValue<string>());
     }
 
     [Fact]

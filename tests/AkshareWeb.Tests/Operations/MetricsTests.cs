@@ -179,10 +179,12 @@ public sealed class MetricsTests(MetricsApp app) : IClassFixture<MetricsApp>
         Assert.Equal("completed", (await app.DownloadAsync("stock_zh_a_spot_em"))["status"]!.GetValue<string>());
         app.AkTools.Fails("macro_cnbs");
         Assert.Equal("failed", (await app.DownloadAsync("macro_cnbs"))["status"]!.GetValue<string>());
-        // A table with a date in its key, whose coverage is computed in the background once the run is done.
+        // A table with a date in its key, whose coverage (and, being bars, health) is computed in the background once the run is done.
         app.ServeBars();
         Assert.Equal("completed", (await app.DownloadAsync("stock_zh_a_hist", new { symbol = "000001" }))["status"]!.GetValue<string>());
-        var scrape = await TaskTestKit.EventuallyAsync(ScrapeAsync, text => text.Contains("akshareweb_table_missing_days{", StringComparison.Ordinal));
+        // Its health too, checked in the background after the run.
+        var scrape = await TaskTestKit.EventuallyAsync(ScrapeAsync, text => text.Contains("akshareweb_table_missing_days{", StringComparison.Ordinal)
+            && text.Contains("akshareweb_table_health_findings{", StringComparison.Ordinal));
         Assert.Contains(scrape.Split('\n'), line => line.StartsWith("akshareweb_table_missing_days{", StringComparison.Ordinal) && line.Contains("table=\"ak_stock_zh_a_hist\"", StringComparison.Ordinal));
         var samples = (await ScrapeAsync()).Split('\n').Where(line => line.StartsWith("akshareweb_", StringComparison.Ordinal)).ToList();
 
