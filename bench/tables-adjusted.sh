@@ -3,7 +3,7 @@
 # its qfq and hfq factor tables (26 steps per symbol, Sina's 1900-01-01 row included), named and keyed as the
 # library's scripts make them (stock_zh_a_daily_unadjusted, stock_zh_a_daily_qfq_factor, stock_zh_a_daily_hfq_factor:
 # (symbol, date) unique), so the service finds the adjustment declared by the bundled script:
-#   - the data page, plain and adjust=hfq, for three orders (a deep page by id, a deep page by symbol, one symbol's
+#   - the data page, plain and adjust=hfq, for three orders (the page at half the table by id and by symbol, one symbol's
 #     history by date), median of 15 requests each after a warm-up;
 #   - the CSV and Parquet exports of the whole table, plain and adjust=qfq, one request each.
 #   bench/tables-adjusted.sh [rows]
@@ -15,6 +15,7 @@ cd "$root"
 rows="${1:-1000000}"
 symbols=250
 days=$((rows / symbols))
+mid=$((rows / 200 + 1)) # the page at half the table
 server="$(scripts/mariadb.sh start)"
 sock="$root/.data/run/mariadb.sock"
 db="adjbench_$RANDOM$RANDOM"
@@ -65,11 +66,11 @@ page() { curl -fs "${auth[@]}" -o /tmp/$db.page.json -w '%{time_total}\n' "$base
 median() { for _ in $(seq 1 15); do page "$1"; done | sort -n | awk '{a[NR]=$1} END {printf "%.1f ms", a[8]*1000}'; }
 check() { python3 -c "import json; d=json.load(open('/tmp/$db.page.json')); assert d['code']==0 and len(d['data']['items'])>0, d"; }
 # Warm-up: JIT, connection pool, the table made ready (counted, positions looked up), both ways.
-for q in "page=5001&page_size=100&sort_by=id" "page=5001&page_size=100&sort_by=symbol" "filter%5Bsymbol%5D=sh600100&page_size=100&sort_by=date&page=3"; do
+for q in "page=$mid&page_size=100&sort_by=id" "page=$mid&page_size=100&sort_by=symbol" "filter%5Bsymbol%5D=sh600100&page_size=100&sort_by=date&page=3"; do
   for _ in 1 2 3; do page "$q" >/dev/null; page "$q&adjust=hfq" >/dev/null; check; done
 done
 echo "AkshareWeb adjusted reads: $rows bars ($symbols symbols x $days days), 26 factor steps per symbol and method"
-for q in "page=5001&page_size=100&sort_by=id" "page=5001&page_size=100&sort_by=symbol" "filter%5Bsymbol%5D=sh600100&page_size=100&sort_by=date&page=3"; do
+for q in "page=$mid&page_size=100&sort_by=id" "page=$mid&page_size=100&sort_by=symbol" "filter%5Bsymbol%5D=sh600100&page_size=100&sort_by=date&page=3"; do
   plain=$(median "$q"); adjusted=$(median "$q&adjust=hfq")
   echo "page $q: plain $plain, adjust=hfq $adjusted = $(python3 -c "print(f'{${adjusted% ms}/${plain% ms}:.2f}')") x"
 done

@@ -34,6 +34,7 @@ services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.S
 services.AddSingleton<SystemSettings>();
 services.AddSingleton<UserLock>();
 services.AddSingleton<AdhocQuota>();
+services.AddSingleton<TaskRunQuota>();
 services.AddSingleton<TaskQuotas>();
 services.Configure<QuotaOptions>(builder.Configuration.GetSection(QuotaOptions.Section));
 services.AddSingleton<WarehouseConnection>();

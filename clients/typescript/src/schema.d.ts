@@ -1082,6 +1082,14 @@ export interface components {
             user_max_tasks: number;
             /** Format: int32 */
             user_min_schedule_minutes: number;
+            /** Format: int32 */
+            user_max_task_runs: number;
+            /** Format: int32 */
+            user_max_slots_percent: number;
+            /** Format: int32 */
+            user_max_parts_waiting: number;
+            /** Format: int32 */
+            default_max_run_minutes: number;
         };
         UpdateSettingsRequest: {
             /** Format: int32 */
@@ -1097,6 +1105,14 @@ export interface components {
             user_max_tasks?: number | null;
             /** Format: int32 */
             user_min_schedule_minutes?: number | null;
+            /** Format: int32 */
+            user_max_task_runs?: number | null;
+            /** Format: int32 */
+            user_max_slots_percent?: number | null;
+            /** Format: int32 */
+            user_max_parts_waiting?: number | null;
+            /** Format: int32 */
+            default_max_run_minutes?: number | null;
         };
         EnvelopeOfWarehouseLocation: {
             /** Format: int32 */
@@ -1524,6 +1540,8 @@ export interface components {
             paused_reason: string | null;
             /** Format: int32 */
             concurrency: number | null;
+            /** Format: int32 */
+            max_run_minutes: number | null;
         };
         EnvelopeOfTaskView: {
             /** Format: int32 */
@@ -1548,6 +1566,8 @@ export interface components {
             is_active?: boolean | null;
             /** Format: int32 */
             concurrency?: number | null;
+            /** Format: int32 */
+            max_run_minutes?: number | null;
         };
         EnvelopeOfSchedulePreview: {
             /** Format: int32 */
@@ -1582,6 +1602,8 @@ export interface components {
             is_active?: boolean | null;
             /** Format: int32 */
             concurrency?: number | null;
+            /** Format: int32 */
+            max_run_minutes?: number | null;
         };
         EnvelopeOfTaskRunStarted: {
             /** Format: int32 */

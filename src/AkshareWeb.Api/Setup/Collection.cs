@@ -46,6 +46,7 @@ public static class Collection
         services.AddSingleton<RunNotices>();
         services.AddTransient<ExecutionJob>();
         services.AddHostedService<ExecutionWatchdog>();
+        services.AddHostedService<ExecutionPruner>();
         services.AddSingleton<ScheduleRegistrar>();
         services.AddSingleton<OwnerTasks>();
         services.AddSingleton<TaskLauncher>();

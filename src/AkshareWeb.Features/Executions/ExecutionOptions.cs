@@ -22,4 +22,9 @@ public sealed class ExecutionOptions
     public double InstanceTimeoutSeconds { get; set; } = 300;
     /// <summary>How often each instance looks for dead executions.</summary>
     public double WatchdogIntervalSeconds { get; set; } = 15;
+    /// <summary>Finished executions older than this many days go, with their parts (<see cref="ExecutionPruner"/>);
+    /// each task's newest execution stays whatever its age. 0 keeps everything.</summary>
+    public double RetentionDays { get; set; } = 90;
+    /// <summary>How often each instance prunes.</summary>
+    public double PruneIntervalMinutes { get; set; } = 60;
 }

@@ -49,6 +49,7 @@ public static class ExecutionServices
         services.AddSingleton<SiteRates>();
         services.AddAkToolsResilience();
         services.AddSingleton<PartParticipations>();
+        services.AddSingleton<PartsQuota>();
         services.AddTransient<PartRunner>();
         services.AddTransient<SingleRun>();
         services.AddTransient<PartedRun>();

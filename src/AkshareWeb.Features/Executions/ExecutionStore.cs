@@ -106,22 +106,19 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
     /// <summary>
     /// Pending to running for <paramref name="worker"/>, so a run runs once whoever calls; null when it was not pending
     /// (cancelled, taken, ended, unknown). On <see cref="RunAdmission"/>'s connection, which for a task's run holds the
-    /// turn of claims.
+    /// turn of claims. A parted run's deadline is fixed here, <paramref name="runMinutes"/> after its start (none when
+    /// null), in its row, so every instance that takes part stops at the same time.
     /// </summary>
-    public async Task<ExecutionPlan?> ClaimAsync(MySqlConnection connection, string executionId, string worker, CancellationToken ct)
+    public async Task<ExecutionPlan?> ClaimAsync(MySqlConnection connection, string executionId, string worker, int? runMinutes, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var claimed = await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE executions SET status = @running, start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0
+            UPDATE executions SET status = @running, start_time = @now, heartbeat_at = @now, worker = @worker, progress = 0,
+              deadline_at = CASE WHEN parameter_sources IS NULL OR @runMinutes IS NULL THEN NULL ELSE DATE_ADD(@now, INTERVAL @runMinutes MINUTE) END
             WHERE execution_id = @executionId AND status = @pending AND cancel_requested = 0
-            """, new { running = ExecutionStatuses.Running, pending = ExecutionStatuses.Pending, now, worker, executionId }, cancellationToken: ct));
+            """, new { running = ExecutionStatuses.Running, pending = ExecutionStatuses.Pending, now, worker, runMinutes, executionId }, cancellationToken: ct));
         return claimed == 0 ? null : await LoadPlanAsync(connection, executionId, ct);
     }
-
-    /// <summary>Task runs recorded as running, on every instance: the runs max_concurrent_tasks counts.</summary>
-    public async Task<long> CountRunningTaskRunsAsync(MySqlConnection connection, CancellationToken ct) =>
-        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM executions WHERE status = @running AND task_id IS NOT NULL", new { running = ExecutionStatuses.Running }, cancellationToken: ct));
 
     /// <summary>One heartbeat with the progress so far; true when a cancel was asked for.</summary>
     public async Task<bool> BeatAsync(MySqlConnection connection, string executionId, int percent, long fetched, long affected, CancellationToken ct) =>
@@ -211,6 +208,17 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             "SELECT status FROM executions WHERE execution_id = @executionId", new { executionId }, cancellationToken: ct));
     }
 
+    /// <summary>A run refused a slot asked for one now: while pending it counts as waiting for a while
+    /// (<see cref="SlotFairness.WaitingWindow"/>). Its status now; null when there is no such run.</summary>
+    public async Task<string?> WaitingAsync(string executionId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition("""
+            UPDATE executions SET heartbeat_at = @now WHERE execution_id = @executionId AND status = @pending;
+            SELECT status FROM executions WHERE execution_id = @executionId;
+            """, new { now = time.GetUtcNow().UtcDateTime, executionId, pending = ExecutionStatuses.Pending }, cancellationToken: ct));
+    }
+
     private async Task<int> RunAsync(string sql, object args, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
@@ -235,7 +243,8 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
         return new ExecutionOutcome(end.Status, end.Affected ?? 0, end.Error);
     }
 
-    /// <summary>The parted run's heartbeat with its counts and live result; true when a cancel was asked for.</summary>
+    /// <summary>The parted run's heartbeat with its counts and live result; true when a cancel was asked for or its
+    /// deadline has passed (<see cref="OverdueAsync"/> tells which).</summary>
     public async Task<bool> BeatPartedAsync(string executionId, PartCounts counts, string result, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
@@ -243,11 +252,22 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             UPDATE executions SET heartbeat_at = @now, progress = @progress, parts_done = @Done, parts_failed = @Failed,
               rows_fetched = @Fetched, rows_affected = @Written, result = @result
             WHERE execution_id = @executionId AND status = 'running';
-            SELECT cancel_requested FROM executions WHERE execution_id = @executionId;
+            SELECT cancel_requested OR COALESCE(deadline_at <= @now, 0) FROM executions WHERE execution_id = @executionId;
             """, new { now = time.GetUtcNow().UtcDateTime, progress = counts.Progress, counts.Done, counts.Failed, counts.Fetched, counts.Written, result, executionId },
             cancellationToken: ct));
         await CallStore.ForgetOldAsync(connection, executionId, ct);
         return flagged;
+    }
+
+    /// <summary>The parted run's overall limit in minutes when it was stopped by its deadline rather than by a cancel;
+    /// null otherwise.</summary>
+    public async Task<int?> OverdueAsync(string executionId)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        return await connection.ExecuteScalarAsync<int?>(new CommandDefinition("""
+            SELECT TIMESTAMPDIFF(MINUTE, start_time, deadline_at) FROM executions
+            WHERE execution_id = @executionId AND cancel_requested = 0 AND deadline_at <= @now
+            """, new { executionId, now = time.GetUtcNow().UtcDateTime }));
     }
 
     public async Task<bool> CancelRequestedAsync(string executionId)

@@ -21,7 +21,7 @@ namespace AkshareWeb.Features.Executions;
 public sealed class PartedRun(
     Database database, ExecutionStore store, PartStore parts, PartRunner calls, WarehouseWriter writer, ValueSources sources, SiteRates rates,
     ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRun> logger,
-    WarehouseTables tables, RunEnding ending, SitePauses pauses)
+    WarehouseTables tables, RunEnding ending, SitePauses pauses, PartsQuota partsQuota)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
     public async Task<ExecutionOutcome> StartAsync(ClaimedRun claimed, CancellationToken ct)
@@ -36,20 +36,26 @@ public sealed class PartedRun(
             }
             catch (Exception e) when (e is InvalidOperationException or MySqlException)
             {
-                var problem = e is TooManyPartsException ? e.Message : $"the parameter sources could not be read: {e.Message}";
-                await ending.RecordAsync(executionId, new RunEnd(ExecutionStatuses.Failed, problem, new RunResult(problem), time.GetUtcNow().UtcDateTime, 0, 0, 0, 0, 0, 0)
-                {
-                    Parts = PartCounts.None,
-                });
-                return new ExecutionOutcome(ExecutionStatuses.Failed, 0, e.Message);
+                return await FailAtStartAsync(executionId, e is TooManyPartsException ? e.Message : $"the parameter sources could not be read: {e.Message}");
             }
 
+            if (await partsQuota.RefusalAsync(executionId, plan.UserId, expanded.Count, ct) is { } refusal) return await FailAtStartAsync(executionId, refusal);
             await parts.InsertAsync(executionId, expanded, ct);
         }
 
         await store.StartPartedAsync(executionId, await writer.CountRowsAsync(plan.TargetTable, ct), ct);
         await ParticipateAsync(claimed, ct);
         return await store.OutcomeAsync(executionId);
+    }
+
+    /// <summary>A run that ends before any part is written: its sources could not be read, or its parts would pass a quota.</summary>
+    private async Task<ExecutionOutcome> FailAtStartAsync(string executionId, string problem)
+    {
+        await ending.RecordAsync(executionId, new RunEnd(ExecutionStatuses.Failed, problem, new RunResult(problem), time.GetUtcNow().UtcDateTime, 0, 0, 0, 0, 0, 0)
+        {
+            Parts = PartCounts.None,
+        });
+        return new ExecutionOutcome(ExecutionStatuses.Failed, 0, problem);
     }
 
     /// <summary>Takes part in a running parted execution started elsewhere (or before a restart); true when this call recorded its end.</summary>
@@ -212,7 +218,7 @@ public sealed class PartedRun(
 
     /// <summary>
     /// When no part is open any more, records the end once (the status change from running is the lock): completed
-    /// when every part succeeded, failed naming how many did not, cancelled when asked.
+    /// when every part succeeded, failed naming how many did not, cancelled when asked, timeout past its deadline.
     /// </summary>
     private async Task<bool> TryFinishAsync(Participation state)
     {
@@ -220,7 +226,10 @@ public sealed class PartedRun(
         var counts = await parts.CountsAsync(state.ExecutionId, DateTime.MaxValue, CancellationToken.None);
         if (counts.Pending + counts.Running > 0) return false;
         var cancelled = state.Cancelled || await store.CancelRequestedAsync(state.ExecutionId);
-        var (status, error) = cancelled ? (ExecutionStatuses.Cancelled, $"cancelled while running: {counts.Done} of {counts.Total} parts completed")
+        var overdue = cancelled ? await store.OverdueAsync(state.ExecutionId) : null;
+        var (status, error) = overdue is { } limit
+            ? (ExecutionStatuses.Timeout, $"stopped at its overall time limit of {limit} minutes (max_run_minutes): {counts.Done} of {counts.Total} parts completed")
+            : cancelled ? (ExecutionStatuses.Cancelled, $"cancelled while running: {counts.Done} of {counts.Total} parts completed")
             : counts.Failed > 0 ? (ExecutionStatuses.Failed, $"{counts.Failed} of {counts.Total} parts failed after their retries; POST /api/executions/{state.ExecutionId}/retry runs only those again")
             : (ExecutionStatuses.Completed, (string?)null);
         var rowsAfter = await writer.CountRowsAsync(state.Plan.TargetTable, CancellationToken.None);

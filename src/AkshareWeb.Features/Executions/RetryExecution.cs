@@ -15,8 +15,9 @@ public static class RetryExecution
 
     /// <summary>A finished run is repeated as a new execution linked to it (retry_of, retry_count + 1); a run
     /// still pending or running is a 409. A download's retry is a download again: the caller's running-work quota
-    /// applies, and it runs on the ad-hoc queue.</summary>
-    public sealed class Handler(ExecutionReads executions, ExecutionRetries retries, AdhocQuota quotas) : ICommandHandler<Command, Started>
+    /// applies, and it runs on the ad-hoc queue. A task's retry meets the rules of a task's manual run
+    /// (<see cref="TaskRunQuota"/>): 409 while the task has another run pending or running, the caller's quota.</summary>
+    public sealed class Handler(ExecutionReads executions, ExecutionRetries retries, AdhocQuota quotas, TaskRunQuota taskRuns) : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {
@@ -38,7 +39,10 @@ public static class RetryExecution
             }
             else
             {
-                newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id, adhoc: false, ct);
+                await using (await taskRuns.EnterAsync(command.Caller, execution.TaskId!.Value, ct))
+                {
+                    newId = await retries.RetryNowAsync(command.ExecutionId, command.Caller.Id, adhoc: false, ct);
+                }
             }
 
             return new Started(newId, ExecutionStatuses.Pending, command.ExecutionId);

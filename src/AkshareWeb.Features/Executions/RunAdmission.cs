@@ -56,7 +56,8 @@ public abstract record Admission
 /// keeps its place in the count until it ends or the watchdog takes it for dead.</para>
 /// </summary>
 public sealed class RunAdmission(
-    Database database, ExecutionStore store, ExecutionSlots slots, SystemSettings settings, RunTimeouts timeouts, RunningExecutions running)
+    Database database, ExecutionStore store, ExecutionSlots slots, SystemSettings settings, RunTimeouts timeouts, RunningExecutions running,
+    TimeProvider time)
 {
     public async Task<Admission> AdmitAsync(string executionId, RunLane lane, CancellationToken ct)
     {
@@ -73,15 +74,16 @@ public sealed class RunAdmission(
             // is one the database may have dropped meanwhile.
             await using var connection = await database.OpenAsync(ct);
             // A first look without the lock: a run refused here waits without queueing for it; the look under it decides.
-            var refusal = lane == RunLane.Scheduled ? await RefusalAsync(connection, current, ct) : null;
+            var refusal = lane == RunLane.Scheduled ? await RefusalAsync(connection, executionId, current, ct) : null;
             ExecutionPlan? plan = null;
             TimeSpan timeout = default;
             if (refusal is null)
             {
                 // Read before the claim: once claimed, a run waiting for AKTools needs no database until the answer comes.
-                timeout = await timeouts.ForAsync(await store.TaskIdAsync(executionId, ct), current, ct);
-                if (lane == RunLane.Adhoc) plan = await store.ClaimAsync(connection, executionId, running.Worker, ct);
-                else (refusal, slot, plan) = await ClaimInTurnAsync(connection, executionId, current, ct);
+                var limits = await timeouts.LimitsAsync(await store.TaskIdAsync(executionId, ct), current, ct);
+                timeout = limits.PerCall;
+                if (lane == RunLane.Adhoc) plan = await store.ClaimAsync(connection, executionId, running.Worker, limits.RunMinutes, ct);
+                else (refusal, slot, plan) = await ClaimInTurnAsync(connection, executionId, current, limits.RunMinutes, ct);
             }
 
             if (plan is not null)
@@ -90,8 +92,9 @@ public sealed class RunAdmission(
                 return new Admission.Room(new ClaimedRun(executionId, plan, timeout), new Place(hold, slot));
             }
 
-            // Not claimed: a run still pending waits (a cancel meanwhile ends the wait); otherwise there is nothing to start.
-            return refusal is not null && await store.StatusAsync(executionId, ct) == ExecutionStatuses.Pending ? new Admission.NoRoom(refusal) : Admission.Nothing;
+            // Not claimed: a run still pending waits, and is seen waiting, so the fair sharing of the slots counts it (a
+            // cancel meanwhile ends the wait); otherwise there is nothing to start.
+            return refusal is not null && await store.WaitingAsync(executionId, ct) == ExecutionStatuses.Pending ? new Admission.NoRoom(refusal) : Admission.Nothing;
         }
         finally
         {
@@ -104,7 +107,7 @@ public sealed class RunAdmission(
     /// they let through, then the claim. A run refused holds no slot.
     /// </summary>
     private async Task<(string? Refusal, ExecutionSlots.Slot? Slot, ExecutionPlan? Plan)> ClaimInTurnAsync(
-        MySqlConnection connection, string executionId, ExecutionSettings current, CancellationToken ct)
+        MySqlConnection connection, string executionId, ExecutionSettings current, int? runMinutes, CancellationToken ct)
     {
         var claims = ServerLockName.For(connection.Database, "slot-claims");
         if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@claims, 10)", new { claims }, cancellationToken: ct)) != 1)
@@ -115,10 +118,10 @@ public sealed class RunAdmission(
         ExecutionSlots.Slot? slot = null;
         try
         {
-            if (await RefusalAsync(connection, current, ct) is { } refusal) return (refusal, null, null);
+            if (await RefusalAsync(connection, executionId, current, ct) is { } refusal) return (refusal, null, null);
             slot = await slots.TryAcquireAsync(current.MaxConcurrentTasks, ct);
             if (slot is null) return ("every slot's lock is held", null, null);
-            return (null, slot, await store.ClaimAsync(connection, executionId, running.Worker, ct));
+            return (null, slot, await store.ClaimAsync(connection, executionId, running.Worker, runMinutes, ct));
         }
         catch
         {
@@ -133,12 +136,12 @@ public sealed class RunAdmission(
 
     /// <summary>
     /// Why a task's run may not start now; null when it may. Decided under the "slot-claims" lock, before the run takes
-    /// a slot, from the executions table: today the slot limit, task runs recorded as running whoever holds their locks.
-    /// A rule between users (fair shares of the slots, a user's share of them) is asked here, after the limit, on the
-    /// same connection and under the same lock, so every instance decides alike and a run it refuses holds no slot.
+    /// a slot, from the executions table: the slot limit (task runs recorded as running, whoever holds their locks), then
+    /// the sharing of the slots between users (<see cref="SlotFairness"/>), on the same connection and under the same
+    /// lock, so every instance decides alike and a run it refuses holds no slot.
     /// </summary>
-    private async Task<string?> RefusalAsync(MySqlConnection connection, ExecutionSettings current, CancellationToken ct) =>
-        await store.CountRunningTaskRunsAsync(connection, ct) >= current.MaxConcurrentTasks ? "every slot is taken" : null;
+    private Task<string?> RefusalAsync(MySqlConnection connection, string executionId, ExecutionSettings current, CancellationToken ct) =>
+        SlotFairness.RefusalAsync(connection, executionId, new SlotLimit(current.MaxConcurrentTasks, current.UserSlots()), time.GetUtcNow().UtcDateTime, ct);
 
     private static async Task ReleaseAsync(IDisposable hold, ExecutionSlots.Slot? slot)
     {

@@ -6,12 +6,19 @@ using AkshareWeb.Features.Common;
 namespace AkshareWeb.Features.Settings;
 
 /// <summary>The execution settings of <c>/api/settings/</c>, with the quotas of ordinary users (admins have none):
-/// downloads and script tests running at once, tasks owned, and the shortest time between two runs of a task.</summary>
+/// downloads and script tests running at once, tasks owned, the shortest time between two runs of a task, runs of
+/// their tasks pending or running at once, the share of max_concurrent_tasks their manual runs may hold, and the parts
+/// their parted runs may have waiting; and how long a parted run may take in all when its task does not say.</summary>
 public sealed record ExecutionSettings(
     int MaxConcurrentTasks, int DefaultTimeout, bool RetryEnabled, int MaxRetries,
-    int UserMaxRunningJobs, int UserMaxTasks, int UserMinScheduleMinutes)
+    int UserMaxRunningJobs, int UserMaxTasks, int UserMinScheduleMinutes, int UserMaxTaskRuns, int UserMaxSlotsPercent,
+    int UserMaxPartsWaiting, int DefaultMaxRunMinutes)
 {
-    public static readonly ExecutionSettings Defaults = new(5, 300, true, 3, 2, 50, 5);
+    public static readonly ExecutionSettings Defaults = new(5, 300, true, 3, 2, 50, 5, 4, 50, 20_000, 360);
+
+    /// <summary>How many slots one ordinary user's manual runs may hold at once: user_max_slots_percent of
+    /// max_concurrent_tasks, rounded up, at least one.</summary>
+    public int UserSlots() => Math.Max(1, (int)Math.Ceiling(MaxConcurrentTasks * (UserMaxSlotsPercent / 100.0)));
 }
 
 /// <summary>Configuration section <c>Quotas</c>: the users' quotas until an admin sets them through
@@ -23,6 +30,9 @@ public sealed class QuotaOptions
     public int UserMaxRunningJobs { get; set; } = ExecutionSettings.Defaults.UserMaxRunningJobs;
     public int UserMaxTasks { get; set; } = ExecutionSettings.Defaults.UserMaxTasks;
     public int UserMinScheduleMinutes { get; set; } = ExecutionSettings.Defaults.UserMinScheduleMinutes;
+    public int UserMaxTaskRuns { get; set; } = ExecutionSettings.Defaults.UserMaxTaskRuns;
+    public int UserMaxSlotsPercent { get; set; } = ExecutionSettings.Defaults.UserMaxSlotsPercent;
+    public int UserMaxPartsWaiting { get; set; } = ExecutionSettings.Defaults.UserMaxPartsWaiting;
 }
 
 /// <summary>
@@ -31,7 +41,8 @@ public sealed class QuotaOptions
 /// </summary>
 public sealed class SystemSettings(Database database, Microsoft.Extensions.Options.IOptions<QuotaOptions> quotas, TimeProvider time)
 {
-    private static readonly string[] ExecutionNames = ["max_concurrent_tasks", "default_timeout", "retry_enabled", "max_retries", "user_max_running_jobs", "user_max_tasks", "user_min_schedule_minutes"];
+    private static readonly string[] ExecutionNames = ["max_concurrent_tasks", "default_timeout", "retry_enabled", "max_retries", "user_max_running_jobs", "user_max_tasks", "user_min_schedule_minutes",
+        "user_max_task_runs", "user_max_slots_percent", "user_max_parts_waiting", "default_max_run_minutes"];
 
     public async Task<ExecutionSettings> GetExecutionSettingsAsync(CancellationToken ct)
     {
@@ -44,7 +55,11 @@ public sealed class SystemSettings(Database database, Microsoft.Extensions.Optio
             Int(stored, "max_retries", d.MaxRetries),
             Int(stored, "user_max_running_jobs", quotas.Value.UserMaxRunningJobs),
             Int(stored, "user_max_tasks", quotas.Value.UserMaxTasks),
-            Int(stored, "user_min_schedule_minutes", quotas.Value.UserMinScheduleMinutes));
+            Int(stored, "user_min_schedule_minutes", quotas.Value.UserMinScheduleMinutes),
+            Int(stored, "user_max_task_runs", quotas.Value.UserMaxTaskRuns),
+            Int(stored, "user_max_slots_percent", quotas.Value.UserMaxSlotsPercent),
+            Int(stored, "user_max_parts_waiting", quotas.Value.UserMaxPartsWaiting),
+            Int(stored, "default_max_run_minutes", d.DefaultMaxRunMinutes));
     }
 
     public async Task<IReadOnlyDictionary<string, string>> GetManyAsync(IEnumerable<string> names, CancellationToken ct)

@@ -13,7 +13,8 @@ public static class UpdateSettings
     /// <summary>Fields left out keep their value.</summary>
     public sealed record Command(
         int? MaxConcurrentTasks, int? DefaultTimeout, bool? RetryEnabled, int? MaxRetries,
-        int? UserMaxRunningJobs, int? UserMaxTasks, int? UserMinScheduleMinutes) : ICommand<ExecutionSettings>
+        int? UserMaxRunningJobs, int? UserMaxTasks, int? UserMinScheduleMinutes, int? UserMaxTaskRuns = null,
+        int? UserMaxSlotsPercent = null, int? UserMaxPartsWaiting = null, int? DefaultMaxRunMinutes = null) : ICommand<ExecutionSettings>
     {
         internal Caller Caller { get; init; }
     }
@@ -28,6 +29,11 @@ public static class UpdateSettings
             RuleFor(c => c.UserMaxRunningJobs).InclusiveBetween(0, 1000);
             RuleFor(c => c.UserMaxTasks).InclusiveBetween(0, 100_000);
             RuleFor(c => c.UserMinScheduleMinutes).InclusiveBetween(0, 10_080);
+            RuleFor(c => c.UserMaxTaskRuns).InclusiveBetween(0, 100_000);
+            RuleFor(c => c.UserMaxSlotsPercent).InclusiveBetween(1, 100);
+            RuleFor(c => c.UserMaxPartsWaiting).InclusiveBetween(0, 10_000_000);
+            // 0: no overall limit; at most 30 days.
+            RuleFor(c => c.DefaultMaxRunMinutes).InclusiveBetween(0, 43_200);
         }
     }
 
@@ -43,6 +49,10 @@ public static class UpdateSettings
             if (command.UserMaxRunningJobs is { } running) changes["user_max_running_jobs"] = running.ToString(CultureInfo.InvariantCulture);
             if (command.UserMaxTasks is { } owned) changes["user_max_tasks"] = owned.ToString(CultureInfo.InvariantCulture);
             if (command.UserMinScheduleMinutes is { } minutes) changes["user_min_schedule_minutes"] = minutes.ToString(CultureInfo.InvariantCulture);
+            if (command.UserMaxTaskRuns is { } taskRuns) changes["user_max_task_runs"] = taskRuns.ToString(CultureInfo.InvariantCulture);
+            if (command.UserMaxSlotsPercent is { } percent) changes["user_max_slots_percent"] = percent.ToString(CultureInfo.InvariantCulture);
+            if (command.UserMaxPartsWaiting is { } parts) changes["user_max_parts_waiting"] = parts.ToString(CultureInfo.InvariantCulture);
+            if (command.DefaultMaxRunMinutes is { } runMinutes) changes["default_max_run_minutes"] = runMinutes.ToString(CultureInfo.InvariantCulture);
             await settings.SetManyAsync(changes, command.Caller.Id, ct);
             return await settings.GetExecutionSettingsAsync(ct);
         }

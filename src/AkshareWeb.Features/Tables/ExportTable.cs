@@ -63,7 +63,7 @@ public static class ExportTable
         var where = ManagedTables.Where(filters, args, "t.");
         var limit = p.Limit is { } l ? $" LIMIT {l.ToString(CultureInfo.InvariantCulture)}" : "";
         var shown = adjusted?.Shown ?? columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();
-        var sql = $"SELECT {adjusted?.SelectList ?? ManagedTables.SelectList(columns)} FROM {ColumnNames.Quote(table)} t{adjusted?.Join}{where}{order}{limit}";
+        var sql = $"SELECT {adjusted?.StreamSelectList ?? ManagedTables.SelectList(columns)} FROM {ColumnNames.Quote(table)} t{adjusted?.StreamJoin}{where}{order}{limit}";
 
         var extension = format switch { "csv" => "csv", "parquet" => "parquet", _ => "xlsx" };
         var guard = p.ExcelSafe ?? true;

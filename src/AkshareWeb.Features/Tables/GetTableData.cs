@@ -138,8 +138,8 @@ public static class GetTableData
             if (checkedShape is not null) pageArgs.Add("registeredTable", table.Name);
             var sql = $"""
                 {(checkedShape is null ? "" : ManagedTables.RegistrationCheck)}
-                SELECT {adjusted?.SelectList ?? ManagedTables.SelectList(table.Columns)} FROM {quoted} t
-                JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id{adjusted?.Join}
+                SELECT {adjusted?.RowSelectList ?? ManagedTables.SelectList(table.Columns)} FROM {quoted} t
+                JOIN (SELECT id FROM {quoted}{pageWhere}{plan.OrderBy()} LIMIT @limit OFFSET @offset) page ON page.id = t.id
                 {plan.OrderBy("t.", readingIndex: false)}
                 """;
             var shown = adjusted?.Shown.ToList() ?? table.Columns.Where(c => !ManagedTables.Hidden.Contains(c.Name)).ToList();

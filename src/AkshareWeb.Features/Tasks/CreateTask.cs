@@ -14,16 +14,20 @@ public static class CreateTask
 {
     public sealed record Command(
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
-        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null) : ICommand<TaskView>
+        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null,
+        int? MaxRunMinutes = null) : ICommand<TaskView>
     {
         internal Caller Caller { get; init; }
     }
 
     public sealed class Validator : AbstractValidator<Command>
     {
-        public Validator(IOptions<SchedulerOptions> options, MarketTime market, TimeProvider time) =>
+        public Validator(IOptions<SchedulerOptions> options, MarketTime market, TimeProvider time)
+        {
             TaskRules.Apply(this, options.Value, market.Zone, time, c => c.Name, c => c.Description, c => c.ScriptId, c => c.ScheduleType, c => c.ScheduleExpression,
                 c => c.Parameters, c => c.MaxRetries, c => c.TimeoutSeconds, requireAll: true, c => c.Concurrency);
+            RuleFor(c => c.MaxRunMinutes).InclusiveBetween(0, TaskRules.MaxRunMinutes);
+        }
     }
 
     public sealed class Handler(
@@ -33,9 +37,9 @@ public static class CreateTask
     {
         private const string Insert = """
             INSERT INTO scheduled_tasks (name, description, script_id, schedule_type, schedule_expression, time_zone, parameters,
-              is_active, retry_on_failure, max_retries, timeout_seconds, concurrency, owner_id, next_due_at, created_at, updated_at)
+              is_active, retry_on_failure, max_retries, timeout_seconds, max_run_minutes, concurrency, owner_id, next_due_at, created_at, updated_at)
             VALUES (@Name, @Description, @ScriptId, @ScheduleType, @ScheduleExpression, @TimeZone, @Parameters,
-              @IsActive, @RetryOnFailure, @MaxRetries, @TimeoutSeconds, @Concurrency, @OwnerId, @NextDueAt, @Now, @Now);
+              @IsActive, @RetryOnFailure, @MaxRetries, @TimeoutSeconds, @MaxRunMinutes, @Concurrency, @OwnerId, @NextDueAt, @Now, @Now);
             SELECT LAST_INSERT_ID();
             """;
 
@@ -60,6 +64,7 @@ public static class CreateTask
                 RetryOnFailure = command.RetryOnFailure ?? false,
                 MaxRetries = command.MaxRetries ?? 0,
                 command.TimeoutSeconds,
+                command.MaxRunMinutes,
                 command.Concurrency,
                 OwnerId = command.Caller.Id,
                 NextDueAt = command.ScheduleType == ScheduleTypes.Interval
@@ -97,6 +102,9 @@ internal static class TaskRules
     /// (a full list in each field, month and weekday names included, is under 400 characters).
     /// </summary>
     public const int ScheduleExpressionMaxLength = 1000;
+
+    /// <summary>max_run_minutes: 0 (no overall limit) to 30 days.</summary>
+    public const int MaxRunMinutes = 43_200;
 
     public static void Apply<T>(
         AbstractValidator<T> v, SchedulerOptions options, TimeZoneInfo zone, TimeProvider time,

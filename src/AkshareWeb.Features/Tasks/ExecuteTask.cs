@@ -3,6 +3,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 
 namespace AkshareWeb.Features.Tasks;
 
@@ -12,13 +13,19 @@ public static class ExecuteTask
 
     public sealed record Started(string ExecutionId, string Status);
 
-    /// <summary>Runs the task now, whatever its schedule (a paused task too): answers at once with the pending execution.</summary>
-    public sealed class Handler(TaskStore tasks, TaskLauncher launcher) : ICommandHandler<Command, Started>
+    /// <summary>Runs the task now, whatever its schedule (a paused task too): answers at once with the pending execution;
+    /// 409 while the task has a run pending or running, 429 when the caller's runs of tasks are at their quota.</summary>
+    public sealed class Handler(TaskStore tasks, TaskLauncher launcher, TaskRunQuota quota) : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {
             var task = TaskStore.Visible(await tasks.FindAsync(command.TaskId, ct), command.Caller);
-            var executionId = await launcher.StartAsync(task, command.Caller, "manual", null, ct);
+            string? executionId;
+            await using (await quota.EnterAsync(command.Caller, task.Id, ct))
+            {
+                executionId = await launcher.StartAsync(task, command.Caller, "manual", null, ct);
+            }
+
             return new Started(executionId!, "pending");
         }
     }

@@ -10,14 +10,16 @@ namespace AkshareWeb.Features.Tasks;
 public sealed record TaskRow(
     long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
     string Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
-    DateTime? NextDueAt, DateTime? LastExecutionAt, DateTime CreatedAt, DateTime UpdatedAt, string? PausedReason, int? Concurrency);
+    DateTime? NextDueAt, DateTime? LastExecutionAt, DateTime CreatedAt, DateTime UpdatedAt, string? PausedReason, int? Concurrency,
+    int? MaxRunMinutes);
 
-/// <summary>A task as the API shows it, with the times computed from its schedule.</summary>
+/// <summary>A task as the API shows it, with the times computed from its schedule. <c>max_run_minutes</c>: how long a
+/// parted run of it may take in all (null: the default_max_run_minutes setting; 0: no limit).</summary>
 public sealed record TaskView(
     long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
     JsonElement Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
     DateTime? LastExecutionAt, DateTime? NextExecutionAt, string? LastStatus, DateTime CreatedAt, DateTime UpdatedAt,
-    string? PausedReason, int? Concurrency);
+    string? PausedReason, int? Concurrency, int? MaxRunMinutes);
 
 /// <summary>Reads of tasks that several slices share, with the ownership rule: users see their own tasks,
 /// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing. Also what a
@@ -28,7 +30,8 @@ public sealed class TaskStore(Database database, TimeProvider time, ExecutionRea
         id, name, description, script_id AS ScriptId, schedule_type AS ScheduleType, schedule_expression AS ScheduleExpression,
         time_zone AS TimeZone, CAST(parameters AS CHAR) AS Parameters, is_active AS IsActive, retry_on_failure AS RetryOnFailure,
         max_retries AS MaxRetries, timeout_seconds AS TimeoutSeconds, owner_id AS OwnerId, next_due_at AS NextDueAt,
-        last_execution_at AS LastExecutionAt, created_at AS CreatedAt, updated_at AS UpdatedAt, paused_reason AS PausedReason, concurrency AS Concurrency
+        last_execution_at AS LastExecutionAt, created_at AS CreatedAt, updated_at AS UpdatedAt, paused_reason AS PausedReason, concurrency AS Concurrency,
+        max_run_minutes AS MaxRunMinutes
         """;
 
     public static Task<TaskRow?> FindAsync(MySqlConnection connection, MySqlTransaction? transaction, long id, bool forUpdate, CancellationToken ct) =>
@@ -42,7 +45,7 @@ public sealed class TaskStore(Database database, TimeProvider time, ExecutionRea
     }
 
     public async Task<TaskRunRules?> ForTaskAsync(long taskId, CancellationToken ct) =>
-        await FindAsync(taskId, ct) is { } task ? new TaskRunRules(task.Name, task.OwnerId, task.TimeoutSeconds, task.RetryOnFailure, task.MaxRetries) : null;
+        await FindAsync(taskId, ct) is { } task ? new TaskRunRules(task.Name, task.OwnerId, task.TimeoutSeconds, task.RetryOnFailure, task.MaxRetries, task.MaxRunMinutes) : null;
 
     /// <summary>The task if the caller may see it, else a 404.</summary>
     public static TaskRow Visible(TaskRow? task, Caller caller) =>
@@ -64,6 +67,6 @@ public sealed class TaskStore(Database database, TimeProvider time, ExecutionRea
         using var parameters = JsonDocument.Parse(task.Parameters);
         return new TaskView(task.Id, task.Name, task.Description, task.ScriptId, task.ScheduleType, task.ScheduleExpression, task.TimeZone,
             parameters.RootElement.Clone(), task.IsActive, task.RetryOnFailure, task.MaxRetries, task.TimeoutSeconds, task.OwnerId,
-            task.LastExecutionAt, next, lastStatus, task.CreatedAt, task.UpdatedAt, task.IsActive ? null : task.PausedReason, task.Concurrency);
+            task.LastExecutionAt, next, lastStatus, task.CreatedAt, task.UpdatedAt, task.IsActive ? null : task.PausedReason, task.Concurrency, task.MaxRunMinutes);
     }
 }

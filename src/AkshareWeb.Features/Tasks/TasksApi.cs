@@ -24,7 +24,7 @@ public static class TasksApi
         group.MapPut("/{taskId:long}", UpdateTask.Endpoint).WithName("UpdateTask").ProducesErrors(400, 401, 404, 409, 422);
         group.MapDelete("/{taskId:long}", DeleteTask.Endpoint).WithName("DeleteTask")
             .WithDescription("Removes the task and its schedule; its executions stay.").ProducesErrors(401, 404);
-        group.MapPost("/{taskId:long}/execute", ExecuteTask.Endpoint).WithName("ExecuteTask").ProducesErrors(401, 404, 409, 422);
+        group.MapPost("/{taskId:long}/execute", ExecuteTask.Endpoint).WithName("ExecuteTask").ProducesErrors(401, 404, 409, 422, 429);
         group.MapPost("/{taskId:long}/pause", PauseTask.Endpoint).WithName("PauseTask").ProducesErrors(401, 404);
         group.MapPost("/{taskId:long}/resume", ResumeTask.Endpoint).WithName("ResumeTask").ProducesErrors(401, 404, 409);
         group.MapGet("/{taskId:long}/executions", ListTaskExecutions.Endpoint).WithName("ListTaskExecutions").ProducesErrors(400, 401, 404, 422);

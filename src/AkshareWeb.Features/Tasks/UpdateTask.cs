@@ -16,7 +16,8 @@ public static class UpdateTask
     /// <summary>Fields left out keep their value; a new schedule re-registers the task's job.</summary>
     public sealed record Body(
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
-        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null);
+        JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null,
+        int? MaxRunMinutes = null);
 
     public sealed record Command(long TaskId, Body Changes, Caller Caller) : ICommand<TaskView>;
 
@@ -28,6 +29,7 @@ public static class UpdateTask
             TaskRules.Apply(body, options.Value, market.Zone, time, b => b.Name, b => b.Description, b => b.ScriptId, b => b.ScheduleType, b => b.ScheduleExpression,
                 b => b.Parameters, b => b.MaxRetries, b => b.TimeoutSeconds, requireAll: false, b => b.Concurrency);
             body.RuleFor(b => b.Name).NotEmpty().When(b => b.Name is not null);
+            body.RuleFor(b => b.MaxRunMinutes).InclusiveBetween(0, TaskRules.MaxRunMinutes);
             RuleFor(c => c.Changes).SetValidator(body).OverridePropertyName("");
         }
     }
@@ -80,6 +82,7 @@ public static class UpdateTask
             if (c.TimeoutSeconds is not null) set.Append(", timeout_seconds = @timeout");
             if (c.IsActive is not null) set.Append(", is_active = @isActive");
             if (c.Concurrency is not null) set.Append(", concurrency = @concurrency");
+            if (c.MaxRunMinutes is not null) set.Append(", max_run_minutes = @maxRunMinutes");
             await connection.ExecuteAsync(new CommandDefinition($"UPDATE scheduled_tasks SET {set} WHERE id = @id", new
             {
                 now,
@@ -95,6 +98,7 @@ public static class UpdateTask
                 timeout = c.TimeoutSeconds,
                 isActive = c.IsActive,
                 concurrency = c.Concurrency,
+                maxRunMinutes = c.MaxRunMinutes,
                 id = current.Id,
             }, cancellationToken: ct));
 

@@ -162,10 +162,15 @@ public sealed class ExecutionLimitsTests(SlowDefaultTimeoutApp app) : IClassFixt
         await (await admin.PutAsJsonAsync("/api/settings/", new { max_concurrent_tasks = 2 })).ExpectAsync(200, 0);
         app.ServeSlowBars(rows: 12, pauseEvery: 4, pauseMs: 400);
         var (client, _, _) = await app.NewUserAsync();
-        var taskId = (await client.CreateAsync(TaskTestKit.Daily("000009", "cron", "0 3 1 1 *")))["id"]!.GetValue<long>();
+        // Five tasks, one run each: a task has one run pending or running at a time (a second /execute is 409).
+        var taskIds = new List<long>();
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
+        {
+            var taskId = (await client.CreateAsync(TaskTestKit.Daily("00000" + i, "cron", "0 3 1 1 *")))["id"]!.GetValue<long>();
+            taskIds.Add(taskId);
             ids.Add((await (await client.PostAsync($"/api/tasks/{taskId}/execute", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>());
+        }
 
         // Cancel the last one while it waits for a slot: it must never start.
         await Task.Delay(300);
@@ -176,16 +181,17 @@ public sealed class ExecutionLimitsTests(SlowDefaultTimeoutApp app) : IClassFixt
         var deadline = Deadline.In(60);
         while (!deadline.Passed)
         {
-            var running = await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM executions WHERE task_id = @taskId AND status = 'running'", new { taskId });
+            var running = await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM executions WHERE task_id IN @taskIds AND status = 'running'", new { taskIds });
             maxRunning = Math.Max(maxRunning, running);
-            var open = await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM executions WHERE task_id = @taskId AND status IN ('pending', 'running')", new { taskId });
+            var open = await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM executions WHERE task_id IN @taskIds AND status IN ('pending', 'running')", new { taskIds });
             if (open == 0) break;
             await Task.Delay(50);
         }
 
         Assert.Equal(2, maxRunning);
-        var runs = await app.ExecutionsOfAsync(taskId);
-        var errors = string.Join("; ", await db.QueryAsync<string>("SELECT error_message FROM executions WHERE task_id = @taskId AND error_message IS NOT NULL", new { taskId }));
+        var runs = new List<(string ExecutionId, string Status, string TriggeredBy, int RetryCount, string? RetryOf, DateTime? StartTime)>();
+        foreach (var taskId in taskIds) runs.AddRange(await app.ExecutionsOfAsync(taskId));
+        var errors = string.Join("; ", await db.QueryAsync<string>("SELECT error_message FROM executions WHERE task_id IN @taskIds AND error_message IS NOT NULL", new { taskIds }));
         Assert.True(runs.Select(r => r.Status).SequenceEqual(["completed", "completed", "completed", "completed", "cancelled"]), errors);
         Assert.Null(runs[4].StartTime);
 

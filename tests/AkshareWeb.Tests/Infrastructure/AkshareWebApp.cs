@@ -41,6 +41,9 @@ public class AkshareWebApp : WebApplicationFactory<Program>, IAsyncLifetime
         ["Quotas:UserMaxRunningJobs"] = "100000",
         ["Quotas:UserMaxTasks"] = "100000",
         ["Quotas:UserMinScheduleMinutes"] = "0",
+        ["Quotas:UserMaxTaskRuns"] = "100000",
+        ["Quotas:UserMaxSlotsPercent"] = "100",
+        ["Quotas:UserMaxPartsWaiting"] = "10000000",
         // The weekly calendar task would be one task more in every admin's list; its own tests turn it on.
         ["Calendar:WeeklyTask"] = "false",
     };

@@ -12,8 +12,8 @@ using Microsoft.Extensions.Hosting;
 namespace AkshareWeb.Tests.Operations;
 
 /// <summary>
-/// The service's background loops (the execution watchdog, the parts pump, the notifications' sender) meet the database
-/// failing as it fails after a network blip: a pooled connection whose socket was reset throws a bare SocketException
+/// The service's background loops (the execution watchdog, the parts pump, the notifications' sender, the executions'
+/// pruner) meet the database failing as it fails after a network blip: a pooled connection whose socket was reset throws a bare SocketException
 /// on its first command, not a MySqlException. A loop that let it through would end its BackgroundService, and the
 /// host stops with it (the default of .NET's hosts), interrupting every run in progress.
 /// </summary>
@@ -52,9 +52,10 @@ public sealed class BackgroundLoopsTests(RunLogApp app) : IClassFixture<RunLogAp
         database.Opened = _ => throw new SocketException((int)SocketError.ConnectionReset);
         try
         {
-            // Until the watchdog, the parts pump and the notifications' sender (polling every 2 s) have each met it
-            // and said so, or the service stopped under them.
-            var met = MetAsync(seen, typeof(ExecutionWatchdog).FullName!, typeof(PartsPump).FullName!, typeof(DeliveryWorker).FullName!);
+            // Until the watchdog, the parts pump, the notifications' sender (polling every 2 s) and the pruner have each
+            // met it and said so, or the service stopped under them.
+            var met = MetAsync(seen, typeof(ExecutionWatchdog).FullName!, typeof(PartsPump).FullName!, typeof(DeliveryWorker).FullName!,
+                typeof(ExecutionPruner).FullName!);
             await Task.WhenAny(met, stopping.Task).WaitAsync(Patience);
         }
         finally

@@ -224,6 +224,8 @@ public sealed class InstanceOutageTests
             });
             var (client, username, _) = await cut.NewUserAsync();
             var taskId = (await client.CreateAsync(TaskTestKit.Daily("000321", "cron", "0 3 1 1 *")))["id"]!.GetValue<long>();
+            // The second run is another task's: a task has one run pending or running at a time.
+            var secondTaskId = (await client.CreateAsync(TaskTestKit.Daily("000322", "cron", "0 3 1 1 *")))["id"]!.GetValue<long>();
 
             // The first run, on the first instance (the only one yet), holds the one slot.
             var first = (await (await client.PostAsync($"/api/tasks/{taskId}/execute", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
@@ -236,7 +238,7 @@ public sealed class InstanceOutageTests
             try
             {
                 await Task.Delay(500);
-                second = (await (await other.PostAsync($"/api/tasks/{taskId}/execute", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
+                second = (await (await other.PostAsync($"/api/tasks/{secondTaskId}/execute", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
                 for (var i = 0; i < 10; i++)
                 {
                     await Task.Delay(250);

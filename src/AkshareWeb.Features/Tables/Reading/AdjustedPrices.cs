@@ -6,22 +6,31 @@ using AkshareWeb.Features.Warehouse;
 namespace AkshareWeb.Features.Tables;
 
 /// <summary>
-/// What an adjusted read changes in a query on a table aliased <c>t</c>: its select list, with every price column
-/// computed from the stored price and the factor in force at the row's date; the join that finds that factor; the
-/// columns as shown (the prices as DOUBLE).
+/// What an adjusted read changes in a query on a table aliased <c>t</c>, in two forms of the same answer: for a page,
+/// a select list that looks each row's factor up on its own (<see cref="RowSelectList"/>, no join); for a stream of the
+/// whole table, a select list and a join with the factor table's steps as intervals (<see cref="StreamSelectList"/>,
+/// <see cref="StreamJoin"/>). The columns as shown: the prices as DOUBLE.
 /// </summary>
-public sealed record AdjustedRead(string SelectList, string Join, IReadOnlyList<TableColumn> Shown);
+public sealed record AdjustedRead(string RowSelectList, string StreamSelectList, string StreamJoin, IReadOnlyList<TableColumn> Shown);
 
 /// <summary>
 /// Prices adjusted when read (<c>adjust=qfq|hfq</c> on /data and /export), for tables whose script declares an
-/// "adjustment": the stored rows stay unadjusted, and each row is joined to the factor in force at its date for
-/// its key, the latest factor row of the key dated on or before it:
-/// <c>LEFT JOIN factors fa ON fa.key = t.key AND fa.date = (SELECT MAX(fm.date) FROM factors fm WHERE fm.key = t.key AND fm.date &lt;= t.date)</c>.
-/// MariaDB 10.11 has no LATERAL join, so the step lookup is a correlated MAX, which both it and MySQL 8 answer
-/// from the factor table's unique (key, date) index with one dive, then an equality lookup on the same index: two
-/// index reads per row, whatever the factor table's size. A row dated before its key's first factor has no factor
-/// in force: its adjusted prices are null (AKShare leaves such rows out of its own adjusted answer).
-/// Every identifier comes from information_schema (the two tables' columns and indexes), never from the request.
+/// "adjustment": the stored rows stay unadjusted, and each row gets the factor in force at its date for its key, the
+/// factor row of the key with the latest date on or before it. MariaDB 10.11 has no LATERAL join, and a join whose ON
+/// compares with a correlated subquery runs the subquery for every factor row of the key, so there are two forms:
+/// <list type="bullet">
+/// <item>a page (at most a few hundred rows) asks, per price, <c>(SELECT f FROM factors fm WHERE fm.key = t.key AND
+/// fm.date &lt;= t.date ORDER BY fm.date DESC LIMIT 1)</c>: one backward dive into the factor table's unique (key,
+/// date) index, whatever its size, and nothing read for rows that are not on the page;</item>
+/// <item>an export (every row) joins the factor table once made into intervals, <c>LEFT JOIN (SELECT key, date,
+/// LEAD(date) OVER (PARTITION BY key ORDER BY date) AS until, f FROM factors) fa ON fa.key = t.key AND fa.date &lt;=
+/// t.date AND (fa.until IS NULL OR t.date &lt; fa.until)</c>: the small factor table is read and sorted once, both
+/// servers index the derived table on the key (or hash it), and each row then compares with its key's steps only.
+/// The LEFT JOIN keeps the bars first, so the export's order still comes from their index.</item>
+/// </list>
+/// Both are plain SQL of MariaDB 10.2+ and MySQL 8. A row dated before its key's first factor has no factor in force:
+/// its adjusted prices are null (AKShare leaves such rows out of its own adjusted answer). Every identifier comes from
+/// information_schema (the two tables' columns and indexes), never from the request.
 /// </summary>
 public sealed class AdjustedPrices(DataScriptLibrary scripts, ManagedTables tables, TimeProvider time)
 {
@@ -78,17 +87,22 @@ public sealed class AdjustedPrices(DataScriptLibrary scripts, ManagedTables tabl
         }
 
         var quotedFactors = ColumnNames.Quote(factors.Table.Name);
-        string Match(string alias) => string.Concat(keys.Select((k, i) => $"{alias}.{ColumnNames.Quote(factorKeys[i].Name)} = t.{ColumnNames.Quote(k.Name)} AND "));
-        var (qDate, qFactorDate) = (ColumnNames.Quote(date.Name), ColumnNames.Quote(factorDate.Name));
-        var join = $" LEFT JOIN {quotedFactors} fa ON {Match("fa")}fa.{qFactorDate} = "
-            + $"(SELECT MAX(fm.{qFactorDate}) FROM {quotedFactors} fm WHERE {Match("fm")}fm.{qFactorDate} <= t.{qDate})";
+        var (qDate, qFactorDate, qFactor) = (ColumnNames.Quote(date.Name), ColumnNames.Quote(factorDate.Name), ColumnNames.Quote(factor.Name));
         var operation = series.Apply == PriceAdjustments.Divide ? "/" : "*";
         var shown = table.Columns.Where(c => !ManagedTables.Hidden.Contains(c.Name))
             .Select(c => prices.Contains(c) ? c with { Type = "DOUBLE" } : c).ToList();
-        var select = string.Join(", ", shown.Select(c => prices.Any(p => p.Name == c.Name)
-            ? $"t.{ColumnNames.Quote(c.Name)} {operation} fa.{ColumnNames.Quote(factor.Name)} AS {ColumnNames.Quote(c.Name)}"
+        string SelectList(Func<string, string> adjusted) => string.Join(", ", shown.Select(c => prices.Any(p => p.Name == c.Name)
+            ? $"{adjusted("t." + ColumnNames.Quote(c.Name))} AS {ColumnNames.Quote(c.Name)}"
             : "t." + ColumnNames.Quote(c.Name)));
-        return new AdjustedRead(select, join, shown);
+
+        var keyMatch = string.Concat(keys.Select((k, i) => $"fm.{ColumnNames.Quote(factorKeys[i].Name)} = t.{ColumnNames.Quote(k.Name)} AND "));
+        var lookup = $"(SELECT fm.{qFactor} FROM {quotedFactors} fm WHERE {keyMatch}fm.{qFactorDate} <= t.{qDate} ORDER BY fm.{qFactorDate} DESC LIMIT 1)";
+        var partition = factorKeys.Count == 0 ? "" : "PARTITION BY " + string.Join(", ", factorKeys.Select(k => "f." + ColumnNames.Quote(k.Name))) + " ";
+        var intervals = $"SELECT {string.Concat(factorKeys.Select((k, i) => $"f.{ColumnNames.Quote(k.Name)} AS _k{i}, "))}f.{qFactorDate} AS _since, "
+            + $"LEAD(f.{qFactorDate}) OVER ({partition}ORDER BY f.{qFactorDate}) AS _until, f.{qFactor} AS _factor FROM {quotedFactors} f";
+        var join = $" LEFT JOIN ({intervals}) fa ON {string.Concat(keys.Select((k, i) => $"fa._k{i} = t.{ColumnNames.Quote(k.Name)} AND "))}"
+            + $"fa._since <= t.{qDate} AND (fa._until IS NULL OR t.{qDate} < fa._until)";
+        return new AdjustedRead(SelectList(price => $"{price} {operation} {lookup}"), SelectList(price => $"{price} {operation} fa._factor"), join, shown);
     }
 
     private async Task<PriceAdjustment?> DeclarationAsync(string table, CancellationToken ct)
