@@ -9,10 +9,12 @@ namespace AkshareWeb.Features.Executions;
 /// the loop: they resume on a new connection as soon as it answers again, and the loop never throws, because
 /// the run's end awaits it and must still record what happened.
 /// </summary>
-internal sealed class ExecutionHeartbeat(ExecutionStore store, Common.Database database, TimeProvider time, ILogger logger)
+internal sealed class ExecutionHeartbeat(Common.Database database, TimeProvider time, ILogger logger)
 {
     /// <summary>Beats until <paramref name="stop"/>; calls <paramref name="cancelled"/> once a cancel is asked for.</summary>
-    public async Task BeatAsync(string executionId, PartTally progress, Func<Task> cancelled, CancellationToken stop)
+    /// <param name="beat">One beat on the heartbeat's connection: records the progress, and answers whether a cancel was
+    /// asked for.</param>
+    public async Task BeatAsync(string executionId, Func<MySqlConnection, CancellationToken, Task<bool>> beat, Func<Task> cancelled, CancellationToken stop)
     {
         MySqlConnection? connection = null;
         var failing = false;
@@ -24,7 +26,7 @@ internal sealed class ExecutionHeartbeat(ExecutionStore store, Common.Database d
                 try
                 {
                     connection ??= await database.OpenAsync(stop);
-                    var flagged = await store.BeatAsync(connection, executionId, progress.Percent, progress.Fetched, progress.Affected, stop);
+                    var flagged = await beat(connection, stop);
                     if (failing) logger.LogInformation("Heartbeat of execution {ExecutionId} resumed", executionId);
                     failing = false;
                     if (flagged) await cancelled();

@@ -51,7 +51,8 @@ public static class ExecutionServices
         services.AddSingleton<PartParticipations>();
         services.AddSingleton<PartsQuota>();
         services.AddTransient<PartRunner>();
-        services.AddTransient<PartedRunner>();
+        services.AddTransient<SingleRun>();
+        services.AddTransient<PartedRun>();
         return services;
     }
 }

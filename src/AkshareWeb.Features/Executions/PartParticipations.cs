@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using AkshareWeb.Features.Collection;
-using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Executions;
 
@@ -20,24 +18,4 @@ public sealed class PartParticipations(RunningExecutions running)
     public void Leave(string executionId) => active.TryRemove(executionId, out _);
 
     public bool IsIn(string executionId) => active.ContainsKey(executionId);
-}
-
-/// <summary>What one instance's share of a parted run holds while it takes part.</summary>
-internal sealed class Participation(string executionId, ExecutionPlan plan, int concurrency, string family, TimeSpan? partTimeout, RunWrite write)
-{
-    public string ExecutionId { get; } = executionId;
-    public ExecutionPlan Plan { get; } = plan;
-    public int Concurrency { get; } = concurrency;
-    public string Family { get; } = family;
-    public TimeSpan? PartTimeout { get; } = partTimeout;
-    public ConcurrentDictionary<long, byte> Running { get; } = new();
-    public ConcurrentBag<ReaderIndex> Indexes { get; } = [];
-    public volatile bool Cancelled;
-    public long Written;
-
-    /// <summary>The last pause of the run's site family seen while it ran (its reason), for the result.</summary>
-    public volatile string? SitePause;
-
-    /// <summary>The participation's one write to the table, shared by its workers in turn (<see cref="RunWrite"/>).</summary>
-    public RunWrite Write { get; } = write;
 }

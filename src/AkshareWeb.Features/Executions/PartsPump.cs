@@ -47,7 +47,7 @@ public sealed class PartsPump(
         {
             var timeout = await timeouts.ForAsync(taskId, null, ct);
             await using var scope = scopes.CreateAsyncScope();
-            var ended = await scope.ServiceProvider.GetRequiredService<PartedRunner>().JoinAsync(executionId, timeout, ct);
+            var ended = await scope.ServiceProvider.GetRequiredService<PartedRun>().JoinAsync(executionId, timeout, ct);
             if (ended)
             {
                 await scope.ServiceProvider.GetRequiredService<ExecutionRetries>().RetryIfAskedAsync(executionId, ct);

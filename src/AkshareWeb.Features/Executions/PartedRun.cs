@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Collection;
@@ -17,14 +18,15 @@ namespace AkshareWeb.Features.Executions;
 /// a single run. Every second a participant beats the heartbeats of its parts and of the execution, updates the
 /// counts and reads the cancel flag. Whoever finds no part left open records the end.
 /// </summary>
-public sealed partial class PartedRunner(
+public sealed class PartedRun(
     Database database, ExecutionStore store, PartStore parts, PartRunner calls, WarehouseWriter writer, ValueSources sources, SiteRates rates,
-    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRunner> logger,
+    ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRun> logger,
     WarehouseTables tables, RunEnding ending, SitePauses pauses, PartsQuota partsQuota)
 {
     /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
-    public async Task<ExecutionOutcome> RunClaimedAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
+    public async Task<ExecutionOutcome> StartAsync(ClaimedRun claimed, CancellationToken ct)
     {
+        var (executionId, plan) = (claimed.ExecutionId, claimed.Plan);
         if (await parts.CountAsync(executionId, ct) == 0)
         {
             List<Dictionary<string, string>> expanded;
@@ -42,7 +44,7 @@ public sealed partial class PartedRunner(
         }
 
         await store.StartPartedAsync(executionId, await writer.CountRowsAsync(plan.TargetTable, ct), ct);
-        await ParticipateAsync(executionId, plan, partTimeout, ct);
+        await ParticipateAsync(claimed, ct);
         return await store.OutcomeAsync(executionId);
     }
 
@@ -60,11 +62,12 @@ public sealed partial class PartedRunner(
     public async Task<bool> JoinAsync(string executionId, TimeSpan? partTimeout, CancellationToken ct)
     {
         var plan = await store.PlanAsync(executionId, ct);
-        return plan is { IsParted: true } && await ParticipateAsync(executionId, plan, partTimeout, ct);
+        return plan is { IsParted: true } && await ParticipateAsync(new ClaimedRun(executionId, plan, partTimeout), ct);
     }
 
-    private async Task<bool> ParticipateAsync(string executionId, ExecutionPlan plan, TimeSpan? partTimeout, CancellationToken ct)
+    private async Task<bool> ParticipateAsync(ClaimedRun claimed, CancellationToken ct)
     {
+        var (executionId, plan) = (claimed.ExecutionId, claimed.Plan);
         if (!participations.TryEnter(executionId)) return false;
         try
         {
@@ -72,7 +75,7 @@ public sealed partial class PartedRunner(
             var concurrency = Math.Clamp(plan.Concurrency ?? sources.DefaultConcurrency, 1, Math.Max(1, global.MaxConcurrentTasks));
             var family = await rates.FamilyAsync(plan.InterfaceName, ct);
             await using var write = new RunWrite(writer, plan, executionId, parted: true);
-            var state = new Participation(executionId, plan, concurrency, family, partTimeout, write);
+            var state = new Participation(claimed, concurrency, family, write);
             await parts.SeenAsync(executionId, participations.Worker, ct);
             using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var monitorStop = new CancellationTokenSource();
@@ -241,4 +244,85 @@ public sealed partial class PartedRunner(
         ending.AfterRecord(state.Plan.TargetTable, state.Indexes.DistinctBy(i => i.Name).ToList(), counts.Written > 0 ? state.ExecutionId : null);
         return true;
     }
+
+    /// <summary>One part: its values (a since_last date resolved at its start), then its call through <see cref="PartRunner"/>
+    /// (its turn under the site family's rate, the fetch, its rows written through the participation's shared write);
+    /// what stopped it becomes the part's status.</summary>
+    private async Task RunPartAsync(Participation state, PartRow part, CancellationToken ct)
+    {
+        var plan = state.Plan;
+        var values = new Dictionary<string, string>(plan.Parameters, StringComparer.Ordinal);
+        var own = JsonSerializer.Deserialize<Dictionary<string, string>>(part.Parameters) ?? [];
+        foreach (var (name, value) in own) values[name] = value;
+        var tally = new PartTally();
+        string status;
+        string? error = null;
+        using var partRun = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (state.PartTimeout is { } limit) partRun.CancelAfter(limit);
+        try
+        {
+            foreach (var (name, source) in plan.Sources!.Where(s => s.Value.SinceLast is not null))
+            {
+                if (await database.RetryAsync(token => sources.SinceLastAsync(source, plan.TargetTable, values, token), partRun.Token) is { } since)
+                {
+                    values[name] = since;
+                    own[name] = since;
+                }
+            }
+
+            if (own.Count > 0) await database.RetryAsync(token => parts.SaveParametersAsync(part.Id, own, token), partRun.Token);
+            var call = new PartCall(state.ExecutionId, plan.InterfaceName, values, binder.ResolveExtraColumns(plan.ExtraColumns, values), plan.DatedColumns,
+                state.Family, Polite: true);
+            await calls.RunAsync(call, state.Write, tally, partRun.Token);
+            status = PartStatuses.Completed;
+        }
+        catch (OperationCanceledException) when (partRun.IsCancellationRequested)
+        {
+            (status, error) = state.Cancelled ? (PartStatuses.Cancelled, "cancelled while running")
+                : ct.IsCancellationRequested ? (PartStatuses.Pending, null)
+                : (PartStatuses.Failed, $"did not finish within {state.PartTimeout!.Value.TotalSeconds:0} s" + await PausedNoteAsync(state.Family));
+        }
+        catch (AkToolsException e)
+        {
+            (status, error) = (PartStatuses.Failed, e.Message);
+        }
+        catch (Exception e) when (Failover.IsUnavailable(e))
+        {
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} lost its database node", part.Id, state.ExecutionId);
+            (status, error) = (PartStatuses.Failed, "the database stopped answering during the part");
+        }
+        catch (MySqlException e)
+        {
+            // The server's text names tables, columns and internals: the log keeps it, the part says what happened.
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} failed in the database: MySQL error {Number}: {Message}",
+                part.Id, state.ExecutionId, e.Number, e.Message);
+            (status, error) = (PartStatuses.Failed, RunFailures.DatabaseCause(e));
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            // A connection the network reset surfaces bare: the part failed, as with any other database failure.
+            logger.LogWarning(e, "Part {PartId} of execution {ExecutionId} lost the database", part.Id, state.ExecutionId);
+            (status, error) = (PartStatuses.Failed, "the database stopped answering during the part");
+        }
+        catch (InvalidOperationException e)
+        {
+            if (e is RowsRefusedException refused)
+            {
+                logger.LogWarning("Part {PartId} of execution {ExecutionId}: the database refused rows: {ServerText}", part.Id, state.ExecutionId, refused.ServerText);
+            }
+
+            (status, error) = (PartStatuses.Failed, e.Message);
+        }
+
+        Interlocked.Add(ref state.Written, tally.Affected);
+        // Recorded whatever the database did meanwhile: a part left 'running' by a live instance waits for the watchdog.
+        await database.RetryAsync(token => parts.RecordAsync(part.Id, participations.Worker, status, tally.Tries, tally.Fetched, tally.Inserted, tally.Updated, error),
+            CancellationToken.None);
+
+        state.Running.TryRemove(part.Id, out _);
+    }
+
+    /// <summary>A part that timed out while its family was paused says so: retried later, it may well succeed.</summary>
+    private async Task<string> PausedNoteAsync(string family) =>
+        await pauses.PauseReasonAsync(family, CancellationToken.None) is { } reason ? $": it waited while {reason}" : "";
 }
