@@ -204,8 +204,8 @@ public sealed class TableHealth
         catch (ApiError e) when (e.Status is 404 or 422)
         {
             // No date in its key, no bars, or gone: nothing to check until a run changes the table.
-            if (e.Status == 422) inapplicable[Key(table)] = (await registry.FindAsync(table, stopping))?.LastUpdatedAt;
             logger.LogDebug("{Table} is not checked for health: {Reason}", table, e.Message);
+            if (e.Status == 422) await RememberInapplicableAsync(table);
         }
         catch (Exception) when (stopping.IsCancellationRequested)
         {
@@ -219,6 +219,22 @@ public sealed class TableHealth
         finally
         {
             gate.Release();
+        }
+    }
+
+    // Called from a catch of a check nobody awaits: whatever this lookup throws must end here, or it goes unobserved.
+    private async Task RememberInapplicableAsync(string table)
+    {
+        try
+        {
+            inapplicable[Key(table)] = (await registry.FindAsync(table, stopping))?.LastUpdatedAt;
+        }
+        catch (Exception) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Looking up {Table} after its health check failed", table);
         }
     }
 
