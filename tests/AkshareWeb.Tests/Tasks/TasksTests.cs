@@ -15,6 +15,12 @@ public sealed class TasksTests(CollectingApp app) : IClassFixture<CollectingApp>
         return connection.GetRecurringJobs();
     }
 
+    // Every test's tasks write into the one stock_zh_a_hist table of this class's service. A task left active fires
+    // into another test's run: the every-minute one wrote 3 rows of 000007 while the interval test's run was between
+    // its rows_before and rows_after (6 = 3 + 3 seen in a suite run whose clock crossed a minute there).
+    private static async Task StopFiringAsync(HttpClient client, long id) =>
+        await (await client.PostAsync($"/api/tasks/{id}/pause", null)).ExpectAsync(200, 0);
+
     [Fact]
     public async Task A_cron_task_is_created_scheduled_in_hangfire_and_reports_its_next_run_in_beijing_time()
     {
@@ -35,6 +41,7 @@ public sealed class TasksTests(CollectingApp app) : IClassFixture<CollectingApp>
         var fetched = (await (await client.GetAsync($"/api/tasks/{id}")).ExpectAsync(200, 0))["data"]!;
         Assert.Equal("日线 000001", fetched["name"]!.GetValue<string>());
         Assert.Equal(next, fetched["next_execution_at"]!.GetValue<DateTime>().ToUniversalTime());
+        await StopFiringAsync(client, id);
     }
 
     [Theory]
@@ -86,6 +93,7 @@ public sealed class TasksTests(CollectingApp app) : IClassFixture<CollectingApp>
         var all = (await (await admin.GetAsync("/api/tasks/?page_size=100")).ExpectAsync(200, 0))["data"]!;
         Assert.Contains(all["items"]!.AsArray(), t => t!["id"]!.GetValue<long>() == id);
         await (await admin.GetAsync($"/api/tasks/{id}")).ExpectAsync(200, 0);
+        await StopFiringAsync(owner, id);
     }
 
     [Fact]
@@ -207,6 +215,7 @@ public sealed class TasksTests(CollectingApp app) : IClassFixture<CollectingApp>
         var created = await client.CreateAsync(TaskTestKit.Daily("000007", "cron", expression));
         Assert.Equal(expression, created["schedule_expression"]!.GetValue<string>());
         Assert.Contains(RecurringJobs(), j => j.Id == $"task-{created["id"]!.GetValue<long>()}");
+        await StopFiringAsync(client, created["id"]!.GetValue<long>());
 
         var tooLong = await client.PostAsJsonAsync("/api/tasks/", TaskTestKit.Daily("000007", "cron", string.Join(',', Enumerable.Repeat("0", 600)) + " * * * *"));
         var error = await tooLong.ExpectAsync(422, 3001);
