@@ -84,7 +84,40 @@ public static class TestDatabase
         await using var connection = new MySqlConnection(builder.ConnectionString);
         await connection.OpenAsync();
         await using var command = new MySqlCommand($"DROP DATABASE IF EXISTS `{name}`", connection);
-        await command.ExecuteNonQueryAsync();
+        try
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (MySqlException e)
+        {
+            // Seen a few times under heavy load: the drop timed out at 30 s. Whatever held the database's tables then
+            // (a query or a transaction outliving its service) is the cause to find, so the failure names them.
+            throw new InvalidOperationException($"DROP DATABASE {name} failed ({e.Message}); the server's other sessions then:\n{await SessionsAsync(builder.ConnectionString)}", e);
+        }
+    }
+
+    private static async Task<string> SessionsAsync(string serverConnectionString)
+    {
+        try
+        {
+            await using var connection = new MySqlConnection(serverConnectionString);
+            await connection.OpenAsync();
+            await using var command = new MySqlCommand(
+                """
+                SELECT CONCAT_WS(' | ', p.ID, p.DB, p.COMMAND, p.TIME, p.STATE, LEFT(p.INFO, 300),
+                       IF(t.trx_id IS NULL, NULL, CONCAT('transaction since ', t.trx_started, ': ', LEFT(COALESCE(t.trx_query, ''), 200))))
+                FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
+                WHERE p.ID <> CONNECTION_ID() AND (p.COMMAND <> 'Sleep' OR t.trx_id IS NOT NULL)
+                """, connection);
+            var lines = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) lines.Add(reader.IsDBNull(0) ? "" : reader.GetString(0));
+            return lines.Count == 0 ? "(none busy)" : string.Join('\n', lines);
+        }
+        catch (MySqlException e)
+        {
+            return $"(not readable: {e.Message})";
+        }
     }
 
     private static bool DockerAnswers()
