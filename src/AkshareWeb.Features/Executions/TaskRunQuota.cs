@@ -32,7 +32,7 @@ public sealed class TaskRunQuota(Database database, SystemSettings settings, Use
             throw;
         }
 
-        var lease = new Lease(held, connection, ServerLockName.For(connection.Database, $"task-run:{taskId}"));
+        var lease = new Lease(held, connection, TaskLockName(connection.Database, taskId));
         try
         {
             if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@name, 10)", new { name = lease.TaskLock }, cancellationToken: ct)) != 1)
@@ -41,10 +41,7 @@ public sealed class TaskRunQuota(Database database, SystemSettings settings, Use
             }
 
             lease.TaskLockHeld = true;
-            var open = await connection.QueryFirstOrDefaultAsync<(string ExecutionId, string Status)?>(new CommandDefinition("""
-                SELECT execution_id, status FROM executions WHERE task_id = @taskId AND status IN (@pending, @running) ORDER BY id LIMIT 1
-                """, new { taskId, pending = ExecutionStatuses.Pending, running = ExecutionStatuses.Running }, cancellationToken: ct));
-            if (open is { } run)
+            if (await OpenRunAsync(connection, taskId, ct) is { } run)
             {
                 throw new ApiError(409, ErrorCodes.General,
                     $"task {taskId} already has a run {run.Status} ({run.ExecutionId}); wait for it to end or cancel it first",
@@ -60,6 +57,19 @@ public sealed class TaskRunQuota(Database database, SystemSettings settings, Use
             throw;
         }
     }
+
+    /// <summary>The name of a task's lock on every instance. A manual run, a retry and a schedule's fire of the task take
+    /// it around "has the task a run?" and the new run's row, so only one of them can find none and start one.</summary>
+    public static string TaskLockName(string database, long taskId) => ServerLockName.For(database, $"task-run:{taskId}");
+
+    /// <summary>The task's oldest run still pending or running, if any.</summary>
+    public static Task<OpenRun?> OpenRunAsync(MySqlConnection connection, long taskId, CancellationToken ct) =>
+        connection.QueryFirstOrDefaultAsync<OpenRun?>(new CommandDefinition("""
+            SELECT execution_id AS ExecutionId, status AS Status, schedule_key AS ScheduleKey
+            FROM executions WHERE task_id = @taskId AND status IN (@pending, @running) ORDER BY id LIMIT 1
+            """, new { taskId, pending = ExecutionStatuses.Pending, running = ExecutionStatuses.Running }, cancellationToken: ct));
+
+    public sealed record OpenRun(string ExecutionId, string Status, string? ScheduleKey);
 
     private async Task CheckQuotaAsync(MySqlConnection connection, Caller caller, CancellationToken ct)
     {

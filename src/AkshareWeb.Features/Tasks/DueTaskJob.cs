@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using AkshareWeb.Features.Accounts;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Executions;
 
 namespace AkshareWeb.Features.Tasks;
 
@@ -77,7 +78,10 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
                 // due time would be gone without a run. A run refused for good (its script gone) moves it on too.
                 try
                 {
-                    await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
+                    if (!await StartUnlessBusyAsync(connection, task, owner, scheduleKey, resume, ct))
+                    {
+                        return;
+                    }
                 }
                 catch (Exception e) when (!Failover.IsTransient(e))
                 {
@@ -98,7 +102,53 @@ public sealed class DueTaskJob(Database database, TaskLauncher launcher, TimePro
         }
 
         // The launcher records the run as the task's last (last_execution_at), whoever started it.
-        await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
+        if (task.ScheduleType == ScheduleTypes.Cron)
+        {
+            await StartUnlessBusyAsync(connection, task, owner, scheduleKey, resume, ct);
+        }
+        else
+        {
+            // A once schedule has no next due time to wait for: it runs even behind a manual run of its task.
+            await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
+        }
+    }
+
+    /// <summary>
+    /// Starts the due time's run unless the task's previous run still waits or runs: then the due time is skipped
+    /// (true, logged). A second run would fetch the same rows again beside the first, its counts mixed with the
+    /// first's writes, and a schedule shorter than its runs would pile pending runs up without end. A run under this
+    /// very schedule key is no reason to skip: it is a repeat's own run, which the launcher starts if it still waits.
+    /// False when the task's lock stayed taken (a manual start of it at that moment): the next tick tries again.
+    /// </summary>
+    private async Task<bool> StartUnlessBusyAsync(MySqlConnection connection, TaskRow task, Caller? owner, string scheduleKey, bool resume, CancellationToken ct)
+    {
+        var lockName = TaskRunQuota.TaskLockName(connection.Database, task.Id);
+        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT GET_LOCK(@lockName, 10)", new { lockName }, cancellationToken: ct)) != 1)
+        {
+            logger.LogInformation("Task {TaskId}: due time {ScheduleKey} waits for the next tick: its task lock is taken", task.Id, scheduleKey);
+            return false;
+        }
+
+        try
+        {
+            if (await TaskRunQuota.OpenRunAsync(connection, task.Id, ct) is { } open && open.ScheduleKey != scheduleKey)
+            {
+                logger.LogWarning("Task {TaskId}: due time {ScheduleKey} skipped, its run {ExecutionId} is still {Status}",
+                    task.Id, scheduleKey, open.ExecutionId, open.Status);
+                return true;
+            }
+
+            await launcher.StartAsync(task, owner, "scheduler", scheduleKey, ct, resume);
+            return true;
+        }
+        finally
+        {
+            // Not with ct: the lock must go even when the fire is cancelled (a connection that died took it already).
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("DO RELEASE_LOCK(@lockName)", new { lockName }));
+            }
+        }
     }
 
     private static Task AdvanceAsync(MySqlConnection connection, long taskId, DateTime due, DateTime next, CancellationToken ct) =>

@@ -3,6 +3,7 @@ using AkshareWeb.Tests.Infrastructure;
 using Dapper;
 using Hangfire;
 using Hangfire.Storage;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AkshareWeb.Tests.Tasks;
@@ -152,6 +153,54 @@ public sealed class TasksTests(CollectingApp app) : IClassFixture<CollectingApp>
         Assert.All(listed["items"]!.AsArray(), e => Assert.Equal("completed", e!["status"]!.GetValue<string>()));
         await (await client.GetAsync($"/api/tasks/{id}/executions?status=weird")).ExpectAsync(422, 3001);
         await (await client.PostAsync($"/api/tasks/{id}/pause", null)).ExpectAsync(200, 0);
+    }
+
+    [Fact]
+    public async Task A_due_time_that_finds_the_tasks_last_run_still_going_is_skipped_and_runs_never_overlap()
+    {
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.AkTools.Handle("stock_zh_a_hist", async context =>
+        {
+            await answer.Task.WaitAsync(context.RequestAborted);
+            var symbol = context.Request.Query["symbol"].ToString();
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(
+                Enumerable.Range(0, 3).Select(i => TestScripts.Bar(symbol, new DateOnly(2024, 6, 3).AddDays(i), 8.5 + i))), context.RequestAborted);
+        });
+        var (client, _, _) = await app.NewUserAsync();
+        var id = (await client.CreateAsync(TaskTestKit.Daily("600001", "interval", "2")))["id"]!.GetValue<long>();
+        try
+        {
+            // The first fire's run holds its AKTools call; three more due times come and go meanwhile.
+            var first = await TaskTestKit.EventuallyAsync(() => app.ExecutionsOfAsync(id), r => r.Any(e => e.Status == "running"));
+            var held = Assert.Single(first);
+            await using (var db = await app.OpenDatabaseAsync())
+            {
+                var key = await db.ExecuteScalarAsync<string>("SELECT schedule_key FROM executions WHERE execution_id = @id", new { id = held.ExecutionId });
+                var due = DateTime.ParseExact(key!.Split('@')[1],
+                    "yyyy-MM-ddTHH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture);
+                await TaskTestKit.EventuallyAsync(() => db.ExecuteScalarAsync<DateTime>("SELECT next_due_at FROM scheduled_tasks WHERE id = @id", new { id }),
+                    next => next >= due.AddSeconds(8));
+            }
+
+            Assert.Equal([held.ExecutionId], (await app.ExecutionsOfAsync(id)).Select(e => e.ExecutionId));
+
+            answer.SetResult();
+            await TaskTestKit.EventuallyAsync(() => app.ExecutionsOfAsync(id), r => r.Count(e => e.Status == "completed") >= 2);
+        }
+        finally
+        {
+            answer.TrySetResult();
+            await StopFiringAsync(client, id);
+        }
+
+        // Every run ended before the next began: none was made while another waited or ran.
+        var runs = await TaskTestKit.EventuallyAsync(() => app.ExecutionsOfAsync(id), r => r.All(e => e.Status is "completed" or "failed"));
+        await using var database = await app.OpenDatabaseAsync();
+        var times = (await database.QueryAsync<(DateTime Created, DateTime? Ended)>(
+            "SELECT created_at, end_time FROM executions WHERE task_id = @id ORDER BY id", new { id })).ToList();
+        Assert.All(runs, r => Assert.Equal("completed", r.Status));
+        for (var i = 1; i < times.Count; i++) Assert.True(times[i].Created >= times[i - 1].Ended, $"run {i} was made before run {i - 1} ended");
     }
 
     [Fact]
