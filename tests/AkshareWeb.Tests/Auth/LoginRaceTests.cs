@@ -112,6 +112,10 @@ public sealed class BrakeConnectionTests(SlowBrakeApp app) : IClassFixture<SlowB
             await Task.Delay(20);
         }
 
+        // A session of this database that is surely there: the list below must catch it, whatever the service's pool
+        // holds at this moment (another fixture's end may just have emptied every pool in the process).
+        await using var witness = await app.OpenDatabaseAsync();
+        var witnessId = await witness.ExecuteScalarAsync<long>("SELECT CONNECTION_ID()");
         var mine = await db.ExecuteScalarAsync<long>("SELECT CONNECTION_ID()");
         var theirs = (await db.QueryAsync<long>(
             "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> @mine", new { mine })).ToList();
@@ -132,6 +136,6 @@ public sealed class BrakeConnectionTests(SlowBrakeApp app) : IClassFixture<SlowB
 
         var answer = await login;
         Assert.True(answer.Status == 200, answer.Body?.ToJsonString());
-        Assert.NotEmpty(theirs);
+        Assert.Contains(witnessId, theirs);
     }
 }
