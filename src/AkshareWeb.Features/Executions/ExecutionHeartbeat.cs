@@ -31,8 +31,9 @@ internal sealed class ExecutionHeartbeat(Common.Database database, TimeProvider 
                     failing = false;
                     if (flagged) await cancelled();
                 }
-                catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+                catch (Exception e) when (!stop.IsCancellationRequested)
                 {
+                    // Whatever a beat meets, the loop goes on: the run's end awaits it (see the summary).
                     if (!failing) logger.LogWarning(e, "Heartbeat of execution {ExecutionId} failed; retrying every second", executionId);
                     failing = true;
                     if (connection is not null)
@@ -43,7 +44,7 @@ internal sealed class ExecutionHeartbeat(Common.Database database, TimeProvider 
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
         }
         finally
@@ -58,9 +59,11 @@ internal sealed class ExecutionHeartbeat(Common.Database database, TimeProvider 
         {
             await connection.DisposeAsync();
         }
-        catch (Exception e) when (e is MySqlException or IOException)
+        catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
-            // A connection the database dropped: nothing left to close.
+            // A connection the database dropped: nothing left to close. A reset one throws a bare SocketException here;
+            // escaping, it failed the heartbeat, whose await then threw out of the run before its end was recorded, and
+            // the watchdog's "worker stopped answering" replaced the run's own cause (OutageTests, a fresh-clone run).
         }
     }
 }

@@ -40,7 +40,7 @@ public sealed class RunEnding(ExecutionStore store, WarehouseWriter writer, Tabl
                 if (attempt > 1) logger.LogInformation("Recorded the end of execution {ExecutionId} once the database answered again ({Attempts} attempts)", executionId, attempt);
                 return recorded;
             }
-            catch (Exception e) when (e is MySqlException or IOException or InvalidOperationException && time.GetElapsedTime(started) < RecordPatience)
+            catch (Exception e) when ((Common.Database.IsOutage(e) || e is InvalidOperationException) && time.GetElapsedTime(started) < RecordPatience)
             {
                 if (attempt == 1) logger.LogWarning(e, "Recording the end of execution {ExecutionId} failed; retrying until the database answers", executionId);
                 await Task.Delay(delay, time);

@@ -131,9 +131,10 @@ public sealed class SingleRun(
                 single.RowsAfter = await CountQuietlyAsync(write);
             }
         }
-        catch (Exception e) when (e is MySqlException or InvalidOperationException or IOException)
+        catch (Exception e) when (Database.IsOutage(e) || e is InvalidOperationException)
         {
-            // The database is what failed the run: the clean-up waits for the next run on the table.
+            // The database is what failed the run: the clean-up waits for the next run on the table. (A reset connection
+            // throws a bare SocketException: escaping here it would leave the run's end unrecorded for the watchdog.)
             logger.LogWarning(e, "Cleaning up after execution {ExecutionId} failed", single.ExecutionId);
         }
 
@@ -144,7 +145,7 @@ public sealed class SingleRun(
         {
             await single.Write.DisposeAsync();
         }
-        catch (Exception e) when (e is MySqlException or IOException)
+        catch (Exception e) when (Database.IsOutage(e) || e is InvalidOperationException)
         {
             logger.LogDebug(e, "Closing the write connection of execution {ExecutionId} failed", single.ExecutionId);
         }
