@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using Dapper;
 
 namespace AkshareWeb.Galera;
@@ -117,6 +118,65 @@ public static class Scenarios
             unfinished.Count == 0 ? $"{runs.Count(r => r.Status == "completed")} completed, {runs.Count(r => r.RetryOf is not null)} retries"
                 : string.Join("; ", unfinished.Select(u => $"{u.Id} {u.Status} {u.Error}")));
         drill.Report.Figure($"{scenario}: fires counted", $"{dues.Count} due times, each once; by instance: {string.Join(", ", fires.GroupBy(r => r.Worker ?? "none").Select(g => g.Count()))}; AKTools calls {drill.AkTools.RatesCalls}");
+    }
+
+    /// <summary>
+    /// (d) Two instances whose connections sit on two nodes: what two instances are for a moment after a failover (one
+    /// moved on, the other not yet), made to last by an instance that lists another node first. Sign-ins of one account
+    /// on both at once write the same rows (its login counters) on two nodes, which Galera certifies against each other
+    /// at COMMIT: the loser's transaction is rolled back (1213). Each sign-in must still answer 200.
+    /// </summary>
+    public static async Task TwoNodesAsync(Drill drill, string root, string logs, IReadOnlyDictionary<string, string> settings, string password)
+    {
+        const string scenario = "(d) sign-ins on two nodes at once";
+        const string key = "AKSHAREWEB__ConnectionStrings__AkshareWeb";
+        var onFirst = drill.Instances[0];
+        var hosts = drill.Cluster.Hosts;
+        var reordered = new Dictionary<string, string>(settings)
+        {
+            [key] = new MySqlConnector.MySqlConnectionStringBuilder(settings[key]) { Server = string.Join(',', hosts.Skip(1).Concat(hosts.Take(1))) }.ConnectionString,
+        };
+        var onSecond = await ServiceInstance.StartAsync("D", root, logs, reordered);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var statuses = new List<int>();
+        List<int> nodes;
+        try
+        {
+            for (var round = 0; round < 40; round++)
+            {
+                var signIns = new[] { onFirst, onSecond, onFirst, onSecond }.Select(async instance =>
+                {
+                    using var answer = await http.PostAsJsonAsync(new Uri(instance.Address, "/api/auth/login"), new { username = "admin", password });
+                    return (int)answer.StatusCode;
+                });
+                statuses.AddRange(await Task.WhenAll(signIns));
+            }
+
+            nodes = await drill.QueryAsync(async _ =>
+            {
+                var seen = new List<int>();
+                for (var n = 1; n <= hosts.Count; n++)
+                {
+                    await using var node = new MySqlConnector.MySqlConnection(drill.Cluster.Node(n));
+                    if (await node.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = @database", new { database = drill.Database }) > 0) seen.Add(n);
+                }
+
+                return seen;
+            });
+        }
+        finally
+        {
+            await onSecond.DisposeAsync();
+        }
+
+        var failed = statuses.Where(s => s != 200).GroupBy(s => s).Select(g => $"{g.Count()}x {g.Key}").ToList();
+        drill.Report.Check($"{scenario}: the instances' connections are on two nodes", nodes.Count >= 2, $"nodes with the service's sessions: {string.Join(", ", nodes)}");
+        drill.Report.Check($"{scenario}: every sign-in answered 200", failed.Count == 0,
+            $"{statuses.Count} sign-ins, 2 at a time on each of 2 instances: {(failed.Count == 0 ? "all 200" : string.Join(", ", failed))}");
+        drill.Report.Figure($"{scenario}: took", $"{watch.Elapsed.TotalSeconds:0.0} s for {statuses.Count} sign-ins");
+        var logged500 = File.ReadLines(Path.Combine(logs, "instance-D.log")).Count(l => l.Contains("Unhandled error", StringComparison.Ordinal) || l.Contains("Database error", StringComparison.Ordinal));
+        drill.Report.Check($"{scenario}: no request failed with an unforeseen error (instance D's log)", logged500 == 0, $"{logged500} such lines");
     }
 
     private static async Task<(string Status, int? PartsDone, string? Error)> EndAsync(Drill drill, string executionId)

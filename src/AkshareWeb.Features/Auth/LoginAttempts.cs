@@ -99,9 +99,12 @@ public sealed class LoginAttempts(IOptions<RateLimitOptions> options, TimeProvid
                 attempt = new LoginAttempt(id, keys.pairKey, Brake(counted.AccountFailures));
                 break;
             }
-            catch (MySqlException e) when (tries < 3 && IsLockConflict(e))
+            catch (MySqlException e) when (tries < ConflictTries && IsLockConflict(e))
             {
-                // Another attempt on the same account (on any instance) won the lock: count again.
+                // Another attempt on the same account won the lock: on this node, or on a Galera cluster on another node
+                // at the same moment (two instances whose connections are on two nodes, as for a moment after a
+                // failover), which fails this COMMIT's certification. Nothing was counted: count again.
+                await Task.Delay(ConflictPause(tries), ct);
             }
         }
 
@@ -109,15 +112,38 @@ public sealed class LoginAttempts(IOptions<RateLimitOptions> options, TimeProvid
         return attempt;
     }
 
-    private static bool IsLockConflict(MySqlException e) => e.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;
+    private static bool IsLockConflict(MySqlException e) => Failover.IsConflict(e) || e.ErrorCode == MySqlErrorCode.LockWaitTimeout;
+
+    /// <summary>Sign-ins of one account write the same rows: on two nodes they can conflict several times running, the
+    /// more so as each repeat meets the other's; a few short pauses that differ per attempt part them.</summary>
+    private const int ConflictTries = 6;
+
+    private static TimeSpan ConflictPause(int tries) => TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) << Math.Min(tries, 5));
 
     /// <summary>A correct password: the attempt was no failure, and it clears its own pair. The account-wide count
     /// keeps the pair's earlier failures, so a guesser cannot reset the brake by logging into an account of their own.</summary>
-    public async Task SucceededAsync(MySqlConnection connection, LoginAttempt attempt, CancellationToken ct, MySqlTransaction? transaction = null) =>
-        await connection.ExecuteAsync(new CommandDefinition("""
+    public async Task SucceededAsync(MySqlConnection connection, LoginAttempt attempt, CancellationToken ct, MySqlTransaction? transaction = null)
+    {
+        var clear = new CommandDefinition("""
             DELETE FROM login_failures WHERE id = @id;
             UPDATE login_failures SET pair_key = NULL WHERE pair_key = @pairKey;
-            """, new { id = attempt.FailureId, pairKey = attempt.PairKey }, transaction, cancellationToken: ct));
+            """, new { id = attempt.FailureId, pairKey = attempt.PairKey }, transaction, cancellationToken: ct);
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                await connection.ExecuteAsync(clear);
+                return;
+            }
+            catch (MySqlException e) when (transaction is null && tries < ConflictTries && IsLockConflict(e))
+            {
+                // Another sign-in of the same pair cleared the same rows at the same moment, on another node: both
+                // statements can be repeated as they are. (Inside a caller's transaction, the caller's whole work is
+                // what was rolled back; it is theirs to repeat.)
+                await Task.Delay(ConflictPause(tries), ct);
+            }
+        }
+    }
 
     /// <summary>The delay of an attempt on an account that has failed this often within the window.</summary>
     private TimeSpan Brake(long accountFailures)
