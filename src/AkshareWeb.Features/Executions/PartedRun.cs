@@ -23,13 +23,14 @@ public sealed class PartedRun(
     ParameterBinder binder, PartParticipations participations, SystemSettings settings, TimeProvider time, ILogger<PartedRun> logger,
     WarehouseTables tables, RunEnding ending, SitePauses pauses, PartsQuota partsQuota)
 {
-    /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.</summary>
+    /// <summary>Expands the sources of a just-claimed execution (unless a retry brought its parts), then takes part.
+    /// Its parts, new or a retry's copies, pass the user's cap on parts waiting first.</summary>
     public async Task<ExecutionOutcome> StartAsync(ClaimedRun claimed, CancellationToken ct)
     {
         var (executionId, plan) = (claimed.ExecutionId, claimed.Plan);
+        List<Dictionary<string, string>>? expanded = null;
         if (await parts.CountAsync(executionId, ct) == 0)
         {
-            List<Dictionary<string, string>> expanded;
             try
             {
                 expanded = await sources.ExpandAsync(plan.Sources!, ct);
@@ -38,10 +39,24 @@ public sealed class PartedRun(
             {
                 return await FailAtStartAsync(executionId, e is TooManyPartsException ? e.Message : $"the parameter sources could not be read: {e.Message}");
             }
-
-            if (await partsQuota.RefusalAsync(executionId, plan.UserId, expanded.Count, ct) is { } refusal) return await FailAtStartAsync(executionId, refusal);
-            await parts.InsertAsync(executionId, expanded, ct);
         }
+
+        string? refusal;
+        await using (var quota = await partsQuota.EnterAsync(executionId, plan.UserId, expanded?.Count ?? 0, ct))
+        {
+            // Written, or the copies cancelled, before the user's lock goes: the next start of theirs counts what this one left.
+            refusal = quota.Refusal;
+            if (refusal is not null)
+            {
+                if (expanded is null) await parts.CancelPendingAsync(executionId);
+            }
+            else if (expanded is not null)
+            {
+                await parts.InsertAsync(executionId, expanded, ct);
+            }
+        }
+
+        if (refusal is not null) return await FailAtStartAsync(executionId, refusal);
 
         await store.StartPartedAsync(executionId, await writer.CountRowsAsync(plan.TargetTable, ct), ct);
         await ParticipateAsync(claimed, ct);

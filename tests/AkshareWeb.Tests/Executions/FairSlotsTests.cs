@@ -351,4 +351,169 @@ public sealed class FairSlotsTests(FairSlotsApp app) : IClassFixture<FairSlotsAp
             await ResetAsync(admin);
         }
     }
+
+    private async Task<string> QuotaLockOfAsync(string username)
+    {
+        await using var db = await app.OpenDatabaseAsync();
+        var id = await db.ExecuteScalarAsync<long>("SELECT id FROM users WHERE username = @username", new { username });
+        return AkshareWeb.Features.Common.ServerLockName.For(db.Database, $"quota:{id}");
+    }
+
+    private async Task CancelledAsync(HttpClient client, string executionId)
+    {
+        await (await client.PostAsync($"/api/executions/{executionId}/cancel", null)).ExpectAsync(200, 0);
+        Assert.Equal("cancelled", (await app.WaitForEndAsync(client, executionId, 60))["status"]!.GetValue<string>());
+    }
+
+    private static async Task<string> RetriedAsync(HttpClient client, string executionId) =>
+        (await (await client.PostAsync($"/api/executions/{executionId}/retry", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
+
+    /// <summary>A task of daily bars over these symbols: a parted run, one part per symbol.</summary>
+    private static async Task<long> PartedTaskAsync(HttpClient client, string[] symbols) =>
+        (await client.CreateAsync(new
+        {
+            name = "日线 " + symbols[0],
+            script_id = "stock_zh_a_hist",
+            schedule_type = "cron",
+            schedule_expression = "0 3 1 1 *",
+            parameters = new { symbol = new { values = symbols } },
+            retry_on_failure = false,
+            max_retries = 0,
+        }))["id"]!.GetValue<long>();
+
+    private async Task<Dictionary<string, (string Status, long Parts)>> PartRowsAsync(params string[] executionIds)
+    {
+        await using var db = await app.OpenDatabaseAsync();
+        return (await db.QueryAsync<(string Id, string Status, long Parts)>("""
+                SELECT e.execution_id, e.status, (SELECT COUNT(*) FROM execution_parts p WHERE p.execution_id = e.execution_id)
+                FROM executions e WHERE e.execution_id IN @executionIds
+                """, new { executionIds }))
+            .ToDictionary(r => r.Id, r => (r.Status, r.Parts), StringComparer.Ordinal);
+    }
+
+    [Fact]
+    public async Task Two_parted_runs_of_one_user_starting_at_once_cannot_both_pass_user_max_parts_waiting()
+    {
+        var admin = await app.AdminAsync();
+        await SettingsAsync(admin, new { user_max_parts_waiting = 10 });
+        try
+        {
+            var (alice, aliceName, _) = await app.NewUserAsync();
+            var (bob, _, _) = await app.NewUserAsync();
+            var aliceLock = await QuotaLockOfAsync(aliceName);
+            var firstSymbols = Enumerable.Range(0, 6).Select(_ => Symbol()).ToArray();
+            var secondSymbols = Enumerable.Range(0, 6).Select(_ => Symbol()).ToArray();
+            var firstTask = await PartedTaskAsync(alice, firstSymbols);
+            var secondTask = await PartedTaskAsync(alice, secondSymbols);
+            string first, second;
+
+            // The race made certain. Her two runs are started while no task run can be claimed (the test holds the claims'
+            // turn), and no part can be written until the test says so (a gap lock past the table's last part), while
+            // counting parts still can: both runs reach their start, each at its write or waiting for her quota lock,
+            // before either writes.
+            await using (var blocker = await app.OpenDatabaseAsync())
+            {
+                var claims = AkshareWeb.Features.Common.ServerLockName.For(blocker.Database, "slot-claims");
+                Assert.Equal(1, await blocker.ExecuteScalarAsync<int>("SELECT GET_LOCK(@claims, 0)", new { claims }));
+                await using var gap = await blocker.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
+                var last = await blocker.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(id), 0) FROM execution_parts", transaction: gap);
+                await blocker.QueryAsync<long>("SELECT id FROM execution_parts WHERE id > @last FOR UPDATE", new { last }, gap);
+                first = await StartedAsync(alice, firstTask);
+                second = await StartedAsync(alice, secondTask);
+                await blocker.ExecuteAsync("DO RELEASE_LOCK(@claims)", new { claims }, gap);
+                await using (var watcher = await app.OpenDatabaseAsync())
+                {
+                    var stopped = await TaskTestKit.EventuallyAsync(() => watcher.ExecuteScalarAsync<long>("""
+                        SELECT COUNT(*) FROM information_schema.PROCESSLIST
+                        WHERE ID <> CONNECTION_ID() AND (INFO LIKE 'INSERT INTO execution_parts%' OR INFO LIKE CONCAT('%GET_LOCK(%', @aliceLock, '%'))
+                        """, new { aliceLock }), n => n == 2, 60);
+                    Assert.Equal(2, stopped);
+                }
+
+                await gap.CommitAsync();
+            }
+
+            // Six and six would make twelve waiting: one run has its six, the other fails at its start and writes none.
+            var ends = await TaskTestKit.EventuallyAsync(() => PartRowsAsync(first, second), s => s.Values.All(v => v.Status == "failed" || v.Parts == 6), 60);
+            Assert.Equal(1, ends.Values.Count(v => v.Status == "failed"));
+            var refused = ends.Single(e => e.Value.Status == "failed").Key;
+            var passed = refused == first ? second : first;
+            Assert.Equal(("running", 6L), ends[passed]);
+            var body = await app.WaitForEndAsync(alice, refused, 60);
+            Assert.Contains("user_max_parts_waiting", body["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal((0L, 0L), await PartsOfAsync(refused));
+
+            // Bob's parts and the admin's are not counted with hers, nor held by her lock.
+            var bobs = Enumerable.Range(0, 6).Select(_ => Symbol()).ToArray();
+            var admins = Enumerable.Range(0, 12).Select(_ => Symbol()).ToArray();
+            foreach (var symbol in bobs.Concat(admins)) app.Release(symbol);
+            var bobRun = await DownloadStartedAsync(bob, bobs);
+            var adminRun = await DownloadStartedAsync(admin, admins);
+            Assert.Equal("completed", (await app.WaitForEndAsync(bob, bobRun, 60))["status"]!.GetValue<string>());
+            Assert.Equal("completed", (await app.WaitForEndAsync(admin, adminRun, 60))["status"]!.GetValue<string>());
+
+            foreach (var symbol in firstSymbols.Concat(secondSymbols)) app.Release(symbol);
+            Assert.Equal("completed", (await app.WaitForEndAsync(alice, passed, 60))["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            await ResetAsync(admin);
+        }
+    }
+
+    [Fact]
+    public async Task A_retry_counts_the_parts_it_copies_against_user_max_parts_waiting()
+    {
+        var admin = await app.AdminAsync();
+        await SettingsAsync(admin, new { user_max_parts_waiting = 10 });
+        try
+        {
+            var (alice, _, _) = await app.NewUserAsync();
+            var (bob, _, _) = await app.NewUserAsync();
+
+            // Her six-part download is cancelled while its parts are held: a retry copies all six.
+            var retried = Enumerable.Range(0, 6).Select(_ => Symbol()).ToArray();
+            var cancelled = await DownloadStartedAsync(alice, retried);
+            await TaskTestKit.EventuallyAsync(() => PartsOfAsync(cancelled), c => c == (2, 4), 60);
+            await CancelledAsync(alice, cancelled);
+
+            // Another of hers has ten parts, four running and six waiting: six copied more would make twelve.
+            var held = Enumerable.Range(0, 10).Select(_ => Symbol()).ToArray();
+            var running = await DownloadStartedAsync(alice, held);
+            Assert.Equal((6L, 4L), await TaskTestKit.EventuallyAsync(() => PartsOfAsync(running), c => c == (6, 4), 60));
+            var over = await RetriedAsync(alice, cancelled);
+            var refused = await app.WaitForEndAsync(alice, over, 60);
+            Assert.Equal("failed", refused["status"]!.GetValue<string>());
+            Assert.Contains("this run's 6 parts", refused["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Contains("user_max_parts_waiting", refused["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+            // Its copies ran nothing and wait for nothing.
+            Assert.Equal((0L, 0L), await PartsOfAsync(over));
+
+            // Bob's retry of six copied parts and the admin's of twelve are theirs to run meanwhile.
+            var bobs = Enumerable.Range(0, 6).Select(_ => Symbol()).ToArray();
+            var bobCancelled = await DownloadStartedAsync(bob, bobs);
+            await TaskTestKit.EventuallyAsync(() => PartsOfAsync(bobCancelled), c => c == (2, 4), 60);
+            await CancelledAsync(bob, bobCancelled);
+            var admins = Enumerable.Range(0, 12).Select(_ => Symbol()).ToArray();
+            var adminCancelled = await DownloadStartedAsync(admin, admins);
+            await TaskTestKit.EventuallyAsync(() => PartsOfAsync(adminCancelled), c => c == (8, 4), 60);
+            await CancelledAsync(admin, adminCancelled);
+            foreach (var symbol in bobs.Concat(admins)) app.Release(symbol);
+            var bobRetry = await RetriedAsync(bob, bobCancelled);
+            var adminRetry = await RetriedAsync(admin, adminCancelled);
+            Assert.Equal("completed", (await app.WaitForEndAsync(bob, bobRetry, 60))["status"]!.GetValue<string>());
+            Assert.Equal("completed", (await app.WaitForEndAsync(admin, adminRetry, 60))["status"]!.GetValue<string>());
+
+            // Once her other run has ended, a retry of the refused one copies its six again, and they run.
+            foreach (var symbol in held.Concat(retried)) app.Release(symbol);
+            Assert.Equal("completed", (await app.WaitForEndAsync(alice, running, 60))["status"]!.GetValue<string>());
+            var again = await RetriedAsync(alice, over);
+            Assert.Equal("completed", (await app.WaitForEndAsync(alice, again, 60))["status"]!.GetValue<string>());
+            Assert.Equal((0L, 0L), await PartsOfAsync(again));
+        }
+        finally
+        {
+            await ResetAsync(admin);
+        }
+    }
 }
