@@ -1542,6 +1542,7 @@ export interface components {
             concurrency: number | null;
             /** Format: int32 */
             max_run_minutes: number | null;
+            backfill: boolean;
         };
         EnvelopeOfTaskView: {
             /** Format: int32 */
@@ -1568,6 +1569,7 @@ export interface components {
             concurrency?: number | null;
             /** Format: int32 */
             max_run_minutes?: number | null;
+            backfill?: boolean | null;
         };
         EnvelopeOfSchedulePreview: {
             /** Format: int32 */
@@ -1604,6 +1606,7 @@ export interface components {
             concurrency?: number | null;
             /** Format: int32 */
             max_run_minutes?: number | null;
+            backfill?: boolean | null;
         };
         EnvelopeOfTaskRunStarted: {
             /** Format: int32 */
@@ -1673,6 +1676,7 @@ export interface components {
             /** Format: int32 */
             retry_count: number;
             retry_of: string | null;
+            backfill_of: string | null;
             /** Format: int32 */
             parts_total: number | null;
             /** Format: int32 */
@@ -2196,10 +2200,10 @@ export interface components {
          */
         WriteMode: "upsert" | "append" | "replace";
         /**
-         * @description What started an execution: the scheduler, a user running a task (manual), a download, or a retry.
+         * @description What started an execution: the scheduler, a user running a task (manual), a download, a retry, or the end of a run of a task with backfill on (backfill, linked by backfill_of).
          * @enum {string}
          */
-        TriggeredBy: "scheduler" | "manual" | "download" | "retry";
+        TriggeredBy: "scheduler" | "manual" | "download" | "retry" | "backfill";
         /**
          * @description Sort direction.
          * @enum {string}

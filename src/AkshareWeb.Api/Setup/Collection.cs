@@ -39,6 +39,9 @@ public static class Collection
         services.AddSingleton<CatalogStartup>();
         services.AddSingleton<TaskStore>();
         services.AddSingleton<ITaskRunRules>(p => p.GetRequiredService<TaskStore>());
+        services.AddSingleton<AkshareWeb.Features.Data.BackfillRuns>();
+        services.AddSingleton<AkshareWeb.Features.Data.TaskBackfill>();
+        services.AddSingleton<IRunFollowUp>(p => p.GetRequiredService<AkshareWeb.Features.Data.TaskBackfill>());
         services.AddExecutionRunners(configuration);
         services.AddHostedService<PartsPump>();
         services.AddSingleton<ExecutionDispatcher>();

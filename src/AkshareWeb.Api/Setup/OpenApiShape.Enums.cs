@@ -35,7 +35,7 @@ public sealed partial class OpenApiShape
             ["ExecutionStatus"] = StringEnum("Where an execution is: pending and running end in one of completed, failed, cancelled, timeout.", ExecutionStatuses.All),
             ["ScheduleType"] = StringEnum("cron (5 fields, Beijing time), interval (seconds), or once (an ISO date-time).", ScheduleTypes.All),
             ["WriteMode"] = StringEnum("How a script's rows reach its table: upsert on the natural key, append new rows, or replace the table.", WriteModes.All),
-            ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, or a retry.", ["scheduler", "manual", "download", "retry"]),
+            ["TriggeredBy"] = StringEnum("What started an execution: the scheduler, a user running a task (manual), a download, a retry, or the end of a run of a task with backfill on (backfill, linked by backfill_of).", ["scheduler", "manual", "download", "retry", "backfill"]),
             ["SortOrder"] = StringEnum("Sort direction.", ["asc", "desc"]),
             ["ExportFormat"] = StringEnum("csv (UTF-8 with BOM), excel (xlsx) or parquet (column types kept).", ["csv", "excel", "parquet"]),
             ["RegistrationMode"] = StringEnum("Auth:Registration: open (anyone registers and is signed in), closed (403), approval (the account waits for an admin).", RegistrationModes.All),

@@ -8,10 +8,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using AkshareWeb.Features.Calendar;
 using AkshareWeb.Features.Common;
 using AkshareWeb.Features.Executions;
-using AkshareWeb.Features.Parameters;
-using AkshareWeb.Features.Scripts;
 using AkshareWeb.Features.Tables;
-using AkshareWeb.Features.Warehouse;
 
 namespace AkshareWeb.Features.Data;
 
@@ -21,7 +18,8 @@ namespace AkshareWeb.Features.Data;
 /// call), with the key's own values for the script's key parameters (symbol, period, adjust) and the range as its
 /// start and end dates. Days confirmed empty are not missing, so they are not asked again; the run's completed parts
 /// leave marks on the days still missing after them (<see cref="BackfillMarks"/>). It runs as a download of the
-/// script: the ad-hoc queue and the user's quota. Here and not under Tables because a run's plan is the engine's.
+/// script: the ad-hoc queue and the user's quota. Here and not under Tables because a run's plan is the engine's; the
+/// planning is <see cref="BackfillRuns"/>', which a task's backfill after its runs shares.
 /// </summary>
 public static class BackfillTable
 {
@@ -54,42 +52,17 @@ public static class BackfillTable
             value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null;
     }
 
-    public sealed class Handler(
-        WarehouseTables registry, DataScriptLibrary library, CoverageReader coverage, BackfillMarks backfills, ParameterBinder binder, ValueSources sources,
-        ExecutionStore executions, ExecutionDispatcher dispatcher, AdhocQuota quotas)
+    public sealed class Handler(BackfillRuns backfills, ExecutionStore executions, ExecutionDispatcher dispatcher, AdhocQuota quotas)
         : ICommandHandler<Command, Started>
     {
         public async ValueTask<Started> Handle(Command command, CancellationToken ct)
         {
             var request = command.Request;
-            await backfills.SettleQuietlyAsync(command.TableName, ct);
             // Every key with gaps, all of its missing ranges: 404 for no managed table, 422 when its key has no date.
-            var reading = await coverage.ReadAsync(command.TableName, new CoverageRequest(CalendarDates.Parse(request.From), CalendarDates.Parse(request.To),
-                CoverageReader.Gaps, QueryCollection.Empty, new PageRequest(1, int.MaxValue)), ct);
-            var shape = reading.Shape;
-            var script = await ScriptAsync(shape, ct);
-            var asking = BackfillScript.Of(script.Id, script.Parameters, script.ExtraColumns, shape);
-
-            var chosen = Chosen(shape, reading.Items, request.Keys);
-            var parts = chosen
-                .SelectMany(k => BackfillScript.Parts(k, CoverageFigures.KeyJson(shape, shape.KeyColumns.Select(c => k.Key[c.OriginalName]).ToArray()), reading.Calendar.Days))
-                .ToList();
+            var asking = await backfills.AskAsync(command.TableName, CalendarDates.Parse(request.From), CalendarDates.Parse(request.To), ct);
+            var parts = BackfillRuns.Parts(asking, Chosen(asking.Shape, asking.Reading.Items, request.Keys));
             if (parts.Count == 0) return new Started(null, 0);
-            if (parts.Count > sources.MaxParts)
-            {
-                throw ApiError.Validation("keys", $"the missing days make {parts.Count} parts; at most {sources.MaxParts} are allowed (Parts:MaxParts): name fewer keys or a shorter range");
-            }
-
-            var values = parts.Select(asking.Values).ToList();
-            // The plan's own values are the script's defaults with the first part's: each part sets its own over them.
-            var first = JsonSerializer.SerializeToElement(values[0].Where(v => v.Key != asking.Start.Name && v.Key != asking.End.Name)
-                .ToDictionary(v => v.Key, v => Typed(script.Parameters.First(p => p.Name == v.Key), v.Value)));
-            var bound = binder.Bind(script.Parameters, first, "keys", refuseUnsafe: false);
-            var sourced = values[0].Keys.ToDictionary(k => k, _ => new ValueSource(), StringComparer.Ordinal);
-            var plan = new ExecutionPlan(script.Interface, bound, script.TargetTable, script.WriteMode, script.KeyColumns,
-                ValueSources.ExtraColumns(binder, script.ExtraColumns, bound, sourced), "download", UserId: command.Caller.Id, DisplayName: script.Name,
-                Category: script.Category, ScriptId: script.Id, DatedColumns: script.DatedColumns,
-                Sources: new Dictionary<string, ValueSource>(StringComparer.Ordinal) { ["backfill"] = new ValueSource(Parts: values) });
+            var plan = backfills.Plan(asking, parts, "download", command.Caller.Id, "keys");
 
             string executionId;
             await using (await quotas.EnterAsync(command.Caller, scriptTest: false, ct))
@@ -99,7 +72,7 @@ public static class BackfillTable
 
             try
             {
-                await backfills.RecordAsync(executionId, shape.Name, parts, ct);
+                await backfills.RecordAsync(executionId, asking, parts, ct);
             }
             finally
             {
@@ -109,28 +82,6 @@ public static class BackfillTable
 
             return new Started(executionId, parts.Count);
         }
-
-        /// <summary>The active data script that writes the table, as its registration names it.</summary>
-        private async Task<DataScriptDefinition> ScriptAsync(CoverageShape shape, CancellationToken ct)
-        {
-            var registered = await registry.FindAsync(shape.Name, ct) ?? throw ApiError.NotFound("table");
-            if (registered.ScriptId is not { } scriptId || await library.FindAsync(scriptId, ct) is not { } found)
-            {
-                throw ApiError.Validation("table_name", $"no data script writes {shape.Name} (it was filled by a download of an interface), so there is no script to ask for the missing days");
-            }
-
-            if (!found.IsActive) throw ApiError.Validation("table_name", $"the data script {scriptId}, which writes {shape.Name}, is deactivated");
-            return found.Script;
-        }
-
-        /// <summary>A parameter's value as JSON of its type, as a request would give it.</summary>
-        private static object Typed(ParameterDefinition parameter, string value) => parameter.Type switch
-        {
-            "int" when long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) => number,
-            "float" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) => number,
-            "bool" when bool.TryParse(value, out var flag) => flag,
-            _ => value,
-        };
     }
 
     /// <summary>The keys with gaps the request names (all when it names none): a named key chooses every key whose

@@ -12,7 +12,7 @@ namespace AkshareWeb.Features.Executions;
 /// </summary>
 public sealed class ExecutionJob(
     RunAdmission admission, ExecutionRunner runner, ExecutionRetries retries, RunNotices notices, TimeProvider time, ILogger<ExecutionJob> logger,
-    Database database)
+    Database database, IRunFollowUp followUp)
 {
     private readonly TimeSpan patience = database.Patience;
 
@@ -58,8 +58,10 @@ public sealed class ExecutionJob(
 
         // Also for a run gone before it started here: one that ended already is this job repeated after a lost node cut
         // its retry or its notice short. Both are keyed on the run and do nothing for a run that did not fail, so
-        // nothing is retried or told twice, and a run cancelled while it waited gets neither.
+        // nothing is retried or told twice, and a run cancelled while it waited gets neither. The backfill its task asks
+        // for comes after the retry: a run that is retried is followed by its retry, whose own end brings the backfill.
         await retries.RetryIfAskedAsync(executionId, ct);
+        await followUp.AfterRunAsync(executionId, ct);
         await notices.RunEndedAsync(executionId, ct);
     }
 }

@@ -7,7 +7,8 @@ namespace AkshareWeb.Features.Executions;
 
 /// <summary>
 /// Everything a run needs, fixed when the execution is created: the run repeats exactly what was asked even if
-/// the script or the catalogue changes later, and a retry repeats it again.
+/// the script or the catalogue changes later, and a retry repeats it again. <c>BackfillOf</c>: the task's run whose
+/// range this backfill run fills (triggered_by 'backfill'); a retry keeps it, so neither ever starts a backfill itself.
 /// </summary>
 public sealed record ExecutionPlan(
     string InterfaceName,
@@ -25,7 +26,8 @@ public sealed record ExecutionPlan(
     string? ScheduleKey = null,
     DatedColumns? DatedColumns = null,
     IReadOnlyDictionary<string, ValueSource>? Sources = null,
-    int? Concurrency = null)
+    int? Concurrency = null,
+    string? BackfillOf = null)
 {
     /// <summary>A run over parameter sources is made of parts; one without stays a single call, as ever.</summary>
     public bool IsParted => Sources is { Count: > 0 };

@@ -21,7 +21,7 @@ public sealed class ExecutionReads(Database database)
         created_at AS CreatedAt, start_time AS StartTime, end_time AS EndTime, execution_time AS ExecutionTime, progress,
         rows_fetched AS RowsFetched, rows_before AS RowsBefore, rows_after AS RowsAfter, rows_affected AS RowsAffected,
         rows_inserted AS RowsInserted, rows_updated AS RowsUpdated, CAST(result AS CHAR) AS Result,
-        error_message AS ErrorMessage, retry_count AS RetryCount, retry_of AS RetryOf, user_id AS UserId,
+        error_message AS ErrorMessage, retry_count AS RetryCount, retry_of AS RetryOf, backfill_of AS BackfillOf, user_id AS UserId,
         parts_total AS PartsTotal, parts_done AS PartsDone, parts_failed AS PartsFailed,
         CASE WHEN parts_total IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM execution_parts p
           WHERE p.execution_id = executions.execution_id AND p.status = 'running') END AS PartsRunning,
@@ -104,12 +104,12 @@ public sealed class ExecutionReads(Database database)
         string ExecutionId, long? TaskId, string? ScriptId, string InterfaceName, string TargetTable, string Status, string TriggeredBy,
         string? Parameters, DateTime CreatedAt, DateTime? StartTime, DateTime? EndTime, double? ExecutionTime, int Progress,
         long? RowsFetched, long? RowsBefore, long? RowsAfter, long? RowsAffected, long? RowsInserted, long? RowsUpdated,
-        string? Result, string? ErrorMessage, int RetryCount, string? RetryOf, long? UserId, int? PartsTotal, int? PartsDone, int? PartsFailed,
+        string? Result, string? ErrorMessage, int RetryCount, string? RetryOf, string? BackfillOf, long? UserId, int? PartsTotal, int? PartsDone, int? PartsFailed,
         long? PartsRunning, long? PartsWaiting, long? CallsLastMinute, string? Sources)
     {
         public ExecutionView ToView() => new(ExecutionId, TaskId, ScriptId, InterfaceName, TargetTable, Status, TriggeredBy,
             Given(Parameters, Sources), CreatedAt, StartTime, EndTime, ExecutionTime, Progress, RowsFetched, RowsBefore, RowsAfter,
-            RowsAffected, RowsInserted, RowsUpdated, Json(Result), ErrorMessage, RetryCount, RetryOf, PartsTotal, PartsDone, PartsFailed,
+            RowsAffected, RowsInserted, RowsUpdated, Json(Result), ErrorMessage, RetryCount, RetryOf, BackfillOf, PartsTotal, PartsDone, PartsFailed,
             (int?)PartsRunning, (int?)PartsWaiting, CallsLastMinute is { } calls ? Math.Round(calls / (double)RateWindowSeconds, 2) : null,
             Sources is null ? null : $"/api/executions/{ExecutionId}/parts");
 

@@ -29,6 +29,7 @@ public static class ExecutionServices
         services.TryAddSingleton<WarehouseTables>();
         // The app registers Tasks' and Scripts' answers; a host without them (the benchmarks) gets these.
         services.TryAddSingleton<ITaskRunRules, NoTaskRunRules>();
+        services.TryAddSingleton<IRunFollowUp, NoRunFollowUp>();
         services.TryAddSingleton<IScriptHealth, NoScriptHealth>();
         services.TryAddSingleton<ParameterBinder>();
         services.AddSingleton<WarehouseWriter>();

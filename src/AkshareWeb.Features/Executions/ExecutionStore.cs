@@ -47,7 +47,7 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
     /// <summary>What a run repeats exactly, fixed when it is created; a retry copies these from the run it repeats.</summary>
     internal const string PlanColumns = """
         task_id, script_id, interface_name, parameters, parameter_sources, concurrency, target_table, write_mode,
-          key_columns, extra_columns, dated_columns, display_name, category
+          key_columns, extra_columns, dated_columns, display_name, category, backfill_of
         """;
 
     /// <summary>The one column list of a new execution: who and why, then its plan.</summary>
@@ -63,7 +63,7 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             await connection.ExecuteAsync(new CommandDefinition($"""
                 INSERT INTO executions ({InsertColumns})
                 VALUES (@id, @UserId, @pending, @TriggeredBy, NULL, 0, 0, @now, @ScheduleKey, @TaskId, @ScriptId, @InterfaceName, @parameters, @sources,
-                  @Concurrency, @TargetTable, @WriteMode, @keys, @extras, @dated, @DisplayName, @Category)
+                  @Concurrency, @TargetTable, @WriteMode, @keys, @extras, @dated, @DisplayName, @Category, @BackfillOf)
                 """, new
             {
                 pending = ExecutionStatuses.Pending,
@@ -85,6 +85,7 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
                 plan.TriggeredBy,
                 now = time.GetUtcNow().UtcDateTime,
                 plan.ScheduleKey,
+                plan.BackfillOf,
             }, cancellationToken: ct));
             return id;
         }
@@ -167,6 +168,24 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             WHERE execution_id = @executionId
             """, new { failed = ExecutionStatuses.Failed, end = time.GetUtcNow().UtcDateTime, problem, result = new RunResult(problem).ToJson(), executionId },
             cancellationToken: CancellationToken.None));
+    }
+
+    /// <summary>A pending run that has nothing to do ends completed at once, with no part and no call: a backfill that
+    /// found no day missing in its range says so in its message.</summary>
+    public async Task CompleteEmptyAsync(string executionId, string message)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE executions SET status = @completed, start_time = @now, end_time = @now, execution_time = 0, progress = 100,
+              rows_fetched = 0, rows_affected = 0, rows_inserted = 0, rows_updated = 0, parts_total = 0, parts_done = 0, parts_failed = 0,
+              result = @result, heartbeat_at = @now
+            WHERE execution_id = @executionId AND status = @pending
+            """, new
+            {
+                completed = ExecutionStatuses.Completed, pending = ExecutionStatuses.Pending, now, executionId,
+                result = new RunResult(message, RowsFetched: 0, RowsWritten: 0, PartsTotal: 0, PartsDone: 0, PartsFailed: 0).ToJson(),
+            }, cancellationToken: CancellationToken.None));
     }
 
     /// <summary>What the run repeats, as fixed at its creation; null for an unknown run.</summary>
@@ -283,7 +302,7 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             SELECT interface_name AS InterfaceName, CAST(parameters AS CHAR) AS Parameters, target_table AS TargetTable, write_mode AS WriteMode,
               CAST(key_columns AS CHAR) AS KeyColumns, CAST(extra_columns AS CHAR) AS ExtraColumns, CAST(dated_columns AS CHAR) AS DatedColumns, triggered_by AS TriggeredBy,
               task_id AS TaskId, script_id AS ScriptId, user_id AS UserId, display_name AS DisplayName, category AS Category,
-              CAST(parameter_sources AS CHAR) AS Sources, concurrency AS Concurrency
+              CAST(parameter_sources AS CHAR) AS Sources, concurrency AS Concurrency, backfill_of AS BackfillOf
             FROM executions WHERE execution_id = @executionId
             """, new { executionId }, cancellationToken: ct));
         return row is null ? null : new ExecutionPlan(
@@ -296,10 +315,11 @@ public sealed class ExecutionStore(Database database, TimeProvider time, CallSto
             row.TriggeredBy, row.TaskId, row.ScriptId, row.UserId, row.DisplayName, row.Category,
             DatedColumns: row.DatedColumns is null ? null : JsonSerializer.Deserialize<DatedColumns>(row.DatedColumns, Json),
             Sources: row.Sources is null ? null : ValueSource.Deserialize(row.Sources),
-            Concurrency: row.Concurrency);
+            Concurrency: row.Concurrency,
+            BackfillOf: row.BackfillOf);
     }
 
     private sealed record PlanRow(string InterfaceName, string Parameters, string TargetTable, string WriteMode, string KeyColumns,
         string ExtraColumns, string? DatedColumns, string TriggeredBy, long? TaskId, string? ScriptId, long? UserId, string? DisplayName, string? Category,
-        string? Sources, int? Concurrency);
+        string? Sources, int? Concurrency, string? BackfillOf);
 }

@@ -8,7 +8,7 @@ namespace AkshareWeb.Features.Executions;
 /// <summary>
 /// Finds runs whose worker died (process killed, machine lost): still 'running' but with no heartbeat for
 /// longer than the stale limit. Each instance looks; SKIP LOCKED lets them share the work without taking a run
-/// twice. A dead run is marked failed, with the reason, and retried if its task asks for it; its partial writes
+/// twice. A dead run is marked failed, with the reason, and retried (or its range backfilled) if its task asks for it; its partial writes
 /// cannot duplicate rows because every row is keyed by _row_key.
 /// <para>A stale heartbeat is not enough when the database itself stopped answering: every run's heartbeat stops
 /// then, and the workers are alive. So the runs this instance holds (<see cref="RunningExecutions"/>) are never
@@ -22,7 +22,7 @@ namespace AkshareWeb.Features.Executions;
 /// </summary>
 public sealed class ExecutionWatchdog(
     Database database, ExecutionRecovery recovery, InstanceStore instances, CallStore calls, ExecutionRetries retries, IOptions<ExecutionOptions> options, TimeProvider time, ILogger<ExecutionWatchdog> logger,
-    RunningExecutions running, PartParticipations participations, RunNotices notices)
+    RunningExecutions running, PartParticipations participations, RunNotices notices, IRunFollowUp followUp)
     : BackgroundLoop(time, logger)
 {
     /// <summary>When the database answered again after the watchdog last saw it fail; null when it never failed.</summary>
@@ -40,6 +40,7 @@ public sealed class ExecutionWatchdog(
         foreach (var executionId in dead)
         {
             await retries.RetryIfAskedAsync(executionId, ct);
+            await followUp.AfterRunAsync(executionId, ct);
         }
 
         await notices.InstanceLostAsync(dead, ct);

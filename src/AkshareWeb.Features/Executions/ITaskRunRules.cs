@@ -1,8 +1,10 @@
 namespace AkshareWeb.Features.Executions;
 
 /// <summary>A task as its runs need it: its name and owner (for what people are told of a run), the time a run (or
-/// each part) may take, a parted run's overall limit, and whether a failed run is retried.</summary>
-public sealed record TaskRunRules(string Name, long? OwnerId, int? TimeoutSeconds, bool RetryOnFailure, int MaxRetries, int? MaxRunMinutes = null);
+/// each part) may take, a parted run's overall limit, whether a failed run is retried, and whether each run is followed
+/// by a backfill of its range (<see cref="IRunFollowUp"/>).</summary>
+public sealed record TaskRunRules(string Name, long? OwnerId, int? TimeoutSeconds, bool RetryOnFailure, int MaxRetries, int? MaxRunMinutes = null,
+    bool Backfill = false);
 
 /// <summary>
 /// What a run asks about its task, read when it starts and when it ends (the owner may change them meanwhile).

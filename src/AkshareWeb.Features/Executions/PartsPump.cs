@@ -51,6 +51,7 @@ public sealed class PartsPump(
             if (ended)
             {
                 await scope.ServiceProvider.GetRequiredService<ExecutionRetries>().RetryIfAskedAsync(executionId, ct);
+                await scope.ServiceProvider.GetRequiredService<IRunFollowUp>().AfterRunAsync(executionId, ct);
                 await scope.ServiceProvider.GetRequiredService<RunNotices>().RunEndedAsync(executionId, ct);
             }
         }

@@ -15,7 +15,7 @@ public static class CreateTask
     public sealed record Command(
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
         JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null,
-        int? MaxRunMinutes = null) : ICommand<TaskView>
+        int? MaxRunMinutes = null, bool? Backfill = null) : ICommand<TaskView>
     {
         internal Caller Caller { get; init; }
     }
@@ -37,15 +37,16 @@ public static class CreateTask
     {
         private const string Insert = """
             INSERT INTO scheduled_tasks (name, description, script_id, schedule_type, schedule_expression, time_zone, parameters,
-              is_active, retry_on_failure, max_retries, timeout_seconds, max_run_minutes, concurrency, owner_id, next_due_at, created_at, updated_at)
+              is_active, retry_on_failure, max_retries, timeout_seconds, max_run_minutes, backfill, concurrency, owner_id, next_due_at, created_at, updated_at)
             VALUES (@Name, @Description, @ScriptId, @ScheduleType, @ScheduleExpression, @TimeZone, @Parameters,
-              @IsActive, @RetryOnFailure, @MaxRetries, @TimeoutSeconds, @MaxRunMinutes, @Concurrency, @OwnerId, @NextDueAt, @Now, @Now);
+              @IsActive, @RetryOnFailure, @MaxRetries, @TimeoutSeconds, @MaxRunMinutes, @Backfill, @Concurrency, @OwnerId, @NextDueAt, @Now, @Now);
             SELECT LAST_INSERT_ID();
             """;
 
         public async ValueTask<TaskView> Handle(Command command, CancellationToken ct)
         {
             var parameters = await launcher.ValidateParametersAsync(command.ScriptId!, command.Parameters, ct);
+            if (command.Backfill == true) await launcher.CheckBackfillAsync(command.ScriptId!, ct);
             var now = time.GetUtcNow().UtcDateTime;
             await quotas.CheckScheduleAsync(
                 floor => ScheduleRules.ShortestGap(command.ScheduleType!, command.ScheduleExpression!.Trim(), market.Zone, now, floor), command.Caller, ct);
@@ -65,6 +66,7 @@ public static class CreateTask
                 MaxRetries = command.MaxRetries ?? 0,
                 command.TimeoutSeconds,
                 command.MaxRunMinutes,
+                Backfill = command.Backfill ?? false,
                 command.Concurrency,
                 OwnerId = command.Caller.Id,
                 NextDueAt = command.ScheduleType == ScheduleTypes.Interval

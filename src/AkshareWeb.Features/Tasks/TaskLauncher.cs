@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using AkshareWeb.Features.Collection;
 using AkshareWeb.Features.Common;
+using AkshareWeb.Features.Data;
 using AkshareWeb.Features.Executions;
 using AkshareWeb.Features.Scripts;
 using AkshareWeb.Features.Parameters;
@@ -14,7 +15,8 @@ namespace AkshareWeb.Features.Tasks;
 /// each day's window.
 /// </summary>
 public sealed class TaskLauncher(
-    DataScriptLibrary scripts, ParameterBinder binder, ValueSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, Database database, TimeProvider time)
+    DataScriptLibrary scripts, ParameterBinder binder, ValueSources sources, ExecutionStore executions, ExecutionDispatcher dispatcher, Database database, TimeProvider time,
+    BackfillRuns backfills)
 {
     /// <summary>Checks the parameters against the script (a 422 naming the problem) and returns them as stored JSON.</summary>
     public async Task<string> ValidateParametersAsync(string scriptId, JsonElement? parameters, CancellationToken ct)
@@ -33,6 +35,13 @@ public sealed class TaskLauncher(
         // A value may be a source of values (a list, a table's column, since_last): checked here, expanded at each run.
         await sources.BindAsync(f.Script.Parameters, parameters, f.Script.TargetTable, f.Script.WriteMode, f.Script.ExtraColumns, ct);
         return parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
+    }
+
+    /// <summary>"backfill": true needs a script that can be asked for one key's missing days (<see cref="BackfillRuns.CheckScriptAsync"/>):
+    /// else a 422 on backfill saying why, as POST /api/tables/{table}/backfill refuses its table.</summary>
+    public async Task CheckBackfillAsync(string scriptId, CancellationToken ct)
+    {
+        if (await scripts.FindAsync(scriptId, ct) is { } found) await backfills.CheckScriptAsync(found.Script, ct);
     }
 
     /// <summary>

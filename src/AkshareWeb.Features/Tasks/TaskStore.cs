@@ -11,15 +11,16 @@ public sealed record TaskRow(
     long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
     string Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
     DateTime? NextDueAt, DateTime? LastExecutionAt, DateTime CreatedAt, DateTime UpdatedAt, string? PausedReason, int? Concurrency,
-    int? MaxRunMinutes);
+    int? MaxRunMinutes, bool Backfill);
 
 /// <summary>A task as the API shows it, with the times computed from its schedule. <c>max_run_minutes</c>: how long a
-/// parted run of it may take in all (null: the default_max_run_minutes setting; 0: no limit).</summary>
+/// parted run of it may take in all (null: the default_max_run_minutes setting; 0: no limit). <c>backfill</c>: each run
+/// that completed or failed is followed by one backfill run of the days still missing for its keys in its range.</summary>
 public sealed record TaskView(
     long Id, string Name, string? Description, string ScriptId, string ScheduleType, string ScheduleExpression, string TimeZone,
     JsonElement Parameters, bool IsActive, bool RetryOnFailure, int MaxRetries, int? TimeoutSeconds, long? OwnerId,
     DateTime? LastExecutionAt, DateTime? NextExecutionAt, string? LastStatus, DateTime CreatedAt, DateTime UpdatedAt,
-    string? PausedReason, int? Concurrency, int? MaxRunMinutes);
+    string? PausedReason, int? Concurrency, int? MaxRunMinutes, bool Backfill);
 
 /// <summary>Reads of tasks that several slices share, with the ownership rule: users see their own tasks,
 /// admins all; someone else's task is "not found" rather than "forbidden", so ids reveal nothing. Also what a
@@ -31,7 +32,7 @@ public sealed class TaskStore(Database database, TimeProvider time, ExecutionRea
         time_zone AS TimeZone, CAST(parameters AS CHAR) AS Parameters, is_active AS IsActive, retry_on_failure AS RetryOnFailure,
         max_retries AS MaxRetries, timeout_seconds AS TimeoutSeconds, owner_id AS OwnerId, next_due_at AS NextDueAt,
         last_execution_at AS LastExecutionAt, created_at AS CreatedAt, updated_at AS UpdatedAt, paused_reason AS PausedReason, concurrency AS Concurrency,
-        max_run_minutes AS MaxRunMinutes
+        max_run_minutes AS MaxRunMinutes, backfill AS Backfill
         """;
 
     public static Task<TaskRow?> FindAsync(MySqlConnection connection, MySqlTransaction? transaction, long id, bool forUpdate, CancellationToken ct) =>
@@ -45,7 +46,7 @@ public sealed class TaskStore(Database database, TimeProvider time, ExecutionRea
     }
 
     public async Task<TaskRunRules?> ForTaskAsync(long taskId, CancellationToken ct) =>
-        await FindAsync(taskId, ct) is { } task ? new TaskRunRules(task.Name, task.OwnerId, task.TimeoutSeconds, task.RetryOnFailure, task.MaxRetries, task.MaxRunMinutes) : null;
+        await FindAsync(taskId, ct) is { } task ? new TaskRunRules(task.Name, task.OwnerId, task.TimeoutSeconds, task.RetryOnFailure, task.MaxRetries, task.MaxRunMinutes, task.Backfill) : null;
 
     /// <summary>The task if the caller may see it, else a 404.</summary>
     public static TaskRow Visible(TaskRow? task, Caller caller) =>
@@ -67,6 +68,6 @@ public sealed class TaskStore(Database database, TimeProvider time, ExecutionRea
         using var parameters = JsonDocument.Parse(task.Parameters);
         return new TaskView(task.Id, task.Name, task.Description, task.ScriptId, task.ScheduleType, task.ScheduleExpression, task.TimeZone,
             parameters.RootElement.Clone(), task.IsActive, task.RetryOnFailure, task.MaxRetries, task.TimeoutSeconds, task.OwnerId,
-            task.LastExecutionAt, next, lastStatus, task.CreatedAt, task.UpdatedAt, task.IsActive ? null : task.PausedReason, task.Concurrency, task.MaxRunMinutes);
+            task.LastExecutionAt, next, lastStatus, task.CreatedAt, task.UpdatedAt, task.IsActive ? null : task.PausedReason, task.Concurrency, task.MaxRunMinutes, task.Backfill);
     }
 }

@@ -17,7 +17,7 @@ public static class UpdateTask
     public sealed record Body(
         string? Name, string? Description, string? ScriptId, string? ScheduleType, string? ScheduleExpression,
         JsonElement? Parameters, bool? RetryOnFailure, int? MaxRetries, int? TimeoutSeconds, bool? IsActive, int? Concurrency = null,
-        int? MaxRunMinutes = null);
+        int? MaxRunMinutes = null, bool? Backfill = null);
 
     public sealed record Command(long TaskId, Body Changes, Caller Caller) : ICommand<TaskView>;
 
@@ -70,6 +70,12 @@ public static class UpdateTask
                 parameters = await launcher.ValidateParametersAsync(scriptId, supplied, ct);
             }
 
+            // Asked for now, or kept on a task whose script changes: the script must be able to backfill its range.
+            if (c.Backfill == true || (c.Backfill is null && current.Backfill && c.ScriptId is not null))
+            {
+                await launcher.CheckBackfillAsync(scriptId, ct);
+            }
+
             var scheduleChanged = type != current.ScheduleType || expression != current.ScheduleExpression;
             var set = new StringBuilder("updated_at = @now");
             if (c.Name is not null) set.Append(", name = @name");
@@ -83,6 +89,7 @@ public static class UpdateTask
             if (c.IsActive is not null) set.Append(", is_active = @isActive");
             if (c.Concurrency is not null) set.Append(", concurrency = @concurrency");
             if (c.MaxRunMinutes is not null) set.Append(", max_run_minutes = @maxRunMinutes");
+            if (c.Backfill is not null) set.Append(", backfill = @backfill");
             await connection.ExecuteAsync(new CommandDefinition($"UPDATE scheduled_tasks SET {set} WHERE id = @id", new
             {
                 now,
@@ -99,6 +106,7 @@ public static class UpdateTask
                 isActive = c.IsActive,
                 concurrency = c.Concurrency,
                 maxRunMinutes = c.MaxRunMinutes,
+                backfill = c.Backfill,
                 id = current.Id,
             }, cancellationToken: ct));
 

@@ -23,7 +23,13 @@ public sealed record BackfillScript(string ScriptId, IReadOnlyDictionary<string,
     /// <summary>A date parameter's format when its script names none, as everywhere else (AKShare's own).</summary>
     private const string DefaultFormat = "yyyyMMdd";
 
-    public static BackfillScript Of(string scriptId, IReadOnlyList<ParameterDefinition> parameters, IReadOnlyDictionary<string, string> extraColumns, CoverageShape shape)
+    public static BackfillScript Of(string scriptId, IReadOnlyList<ParameterDefinition> parameters, IReadOnlyDictionary<string, string> extraColumns, CoverageShape shape) =>
+        Of(scriptId, parameters, extraColumns, shape.Name, shape.KeyColumns.Select(c => c.OriginalName).ToList());
+
+    /// <summary>The same for a table known by its name and the key columns besides its date (one that does not exist yet:
+    /// a task's first run creates it).</summary>
+    public static BackfillScript Of(string scriptId, IReadOnlyList<ParameterDefinition> parameters, IReadOnlyDictionary<string, string> extraColumns,
+        string tableName, IReadOnlyList<string> keyColumns)
     {
         var dates = parameters.Where(p => p.Type == "date" && p.Role is null or "range").ToList();
         var start = dates.FirstOrDefault(p => p.Name.StartsWith("start", StringComparison.OrdinalIgnoreCase));
@@ -31,33 +37,40 @@ public sealed record BackfillScript(string ScriptId, IReadOnlyDictionary<string,
         if (start is null || end is null)
         {
             throw ApiError.Validation("table_name",
-                $"the data script {scriptId}, which writes {shape.Name}, has no start and end date parameters, so it cannot be asked for the missing days alone");
+                $"the data script {scriptId}, which writes {tableName}, has no start and end date parameters, so it cannot be asked for the missing days alone");
         }
 
         var parameterOf = new Dictionary<string, string>(StringComparer.Ordinal);
         var unset = new List<string>();
-        foreach (var column in shape.KeyColumns)
+        foreach (var column in keyColumns)
         {
-            var name = parameters.FirstOrDefault(p => p.Column == column.OriginalName)?.Name;
-            if (name is null && extraColumns.TryGetValue(column.OriginalName, out var extra) && extra.Length > 2 && extra[0] == '{' && extra[^1] == '}'
-                && parameters.Any(p => p.Name == extra[1..^1]))
-            {
-                name = extra[1..^1];
-            }
-
-            if (name is not null) parameterOf[column.OriginalName] = name;
+            if (SettingParameter(column, parameters, extraColumns) is { } name) parameterOf[column] = name;
             // A constant column: every row of the script has that value, and every call writes it.
-            else if (!extraColumns.ContainsKey(column.OriginalName)) unset.Add(column.OriginalName);
+            else if (!extraColumns.ContainsKey(column)) unset.Add(column);
         }
 
         if (unset.Count > 0)
         {
             throw ApiError.Validation("table_name",
-                $"no parameter of the data script {scriptId} sets the key column{(unset.Count > 1 ? "s" : "")} {string.Join(", ", unset)} of {shape.Name}: " +
+                $"no parameter of the data script {scriptId} sets the key column{(unset.Count > 1 ? "s" : "")} {string.Join(", ", unset)} of {tableName}: " +
                 "its values come from the upstream's rows, so no call asks for one key's days alone");
         }
 
         return new BackfillScript(scriptId, parameterOf, start, end);
+    }
+
+    /// <summary>The parameter that sets a key column: the one whose <c>column</c> it is, or the one a constant column copies
+    /// ("{period}"); null when none does.</summary>
+    public static string? SettingParameter(string column, IReadOnlyList<ParameterDefinition> parameters, IReadOnlyDictionary<string, string> extraColumns)
+    {
+        var name = parameters.FirstOrDefault(p => p.Column == column)?.Name;
+        if (name is null && extraColumns.TryGetValue(column, out var extra) && extra.Length > 2 && extra[0] == '{' && extra[^1] == '}'
+            && parameters.Any(p => p.Name == extra[1..^1]))
+        {
+            name = extra[1..^1];
+        }
+
+        return name;
     }
 
     /// <summary>The parts for one key: its missing ranges, those closer than <see cref="MergeWithin"/> trading days
@@ -94,6 +107,16 @@ public sealed record BackfillScript(string ScriptId, IReadOnlyDictionary<string,
         values[End.Name] = part.To.ToString(End.Format ?? DefaultFormat, CultureInfo.InvariantCulture);
         return values;
     }
+
+    /// <summary>The range a call with these values asks for, each bound in its parameter's format; a bound that is
+    /// absent or not a date is null (open).</summary>
+    public (DateOnly? From, DateOnly? To) Range(IReadOnlyDictionary<string, string> values) => (Date(values, Start), Date(values, End));
+
+    private static DateOnly? Date(IReadOnlyDictionary<string, string> values, ParameterDefinition parameter) =>
+        values.TryGetValue(parameter.Name, out var text)
+        && DateOnly.TryParseExact(text, parameter.Format ?? DefaultFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+            ? day
+            : null;
 
     private static int UnitDays(string unit) => unit switch
     {
