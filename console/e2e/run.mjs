@@ -530,10 +530,10 @@ async function admin(browser) {
   await schedulerCard.getByText("Loading…").waitFor();
   await concurrent.fill("6");
   // The ordinary users' limits: runs of their tasks at once, their share of the slots, parts waiting, a parted run's time.
-  await page.getByLabel("Runs of their tasks pending or running at once", { exact: true }).fill("3");
-  await page.getByLabel("Share of concurrent slots for their manual runs (%)", { exact: true }).fill("40");
-  await page.getByLabel("Parts of their parted runs waiting at most", { exact: true }).fill("15000");
-  await page.getByLabel("Default overall limit of a parted run (minutes, 0: none)", { exact: true }).fill("240");
+  await page.getByLabel("Task runs pending or running at once", { exact: true }).fill("3");
+  await page.getByLabel("Share of slots for manual runs (%)", { exact: true }).fill("40");
+  await page.getByLabel("Parts of parted runs waiting at most", { exact: true }).fill("15000");
+  await page.getByLabel("Parted run time limit (min, 0: none)", { exact: true }).fill("240");
   await page.getByRole("region", { name: "Execution settings" }).getByRole("button", { name: "Save" }).click();
   await page.getByText("Saved").first().waitFor();
   const saved = (await api("GET", "/api/settings")).body.data;
@@ -546,9 +546,10 @@ async function admin(browser) {
   await schedulerCard.getByRole("alert").filter({ hasText: "Could not be read: the scheduler's storage did not answer" }).waitFor();
   expect(await concurrent.isVisible(), "the scheduler's failure hid the execution settings");
   await page.unroute("**/api/settings/scheduler", schedulerRoute);
-  // Opened again, the scheduler's card shows its statistics.
-  await page.getByRole("link", { name: "Users" }).click();
-  await page.getByRole("link", { name: "Settings" }).click();
+  // Opened again, the scheduler's card shows its statistics (by the keyboard: the "Saved" message lies over the links).
+  await page.getByRole("link", { name: "Users" }).press("Enter");
+  await page.getByRole("heading", { name: "Users", exact: true }).waitFor();
+  await page.getByRole("link", { name: "Settings" }).press("Enter");
   await schedulerCard.getByText("Next fire").waitFor();
   await page.getByRole("button", { name: "Test the connection" }).click();
   // The connection shown, tested without typing its password (the console never learns it): the stored one is used.

@@ -97,10 +97,10 @@ describe("the settings page", () => {
     expect((wrapper.find("#set-user_max_parts_waiting").element as HTMLInputElement).value).toBe("20000");
     setLocale("en");
     await flushPromises();
-    expect(label("set-user_max_task_runs")).toBe("Runs of their tasks pending or running at once");
-    expect(label("set-user_max_slots_percent")).toBe("Share of concurrent slots for their manual runs (%)");
-    expect(label("set-user_max_parts_waiting")).toBe("Parts of their parted runs waiting at most");
-    expect(label("set-default_max_run_minutes")).toBe("Default overall limit of a parted run (minutes, 0: none)");
+    expect(label("set-user_max_task_runs")).toBe("Task runs pending or running at once");
+    expect(label("set-user_max_slots_percent")).toBe("Share of slots for manual runs (%)");
+    expect(label("set-user_max_parts_waiting")).toBe("Parts of parted runs waiting at most");
+    expect(label("set-default_max_run_minutes")).toBe("Parted run time limit (min, 0: none)");
 
     await card(wrapper, "Execution settings").find("form").trigger("submit");
     await vi.waitFor(() => expect(sent.some((s) => s.method === "PUT")).toBe(true));
