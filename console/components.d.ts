@@ -47,6 +47,7 @@ declare module 'vue' {
     TableChart: typeof import('./src/components/TableChart.vue')['default']
     TableCoverage: typeof import('./src/components/TableCoverage.vue')['default']
     TableData: typeof import('./src/components/TableData.vue')['default']
+    TableHealth: typeof import('./src/components/TableHealth.vue')['default']
   }
   export interface GlobalDirectives {
     vLoading: typeof import('element-plus/es')['ElLoadingDirective']

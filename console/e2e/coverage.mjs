@@ -5,7 +5,7 @@
 import { check, env, expect, open, pick, signIn } from "./lib.mjs";
 
 /** The summary in the tables list and on the table's page, the keys with missing days (stale marked), a wrong date's
- * 422 beside its field, and a range within which the key is complete. */
+ * 422 beside its field, a range within which the key is complete, and the table's Health tab. */
 export async function coverage(browser) {
   const { context, page, errors, provoke } = await open(browser);
   provoke(422, "/coverage");
@@ -72,6 +72,14 @@ export async function coverage(browser) {
   const codes = (await grid.locator(`tbody tr td:nth-child(${codeAt + 1})`).allTextContents()).map((t) => t.trim());
   expect(codeAt >= 0 && codes.length > 0 && codes.every((c) => c === "000004"), `the key's rows: ${codes.join(", ")}`);
   expect((await page.getByLabel("Value 1", { exact: true }).inputValue()) === "000004", "the key's filter is not shown");
+
+  // The table's health: its findings' count in the card opens the Health tab, with the findings per rule and by key and day.
+  await page.getByTestId("health-line").getByRole("link", { name: /^\s*Health findings: [\d,]+\s*$/ }).click();
+  await page.waitForURL(/tab=health/);
+  await page.getByTestId("health-summary").waitFor();
+  await page.getByRole("list", { name: "Findings per rule" }).getByRole("listitem").first().waitFor();
+  await page.getByRole("table").filter({ has: page.locator("tbody tr td") }).last().waitFor();
+  await check(page, "table-health");
   await context.close();
   return errors;
 }

@@ -513,13 +513,44 @@ async function admin(browser) {
   });
   expect(login.status === 200, `the account does not sign in with the password an admin set: ${login.status}`);
 
+  // The scheduler's statistics (Hangfire's, the slowest answer under load) held back: the other cards show with their
+  // own answers meanwhile, and when it fails its card says so and the others stay.
+  let releaseScheduler;
+  const schedulerHeld = new Promise((resolve) => (releaseScheduler = resolve));
+  const schedulerRoute = async (route) => {
+    await schedulerHeld;
+    await route.fulfill({ status: 500, contentType: "application/json", body: JSON.stringify({ code: 5002, message: "the scheduler's storage did not answer", detail: null }) });
+  };
+  await page.route("**/api/settings/scheduler", schedulerRoute);
+  provoke(500, "/api/settings/scheduler");
   await page.getByRole("link", { name: "Settings" }).click();
   const concurrent = page.getByLabel("Max concurrent tasks", { exact: true });
   await concurrent.waitFor();
+  const schedulerCard = page.getByRole("region", { name: "Scheduler" });
+  await schedulerCard.getByText("Loading…").waitFor();
   await concurrent.fill("6");
+  // The ordinary users' limits: runs of their tasks at once, their share of the slots, parts waiting, a parted run's time.
+  await page.getByLabel("Task runs pending or running at once", { exact: true }).fill("3");
+  await page.getByLabel("Share of slots for manual runs (%)", { exact: true }).fill("40");
+  await page.getByLabel("Parts of parted runs waiting at most", { exact: true }).fill("15000");
+  await page.getByLabel("Parted run time limit (min, 0: none)", { exact: true }).fill("240");
   await page.getByRole("region", { name: "Execution settings" }).getByRole("button", { name: "Save" }).click();
   await page.getByText("Saved").first().waitFor();
-  expect((await api("GET", "/api/settings")).body.data.max_concurrent_tasks === 6, "the settings were not saved");
+  const saved = (await api("GET", "/api/settings")).body.data;
+  expect(saved.max_concurrent_tasks === 6, "the settings were not saved");
+  expect(
+    saved.user_max_task_runs === 3 && saved.user_max_slots_percent === 40 && saved.user_max_parts_waiting === 15000 && saved.default_max_run_minutes === 240,
+    `the users' limits were not saved: ${JSON.stringify(saved)}`,
+  );
+  releaseScheduler();
+  await schedulerCard.getByRole("alert").filter({ hasText: "Could not be read: the scheduler's storage did not answer" }).waitFor();
+  expect(await concurrent.isVisible(), "the scheduler's failure hid the execution settings");
+  await page.unroute("**/api/settings/scheduler", schedulerRoute);
+  // Opened again, the scheduler's card shows its statistics (by the keyboard: the "Saved" message lies over the links).
+  await page.getByRole("link", { name: "Users" }).press("Enter");
+  await page.getByRole("heading", { name: "Users", exact: true }).waitFor();
+  await page.getByRole("link", { name: "Settings" }).press("Enter");
+  await schedulerCard.getByText("Next fire").waitFor();
   await page.getByRole("button", { name: "Test the connection" }).click();
   // The connection shown, tested without typing its password (the console never learns it): the stored one is used.
   await page.getByTestId("connection-result").filter({ hasText: /^\s*Connected: / }).waitFor();

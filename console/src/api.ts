@@ -1,5 +1,7 @@
 import { createAkshareWebClient, type Schemas } from "@client";
 import type { Middleware } from "openapi-fetch";
+import { locale } from "@/i18n";
+import { localizedProblem } from "@/logic/problems";
 
 export type { Schemas };
 
@@ -37,7 +39,16 @@ function problemOf(status: number, error: unknown): ApiProblem {
   const fields = Array.isArray(body.detail)
     ? body.detail.filter((d): d is FieldProblem => typeof d === "object" && d !== null && "field" in d && "message" in d)
     : [];
-  return new ApiProblem(status, body.code ?? -1, body.message ?? `HTTP ${status}`, fields);
+  const message = body.message ?? `HTTP ${status}`;
+  if (status !== 422) return new ApiProblem(status, body.code ?? -1, message, fields);
+  // A validation error in the console's language where the wording is one it knows (the service writes English).
+  const language = locale.value;
+  return new ApiProblem(
+    status,
+    body.code ?? -1,
+    localizedProblem(message, language),
+    fields.map((f) => ({ field: f.field, message: localizedProblem(f.message, language) })),
+  );
 }
 
 /** Listeners told when the service says the session is over (401 on a signed-in call). */

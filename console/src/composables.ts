@@ -29,14 +29,17 @@ export function usePolling(tick: () => Promise<void>, ms: number, active: () => 
   });
 }
 
-/** The service's message for a failed call (never a stack), as a toast. */
+/** The service's message for a failed call (never a stack), with the fields it named. */
+export function problemText(e: unknown): string {
+  if (!(e instanceof ApiProblem)) return String(e);
+  if (e.status === 0) return messages.value.errors.network;
+  return e.fields.length > 0 ? `${e.message}: ${e.fields.map((f) => `${f.field} ${f.message}`).join("; ")}` : e.message;
+}
+
+/** The service's message for a failed call, as a toast (none for a 401: the session's end is shown by the shell). */
 export function showProblem(e: unknown): void {
-  if (e instanceof ApiProblem) {
-    if (e.status === 0) ElMessage.error(messages.value.errors.network);
-    else if (e.status !== 401) ElMessage.error(e.fields.length > 0 ? `${e.message}: ${e.fields.map((f) => `${f.field} ${f.message}`).join("; ")}` : e.message);
-    return;
-  }
-  ElMessage.error(String(e));
+  if (e instanceof ApiProblem && e.status === 401) return;
+  ElMessage.error(problemText(e));
 }
 
 export function showDone(text: string): void {

@@ -72,9 +72,17 @@ export function seconds(value: number | null | undefined): string {
   return `${m} min ${Math.round(value - m * 60)} s`;
 }
 
-/** A cell of a data page: objects as JSON, null as an empty mark. */
+// A DATE column comes back as a midnight date-time (2024-01-02T00:00:00): the day is what the table holds.
+const MIDNIGHT = /^(\d{4}-\d{2}-\d{2})T00:00:00(?:\.0+)?Z?$/;
+
+/**
+ * A cell of a data page or a sample: objects as JSON, null as an empty mark, a date without its midnight, and a
+ * double to 15 significant digits (what a double holds exactly), so 0.1 + 0.2 reads 0.3 and not 0.30000000000000004.
+ */
 export function cell(value: unknown): string {
   if (value === null || value === undefined) return "";
+  if (typeof value === "number") return Number.isFinite(value) && !Number.isInteger(value) ? String(Number(value.toPrecision(15))) : String(value);
+  if (typeof value === "string") return MIDNIGHT.exec(value)?.[1] ?? value;
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
