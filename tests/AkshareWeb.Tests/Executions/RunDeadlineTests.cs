@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using AkshareWeb.Tests.Infrastructure;
 using AkshareWeb.Tests.Tasks;
 using Dapper;
@@ -8,10 +10,12 @@ using Microsoft.Extensions.Time.Testing;
 namespace AkshareWeb.Tests.Executions;
 
 /// <summary>The app on a clock the test moves, AKTools holding every call until the test lets it go (or the run
-/// gives it up), parts started as fast as they are taken.</summary>
+/// gives it up), parts started as fast as they are taken. A symbol held on its own (<see cref="Hold"/>) waits for its
+/// <see cref="Release"/>, whether or not <see cref="Answer"/> let the others go.</summary>
 public sealed class RunDeadlineApp : CollectingApp
 {
     private readonly TaskCompletionSource answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> held = new(StringComparer.Ordinal);
 
     public RunDeadlineApp()
     {
@@ -26,14 +30,30 @@ public sealed class RunDeadlineApp : CollectingApp
         await base.InitializeAsync();
         AkTools.Handle("stock_zh_a_hist", async context =>
         {
-            await answer.Task.WaitAsync(context.RequestAborted);
+            var symbol = context.Request.Query["symbol"].ToString();
+            await (held.TryGetValue(symbol, out var gate) ? gate : answer).Task.WaitAsync(context.RequestAborted);
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(
-                new[] { TestScripts.Bar(context.Request.Query["symbol"].ToString(), new DateOnly(2024, 6, 3), 9.5) }), context.RequestAborted);
+                new[] { TestScripts.Bar(symbol, new DateOnly(2024, 6, 3), 9.5) }), context.RequestAborted);
         });
     }
 
     public void Answer() => answer.TrySetResult();
+
+    /// <summary>AKTools holds this symbol's calls until <see cref="Release"/>, whatever <see cref="Answer"/> did.</summary>
+    public void Hold(string symbol) => held.TryAdd(symbol, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>AKTools answers this held symbol's calls (those waiting and those to come).</summary>
+    public void Release(string symbol)
+    {
+        if (held.TryGetValue(symbol, out var gate)) gate.TrySetResult();
+    }
+
+    /// <summary>Every held symbol goes: a test that failed half-way leaves no run holding a slot for the next one.</summary>
+    public void ReleaseAll()
+    {
+        foreach (var gate in held.Values) gate.TrySetResult();
+    }
 }
 
 public sealed class RunDeadlineTests(RunDeadlineApp app) : IClassFixture<RunDeadlineApp>
@@ -75,6 +95,41 @@ public sealed class RunDeadlineTests(RunDeadlineApp app) : IClassFixture<RunDead
 
     private static async Task<string> ExecuteAsync(HttpClient client, long taskId) =>
         (await (await client.PostAsync($"/api/tasks/{taskId}/execute", null)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
+
+    private static async Task<JsonNode> ViewAsync(HttpClient client, string executionId) =>
+        (await (await client.GetAsync($"/api/executions/{executionId}")).ExpectAsync(200, 0))["data"]!;
+
+    private async Task<Dictionary<string, (string Status, DateTime? Asked)>> SeenAsync(IEnumerable<string> executionIds)
+    {
+        await using var db = await app.OpenDatabaseAsync();
+        var ids = executionIds.ToArray();
+        return (await db.QueryAsync<(string Id, string Status, DateTime? Asked)>(
+                "SELECT execution_id, status, heartbeat_at FROM executions WHERE execution_id IN @ids", new { ids }))
+            .ToDictionary(r => r.Id, r => (r.Status, r.Asked), StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Waits for the runs' statuses to be these, all at one look. A run refused a slot asks again a quarter second later on
+    /// the app's clock, so unless <paramref name="moveClock"/> is false each look that does not find them moves the clock
+    /// on by a quarter second. A pending run must have asked for a slot since the clock last moved (its job marks it at
+    /// each refusal), so "pending" means "refused with what the test sees", not "not asked yet". The deadline only ends a
+    /// test that went wrong.
+    /// </summary>
+    private async Task UntilAsync(IReadOnlyDictionary<string, string> expected, bool moveClock = true, int seconds = 60)
+    {
+        var clock = app.Clock!;
+        var deadline = Deadline.In(seconds);
+        while (true)
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            var seen = await SeenAsync(expected.Keys);
+            if (expected.All(e => seen.TryGetValue(e.Key, out var s) && s.Status == e.Value && (e.Value != "pending" || s.Asked >= now))) return;
+            Assert.False(deadline.Passed,
+                $"expected {string.Join(", ", expected.Select(e => $"{e.Key[^6..]}={e.Value}"))}; seen {string.Join(", ", seen.Select(e => $"{e.Key[^6..]}={e.Value.Status}{(e.Value.Asked < now ? " (not asked since the clock moved)" : "")}"))}");
+            if (moveClock) clock.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(100);
+        }
+    }
 
     [Fact]
     public async Task A_parted_run_stops_as_timeout_at_its_tasks_max_run_minutes_and_the_default_covers_the_rest()
@@ -136,6 +191,89 @@ public sealed class RunDeadlineTests(RunDeadlineApp app) : IClassFixture<RunDead
         finally
         {
             await (await admin.PutAsJsonAsync("/api/settings/", new { default_max_run_minutes = 360 })).ExpectAsync(200, 0);
+        }
+    }
+
+    [Fact]
+    public async Task At_the_slot_limit_a_parted_run_past_its_max_run_minutes_ends_as_timeout_and_its_slot_goes_to_the_admins_waiting_run()
+    {
+        var admin = await app.AdminAsync();
+        var settings = (await (await admin.GetAsync("/api/settings/")).ExpectAsync(200, 0))["data"]!;
+        var (slots, percent) = (settings["max_concurrent_tasks"]!.GetValue<int>(), settings["user_max_slots_percent"]!.GetValue<int>());
+        // Two slots; an ordinary user's manual runs may hold one of them.
+        await (await admin.PutAsJsonAsync("/api/settings/", new { max_concurrent_tasks = 2, user_max_slots_percent = 50 })).ExpectAsync(200, 0);
+        var clock = app.Clock!;
+        string[] alices = ["600221", "600222", "600223", "600224"];
+        const string BobsFirst = "600225";
+        const string BobsSecond = "600226";
+        const string Admins = "600227";
+        foreach (var symbol in alices.Append(BobsFirst).Append(BobsSecond).Append(Admins)) app.Hold(symbol);
+        try
+        {
+            var (alice, _, _) = await app.NewUserAsync();
+            var (bob, _, _) = await app.NewUserAsync();
+
+            // Alice's parted run takes a slot: four parts, two held by AKTools and two waiting; it may take a minute in all.
+            var aliceRun = await ExecuteAsync(alice, (await alice.CreateAsync(PartedTask(1, alices)))["id"]!.GetValue<long>());
+            Assert.Equal((2L, 2L, 0L), await TaskTestKit.EventuallyAsync(() => PartsOfAsync(aliceRun), c => c == (2, 2, 0), 60));
+            // Bob's run takes the other slot.
+            var bobRun = await ExecuteAsync(bob, (await bob.CreateAsync(TaskTestKit.Daily(BobsFirst, "cron", "0 3 1 1 *")))["id"]!.GetValue<long>());
+            await UntilAsync(new Dictionary<string, string> { [aliceRun] = "running", [bobRun] = "running" }, moveClock: false);
+
+            // Every slot is taken: the admin's run waits, and so does Bob's second. The clock stands still meanwhile.
+            var adminRun = await ExecuteAsync(admin, (await admin.CreateAsync(TaskTestKit.Daily(Admins, "cron", "0 3 1 1 *")))["id"]!.GetValue<long>());
+            var bobSecondRun = await ExecuteAsync(bob, (await bob.CreateAsync(TaskTestKit.Daily(BobsSecond, "cron", "0 3 1 1 *")))["id"]!.GetValue<long>());
+            await UntilAsync(new Dictionary<string, string> { [aliceRun] = "running", [bobRun] = "running", [adminRun] = "pending", [bobSecondRun] = "pending" },
+                moveClock: false);
+            var aliceView = await ViewAsync(alice, aliceRun);
+            Assert.Equal(("running", 2, 2), (aliceView["status"]!.GetValue<string>(), aliceView["parts_running"]!.GetValue<int>(), aliceView["parts_waiting"]!.GetValue<int>()));
+            Assert.Equal("pending", (await ViewAsync(admin, adminRun))["status"]!.GetValue<string>());
+            Assert.Equal("pending", (await ViewAsync(bob, bobSecondRun))["status"]!.GetValue<string>());
+            Assert.Equal((long?)1, await DeadlineMinutesAsync(aliceRun));
+            Assert.Null(await DeadlineMinutesAsync(bobRun));
+
+            // Past her minute, Alice's run stops as timeout: its held calls are given up, its waiting parts never start.
+            clock.Advance(TimeSpan.FromMinutes(1).Add(TimeSpan.FromSeconds(1)));
+            var ended = await app.WaitForEndAsync(alice, aliceRun, 60);
+            Assert.Equal("timeout", ended["status"]!.GetValue<string>());
+            Assert.Contains("max_run_minutes", ended["error_message"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal((4, 0), (ended["parts_total"]!.GetValue<int>(), ended["parts_done"]!.GetValue<int>()));
+            Assert.Equal((0L, 0L, 4L), await PartsOfAsync(aliceRun));
+
+            // Her slot is the admin's; Bob's first run goes on, untouched; his second still waits, his one slot held by his first.
+            await UntilAsync(new Dictionary<string, string> { [adminRun] = "running", [bobRun] = "running", [bobSecondRun] = "pending" });
+            Assert.Equal("running", (await ViewAsync(bob, bobRun))["status"]!.GetValue<string>());
+            await using (var db = await app.OpenDatabaseAsync())
+            {
+                var (aliceEnd, adminStart) = await db.QuerySingleAsync<(DateTime, DateTime)>("""
+                    SELECT (SELECT end_time FROM executions WHERE execution_id = @aliceRun), (SELECT start_time FROM executions WHERE execution_id = @adminRun)
+                    """, new { aliceRun, adminRun });
+                Assert.True(adminStart >= aliceEnd, $"the admin's run started at {adminStart:O}, before Alice's ended at {aliceEnd:O}");
+            }
+
+            // The admin's run completes. A slot is free now, and Bob's second run, asking again, is still refused: his
+            // manual runs hold their share.
+            app.Release(Admins);
+            Assert.Equal("completed", (await app.WaitForEndAsync(admin, adminRun, 60))["status"]!.GetValue<string>());
+            clock.Advance(TimeSpan.FromMilliseconds(250));
+            await UntilAsync(new Dictionary<string, string> { [bobRun] = "running", [bobSecondRun] = "pending" });
+
+            // Bob's first run completes, then his second takes a slot and completes; each wrote its row, Alice's run none.
+            app.Release(BobsFirst);
+            app.Release(BobsSecond);
+            Assert.Equal("completed", (await app.WaitForEndAsync(bob, bobRun, 60))["status"]!.GetValue<string>());
+            await UntilAsync(new Dictionary<string, string> { [bobSecondRun] = "completed" });
+            await using (var db = await app.OpenDatabaseAsync())
+            {
+                string[] written = [BobsFirst, BobsSecond, Admins];
+                Assert.Equal(3, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_zh_a_hist WHERE `股票代码` IN @written", new { written }));
+                Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM ak_stock_zh_a_hist WHERE `股票代码` IN @alices", new { alices }));
+            }
+        }
+        finally
+        {
+            app.ReleaseAll();
+            await (await admin.PutAsJsonAsync("/api/settings/", new { max_concurrent_tasks = slots, user_max_slots_percent = percent })).ExpectAsync(200, 0);
         }
     }
 }
