@@ -68,32 +68,9 @@ public sealed class FairSlotsTests(FairSlotsApp app) : IClassFixture<FairSlotsAp
     private static async Task<string> StartedAsync(HttpClient client, long taskId) =>
         (await (await ExecuteAsync(client, taskId)).ExpectAsync(200, 0))["data"]!["execution_id"]!.GetValue<string>();
 
-    private async Task<Dictionary<string, (string Status, DateTime? Asked)>> SeenAsync(IEnumerable<string> executionIds)
-    {
-        await using var db = await app.OpenDatabaseAsync();
-        var ids = executionIds.ToArray();
-        return (await db.QueryAsync<(string Id, string Status, DateTime? Asked)>(
-                "SELECT execution_id, status, heartbeat_at FROM executions WHERE execution_id IN @ids", new { ids }))
-            .ToDictionary(r => r.Id, r => (r.Status, r.Asked), StringComparer.Ordinal);
-    }
+    private Task<Dictionary<string, (string Status, DateTime? Asked)>> SeenAsync(IEnumerable<string> executionIds) => app.RunStatesAsync(executionIds);
 
-    /// <summary>
-    /// Waits for the runs' statuses to be these, all at one look; a pending run must also have asked for a slot and been
-    /// refused (its job marks it waiting), so "pending" means "waiting its turn", not "its job has not started yet". The
-    /// deadline only ends a test that went wrong.
-    /// </summary>
-    private async Task UntilAsync(IReadOnlyDictionary<string, string> expected, int seconds = 60)
-    {
-        var deadline = Deadline.In(seconds);
-        while (true)
-        {
-            var seen = await SeenAsync(expected.Keys);
-            if (expected.All(e => seen.TryGetValue(e.Key, out var s) && s.Status == e.Value && (e.Value != "pending" || s.Asked is not null))) return;
-            Assert.False(deadline.Passed,
-                $"expected {string.Join(", ", expected.Select(e => $"{e.Key[^6..]}={e.Value}"))}; seen {string.Join(", ", seen.Select(e => $"{e.Key[^6..]}={e.Value.Status}{(e.Value.Asked is null ? " (not asked yet)" : "")}"))}");
-            await Task.Delay(100);
-        }
-    }
+    private Task UntilAsync(IReadOnlyDictionary<string, string> expected, int seconds = 60) => app.UntilRunsAsync(expected, seconds: seconds);
 
     /// <summary>Waits until the pending run has asked for a slot again, after <paramref name="after"/>: refused once more
     /// with the state the test has set up.</summary>

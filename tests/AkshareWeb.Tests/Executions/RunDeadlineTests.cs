@@ -99,37 +99,8 @@ public sealed class RunDeadlineTests(RunDeadlineApp app) : IClassFixture<RunDead
     private static async Task<JsonNode> ViewAsync(HttpClient client, string executionId) =>
         (await (await client.GetAsync($"/api/executions/{executionId}")).ExpectAsync(200, 0))["data"]!;
 
-    private async Task<Dictionary<string, (string Status, DateTime? Asked)>> SeenAsync(IEnumerable<string> executionIds)
-    {
-        await using var db = await app.OpenDatabaseAsync();
-        var ids = executionIds.ToArray();
-        return (await db.QueryAsync<(string Id, string Status, DateTime? Asked)>(
-                "SELECT execution_id, status, heartbeat_at FROM executions WHERE execution_id IN @ids", new { ids }))
-            .ToDictionary(r => r.Id, r => (r.Status, r.Asked), StringComparer.Ordinal);
-    }
-
-    /// <summary>
-    /// Waits for the runs' statuses to be these, all at one look. A run refused a slot asks again a quarter second later on
-    /// the app's clock, so unless <paramref name="moveClock"/> is false each look that does not find them moves the clock
-    /// on by a quarter second. A pending run must have asked for a slot since the clock last moved (its job marks it at
-    /// each refusal), so "pending" means "refused with what the test sees", not "not asked yet". The deadline only ends a
-    /// test that went wrong.
-    /// </summary>
-    private async Task UntilAsync(IReadOnlyDictionary<string, string> expected, bool moveClock = true, int seconds = 60)
-    {
-        var clock = app.Clock!;
-        var deadline = Deadline.In(seconds);
-        while (true)
-        {
-            var now = clock.GetUtcNow().UtcDateTime;
-            var seen = await SeenAsync(expected.Keys);
-            if (expected.All(e => seen.TryGetValue(e.Key, out var s) && s.Status == e.Value && (e.Value != "pending" || s.Asked >= now))) return;
-            Assert.False(deadline.Passed,
-                $"expected {string.Join(", ", expected.Select(e => $"{e.Key[^6..]}={e.Value}"))}; seen {string.Join(", ", seen.Select(e => $"{e.Key[^6..]}={e.Value.Status}{(e.Value.Asked < now ? " (not asked since the clock moved)" : "")}"))}");
-            if (moveClock) clock.Advance(TimeSpan.FromMilliseconds(250));
-            await Task.Delay(100);
-        }
-    }
+    private Task UntilAsync(IReadOnlyDictionary<string, string> expected, bool moveClock = true, int seconds = 60) =>
+        app.UntilRunsAsync(expected, app.Clock!, moveClock, seconds);
 
     [Fact]
     public async Task A_parted_run_stops_as_timeout_at_its_tasks_max_run_minutes_and_the_default_covers_the_rest()
